@@ -1,0 +1,224 @@
+//! The agents' REST API: session list, one session, and a session's events for replay. Every
+//! route needs an agent token; every error is JSON.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::Deserialize;
+
+use crate::auth::{Agent, AuthError};
+use crate::listing::{self, ListQuery};
+use crate::protocol::{ErrorBody, RecordKind};
+use crate::server::AppState;
+use crate::session::SessionId;
+use crate::stream::{StoreError, read_all};
+
+/// An HTTP error with a JSON body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            error: "not_found",
+            message: message.into(),
+        }
+    }
+
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "too_many",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "unauthorized",
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let (status, error) = match &e {
+            StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            StoreError::Ended { .. } => (StatusCode::GONE, "ended"),
+            StoreError::TakenOver(_) | StoreError::Contended(_) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            StoreError::Unavailable(_) | StoreError::Config(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
+        };
+        Self {
+            status,
+            error,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.error.to_string(),
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+        }
+        response
+    }
+}
+
+/// The agent behind a request: `Authorization: Bearer TOKEN`, or `?token=` where a browser API
+/// cannot set headers (WebSocket, EventSource).
+pub fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<Agent, ApiError> {
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    Ok(state.agents.authenticate(header_token.or(query_token))?)
+}
+
+pub fn parse_session(id: &str) -> Result<SessionId, ApiError> {
+    id.parse().map_err(|e: crate::session::InvalidSessionId| {
+        ApiError::bad_request(e.to_string())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    limit: Option<usize>,
+    cursor: Option<String>,
+    live: Option<bool>,
+    q: Option<String>,
+    token: Option<String>,
+}
+
+pub async fn list_sessions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, params.token.as_deref())?;
+    let after = params.cursor.as_deref().map(parse_session).transpose()?;
+    let query = ListQuery {
+        limit: params.limit.unwrap_or(50),
+        after,
+        live_only: params.live.unwrap_or(false),
+        search: params.q.filter(|q| !q.trim().is_empty()),
+    };
+    let page = listing::list(&state.rooms, &query, state.live_window).await?;
+    Ok(Json(page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenParam {
+    token: Option<String>,
+}
+
+pub async fn get_session(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<TokenParam>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, params.token.as_deref())?;
+    let id = parse_session(&id)?;
+    let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
+    Ok(Json(summary).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    format: Option<String>,
+    tab: Option<String>,
+    token: Option<String>,
+}
+
+/// The whole session as a JSON array of rrweb events (`format=rrweb`, the default), in stream
+/// order, deduplicated, optionally of one tab. Streamed, so long sessions cost no server memory.
+pub async fn export_events(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, params.token.as_deref())?;
+    let id = parse_session(&id)?;
+    match params.format.as_deref() {
+        None | Some("rrweb") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format={other} is not supported; use format=rrweb"
+            )));
+        }
+    }
+    let stream = state.store.session(id);
+    let events = read_all(&stream, 0).await?;
+    let tab = params.tab;
+    let mut dedup = crate::frame::Dedup::new();
+    let mut first = true;
+    let bodies = events.filter_map(move |item| {
+        let chunk = match item {
+            Ok(stored)
+                if stored.event.kind == RecordKind::Rrweb
+                    && tab.as_ref().is_none_or(|t| *t == stored.event.tab)
+                    && dedup.admit(&stored.event) =>
+            {
+                let sep: &[u8] = if first { b"" } else { b"," };
+                first = false;
+                Some(Ok::<Bytes, StoreError>(Bytes::from(
+                    [sep, &stored.event.body[..]].concat(),
+                )))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        };
+        futures::future::ready(chunk)
+    });
+    let body = futures::stream::once(futures::future::ready(Ok(Bytes::from_static(b"["))))
+        .chain(bodies)
+        .chain(futures::stream::once(futures::future::ready(Ok(
+            Bytes::from_static(b"]"),
+        ))));
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}

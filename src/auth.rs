@@ -1,0 +1,233 @@
+//! Who may do what: agents present a static bearer token; trackers present a project key and then
+//! a session token the server signed, which lets them write to their own session only.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::session::{SessionId, now_ms};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// An authenticated agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("missing agent token: send 'Authorization: Bearer TOKEN' (or ?token=TOKEN)")]
+    MissingAgentToken,
+    #[error("unknown agent token")]
+    BadAgentToken,
+    #[error("unknown project key '{0}'")]
+    BadProjectKey(String),
+    #[error("origin '{0}' is not allowed to record; add it with --allowed-origin")]
+    ForbiddenOrigin(String),
+    #[error("session token is malformed or was not signed by this deployment")]
+    BadSessionToken,
+    #[error("session token expired; start a new session")]
+    ExpiredSessionToken,
+}
+
+/// Static agent tokens, parsed from `NAME:SECRET`.
+#[derive(Debug, Clone, Default)]
+pub struct AgentTokens {
+    by_secret: HashMap<String, String>,
+}
+
+impl AgentTokens {
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self {
+            by_secret: pairs
+                .into_iter()
+                .map(|(name, secret)| (secret, name))
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_secret.is_empty()
+    }
+
+    pub fn authenticate(&self, token: Option<&str>) -> Result<Agent, AuthError> {
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::MissingAgentToken)?;
+        // Compare against every secret so the time taken does not reveal a partial match.
+        let mut found = None;
+        for (secret, name) in &self.by_secret {
+            if constant_time_eq(secret.as_bytes(), token.as_bytes()) {
+                found = Some(name);
+            }
+        }
+        found
+            .map(|name| Agent { name: name.clone() })
+            .ok_or(AuthError::BadAgentToken)
+    }
+}
+
+/// Project keys and the origins allowed to record with them.
+#[derive(Debug, Clone)]
+pub struct Projects {
+    keys: Vec<String>,
+    /// Empty means any origin.
+    allowed_origins: Vec<String>,
+}
+
+impl Projects {
+    pub fn new(keys: Vec<String>, allowed_origins: Vec<String>) -> Self {
+        Self {
+            keys,
+            allowed_origins,
+        }
+    }
+
+    /// Checks a tracker's project key and its page's `Origin` header (absent for non-browser
+    /// clients, which can claim any origin anyway).
+    pub fn check(&self, key: &str, origin: Option<&str>) -> Result<(), AuthError> {
+        if !self
+            .keys
+            .iter()
+            .any(|k| constant_time_eq(k.as_bytes(), key.as_bytes()))
+        {
+            return Err(AuthError::BadProjectKey(key.chars().take(64).collect()));
+        }
+        match origin {
+            Some(origin)
+                if !self.allowed_origins.is_empty()
+                    && !self.allowed_origins.iter().any(|o| o == origin) =>
+            {
+                Err(AuthError::ForbiddenOrigin(origin.chars().take(200).collect()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Signs and checks session tokens: `base64url(session_id "." expiry_ms) "." base64url(hmac)`.
+/// Every node of a deployment must share the secret so a tracker can resume on any of them.
+#[derive(Clone)]
+pub struct SessionTokens {
+    secret: Vec<u8>,
+    ttl_ms: u64,
+}
+
+impl SessionTokens {
+    pub fn new(secret: &[u8], ttl_ms: u64) -> Self {
+        Self {
+            secret: secret.to_vec(),
+            ttl_ms,
+        }
+    }
+
+    pub fn issue(&self, session: SessionId) -> String {
+        self.issue_with_expiry(session, now_ms() + self.ttl_ms)
+    }
+
+    fn issue_with_expiry(&self, session: SessionId, expires_ms: u64) -> String {
+        let claims = format!("{session}.{expires_ms}");
+        let signature = self.sign(claims.as_bytes());
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(claims),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
+    }
+
+    pub fn verify(&self, token: &str) -> Result<SessionId, AuthError> {
+        let (claims, signature) = token.split_once('.').ok_or(AuthError::BadSessionToken)?;
+        let claims = URL_SAFE_NO_PAD
+            .decode(claims)
+            .map_err(|_| AuthError::BadSessionToken)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| AuthError::BadSessionToken)?;
+        let mut mac = self.mac();
+        mac.update(&claims);
+        mac.verify_slice(&signature)
+            .map_err(|_| AuthError::BadSessionToken)?;
+        let claims = String::from_utf8(claims).map_err(|_| AuthError::BadSessionToken)?;
+        let (session, expires) = claims.split_once('.').ok_or(AuthError::BadSessionToken)?;
+        let expires: u64 = expires.parse().map_err(|_| AuthError::BadSessionToken)?;
+        if expires < now_ms() {
+            return Err(AuthError::ExpiredSessionToken);
+        }
+        session.parse().map_err(|_| AuthError::BadSessionToken)
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.secret).expect("HMAC accepts keys of any length")
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        let mut mac = self.mac();
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_tokens_name_their_agent() {
+        let tokens = AgentTokens::new([("alice".to_string(), "s3cret".to_string())]);
+        assert_eq!(tokens.authenticate(Some("s3cret")).unwrap().name, "alice");
+        assert_eq!(
+            tokens.authenticate(Some("s3cre")),
+            Err(AuthError::BadAgentToken)
+        );
+        assert_eq!(tokens.authenticate(None), Err(AuthError::MissingAgentToken));
+    }
+
+    #[test]
+    fn session_tokens_verify_and_resist_tampering() {
+        let tokens = SessionTokens::new(b"secret", 60_000);
+        let id = SessionId::new();
+        let token = tokens.issue(id);
+        assert_eq!(tokens.verify(&token).unwrap(), id);
+
+        let other = SessionTokens::new(b"other", 60_000);
+        assert_eq!(other.verify(&token), Err(AuthError::BadSessionToken));
+
+        let forged = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(format!("{}.{}", SessionId::new(), u64::MAX)),
+            token.split_once('.').unwrap().1
+        );
+        assert_eq!(tokens.verify(&forged), Err(AuthError::BadSessionToken));
+        assert_eq!(tokens.verify("nonsense"), Err(AuthError::BadSessionToken));
+    }
+
+    #[test]
+    fn expired_session_tokens_are_refused() {
+        let tokens = SessionTokens::new(b"secret", 60_000);
+        let token = tokens.issue_with_expiry(SessionId::new(), now_ms() - 1);
+        assert_eq!(tokens.verify(&token), Err(AuthError::ExpiredSessionToken));
+    }
+
+    #[test]
+    fn projects_check_key_and_origin() {
+        let p = Projects::new(vec!["pk".into()], vec!["https://shop.example".into()]);
+        assert!(p.check("pk", Some("https://shop.example")).is_ok());
+        assert!(p.check("pk", None).is_ok());
+        assert!(matches!(
+            p.check("pk", Some("https://evil.example")),
+            Err(AuthError::ForbiddenOrigin(_))
+        ));
+        assert!(matches!(
+            p.check("nope", None),
+            Err(AuthError::BadProjectKey(_))
+        ));
+    }
+}

@@ -1,0 +1,183 @@
+//! Command-line flags and their `COBROWSE_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::protocol::Limits;
+use crate::server::{ServerConfig, random_node_id, random_secret};
+
+#[derive(Debug, Parser)]
+#[command(name = "cobrowse", version, about = "Live co-browsing server on S2")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "COBROWSE_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the room server (with an embedded s2-lite unless --s2-endpoint or --s2-token is given).
+    Serve(ServeArgs),
+    /// Run only an s2-lite store, for several `serve` processes to share.
+    Store(StoreArgs),
+    /// Inspect sessions on a running server.
+    Sessions(SessionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "COBROWSE_LISTEN", default_value = "127.0.0.1:7070")]
+    pub listen: SocketAddr,
+    /// S2 endpoint (an s2-lite URL such as http://127.0.0.1:7071); default: embedded s2-lite.
+    #[arg(long, env = "COBROWSE_S2_ENDPOINT")]
+    pub s2_endpoint: Option<String>,
+    /// S2 access token; alone (no --s2-endpoint) it selects S2 cloud.
+    #[arg(long, env = "COBROWSE_S2_TOKEN", hide_env_values = true)]
+    pub s2_token: Option<String>,
+    /// S2 basin holding the session streams (8-48 of [a-z0-9-]).
+    #[arg(long, env = "COBROWSE_BASIN", default_value = "cobrowse")]
+    pub basin: String,
+    /// Keep the embedded store's data durably in this directory (default: in memory).
+    #[arg(long, env = "COBROWSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// How long sessions are kept, e.g. 30d, 12h.
+    #[arg(long, env = "COBROWSE_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub retention: Duration,
+    /// Agent token as NAME:SECRET (repeatable); none given: one is generated and printed.
+    #[arg(long = "agent-token", env = "COBROWSE_AGENT_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    pub agent_tokens: Vec<String>,
+    /// Project keys trackers may use (repeatable).
+    #[arg(long = "project-key", env = "COBROWSE_PROJECT_KEYS", value_delimiter = ',', default_value = "demo")]
+    pub project_keys: Vec<String>,
+    /// Origins allowed to record (repeatable); none: any origin.
+    #[arg(long = "allowed-origin", env = "COBROWSE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Secret that signs session tokens; give every node the same one. Default: random.
+    #[arg(long, env = "COBROWSE_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// This node's name (at most 16 characters). Default: random.
+    #[arg(long, env = "COBROWSE_NODE_ID")]
+    pub node_id: Option<String>,
+    /// End a session when no tracker was connected for this long.
+    #[arg(long, env = "COBROWSE_IDLE_TIMEOUT", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+    /// Largest WebSocket frame a tracker may send, in bytes.
+    #[arg(long, env = "COBROWSE_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Largest single event, in bytes.
+    #[arg(long, env = "COBROWSE_MAX_EVENT_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_event_bytes: usize,
+    /// Events per second a session may write on average (bursts of 4x are allowed).
+    #[arg(long, env = "COBROWSE_EVENTS_PER_SEC", default_value_t = 500)]
+    pub events_per_sec: u32,
+    /// Agents that may watch one session at once.
+    #[arg(long, env = "COBROWSE_MAX_AGENTS_PER_ROOM", default_value_t = 32)]
+    pub max_agents_per_room: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--agent-token '{0}' must look like NAME:SECRET")]
+    AgentToken(String),
+    #[error("--node-id must be 1-16 characters of [A-Za-z0-9-]")]
+    NodeId,
+}
+
+impl ServeArgs {
+    /// The server configuration, and the agent token generated when none was given.
+    pub fn into_config(self) -> Result<(ServerConfig, Option<String>), ConfigError> {
+        let mut config = ServerConfig::new(self.listen, ("agent", ""));
+        let mut generated = None;
+        config.agent_tokens = self
+            .agent_tokens
+            .iter()
+            .map(|pair| match pair.split_once(':') {
+                Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
+                    Ok((name.to_string(), secret.to_string()))
+                }
+                _ => Err(ConfigError::AgentToken(pair.clone())),
+            })
+            .collect::<Result<_, _>>()?;
+        if config.agent_tokens.is_empty() {
+            let secret = random_secret();
+            generated = Some(secret.clone());
+            config.agent_tokens = vec![("agent".to_string(), secret)];
+        }
+        let node_id = self.node_id.unwrap_or_else(random_node_id);
+        if node_id.is_empty()
+            || node_id.len() > 16
+            || !node_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(ConfigError::NodeId);
+        }
+        config.s2_endpoint = self.s2_endpoint;
+        config.s2_token = self.s2_token;
+        config.basin = self.basin;
+        config.data_dir = self.data_dir;
+        config.retention = self.retention;
+        config.project_keys = self.project_keys;
+        config.allowed_origins = self.allowed_origins;
+        config.secret = self.secret.unwrap_or_else(random_secret);
+        config.node_id = node_id;
+        config.idle_timeout = self.idle_timeout;
+        config.limits = Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_event_bytes: self.max_event_bytes,
+            events_per_sec: self.events_per_sec,
+        };
+        config.max_agents_per_room = self.max_agents_per_room;
+        Ok((config, generated))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Address for the store's S2 API (HTTP/2, plain text).
+    #[arg(long, env = "COBROWSE_STORE_LISTEN", default_value = "127.0.0.1:7071")]
+    pub listen: SocketAddr,
+    /// Keep data durably in this directory (default: in memory).
+    #[arg(long, env = "COBROWSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// The cobrowse server.
+    #[arg(long, env = "COBROWSE_SERVER", default_value = "http://127.0.0.1:7070")]
+    pub server: String,
+    /// Agent token (the SECRET part of NAME:SECRET).
+    #[arg(long, env = "COBROWSE_TOKEN", hide_env_values = true)]
+    pub token: String,
+    #[command(subcommand)]
+    pub command: SessionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List sessions, newest first.
+    List {
+        /// Only live sessions.
+        #[arg(long)]
+        live: bool,
+        /// Search user id, URL and metadata.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Follow a session's events as JSON lines.
+    Tail {
+        id: String,
+        /// beginning or live.
+        #[arg(long, default_value = "beginning")]
+        from: String,
+    },
+    /// Print a session as a JSON array of rrweb events.
+    Export { id: String },
+}

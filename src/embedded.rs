@@ -1,0 +1,133 @@
+//! The embedded store: s2-lite running inside this process, so `cobrowse serve` needs nothing
+//! else. It is served on its own loopback listener and reached through the same s2-sdk client as
+//! S2 cloud, so there is one code path for every deployment.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use bytesize::ByteSize;
+use s2_lite::backend::Backend;
+use slatedb::object_store::{self, ObjectStore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// How often SlateDB flushes its write-ahead log: an append is acknowledged after the flush.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(5);
+const INFLIGHT_BYTES: u64 = 128 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("cannot use --data-dir {dir}: {source}")]
+    DataDir {
+        dir: String,
+        source: object_store::Error,
+    },
+    #[error("cannot create --data-dir {dir}: {source}")]
+    CreateDir {
+        dir: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the embedded store: {0}")]
+    Open(#[from] slatedb::Error),
+    #[error("cannot listen on {addr} for the embedded store: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct EmbeddedS2 {
+    addr: SocketAddr,
+    backend: Backend,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl EmbeddedS2 {
+    /// Opens the store (in memory, or durable under `data_dir`) and serves it on `listen`.
+    pub async fn start(data_dir: Option<&Path>, listen: SocketAddr) -> Result<Self, EmbeddedError> {
+        let store: Arc<dyn ObjectStore> = match data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::CreateDir {
+                    dir: dir.display().to_string(),
+                    source,
+                })?;
+                let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
+                    .map_err(|source| EmbeddedError::DataDir {
+                        dir: dir.display().to_string(),
+                        source,
+                    })?;
+                // An acknowledged append must survive a crash of the host.
+                Arc::new(local.with_fsync(true))
+            }
+            None => Arc::new(object_store::memory::InMemory::new()),
+        };
+        let settings = slatedb::Settings {
+            flush_interval: Some(FLUSH_INTERVAL),
+            ..Default::default()
+        };
+        let db = slatedb::Db::builder("", store)
+            .with_settings(settings)
+            .build()
+            .await?;
+        let backend = Backend::new(db, ByteSize::b(INFLIGHT_BYTES));
+        s2_lite::backend::bgtasks::spawn(&backend);
+
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| EmbeddedError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EmbeddedError::Listen {
+            addr: listen,
+            source,
+        })?;
+        // Without TCP_NODELAY every append waits out Nagle's algorithm (~40 ms).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let app = s2_lite::handlers::router().with_state(backend.clone());
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stopped.cancelled().await });
+            if let Err(e) = serve.await {
+                warn!(error = %e, "embedded store server stopped");
+            }
+        });
+        info!(%addr, durable = data_dir.is_some(), "embedded s2-lite started");
+        Ok(Self {
+            addr,
+            backend,
+            stop,
+            task,
+        })
+    }
+
+    /// The endpoint to give the S2 client.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and closes the database, flushing what it holds.
+    pub async fn close(self) {
+        self.stop.cancel();
+        if tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .is_err()
+        {
+            warn!("embedded store did not stop its connections within 5 s");
+        }
+        if let Err(e) = self.backend.close().await {
+            warn!(error = %e, "closing the embedded store failed");
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Record framing: how one event becomes S2 record bodies, and how a reader gets it back.
+//!
+//! Every record body is a MessagePack array `[version, kind, tab, seq, ts, part, parts, codec,
+//! body]`. Bodies of 1 KiB or more are zstd-compressed when that makes them smaller (S2 stores and
+//! bills bytes). An event whose encoded body exceeds [`MAX_PART_BYTES`] is split into `parts`
+//! consecutive records; the [`Reassembler`] joins them and drops a split event whose first parts it
+//! never saw (a read that started in the middle) or whose parts stop short (a writer that died
+//! mid-event, whose tracker then resent the event whole). This module does no I/O.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::RecordKind;
+
+/// Largest body slice one record carries. S2 caps a record at 1 MiB metered; half of that leaves
+/// room for the envelope and lets two parts share an append batch.
+pub const MAX_PART_BYTES: usize = 512 * 1024;
+
+const ENVELOPE_VERSION: u8 = 1;
+const COMPRESS_MIN_BYTES: usize = 1024;
+const ZSTD_LEVEL: i32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Codec {
+    Raw,
+    Zstd,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<'a> {
+    version: u8,
+    kind: RecordKind,
+    tab: Cow<'a, str>,
+    seq: u64,
+    ts: u64,
+    part: u32,
+    parts: u32,
+    codec: Codec,
+    #[serde(with = "serde_bytes", borrow)]
+    body: Cow<'a, [u8]>,
+}
+
+/// One logical event: what a tracker sent, or a record the server wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: RecordKind,
+    pub tab: String,
+    /// Client sequence number for tracker events; 0 for server records.
+    pub seq: u64,
+    /// Client timestamp, ms since the Unix epoch.
+    pub ts: u64,
+    /// UTF-8 JSON.
+    pub body: Bytes,
+}
+
+/// An event read back from a stream, with where S2 put it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// S2 sequence number of the event's last record.
+    pub seq_num: u64,
+    /// S2 timestamp of the event's last record, ms since the Unix epoch.
+    pub timestamp: u64,
+    pub event: Event,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("record {seq_num} is not a cobrowse record: {reason}")]
+    Malformed { seq_num: u64, reason: String },
+    #[error("record {seq_num} was written by a newer cobrowse (envelope version {version})")]
+    UnknownVersion { seq_num: u64, version: u8 },
+}
+
+/// Encodes an event into the bodies of one or more consecutive S2 records.
+pub fn encode(event: &Event) -> Vec<Bytes> {
+    let (codec, payload) = compress(&event.body);
+    let chunks: Vec<&[u8]> = if payload.is_empty() {
+        vec![&[][..]]
+    } else {
+        payload.chunks(MAX_PART_BYTES).collect()
+    };
+    let parts = chunks.len() as u32;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(part, chunk)| {
+            let envelope = Envelope {
+                version: ENVELOPE_VERSION,
+                kind: event.kind,
+                tab: Cow::Borrowed(&event.tab),
+                seq: event.seq,
+                ts: event.ts,
+                part: part as u32,
+                parts,
+                codec,
+                body: Cow::Borrowed(chunk),
+            };
+            Bytes::from(rmp_serde::to_vec(&envelope).expect("envelope always serializes"))
+        })
+        .collect()
+}
+
+fn compress(body: &[u8]) -> (Codec, Cow<'_, [u8]>) {
+    if body.len() >= COMPRESS_MIN_BYTES
+        && let Ok(packed) = zstd::bulk::compress(body, ZSTD_LEVEL)
+        && packed.len() < body.len()
+    {
+        return (Codec::Zstd, Cow::Owned(packed));
+    }
+    (Codec::Raw, Cow::Borrowed(body))
+}
+
+struct Pending {
+    kind: RecordKind,
+    tab: String,
+    seq: u64,
+    ts: u64,
+    codec: Codec,
+    next_part: u32,
+    parts: u32,
+    body: Vec<u8>,
+}
+
+/// Joins records back into events. One per reader; feed it records in stream order.
+#[derive(Default)]
+pub struct Reassembler {
+    pending: Option<Pending>,
+}
+
+impl Reassembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the body of the record at `seq_num`; returns an event when this record completes one.
+    pub fn push(
+        &mut self,
+        seq_num: u64,
+        timestamp: u64,
+        record: &[u8],
+    ) -> Result<Option<StoredEvent>, FrameError> {
+        let envelope: Envelope<'_> =
+            rmp_serde::from_slice(record).map_err(|e| FrameError::Malformed {
+                seq_num,
+                reason: e.to_string(),
+            })?;
+        if envelope.version != ENVELOPE_VERSION {
+            return Err(FrameError::UnknownVersion {
+                seq_num,
+                version: envelope.version,
+            });
+        }
+        if envelope.parts == 0 || envelope.part >= envelope.parts {
+            return Err(FrameError::Malformed {
+                seq_num,
+                reason: format!("part {} of {}", envelope.part, envelope.parts),
+            });
+        }
+        if envelope.part == 0 {
+            self.pending = Some(Pending {
+                kind: envelope.kind,
+                tab: envelope.tab.to_string(),
+                seq: envelope.seq,
+                ts: envelope.ts,
+                codec: envelope.codec,
+                next_part: 0,
+                parts: envelope.parts,
+                body: Vec::with_capacity(envelope.body.len() * envelope.parts as usize),
+            });
+        }
+        let Some(pending) = self.pending.as_mut() else {
+            return Ok(None);
+        };
+        let continues = pending.next_part == envelope.part
+            && pending.parts == envelope.parts
+            && pending.seq == envelope.seq
+            && pending.kind == envelope.kind
+            && pending.tab == envelope.tab;
+        if !continues {
+            self.pending = None;
+            return Ok(None);
+        }
+        pending.body.extend_from_slice(&envelope.body);
+        pending.next_part += 1;
+        if pending.next_part < pending.parts {
+            return Ok(None);
+        }
+        let done = self.pending.take().expect("pending checked above");
+        let body = match done.codec {
+            Codec::Raw => done.body,
+            Codec::Zstd => zstd::stream::decode_all(&done.body[..]).map_err(|e| {
+                FrameError::Malformed {
+                    seq_num,
+                    reason: format!("zstd: {e}"),
+                }
+            })?,
+        };
+        Ok(Some(StoredEvent {
+            seq_num,
+            timestamp,
+            event: Event {
+                kind: done.kind,
+                tab: done.tab,
+                seq: done.seq,
+                ts: done.ts,
+                body: Bytes::from(body),
+            },
+        }))
+    }
+}
+
+/// Drops tracker events already seen: a tab's sequence numbers only grow, so an event whose `seq`
+/// is not above the tab's highest one seen so far is a resend or an SDK retry that S2 stored twice.
+#[derive(Default)]
+pub struct Dedup {
+    highest: HashMap<String, u64>,
+}
+
+impl Dedup {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when the event should reach the reader.
+    pub fn admit(&mut self, event: &Event) -> bool {
+        if !event.kind.is_tracker_event() {
+            return true;
+        }
+        match self.highest.get_mut(&event.tab) {
+            Some(highest) if event.seq <= *highest => false,
+            Some(highest) => {
+                *highest = event.seq;
+                true
+            }
+            None => {
+                self.highest.insert(event.tab.clone(), event.seq);
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, body: Vec<u8>) -> Event {
+        Event {
+            kind: RecordKind::Rrweb,
+            tab: "tab-1".into(),
+            seq,
+            ts: 1_700_000_000_000 + seq,
+            body: Bytes::from(body),
+        }
+    }
+
+    fn noise(len: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn replay(records: &[Bytes], from: usize) -> Vec<StoredEvent> {
+        let mut r = Reassembler::new();
+        records
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter_map(|(i, rec)| r.push(i as u64, 0, rec).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn small_event_is_one_record_and_round_trips() {
+        let e = event(1, br#"{"type":3,"data":{}}"#.to_vec());
+        let records = encode(&e);
+        assert_eq!(records.len(), 1);
+        assert_eq!(replay(&records, 0)[0].event, e);
+    }
+
+    #[test]
+    fn large_event_splits_and_reassembles_byte_identical() {
+        let e = event(7, noise(5 * 1024 * 1024 + 17));
+        let records = encode(&e);
+        assert_eq!(records.len(), 11);
+        assert!(records.iter().all(|r| r.len() < 1024 * 1024 - 1024));
+        let got = replay(&records, 0);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].event, e);
+        assert_eq!(got[0].seq_num, 10);
+    }
+
+    #[test]
+    fn compressible_bodies_are_stored_smaller() {
+        let e = event(1, br#"{"a":"xxxxxxxx"}"#.repeat(1000));
+        let records = encode(&e);
+        assert!(records[0].len() < e.body.len() / 10);
+        assert_eq!(replay(&records, 0)[0].event, e);
+    }
+
+    #[test]
+    fn reading_from_the_middle_of_a_split_event_skips_to_the_next_whole_one() {
+        let big = event(1, noise(2 * MAX_PART_BYTES + 5));
+        let small = event(2, b"{}".to_vec());
+        let mut records = encode(&big);
+        records.extend(encode(&small));
+        let got = replay(&records, 1);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].event, small);
+    }
+
+    #[test]
+    fn a_split_event_cut_short_is_dropped_and_its_resend_is_kept() {
+        let big = event(1, noise(2 * MAX_PART_BYTES + 5));
+        let whole = encode(&big);
+        let mut records = whole[..2].to_vec();
+        records.extend(whole.iter().cloned());
+        let got = replay(&records, 0);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].event, big);
+    }
+
+    #[test]
+    fn garbage_is_reported_not_panicked_on() {
+        let mut r = Reassembler::new();
+        assert!(matches!(
+            r.push(3, 0, b"\xc1garbage"),
+            Err(FrameError::Malformed { seq_num: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn dedup_drops_resends_per_tab_and_keeps_server_records() {
+        let mut d = Dedup::new();
+        assert!(d.admit(&event(1, vec![])));
+        assert!(d.admit(&event(2, vec![])));
+        assert!(!d.admit(&event(2, vec![])));
+        assert!(!d.admit(&event(1, vec![])));
+        let other_tab = Event {
+            tab: "tab-2".into(),
+            ..event(1, vec![])
+        };
+        assert!(d.admit(&other_tab));
+        let heartbeat = Event {
+            kind: RecordKind::Heartbeat,
+            ..event(0, vec![])
+        };
+        assert!(d.admit(&heartbeat));
+        assert!(d.admit(&heartbeat));
+    }
+}

@@ -1,0 +1,449 @@
+//! Tracker connections (`GET /api/v1/track`): the handshake, then batches of events in, and an
+//! acknowledgement out for each batch once S2 has it. A connection keeps reading while earlier
+//! batches are in flight (up to [`MAX_IN_FLIGHT`]) and answers in order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::Bytes;
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, StreamExt};
+use serde::Deserialize;
+use tracing::{debug, info, warn};
+
+use crate::frame::Event;
+use crate::protocol::{
+    EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
+    TrackerEvent, TrackerEventKind, TrackerMessage, close,
+};
+use crate::room::Presence;
+use crate::server::AppState;
+use crate::session::SessionId;
+use crate::stream::{StoreError, json_bytes};
+use crate::writer::{Writer, WriterState, server_event};
+
+/// Batches a tracker may have unacknowledged before the server stops reading its socket.
+pub const MAX_IN_FLIGHT: usize = 64;
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let origin = headers
+        .get("origin")
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_string);
+    let tasks = state.tasks.clone();
+    ws.max_message_size(state.limits.max_frame_bytes)
+        .max_frame_size(state.limits.max_frame_bytes)
+        .on_upgrade(move |socket| {
+            tasks.track_future(async move {
+                let mut conn = TrackerConnection { socket, state };
+                if let Err(reject) = conn.run(origin).await {
+                    conn.close(reject).await;
+                }
+            })
+        })
+}
+
+/// Why a connection is closed: a close code and a reason the tracker can act on.
+struct Reject {
+    code: u16,
+    reason: String,
+}
+
+impl Reject {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Reject {
+    fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NotFound(_) => close::NOT_FOUND,
+            StoreError::Ended { .. } => close::ENDED,
+            StoreError::TakenOver(_) => close::TAKEN_OVER,
+            StoreError::Contended(_) | StoreError::Unavailable(_) | StoreError::Config(_) => {
+                close::INTERNAL
+            }
+        };
+        Reject::new(code, e.to_string())
+    }
+}
+
+type PendingAck = futures::future::BoxFuture<'static, (u64, Result<(), StoreError>)>;
+
+struct TrackerConnection {
+    socket: WebSocket,
+    state: Arc<AppState>,
+}
+
+/// A tracker connection after its handshake.
+struct Attached {
+    presence: Presence,
+    writer: Writer,
+    tab: String,
+}
+
+impl TrackerConnection {
+    async fn run(&mut self, origin: Option<String>) -> Result<(), Reject> {
+        let hello = match tokio::time::timeout(HELLO_TIMEOUT, self.socket.recv()).await {
+            Ok(Some(Ok(message))) => match self.decode(message)? {
+                Some(TrackerMessage::Hello(hello)) => hello,
+                _ => return Err(Reject::new(close::PROTOCOL, "the first message must be 'hello'")),
+            },
+            Ok(_) => return Ok(()),
+            Err(_) => return Err(Reject::new(close::PROTOCOL, "no 'hello' within 10 s")),
+        };
+        let attached = self.attach(hello, origin.as_deref()).await?;
+        self.serve(attached).await
+    }
+
+    async fn attach(&mut self, hello: Hello, origin: Option<&str>) -> Result<Attached, Reject> {
+        if hello.protocol != PROTOCOL_VERSION {
+            return Err(Reject::new(
+                close::PROTOCOL,
+                format!(
+                    "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                    hello.protocol
+                ),
+            ));
+        }
+        if !valid_tab(&hello.tab) {
+            return Err(Reject::new(
+                close::PROTOCOL,
+                "tab must be 1-64 characters of [A-Za-z0-9_-]",
+            ));
+        }
+        let state = self.state.clone();
+        state
+            .projects
+            .check(&hello.project_key, origin)
+            .map_err(|e| {
+                let code = match e {
+                    crate::auth::AuthError::ForbiddenOrigin(_) => close::FORBIDDEN_ORIGIN,
+                    _ => close::UNAUTHORIZED,
+                };
+                Reject::new(code, e.to_string())
+            })?;
+        let (id, first, resumed) = match &hello.session_token {
+            Some(token) => {
+                let id = state
+                    .session_tokens
+                    .verify(token)
+                    .map_err(|e| Reject::new(close::UNAUTHORIZED, e.to_string()))?;
+                let page = PageRecord {
+                    tab: hello.tab.clone(),
+                    page: hello.page.clone(),
+                    node: state.rooms.settings.node_id.clone(),
+                };
+                (id, server_event(RecordKind::Page, json_bytes(&page)), true)
+            }
+            None => {
+                let id = SessionId::new();
+                state.store.create_session(id).await?;
+                let start = SessionStart {
+                    session_id: id,
+                    project_key: hello.project_key.clone(),
+                    created_ms: id.created_ms(),
+                    tab: hello.tab.clone(),
+                    page: hello.page.clone(),
+                    user_id: hello.user_id.clone(),
+                    metadata: hello.metadata.clone(),
+                };
+                (id, server_event(RecordKind::Start, json_bytes(&start)), false)
+            }
+        };
+        let presence = state.rooms.join_tracker(id);
+        let room = presence.room().clone();
+        let writer = room
+            .writer_for_tracker(first, &state.rooms.settings, state.rooms.metrics())
+            .await?;
+        room.update_info(|info| {
+            info.tabs.insert(hello.tab.clone(), hello.page.clone());
+            if hello.user_id.is_some() {
+                info.user_id = hello.user_id.clone();
+            }
+            info.metadata.extend(hello.metadata.clone());
+        });
+        info!(session = %id, tab = %hello.tab, resumed, "tracker connected");
+        self.send(&ServerMessage::Welcome {
+            session_id: id,
+            session_token: state.session_tokens.issue(id),
+            tab: hello.tab.clone(),
+            resumed,
+            limits: state.limits,
+        })
+        .await?;
+        Ok(Attached {
+            presence,
+            writer,
+            tab: hello.tab,
+        })
+    }
+
+    async fn serve(&mut self, attached: Attached) -> Result<(), Reject> {
+        let room = attached.presence.room().clone();
+        let mut writer_state = attached.writer.state();
+        let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
+        let shutdown = self.state.shutdown.clone();
+        let result = loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break Err(Reject::new(close::GOING_AWAY, "server is shutting down; reconnect")),
+                Some((seq, result)) = pending.next() => {
+                    self.acknowledge(&room, &attached.tab, seq, result).await?;
+                }
+                changed = writer_state.changed() => {
+                    let now = *writer_state.borrow();
+                    if changed.is_err() || now != WriterState::Active {
+                        room.drop_inactive_writer(self.state.rooms.metrics()).await;
+                        break Err(writer_gone(room.id, now));
+                    }
+                }
+                message = self.socket.recv(), if pending.len() < MAX_IN_FLIGHT => {
+                    let Some(Ok(message)) = message else { break Ok(()) };
+                    match self.decode(message)? {
+                        None => continue,
+                        Some(TrackerMessage::Events { events }) => {
+                            pending.push_back(self.take_events(&attached, events).await?);
+                        }
+                        Some(TrackerMessage::End { reason }) => {
+                            self.drain(&room, &attached.tab, &mut pending).await?;
+                            debug!(session = %room.id, ?reason, "tracker ended the session");
+                            room.end(EndReason::Ended, self.state.rooms.metrics()).await?;
+                            break Err(Reject::new(1000, "session ended"));
+                        }
+                        Some(TrackerMessage::Hello(_)) => {
+                            break Err(Reject::new(close::PROTOCOL, "'hello' may only be sent once"));
+                        }
+                    }
+                }
+            }
+        };
+        // Whatever was accepted is flushed and acknowledged before the socket closes.
+        self.drain(&room, &attached.tab, &mut pending).await?;
+        result
+    }
+
+    /// Validates a batch and hands what passes to the writer; returns the future of its ack.
+    async fn take_events(
+        &mut self,
+        attached: &Attached,
+        events: Vec<TrackerEvent>,
+    ) -> Result<PendingAck, Reject> {
+        let room = attached.presence.room();
+        let Some(last_seq) = events.iter().map(|e| e.seq).max() else {
+            return Ok(futures::future::ready((0, Ok(()))).boxed());
+        };
+        if !room.admit_events(events.len()) {
+            self.state
+                .metrics
+                .rejected
+                .with_label_values(&["rate_limited"])
+                .inc();
+            return Err(Reject::new(
+                close::RATE_LIMITED,
+                format!(
+                    "more than {} events per second in this session; back off and resend",
+                    self.state.limits.events_per_sec
+                ),
+            ));
+        }
+        let durable = room.durable_seq(&attached.tab);
+        let mut accepted = Vec::with_capacity(events.len());
+        for event in events {
+            if durable.is_some_and(|d| event.seq <= d) {
+                continue;
+            }
+            match self.check_event(&event) {
+                Ok(body) => {
+                    if event.kind != TrackerEventKind::Rrweb {
+                        note_identity(room, event.kind, &body);
+                    }
+                    accepted.push(Event {
+                        kind: event.kind.into(),
+                        tab: attached.tab.clone(),
+                        seq: event.seq,
+                        ts: event.ts,
+                        body,
+                    });
+                }
+                Err(reason) => {
+                    self.state.metrics.rejected.with_label_values(&["event"]).inc();
+                    self.send(&ServerMessage::Rejected {
+                        seq: event.seq,
+                        reason,
+                    })
+                    .await?;
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return Ok(futures::future::ready((last_seq, Ok(()))).boxed());
+        }
+        let durable = attached.writer.append(accepted).await;
+        Ok(durable.map(move |result| (last_seq, result)).boxed())
+    }
+
+    /// Checks one event's payload; on success returns the body to store.
+    fn check_event(&self, event: &TrackerEvent) -> Result<Bytes, String> {
+        let max = self.state.limits.max_event_bytes;
+        if event.data.len() > max {
+            return Err(format!(
+                "event of {} bytes is over the {max}-byte limit",
+                event.data.len()
+            ));
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&event.data).is_err() {
+            return Err("event data is not valid UTF-8 JSON".to_string());
+        }
+        // Stored bodies are single-line JSON, so they can go out as one SSE `data:` line as is.
+        if event.data.iter().any(|b| *b == b'\n' || *b == b'\r') {
+            let value: serde_json::Value =
+                serde_json::from_slice(&event.data).map_err(|e| e.to_string())?;
+            return Ok(json_bytes(&value));
+        }
+        Ok(Bytes::copy_from_slice(&event.data))
+    }
+
+    async fn acknowledge(
+        &mut self,
+        room: &crate::room::Room,
+        tab: &str,
+        seq: u64,
+        result: Result<(), StoreError>,
+    ) -> Result<(), Reject> {
+        result?;
+        room.mark_durable(tab, seq);
+        self.send(&ServerMessage::Ack { seq }).await
+    }
+
+    async fn drain(
+        &mut self,
+        room: &crate::room::Room,
+        tab: &str,
+        pending: &mut FuturesOrdered<PendingAck>,
+    ) -> Result<(), Reject> {
+        while let Some((seq, result)) = pending.next().await {
+            self.acknowledge(room, tab, seq, result).await?;
+        }
+        Ok(())
+    }
+
+    /// Decodes a frame; `None` for control frames.
+    fn decode(&self, message: Message) -> Result<Option<TrackerMessage>, Reject> {
+        let data = match message {
+            Message::Binary(data) => data,
+            Message::Text(_) => {
+                return Err(Reject::new(
+                    close::INVALID_FRAME,
+                    "send binary MessagePack frames, not text",
+                ));
+            }
+            Message::Close(_) => return Ok(None),
+            Message::Ping(_) | Message::Pong(_) => return Ok(None),
+        };
+        rmp_serde::from_slice(&data).map(Some).map_err(|e| {
+            #[derive(Deserialize)]
+            struct Tagged {
+                r#type: String,
+            }
+            self.state
+                .metrics
+                .rejected
+                .with_label_values(&["malformed"])
+                .inc();
+            match rmp_serde::from_slice::<Tagged>(&data) {
+                Ok(t) if !["hello", "events", "end"].contains(&t.r#type.as_str()) => Reject::new(
+                    close::PROTOCOL,
+                    format!(
+                        "unknown message type '{}'",
+                        t.r#type.chars().take(32).collect::<String>()
+                    ),
+                ),
+                Ok(t) => Reject::new(
+                    close::INVALID_FRAME,
+                    format!("malformed '{}' message: {e}", t.r#type),
+                ),
+                Err(_) => Reject::new(
+                    close::INVALID_FRAME,
+                    format!("frame is not a MessagePack message: {e}"),
+                ),
+            }
+        })
+    }
+
+    async fn send(&mut self, message: &ServerMessage) -> Result<(), Reject> {
+        let bytes = rmp_serde::to_vec_named(message).expect("server messages serialize");
+        self.socket
+            .send(Message::Binary(bytes.into()))
+            .await
+            .map_err(|e| Reject::new(1006, format!("send failed: {e}")))
+    }
+
+    async fn close(&mut self, reject: Reject) {
+        if reject.code != 1000 && reject.code != close::GOING_AWAY {
+            warn!(code = reject.code, reason = %reject.reason, "closing tracker connection");
+        }
+        let reason: String = reject.reason.chars().take(120).collect();
+        let _ = self
+            .socket
+            .send(Message::Close(Some(CloseFrame {
+                code: reject.code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+}
+
+fn writer_gone(id: SessionId, state: WriterState) -> Reject {
+    match state {
+        WriterState::TakenOver => Reject::new(
+            close::TAKEN_OVER,
+            format!("session {id} was taken over by another server"),
+        ),
+        WriterState::Ended => Reject::new(close::ENDED, format!("session {id} has ended")),
+        _ => Reject::new(close::INTERNAL, "the store failed; reconnect and resend"),
+    }
+}
+
+/// Keeps the room's view of the user current for the session list.
+fn note_identity(room: &crate::room::Room, kind: TrackerEventKind, body: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    room.update_info(|info| match kind {
+        TrackerEventKind::Identify => {
+            if let Some(user) = value.get("user_id").and_then(|u| u.as_str()) {
+                info.user_id = Some(user.to_string());
+            }
+        }
+        TrackerEventKind::Metadata => {
+            if let Some(map) = value.get("metadata").and_then(|m| m.as_object()) {
+                for (k, v) in map {
+                    let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    info.metadata.insert(k.clone(), v);
+                }
+            }
+        }
+        TrackerEventKind::Rrweb => {}
+    });
+}
+
+fn valid_tab(tab: &str) -> bool {
+    (1..=64).contains(&tab.len())
+        && tab
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

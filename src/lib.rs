@@ -1,0 +1,29 @@
+//! cobrowse: a live co-browsing server on one durable S2 stream per browser session.
+//!
+//! A tracker in the user's page connects to [`ingest`] over a WebSocket and sends rrweb events.
+//! The node that holds the connection claims the session's stream ([`stream`]), and its
+//! [`writer`] appends the events, framed by [`frame`], acknowledging each batch only once S2 has
+//! it. Agents follow the session through [`live`] (WebSocket or SSE): each reads through a
+//! [`tail::Subscription`] that catches up from any point and then follows the [`room`]'s shared
+//! read of the stream. The REST [`api`] lists sessions from S2 alone ([`listing`]) and exports
+//! them for replay. [`server`] wires it together; [`embedded`] runs s2-lite in-process so one
+//! command starts everything. [`protocol`] holds every wire type.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod embedded;
+pub mod frame;
+pub mod ingest;
+pub mod limits;
+pub mod listing;
+pub mod live;
+pub mod metrics;
+pub mod protocol;
+pub mod room;
+pub mod server;
+pub mod session;
+pub mod stream;
+pub mod tail;
+pub mod writer;

@@ -1,0 +1,68 @@
+use anyhow::Context;
+use clap::Parser;
+use cobrowse::config::{Cli, Command};
+use cobrowse::embedded::EmbeddedS2;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Store(args) => {
+            let store = EmbeddedS2::start(args.data_dir.as_deref(), args.listen).await?;
+            println!("s2-lite listening at {}", store.endpoint());
+            shutdown_signal().await;
+            store.close().await;
+            Ok(())
+        }
+        Command::Sessions(args) => Ok(cobrowse::cli::run(args).await?),
+    }
+}
+
+async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
+    let (config, generated) = args.into_config()?;
+    let server = cobrowse::server::start(config)
+        .await
+        .context("starting the server")?;
+    let url = server.url();
+    println!("cobrowse is running at {url}");
+    if let Some(token) = generated {
+        println!("agent token (generated; pass --agent-token NAME:SECRET to choose): {token}");
+    }
+    println!("stop with Ctrl-C");
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        _ = server.stopped() => {}
+    }
+    server.stop().await;
+    Ok(())
+}
+
+fn init_logging(format: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,slatedb=warn,s2_lite=warn,h2=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,112 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    /// Sessions this node currently writes.
+    pub sessions_live: IntGauge,
+    pub tracker_connections: IntGauge,
+    pub agent_connections: IntGauge,
+    pub events_appended: IntCounter,
+    pub bytes_appended: IntCounter,
+    pub events_delivered: IntCounter,
+    /// Seconds from S2 accepting an append to S2 acknowledging it, as the writer sees it.
+    pub append_latency: Histogram,
+    /// Seconds between S2 storing an event and this node sending it to an agent.
+    pub agent_lag: Histogram,
+    /// Inputs refused, by reason.
+    pub rejected: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let latency_buckets = vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ];
+        let m = Self {
+            sessions_live: IntGauge::new("cobrowse_sessions_live", "Sessions this node writes")
+                .expect("valid metric"),
+            tracker_connections: IntGauge::new(
+                "cobrowse_tracker_connections",
+                "Open tracker WebSockets",
+            )
+            .expect("valid metric"),
+            agent_connections: IntGauge::new(
+                "cobrowse_agent_connections",
+                "Open agent WebSockets and SSE streams",
+            )
+            .expect("valid metric"),
+            events_appended: IntCounter::new(
+                "cobrowse_events_appended_total",
+                "Events durably appended to S2",
+            )
+            .expect("valid metric"),
+            bytes_appended: IntCounter::new(
+                "cobrowse_bytes_appended_total",
+                "Event payload bytes durably appended to S2 (before compression)",
+            )
+            .expect("valid metric"),
+            events_delivered: IntCounter::new(
+                "cobrowse_events_delivered_total",
+                "Events sent to agents",
+            )
+            .expect("valid metric"),
+            append_latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "cobrowse_append_latency_seconds",
+                    "Time for S2 to acknowledge an append",
+                )
+                .buckets(latency_buckets.clone()),
+            )
+            .expect("valid metric"),
+            agent_lag: Histogram::with_opts(
+                HistogramOpts::new(
+                    "cobrowse_agent_lag_seconds",
+                    "Time from S2 storing an event to sending it to an agent",
+                )
+                .buckets(latency_buckets),
+            )
+            .expect("valid metric"),
+            rejected: IntCounterVec::new(
+                Opts::new("cobrowse_rejected_total", "Inputs refused, by reason"),
+                &["reason"],
+            )
+            .expect("valid metric"),
+            registry,
+        };
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(m.sessions_live.clone()),
+            Box::new(m.tracker_connections.clone()),
+            Box::new(m.agent_connections.clone()),
+            Box::new(m.events_appended.clone()),
+            Box::new(m.bytes_appended.clone()),
+            Box::new(m.events_delivered.clone()),
+            Box::new(m.append_latency.clone()),
+            Box::new(m.agent_lag.clone()),
+            Box::new(m.rejected.clone()),
+        ];
+        for c in collectors {
+            m.registry.register(c).expect("metric names are unique");
+        }
+        m
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("prometheus text is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,296 @@
+//! The wire protocol: every message a tracker, an agent or the server sends, and the JSON bodies
+//! of the records stored in a session's stream. `docs/protocol.md` is the prose version of this
+//! module; keep the two in step.
+//!
+//! WebSocket messages are MessagePack maps with a `type` field (`rmp_serde::to_vec_named`).
+//! Event payloads (`data`) are UTF-8 JSON, carried as MessagePack `bin` so the server never
+//! re-encodes them: what a tracker sends is byte for byte what an agent receives.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::session::SessionId;
+
+/// Version a tracker announces in its `hello`; the server refuses others with a clear reason.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a record in a session stream holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// First record of a session: who, where, when ([`SessionStart`]).
+    Start,
+    /// A tracker connection (a tab, or a tab after a navigation) joined ([`PageRecord`]).
+    Page,
+    /// One rrweb event, as the tracker recorded it.
+    Rrweb,
+    /// The tracker identified the user (`{"user_id": ...}`).
+    Identify,
+    /// The tracker set custom metadata (`{"metadata": {...}}`).
+    Metadata,
+    /// Written by the owning node when nothing else was written for a while, so readers can tell
+    /// a quiet live session from an abandoned one.
+    Heartbeat,
+    /// Last record of a session ([`SessionEnd`]); the stream is sealed right after it.
+    End,
+}
+
+impl RecordKind {
+    /// Kinds that come from a tracker with a client sequence number, and so are deduplicated.
+    pub fn is_tracker_event(self) -> bool {
+        matches!(self, Self::Rrweb | Self::Identify | Self::Metadata)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Page => "page",
+            Self::Rrweb => "rrweb",
+            Self::Identify => "identify",
+            Self::Metadata => "metadata",
+            Self::Heartbeat => "heartbeat",
+            Self::End => "end",
+        }
+    }
+}
+
+/// Kinds a tracker may send in an `events` batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackerEventKind {
+    #[default]
+    Rrweb,
+    Identify,
+    Metadata,
+}
+
+impl From<TrackerEventKind> for RecordKind {
+    fn from(kind: TrackerEventKind) -> Self {
+        match kind {
+            TrackerEventKind::Rrweb => RecordKind::Rrweb,
+            TrackerEventKind::Identify => RecordKind::Identify,
+            TrackerEventKind::Metadata => RecordKind::Metadata,
+        }
+    }
+}
+
+/// The page a tracker runs on, sent in `hello` and stored in `start` and `page` records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub user_agent: String,
+    #[serde(default)]
+    pub viewport: Viewport,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Messages a tracker sends on `GET /api/v1/track`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TrackerMessage {
+    /// Must be the first message of a connection.
+    Hello(Hello),
+    /// A batch of events of this connection's tab, in increasing `seq`.
+    Events { events: Vec<TrackerEvent> },
+    /// The user (or the page) ends the session for good.
+    End {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    pub project_key: String,
+    /// Present when resuming: the token from an earlier `welcome`.
+    #[serde(default)]
+    pub session_token: Option<String>,
+    /// The tab's id, chosen by the tracker (1–64 of `[A-Za-z0-9_-]`).
+    pub tab: String,
+    pub page: PageInfo,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One event of a batch. `seq` is the tab's client sequence: strictly increasing over the tab's
+/// lifetime, across reconnects and reloads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrackerEvent {
+    pub seq: u64,
+    /// When the tracker recorded it, ms since the Unix epoch.
+    pub ts: u64,
+    #[serde(default)]
+    pub kind: TrackerEventKind,
+    /// UTF-8 JSON.
+    pub data: ByteBuf,
+}
+
+/// Limits the server applies to this connection, announced in `welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub max_event_bytes: usize,
+    pub events_per_sec: u32,
+}
+
+/// Messages the server sends a tracker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome {
+        session_id: SessionId,
+        session_token: String,
+        tab: String,
+        /// True when the handshake continued an existing session.
+        resumed: bool,
+        limits: Limits,
+    },
+    /// Every event of this tab with `seq <= ack` is durable; the tracker may forget it.
+    Ack { seq: u64 },
+    /// The event `seq` was refused for good (too large, not JSON); resending it will not help.
+    /// It counts as handled: a later `ack` covers it.
+    Rejected { seq: u64, reason: String },
+}
+
+/// One event as an agent receives it: reassembled, deduplicated, in stream order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveredEvent {
+    /// S2 sequence number of the event's last record; resume after it with `from_seq = seq_num + 1`.
+    pub seq_num: u64,
+    /// When S2 stored it, ms since the Unix epoch.
+    pub ts: u64,
+    pub kind: RecordKind,
+    pub tab: String,
+    /// The tracker's sequence number (0 for server records).
+    pub client_seq: u64,
+    /// When the tracker recorded it (or the server wrote it), ms since the Unix epoch.
+    pub client_ts: u64,
+    /// UTF-8 JSON.
+    pub data: ByteBuf,
+}
+
+/// Messages the server sends an agent on `GET /api/v1/sessions/{id}/live`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentMessage {
+    Events { events: Vec<DeliveredEvent> },
+    /// Everything stored up to `seq_num` has been sent; what follows is live.
+    CaughtUp { seq_num: u64 },
+}
+
+/// Body of the `start` record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionStart {
+    pub session_id: SessionId,
+    pub project_key: String,
+    pub created_ms: u64,
+    pub tab: String,
+    pub page: PageInfo,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Body of a `page` record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PageRecord {
+    pub tab: String,
+    pub page: PageInfo,
+    /// The node that holds the tracker connection.
+    pub node: String,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The tracker sent `end`.
+    Ended,
+    /// No tracker was connected for the idle timeout.
+    Idle,
+}
+
+/// Body of the `end` record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionEnd {
+    pub reason: EndReason,
+    pub ended_ms: u64,
+}
+
+/// A session as the REST API and the CLI list it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub started_ms: u64,
+    pub last_activity_ms: u64,
+    pub url: String,
+    pub user_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub user_agent: String,
+    pub viewport: Viewport,
+    /// Tabs known to be open (from the node holding the session), or the first tab.
+    pub tabs: Vec<String>,
+    pub live: bool,
+    pub ended_ms: Option<u64>,
+    pub end_reason: Option<EndReason>,
+    /// Records in the stream.
+    pub records: u64,
+}
+
+/// A page of sessions; pass `next_cursor` as `cursor` for the next one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// JSON body of every HTTP error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// WebSocket close codes the server uses, with the reason text carried beside them.
+pub mod close {
+    /// Server shutting down; reconnect (to another node) and resend what was not acknowledged.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame could not be decoded as a message of this protocol.
+    pub const INVALID_FRAME: u16 = 1007;
+    /// A frame was larger than `max_frame_bytes`.
+    pub const TOO_BIG: u16 = 1009;
+    /// The store failed; reconnect and resend.
+    pub const INTERNAL: u16 = 1011;
+    /// Wrong, missing or expired project key, session token or agent token.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// A message out of order (no `hello` first), an unknown `type`, or an unsupported version.
+    pub const PROTOCOL: u16 = 4002;
+    /// The page's origin is not allowed for this project.
+    pub const FORBIDDEN_ORIGIN: u16 = 4003;
+    /// No such session.
+    pub const NOT_FOUND: u16 = 4004;
+    /// An agent that could not keep up; reconnect with `from_seq` given in the reason.
+    pub const TOO_SLOW: u16 = 4008;
+    /// Another node took the session over; this connection is no longer its writer.
+    pub const TAKEN_OVER: u16 = 4009;
+    /// The session has ended; a tracker must start a new one.
+    pub const ENDED: u16 = 4010;
+    /// Too many events per second, or too many agents in a room.
+    pub const RATE_LIMITED: u16 = 4029;
+}

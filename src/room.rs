@@ -1,0 +1,352 @@
+//! A room is the live state of one session on this node: the writer (if this node holds the
+//! session's tracker connections), the shared tail its agents read from, who is connected, and
+//! what the trackers said about the page. Rooms live in [`Rooms`] and vanish when empty.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use futures::StreamExt;
+use s2_sdk::types::{FencingToken, SequencedRecord};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::frame::Event;
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+use crate::protocol::{EndReason, PageInfo};
+use crate::session::SessionId;
+use crate::stream::{SessionStream, Store, StoreError};
+use crate::writer::Writer;
+
+/// Records as one S2 read returned them, shared by every agent of the room on this node.
+pub type FeedBatch = Arc<Vec<SequencedRecord>>;
+
+const FEED_CAPACITY: usize = 512;
+
+/// Settings every room of a node shares.
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    pub node_id: String,
+    pub heartbeat: Duration,
+    pub idle_timeout: Duration,
+    pub events_per_sec: u32,
+    pub events_burst: u32,
+}
+
+/// What trackers told this node about the session.
+#[derive(Debug, Default, Clone)]
+pub struct RoomInfo {
+    pub tabs: BTreeMap<String, PageInfo>,
+    pub user_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+pub struct Room {
+    pub id: SessionId,
+    stream: SessionStream,
+    writer: tokio::sync::Mutex<Option<Writer>>,
+    feed: Mutex<Option<broadcast::Sender<FeedBatch>>>,
+    trackers: AtomicUsize,
+    agents: AtomicUsize,
+    info: Mutex<RoomInfo>,
+    /// Highest client sequence per tab known durable, so resends after a reconnect to this node
+    /// are acknowledged without being written again.
+    durable: Mutex<HashMap<String, u64>>,
+    limiter: Mutex<RateLimiter>,
+}
+
+impl Room {
+    pub fn stream(&self) -> &SessionStream {
+        &self.stream
+    }
+
+    /// The writer for a tracker: this node's existing one, or a new claim of the session. `first`
+    /// is written either way (the session's `start`, or a `page` record for a joining tab).
+    pub async fn writer_for_tracker(
+        &self,
+        first: Event,
+        settings: &RoomSettings,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Writer, StoreError> {
+        let mut slot = self.writer.lock().await;
+        if let Some(writer) = slot.as_ref().filter(|w| w.is_active()) {
+            writer.append(vec![first]).await.await?;
+            return Ok(writer.clone());
+        }
+        let token = fencing_token(&settings.node_id);
+        self.stream.claim(&first, &token).await?;
+        if slot.is_none() {
+            metrics.sessions_live.inc();
+        }
+        self.durable.lock().expect("lock").clear();
+        let writer = Writer::spawn(
+            self.stream.clone(),
+            token,
+            metrics.clone(),
+            settings.heartbeat,
+        );
+        *slot = Some(writer.clone());
+        Ok(writer)
+    }
+
+    /// Ends the session for good, if this node writes it.
+    pub async fn end(&self, reason: EndReason, metrics: &Metrics) -> Result<(), StoreError> {
+        let mut slot = self.writer.lock().await;
+        let Some(writer) = slot.take() else {
+            return Ok(());
+        };
+        metrics.sessions_live.dec();
+        writer.seal(reason).await
+    }
+
+    /// Forgets a writer that stopped (taken over, failed), so the next tracker claims afresh.
+    pub async fn drop_inactive_writer(&self, metrics: &Metrics) {
+        let mut slot = self.writer.lock().await;
+        if slot.as_ref().is_some_and(|w| !w.is_active()) {
+            *slot = None;
+            metrics.sessions_live.dec();
+        }
+    }
+
+    pub fn has_writer(&self) -> bool {
+        self.writer
+            .try_lock()
+            .map(|slot| slot.as_ref().is_some_and(Writer::is_active))
+            .unwrap_or(true)
+    }
+
+    pub fn info(&self) -> RoomInfo {
+        self.info.lock().expect("lock").clone()
+    }
+
+    pub fn update_info(&self, f: impl FnOnce(&mut RoomInfo)) {
+        f(&mut self.info.lock().expect("lock"));
+    }
+
+    pub fn durable_seq(&self, tab: &str) -> Option<u64> {
+        self.durable.lock().expect("lock").get(tab).copied()
+    }
+
+    pub fn mark_durable(&self, tab: &str, seq: u64) {
+        let mut durable = self.durable.lock().expect("lock");
+        let entry = durable.entry(tab.to_string()).or_insert(seq);
+        *entry = (*entry).max(seq);
+    }
+
+    /// Charges `n` events to the session's rate limit.
+    pub fn admit_events(&self, n: usize) -> bool {
+        self.limiter
+            .lock()
+            .expect("lock")
+            .try_take(n, Instant::now())
+    }
+
+    /// Subscribes to the room's shared tail, starting one S2 read session if none runs.
+    pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<FeedBatch> {
+        let mut feed = self.feed.lock().expect("lock");
+        if let Some(tx) = feed.as_ref() {
+            return tx.subscribe();
+        }
+        let (tx, rx) = broadcast::channel(FEED_CAPACITY);
+        *feed = Some(tx.clone());
+        tokio::spawn(run_feed(self.clone(), tx));
+        rx
+    }
+
+    fn is_empty(&self) -> bool {
+        self.trackers.load(Ordering::SeqCst) == 0
+            && self.agents.load(Ordering::SeqCst) == 0
+            && self.writer.try_lock().is_ok_and(|slot| slot.is_none())
+    }
+
+    pub fn tracker_count(&self) -> usize {
+        self.trackers.load(Ordering::SeqCst)
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.agents.load(Ordering::SeqCst)
+    }
+}
+
+/// One S2 read session per room, fanned out to the room's agents on this node. It follows the
+/// stream from its tail and stops when no agent listens any more.
+async fn run_feed(room: Arc<Room>, tx: broadcast::Sender<FeedBatch>) {
+    let result = async {
+        let tail = room.stream.tail().await?;
+        let mut session = room.stream.follow(tail.seq_num).await?;
+        let mut idle_check = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                batch = session.next() => match batch {
+                    Some(Ok(batch)) if !batch.records.is_empty() => {
+                        if tx.send(Arc::new(batch.records)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(StoreError::Unavailable(e.to_string())),
+                    None => return Ok(()),
+                },
+                _ = idle_check.tick() => {
+                    if tx.receiver_count() == 0 {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    if let Err(e) = result {
+        warn!(session = %room.id, error = %e, "shared tail stopped");
+    }
+    let mut feed = room.feed.lock().expect("lock");
+    if feed.as_ref().is_some_and(|f| f.same_channel(&tx)) {
+        *feed = None;
+    }
+    debug!(session = %room.id, "shared tail closed");
+}
+
+fn fencing_token(node_id: &str) -> FencingToken {
+    let random = FencingToken::generate(16).expect("valid length");
+    format!("{node_id}.{random}")
+        .parse()
+        .expect("node ids are short enough for a fencing token")
+}
+
+/// Every room on this node, by session id.
+pub struct Rooms {
+    rooms: DashMap<SessionId, Arc<Room>>,
+    store: Store,
+    pub settings: RoomSettings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+}
+
+impl Rooms {
+    pub fn new(
+        store: Store,
+        settings: RoomSettings,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            rooms: DashMap::new(),
+            store,
+            settings,
+            metrics,
+            shutdown,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn get(&self, id: SessionId) -> Option<Arc<Room>> {
+        self.rooms.get(&id).map(|r| r.clone())
+    }
+
+    fn room(&self, id: SessionId) -> Arc<Room> {
+        self.rooms
+            .entry(id)
+            .or_insert_with(|| {
+                Arc::new(Room {
+                    id,
+                    stream: self.store.session(id),
+                    writer: tokio::sync::Mutex::new(None),
+                    feed: Mutex::new(None),
+                    trackers: AtomicUsize::new(0),
+                    agents: AtomicUsize::new(0),
+                    info: Mutex::new(RoomInfo::default()),
+                    durable: Mutex::new(HashMap::new()),
+                    limiter: Mutex::new(RateLimiter::new(
+                        self.settings.events_per_sec,
+                        self.settings.events_burst,
+                    )),
+                })
+            })
+            .clone()
+    }
+
+    /// Enters a room as a tracker; the guard leaves it.
+    pub fn join_tracker(self: &Arc<Self>, id: SessionId) -> Presence {
+        let room = self.room(id);
+        room.trackers.fetch_add(1, Ordering::SeqCst);
+        self.metrics.tracker_connections.inc();
+        Presence {
+            rooms: self.clone(),
+            room,
+            tracker: true,
+        }
+    }
+
+    /// Enters a room as an agent; the guard leaves it.
+    pub fn join_agent(self: &Arc<Self>, id: SessionId) -> Presence {
+        let room = self.room(id);
+        room.agents.fetch_add(1, Ordering::SeqCst);
+        self.metrics.agent_connections.inc();
+        Presence {
+            rooms: self.clone(),
+            room,
+            tracker: false,
+        }
+    }
+
+    fn remove_if_empty(&self, id: SessionId) {
+        self.rooms.remove_if(&id, |_, room| room.is_empty());
+    }
+
+    /// When the last tracker of a session has gone, waits the idle timeout and, if none came
+    /// back, ends the session.
+    fn schedule_idle_end(self: &Arc<Self>, room: Arc<Room>) {
+        let rooms = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = rooms.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(rooms.settings.idle_timeout) => {}
+            }
+            if room.tracker_count() == 0 {
+                if let Err(e) = room.end(EndReason::Idle, &rooms.metrics).await {
+                    warn!(session = %room.id, error = %e, "could not end idle session");
+                }
+                rooms.remove_if_empty(room.id);
+            }
+        });
+    }
+}
+
+/// A connection's place in a room; dropping it leaves the room.
+pub struct Presence {
+    rooms: Arc<Rooms>,
+    room: Arc<Room>,
+    tracker: bool,
+}
+
+impl Presence {
+    pub fn room(&self) -> &Arc<Room> {
+        &self.room
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        if self.tracker {
+            self.rooms.metrics.tracker_connections.dec();
+            if self.room.trackers.fetch_sub(1, Ordering::SeqCst) == 1 {
+                self.rooms.schedule_idle_end(self.room.clone());
+            }
+        } else {
+            self.rooms.metrics.agent_connections.dec();
+            self.room.agents.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.rooms.remove_if_empty(self.room.id);
+    }
+}

@@ -1,0 +1,295 @@
+//! The room server: wires the store, the rooms and the HTTP routes together, serves them, and
+//! shuts down in order (stop accepting, let tracker connections flush and acknowledge what they
+//! accepted, close sockets, then close the embedded store).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::auth::{AgentTokens, Projects, SessionTokens};
+use crate::embedded::{EmbeddedError, EmbeddedS2};
+use crate::metrics::Metrics;
+use crate::protocol::Limits;
+use crate::room::{RoomSettings, Rooms};
+use crate::stream::{Store, StoreConfig, StoreError};
+use crate::{api, ingest, live};
+
+/// Everything a server needs; `cobrowse serve` builds it from flags, tests build it directly.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// With neither an endpoint nor a token, the server runs the embedded s2-lite; a token alone
+    /// means S2 cloud.
+    pub s2_endpoint: Option<String>,
+    pub s2_token: Option<String>,
+    pub basin: String,
+    /// Where the embedded store keeps its data; `None` keeps it in memory.
+    pub data_dir: Option<PathBuf>,
+    pub retention: Duration,
+    /// `(name, secret)` pairs.
+    pub agent_tokens: Vec<(String, String)>,
+    pub project_keys: Vec<String>,
+    /// Empty allows every origin.
+    pub allowed_origins: Vec<String>,
+    /// Signs session tokens; every node of a deployment needs the same one.
+    pub secret: String,
+    pub session_token_ttl: Duration,
+    /// A unique name for this node, written into fencing tokens and `page` records.
+    pub node_id: String,
+    pub idle_timeout: Duration,
+    pub heartbeat: Duration,
+    pub limits: Limits,
+    pub max_agents_per_room: usize,
+    pub agent_send_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults for a server on `listen` with the embedded store and one agent token.
+    pub fn new(listen: SocketAddr, agent: (&str, &str)) -> Self {
+        Self {
+            listen,
+            s2_endpoint: None,
+            s2_token: None,
+            basin: "cobrowse".into(),
+            data_dir: None,
+            retention: Duration::from_secs(30 * 24 * 3600),
+            agent_tokens: vec![(agent.0.into(), agent.1.into())],
+            project_keys: vec!["demo".into()],
+            allowed_origins: Vec::new(),
+            secret: random_secret(),
+            session_token_ttl: Duration::from_secs(24 * 3600),
+            node_id: random_node_id(),
+            idle_timeout: Duration::from_secs(120),
+            heartbeat: Duration::from_secs(30),
+            limits: Limits {
+                max_frame_bytes: 16 * 1024 * 1024,
+                max_event_bytes: 10 * 1024 * 1024,
+                events_per_sec: 500,
+            },
+            max_agents_per_room: 32,
+            agent_send_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub fn random_secret() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+pub fn random_node_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("no agent token configured: give --agent-token NAME:SECRET")]
+    NoAgentTokens,
+}
+
+/// Shared by every handler.
+pub struct AppState {
+    pub rooms: Arc<Rooms>,
+    pub store: Store,
+    pub agents: AgentTokens,
+    pub projects: Projects,
+    pub session_tokens: SessionTokens,
+    pub limits: Limits,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+    /// Tracks upgraded WebSocket connections, which the HTTP server does not wait for itself.
+    pub tasks: TaskTracker,
+    /// A session with no writer here counts as live if written to this recently (heartbeats
+    /// keep a quiet live session inside it).
+    pub live_window: Duration,
+    pub max_agents_per_room: usize,
+    pub agent_send_timeout: Duration,
+}
+
+/// A server that is up; `stop` shuts it down gracefully.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// The S2 endpoint in use (the embedded store's, when it runs one).
+    pub s2_endpoint: Option<String>,
+    state: Arc<AppState>,
+    http: JoinHandle<()>,
+    embedded: Option<EmbeddedS2>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.state.metrics
+    }
+
+    /// Resolves when something asked the server to stop.
+    pub async fn stopped(&self) {
+        self.state.shutdown.cancelled().await;
+    }
+
+    /// Stops accepting, lets tracker connections flush and acknowledge what they accepted,
+    /// closes every socket, then closes the embedded store.
+    pub async fn stop(self) {
+        info!("shutting down");
+        self.state.shutdown.cancel();
+        self.state.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(15), self.state.tasks.wait())
+            .await
+            .is_err()
+        {
+            warn!("connections did not finish within 15 s");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.http).await;
+        if let Some(embedded) = self.embedded {
+            embedded.close().await;
+        }
+        info!("stopped");
+    }
+}
+
+/// Starts a server (and the embedded store unless an S2 endpoint is configured).
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    if config.agent_tokens.is_empty() {
+        return Err(ServerError::NoAgentTokens);
+    }
+    let embedded = match (&config.s2_endpoint, &config.s2_token) {
+        (None, None) => Some(
+            EmbeddedS2::start(
+                config.data_dir.as_deref(),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let endpoint = config
+        .s2_endpoint
+        .clone()
+        .or_else(|| embedded.as_ref().map(EmbeddedS2::endpoint));
+    let store = Store::connect(&StoreConfig {
+        endpoint: endpoint.clone(),
+        // s2-lite ignores the token, but the client wants one.
+        token: config
+            .s2_token
+            .clone()
+            .unwrap_or_else(|| "s2-lite".to_string()),
+        basin: config.basin.clone(),
+        retention: config.retention,
+    })
+    .await?;
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = CancellationToken::new();
+    let rooms = Rooms::new(
+        store.clone(),
+        RoomSettings {
+            node_id: config.node_id.clone(),
+            heartbeat: config.heartbeat,
+            idle_timeout: config.idle_timeout,
+            events_per_sec: config.limits.events_per_sec,
+            events_burst: config.limits.events_per_sec.saturating_mul(4),
+        },
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    let state = Arc::new(AppState {
+        rooms,
+        store,
+        agents: AgentTokens::new(config.agent_tokens.clone()),
+        projects: Projects::new(config.project_keys.clone(), config.allowed_origins.clone()),
+        session_tokens: SessionTokens::new(
+            config.secret.as_bytes(),
+            config.session_token_ttl.as_millis() as u64,
+        ),
+        limits: config.limits,
+        metrics,
+        shutdown: shutdown.clone(),
+        tasks: TaskTracker::new(),
+        live_window: config.heartbeat * 3,
+        max_agents_per_room: config.max_agents_per_room,
+        agent_send_timeout: config.agent_send_timeout,
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = router(state.clone());
+    let http = tokio::spawn(async move {
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await });
+        if let Err(e) = serve.await {
+            warn!(error = %e, "http server stopped");
+        }
+    });
+    info!(%addr, node = %config.node_id, s2 = endpoint.as_deref().unwrap_or("cloud"), "cobrowse listening");
+    Ok(RunningServer {
+        addr,
+        s2_endpoint: endpoint,
+        state,
+        http,
+        embedded,
+    })
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/track", get(ingest::handle))
+        .route("/api/v1/sessions", get(api::list_sessions))
+        .route("/api/v1/sessions/{id}", get(api::get_session))
+        .route("/api/v1/sessions/{id}/events", get(api::export_events))
+        .route("/api/v1/sessions/{id}/events/stream", get(live::sse))
+        .route("/api/v1/sessions/{id}/live", get(live::websocket))
+        .fallback(|| async { api::ApiError::not_found("no such route") })
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,256 @@
+//! The session writer: one task per session on the node that claimed it, the only code that
+//! appends to the session's stream. Tracker connections (one per tab) hand it batches; it
+//! coalesces what is queued into as few S2 appends as fit, in order, and answers each batch only
+//! once S2 has acknowledged it, which is when the tracker may forget those events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use s2_sdk::types::FencingToken;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, warn};
+
+use crate::frame::Event;
+use crate::metrics::Metrics;
+use crate::protocol::{EndReason, RecordKind, SessionEnd};
+use crate::session::{SessionId, now_ms};
+use crate::stream::{SessionStream, StoreError, json_bytes};
+
+/// Batches coalesced into one round of appends at most.
+const MAX_COALESCE: usize = 256;
+const QUEUE_DEPTH: usize = 1024;
+
+/// Why a writer stopped writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterState {
+    Active,
+    /// Another node claimed the session.
+    TakenOver,
+    /// The session was sealed.
+    Ended,
+    /// S2 failed in a way retries did not fix.
+    Failed,
+    /// This node is shutting down.
+    Stopped,
+}
+
+enum Command {
+    Append {
+        events: Vec<Event>,
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Seal {
+        reason: EndReason,
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+/// A handle to a session's writer task; clones share the task.
+#[derive(Clone)]
+pub struct Writer {
+    id: SessionId,
+    tx: mpsc::Sender<Command>,
+    state: watch::Receiver<WriterState>,
+}
+
+impl Writer {
+    pub fn spawn(
+        stream: SessionStream,
+        token: FencingToken,
+        metrics: Arc<Metrics>,
+        heartbeat: Duration,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let (state_tx, state) = watch::channel(WriterState::Active);
+        let id = stream.id();
+        let task = WriterTask {
+            stream,
+            token,
+            metrics,
+            heartbeat,
+            state: state_tx,
+        };
+        tokio::spawn(task.run(rx));
+        Self { id, tx, state }
+    }
+
+    pub fn is_active(&self) -> bool {
+        *self.state.borrow() == WriterState::Active
+    }
+
+    /// Watches for the writer leaving `Active`.
+    pub fn state(&self) -> watch::Receiver<WriterState> {
+        self.state.clone()
+    }
+
+    /// Queues events; the returned future resolves once they are durable.
+    pub async fn append(
+        &self,
+        events: Vec<Event>,
+    ) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        let (done, rx) = oneshot::channel();
+        let sent = self.tx.send(Command::Append { events, done }).await.is_ok();
+        let id = self.id;
+        let state = self.state.clone();
+        async move {
+            if !sent {
+                return Err(gone(id, *state.borrow()));
+            }
+            rx.await.unwrap_or_else(|_| Err(gone(id, *state.borrow())))
+        }
+    }
+
+    /// Writes the `end` record and seals the stream; the writer stops.
+    pub async fn seal(&self, reason: EndReason) -> Result<(), StoreError> {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Command::Seal { reason, done }).await.is_err() {
+            return Err(gone(self.id, *self.state.borrow()));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(gone(self.id, *self.state.borrow())))
+    }
+}
+
+fn gone(id: SessionId, state: WriterState) -> StoreError {
+    match state {
+        WriterState::TakenOver => StoreError::TakenOver(id),
+        WriterState::Ended => StoreError::Ended { id, end: None },
+        WriterState::Active | WriterState::Failed | WriterState::Stopped => {
+            StoreError::Unavailable(format!("the writer of session {id} stopped"))
+        }
+    }
+}
+
+struct WriterTask {
+    stream: SessionStream,
+    token: FencingToken,
+    metrics: Arc<Metrics>,
+    heartbeat: Duration,
+    state: watch::Sender<WriterState>,
+}
+
+impl WriterTask {
+    async fn run(self, mut rx: mpsc::Receiver<Command>) {
+        let mut last_write = tokio::time::Instant::now();
+        loop {
+            let command = tokio::select! {
+                command = rx.recv() => command,
+                _ = tokio::time::sleep_until(last_write + self.heartbeat) => {
+                    last_write = tokio::time::Instant::now();
+                    let beat = server_event(RecordKind::Heartbeat, json_bytes(&serde_json::json!({})));
+                    if let Err(e) = self.stream.append(&[beat], &self.token).await {
+                        self.stop(&e);
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let Some(command) = command else {
+                self.state.send_replace(WriterState::Stopped);
+                return;
+            };
+            last_write = tokio::time::Instant::now();
+            match command {
+                Command::Seal { reason, done } => {
+                    let result = self.seal(reason).await;
+                    let _ = done.send(result);
+                    self.state.send_replace(WriterState::Ended);
+                    return;
+                }
+                Command::Append { events, done } => {
+                    let mut batch = vec![(events, done)];
+                    let mut seal = None;
+                    while batch.len() < MAX_COALESCE {
+                        match rx.try_recv() {
+                            Ok(Command::Append { events, done }) => batch.push((events, done)),
+                            Ok(Command::Seal { reason, done }) => {
+                                seal = Some((reason, done));
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(e) = self.append(batch).await {
+                        self.stop(&e);
+                        return;
+                    }
+                    if let Some((reason, done)) = seal {
+                        let _ = done.send(self.seal(reason).await);
+                        self.state.send_replace(WriterState::Ended);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn append(
+        &self,
+        batch: Vec<(Vec<Event>, oneshot::Sender<Result<(), StoreError>>)>,
+    ) -> Result<(), StoreError> {
+        let events: Vec<Event> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+        let bytes: usize = events.iter().map(|e| e.body.len()).sum();
+        let started = Instant::now();
+        let result = self.stream.append(&events, &self.token).await;
+        self.metrics
+            .append_latency
+            .observe(started.elapsed().as_secs_f64());
+        match &result {
+            Ok(()) => {
+                self.metrics.events_appended.inc_by(events.len() as u64);
+                self.metrics.bytes_appended.inc_by(bytes as u64);
+                for (_, done) in batch {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                for (_, done) in batch {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+        result
+    }
+
+    async fn seal(&self, reason: EndReason) -> Result<(), StoreError> {
+        let end = SessionEnd {
+            reason,
+            ended_ms: now_ms(),
+        };
+        let result = self
+            .stream
+            .seal(&server_event(RecordKind::End, json_bytes(&end)), &self.token)
+            .await;
+        match &result {
+            Ok(()) => info!(session = %self.stream.id(), ?reason, "session ended and sealed"),
+            Err(e) => warn!(session = %self.stream.id(), error = %e, "sealing failed"),
+        }
+        result
+    }
+
+    fn stop(&self, error: &StoreError) {
+        let state = match error {
+            StoreError::TakenOver(_) => {
+                info!(session = %self.stream.id(), "another server took the session over; letting go");
+                WriterState::TakenOver
+            }
+            StoreError::Ended { .. } => WriterState::Ended,
+            _ => {
+                warn!(session = %self.stream.id(), error = %error, "append failed; writer stops");
+                WriterState::Failed
+            }
+        };
+        self.state.send_replace(state);
+    }
+}
+
+/// A record the server itself writes (no tab, no client sequence).
+pub fn server_event(kind: RecordKind, body: bytes::Bytes) -> Event {
+    Event {
+        kind,
+        tab: String::new(),
+        seq: 0,
+        ts: now_ms(),
+        body,
+    }
+}

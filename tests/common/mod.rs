@@ -1,0 +1,222 @@
+//! Test harness: real servers on loopback with the embedded s2-lite, and minimal tracker and
+//! agent clients speaking the wire protocol from `cobrowse::protocol`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cobrowse::protocol::{
+    AgentMessage, DeliveredEvent, Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent,
+    TrackerEventKind, TrackerMessage, Viewport,
+};
+use cobrowse::server::{RunningServer, ServerConfig};
+use futures::{SinkExt, StreamExt};
+use serde_bytes::ByteBuf;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const AGENT_TOKEN: &str = "test-agent-secret";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub fn config() -> ServerConfig {
+    let mut config = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ("alice", AGENT_TOKEN));
+    config.secret = "shared-test-secret".into();
+    config
+}
+
+pub async fn start(config: ServerConfig) -> RunningServer {
+    cobrowse::server::start(config).await.expect("server starts")
+}
+
+pub fn ws_url(server: &RunningServer, path: &str) -> String {
+    format!("ws://{}{path}", server.addr)
+}
+
+pub fn rrweb(seq: u64) -> TrackerEvent {
+    event_with(seq, format!(r#"{{"type":3,"data":{{"source":0,"n":{seq}}},"timestamp":{seq}}}"#).into_bytes())
+}
+
+pub fn event_with(seq: u64, data: Vec<u8>) -> TrackerEvent {
+    TrackerEvent {
+        seq,
+        ts: 1_700_000_000_000 + seq,
+        kind: TrackerEventKind::Rrweb,
+        data: ByteBuf::from(data),
+    }
+}
+
+pub fn hello(token: Option<String>, tab: &str) -> Hello {
+    Hello {
+        protocol: PROTOCOL_VERSION,
+        project_key: "demo".into(),
+        session_token: token,
+        tab: tab.into(),
+        page: PageInfo {
+            url: "https://shop.example/cart".into(),
+            referrer: None,
+            title: Some("Cart".into()),
+            user_agent: "test-agent/1.0".into(),
+            viewport: Viewport {
+                width: 1280,
+                height: 720,
+            },
+        },
+        user_id: Some("user-42".into()),
+        metadata: BTreeMap::from([("plan".to_string(), "gold".to_string())]),
+    }
+}
+
+/// A tracker connection after its handshake.
+pub struct Tracker {
+    pub ws: Ws,
+    pub session_id: String,
+    pub token: String,
+}
+
+pub async fn connect(server: &RunningServer) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url(server, "/api/v1/track"))
+        .await
+        .expect("websocket connects");
+    ws
+}
+
+pub async fn send(ws: &mut Ws, message: &TrackerMessage) {
+    let bytes = rmp_serde::to_vec_named(message).unwrap();
+    ws.send(Message::Binary(bytes.into())).await.expect("send");
+}
+
+/// The next protocol message, or the close frame's code and reason.
+pub async fn recv(ws: &mut Ws) -> Result<ServerMessage, (u16, String)> {
+    loop {
+        let message = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("server answers in time");
+        match message {
+            Some(Ok(Message::Binary(b))) => return Ok(rmp_serde::from_slice(&b).unwrap()),
+            Some(Ok(Message::Close(frame))) => {
+                return Err(frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1005, String::new())));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err((1006, e.to_string())),
+            None => return Err((1006, "closed".into())),
+        }
+    }
+}
+
+pub async fn expect_close(ws: &mut Ws) -> (u16, String) {
+    loop {
+        match recv(ws).await {
+            Ok(_) => continue,
+            Err(close) => return close,
+        }
+    }
+}
+
+impl Tracker {
+    pub async fn open(server: &RunningServer, token: Option<String>, tab: &str) -> Self {
+        let mut ws = connect(server).await;
+        send(&mut ws, &TrackerMessage::Hello(hello(token, tab))).await;
+        match recv(&mut ws).await {
+            Ok(ServerMessage::Welcome {
+                session_id,
+                session_token,
+                ..
+            }) => Tracker {
+                ws,
+                session_id: session_id.to_string(),
+                token: session_token,
+            },
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    pub async fn send_events(&mut self, events: Vec<TrackerEvent>) {
+        send(&mut self.ws, &TrackerMessage::Events { events }).await;
+    }
+
+    /// Waits for an ack covering `seq`.
+    pub async fn wait_ack(&mut self, seq: u64) {
+        loop {
+            match recv(&mut self.ws).await {
+                Ok(ServerMessage::Ack { seq: acked }) if acked >= seq => return,
+                Ok(_) => continue,
+                Err(close) => panic!("closed while waiting for ack {seq}: {close:?}"),
+            }
+        }
+    }
+
+    /// Sends events and waits until all are durable.
+    pub async fn write(&mut self, events: Vec<TrackerEvent>) {
+        let last = events.iter().map(|e| e.seq).max().unwrap();
+        self.send_events(events).await;
+        self.wait_ack(last).await;
+    }
+}
+
+pub async fn agent(server: &RunningServer, session: &str, query: &str) -> Ws {
+    let url = ws_url(
+        server,
+        &format!("/api/v1/sessions/{session}/live?token={AGENT_TOKEN}&{query}"),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("agent connects");
+    ws
+}
+
+pub async fn agent_recv(ws: &mut Ws) -> Option<AgentMessage> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("agent receives in time")
+        {
+            Some(Ok(Message::Binary(b))) => return Some(rmp_serde::from_slice(&b).unwrap()),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Collects delivered events until `done` says enough.
+pub async fn agent_collect(
+    ws: &mut Ws,
+    mut done: impl FnMut(&[DeliveredEvent]) -> bool,
+) -> Vec<DeliveredEvent> {
+    let mut all = Vec::new();
+    while !done(&all) {
+        match agent_recv(ws).await {
+            Some(AgentMessage::Events { events }) => all.extend(events),
+            Some(AgentMessage::CaughtUp { .. }) => {}
+            None => break,
+        }
+    }
+    all
+}
+
+pub fn rrweb_seqs(events: &[DeliveredEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter(|e| e.kind == cobrowse::protocol::RecordKind::Rrweb)
+        .map(|e| e.client_seq)
+        .collect()
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+pub async fn get_json(server: &RunningServer, path: &str) -> serde_json::Value {
+    let response = http()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(AGENT_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    response.json().await.unwrap()
+}
