@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -50,6 +51,12 @@ impl ApiError {
             error: "too_many",
             message: message.into(),
         }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::bad_request(e.body_text())
     }
 }
 
@@ -115,9 +122,8 @@ pub fn authenticate(
 }
 
 pub fn parse_session(id: &str) -> Result<SessionId, ApiError> {
-    id.parse().map_err(|e: crate::session::InvalidSessionId| {
-        ApiError::bad_request(e.to_string())
-    })
+    id.parse()
+        .map_err(|e: crate::session::InvalidSessionId| ApiError::bad_request(e.to_string()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,8 +138,9 @@ pub struct ListParams {
 pub async fn list_sessions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(params): Query<ListParams>,
+    params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(params) = params?;
     authenticate(&state, &headers, params.token.as_deref())?;
     let after = params.cursor.as_deref().map(parse_session).transpose()?;
     let query = ListQuery {
@@ -155,8 +162,9 @@ pub async fn get_session(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(params): Query<TokenParam>,
+    params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(params) = params?;
     authenticate(&state, &headers, params.token.as_deref())?;
     let id = parse_session(&id)?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
@@ -176,8 +184,9 @@ pub async fn export_events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(params): Query<ExportParams>,
+    params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(params) = params?;
     authenticate(&state, &headers, params.token.as_deref())?;
     let id = parse_session(&id)?;
     match params.format.as_deref() {

@@ -102,7 +102,9 @@ impl Projects {
                 if !self.allowed_origins.is_empty()
                     && !self.allowed_origins.iter().any(|o| o == origin) =>
             {
-                Err(AuthError::ForbiddenOrigin(origin.chars().take(200).collect()))
+                Err(AuthError::ForbiddenOrigin(
+                    origin.chars().take(200).collect(),
+                ))
             }
             _ => Ok(()),
         }

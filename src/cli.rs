@@ -28,11 +28,7 @@ pub enum CliError {
 pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
     let client = reqwest::Client::new();
     let base = args.server.trim_end_matches('/').to_string();
-    let get = |path: String| {
-        client
-            .get(format!("{base}{path}"))
-            .bearer_auth(&args.token)
-    };
+    let get = |path: String| client.get(format!("{base}{path}")).bearer_auth(&args.token);
     let unreachable = |source| CliError::Unreachable {
         server: base.clone(),
         source,
@@ -56,7 +52,11 @@ pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError::Decode(e.to_string()))?;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{:<36}  {:<5}  {:<19}  {:<16}  URL", "ID", "LIVE", "STARTED", "USER")?;
+            writeln!(
+                out,
+                "{:<36}  {:<5}  {:<19}  {:<16}  URL",
+                "ID", "LIVE", "STARTED", "USER"
+            )?;
             for s in page.sessions {
                 writeln!(
                     out,

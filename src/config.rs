@@ -15,14 +15,19 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Log format: text or json.
-    #[arg(long, global = true, env = "COBROWSE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "COBROWSE_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the room server (with an embedded s2-lite unless --s2-endpoint or --s2-token is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run only an s2-lite store, for several `serve` processes to share.
     Store(StoreArgs),
     /// Inspect sessions on a running server.
@@ -50,13 +55,27 @@ pub struct ServeArgs {
     #[arg(long, env = "COBROWSE_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
     pub retention: Duration,
     /// Agent token as NAME:SECRET (repeatable); none given: one is generated and printed.
-    #[arg(long = "agent-token", env = "COBROWSE_AGENT_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "agent-token",
+        env = "COBROWSE_AGENT_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub agent_tokens: Vec<String>,
     /// Project keys trackers may use (repeatable).
-    #[arg(long = "project-key", env = "COBROWSE_PROJECT_KEYS", value_delimiter = ',', default_value = "demo")]
+    #[arg(
+        long = "project-key",
+        env = "COBROWSE_PROJECT_KEYS",
+        value_delimiter = ',',
+        default_value = "demo"
+    )]
     pub project_keys: Vec<String>,
     /// Origins allowed to record (repeatable); none: any origin.
-    #[arg(long = "allowed-origin", env = "COBROWSE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-origin",
+        env = "COBROWSE_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
     /// Secret that signs session tokens; give every node the same one. Default: random.
     #[arg(long, env = "COBROWSE_SECRET", hide_env_values = true)]
@@ -67,6 +86,15 @@ pub struct ServeArgs {
     /// End a session when no tracker was connected for this long.
     #[arg(long, env = "COBROWSE_IDLE_TIMEOUT", default_value = "2m", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
+    /// How long a session with no writes waits before its writer records a heartbeat.
+    #[arg(long, env = "COBROWSE_HEARTBEAT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub heartbeat: Duration,
+    /// How long a session token lets a tracker resume its session.
+    #[arg(long, env = "COBROWSE_SESSION_TOKEN_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub session_token_ttl: Duration,
+    /// Disconnect an agent whose socket accepts nothing for this long.
+    #[arg(long, env = "COBROWSE_AGENT_SEND_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub agent_send_timeout: Duration,
     /// Largest WebSocket frame a tracker may send, in bytes.
     #[arg(long, env = "COBROWSE_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_frame_bytes: usize,
@@ -112,7 +140,9 @@ impl ServeArgs {
         let node_id = self.node_id.unwrap_or_else(random_node_id);
         if node_id.is_empty()
             || node_id.len() > 16
-            || !node_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            || !node_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
             return Err(ConfigError::NodeId);
         }
@@ -126,6 +156,9 @@ impl ServeArgs {
         config.secret = self.secret.unwrap_or_else(random_secret);
         config.node_id = node_id;
         config.idle_timeout = self.idle_timeout;
+        config.heartbeat = self.heartbeat;
+        config.session_token_ttl = self.session_token_ttl;
+        config.agent_send_timeout = self.agent_send_timeout;
         config.limits = Limits {
             max_frame_bytes: self.max_frame_bytes,
             max_event_bytes: self.max_event_bytes,

@@ -27,10 +27,7 @@ pub enum EmbeddedError {
         source: object_store::Error,
     },
     #[error("cannot create --data-dir {dir}: {source}")]
-    CreateDir {
-        dir: String,
-        source: std::io::Error,
-    },
+    CreateDir { dir: String, source: std::io::Error },
     #[error("cannot open the embedded store: {0}")]
     Open(#[from] slatedb::Error),
     #[error("cannot listen on {addr} for the embedded store: {source}")]
@@ -56,11 +53,12 @@ impl EmbeddedS2 {
                     dir: dir.display().to_string(),
                     source,
                 })?;
-                let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
-                    .map_err(|source| EmbeddedError::DataDir {
+                let local = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(
+                    |source| EmbeddedError::DataDir {
                         dir: dir.display().to_string(),
                         source,
-                    })?;
+                    },
+                )?;
                 // An acknowledged append must survive a crash of the host.
                 Arc::new(local.with_fsync(true))
             }
@@ -83,10 +81,12 @@ impl EmbeddedS2 {
                 addr: listen,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| EmbeddedError::Listen {
-            addr: listen,
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmbeddedError::Listen {
+                addr: listen,
+                source,
+            })?;
         // Without TCP_NODELAY every append waits out Nagle's algorithm (~40 ms).
         let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::RecordKind;
 
 /// Largest body slice one record carries. S2 caps a record at 1 MiB metered; half of that leaves
-/// room for the envelope and lets two parts share an append batch.
+/// ample room for the envelope.
 pub const MAX_PART_BYTES: usize = 512 * 1024;
 
 const ENVELOPE_VERSION: u8 = 1;
@@ -192,12 +192,12 @@ impl Reassembler {
         let done = self.pending.take().expect("pending checked above");
         let body = match done.codec {
             Codec::Raw => done.body,
-            Codec::Zstd => zstd::stream::decode_all(&done.body[..]).map_err(|e| {
-                FrameError::Malformed {
+            Codec::Zstd => {
+                zstd::stream::decode_all(&done.body[..]).map_err(|e| FrameError::Malformed {
                     seq_num,
                     reason: format!("zstd: {e}"),
-                }
-            })?,
+                })?
+            }
         };
         Ok(Some(StoredEvent {
             seq_num,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
@@ -40,8 +40,11 @@ pub async fn handle(
         .and_then(|o| o.to_str().ok())
         .map(str::to_string);
     let tasks = state.tasks.clone();
-    ws.max_message_size(state.limits.max_frame_bytes)
-        .max_frame_size(state.limits.max_frame_bytes)
+    // The socket takes frames up to twice the limit so that an oversize frame gets a clear
+    // close code (1009) from `decode`; beyond that the connection is simply dropped.
+    let socket_limit = state.limits.max_frame_bytes.saturating_mul(2);
+    ws.max_message_size(socket_limit)
+        .max_frame_size(socket_limit)
         .on_upgrade(move |socket| {
             tasks.track_future(async move {
                 let mut conn = TrackerConnection { socket, state };
@@ -50,6 +53,11 @@ pub async fn handle(
                 }
             })
         })
+}
+
+enum Flow {
+    Continue,
+    Stop,
 }
 
 /// Why a connection is closed: a close code and a reason the tracker can act on.
@@ -65,7 +73,15 @@ impl Reject {
             reason: reason.into(),
         }
     }
+
+    /// The connection itself is gone: nothing can be sent on it any more.
+    fn lost(reason: impl Into<String>) -> Self {
+        Self::new(NO_CLOSE_FRAME, reason)
+    }
 }
+
+/// Marks a [`Reject`] for a connection that can no longer carry a close frame.
+const NO_CLOSE_FRAME: u16 = 0;
 
 impl From<StoreError> for Reject {
     fn from(e: StoreError) -> Self {
@@ -99,8 +115,13 @@ impl TrackerConnection {
     async fn run(&mut self, origin: Option<String>) -> Result<(), Reject> {
         let hello = match tokio::time::timeout(HELLO_TIMEOUT, self.socket.recv()).await {
             Ok(Some(Ok(message))) => match self.decode(message)? {
-                Some(TrackerMessage::Hello(hello)) => hello,
-                _ => return Err(Reject::new(close::PROTOCOL, "the first message must be 'hello'")),
+                Some(TrackerMessage::Hello(hello)) => *hello,
+                _ => {
+                    return Err(Reject::new(
+                        close::PROTOCOL,
+                        "the first message must be 'hello'",
+                    ));
+                }
             },
             Ok(_) => return Ok(()),
             Err(_) => return Err(Reject::new(close::PROTOCOL, "no 'hello' within 10 s")),
@@ -146,6 +167,8 @@ impl TrackerConnection {
                     tab: hello.tab.clone(),
                     page: hello.page.clone(),
                     node: state.rooms.settings.node_id.clone(),
+                    user_id: hello.user_id.clone(),
+                    metadata: hello.metadata.clone(),
                 };
                 (id, server_event(RecordKind::Page, json_bytes(&page)), true)
             }
@@ -161,16 +184,21 @@ impl TrackerConnection {
                     user_id: hello.user_id.clone(),
                     metadata: hello.metadata.clone(),
                 };
-                (id, server_event(RecordKind::Start, json_bytes(&start)), false)
+                (
+                    id,
+                    server_event(RecordKind::Start, json_bytes(&start)),
+                    false,
+                )
             }
         };
-        let presence = state.rooms.join_tracker(id);
+        let presence = state.rooms.join_tracker(id, &hello.tab);
         let room = presence.room().clone();
         let writer = room
             .writer_for_tracker(first, &state.rooms.settings, state.rooms.metrics())
             .await?;
         room.update_info(|info| {
             info.tabs.insert(hello.tab.clone(), hello.page.clone());
+            info.url = Some(hello.page.url.clone());
             if hello.user_id.is_some() {
                 info.user_id = hello.user_id.clone();
             }
@@ -198,42 +226,71 @@ impl TrackerConnection {
         let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
         let shutdown = self.state.shutdown.clone();
         let result = loop {
-            tokio::select! {
+            let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => break Err(Reject::new(close::GOING_AWAY, "server is shutting down; reconnect")),
+                _ = shutdown.cancelled() => Err(Reject::new(close::GOING_AWAY, "server is shutting down; reconnect")),
                 Some((seq, result)) = pending.next() => {
-                    self.acknowledge(&room, &attached.tab, seq, result).await?;
+                    self.acknowledge(&room, &attached.tab, seq, result).await.map(|()| Flow::Continue)
                 }
                 changed = writer_state.changed() => {
                     let now = *writer_state.borrow();
                     if changed.is_err() || now != WriterState::Active {
                         room.drop_inactive_writer(self.state.rooms.metrics()).await;
-                        break Err(writer_gone(room.id, now));
+                        Err(writer_gone(room.id, now))
+                    } else {
+                        Ok(Flow::Continue)
                     }
                 }
                 message = self.socket.recv(), if pending.len() < MAX_IN_FLIGHT => {
-                    let Some(Ok(message)) = message else { break Ok(()) };
-                    match self.decode(message)? {
-                        None => continue,
-                        Some(TrackerMessage::Events { events }) => {
-                            pending.push_back(self.take_events(&attached, events).await?);
-                        }
-                        Some(TrackerMessage::End { reason }) => {
-                            self.drain(&room, &attached.tab, &mut pending).await?;
-                            debug!(session = %room.id, ?reason, "tracker ended the session");
-                            room.end(EndReason::Ended, self.state.rooms.metrics()).await?;
-                            break Err(Reject::new(1000, "session ended"));
-                        }
-                        Some(TrackerMessage::Hello(_)) => {
-                            break Err(Reject::new(close::PROTOCOL, "'hello' may only be sent once"));
-                        }
-                    }
+                    self.handle(message, &attached, &mut pending).await
                 }
+            };
+            match step {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => break Ok(()),
+                Err(reject) => break Err(reject),
             }
         };
-        // Whatever was accepted is flushed and acknowledged before the socket closes.
-        self.drain(&room, &attached.tab, &mut pending).await?;
-        result
+        // Whatever was accepted is flushed and acknowledged before the socket closes, whatever
+        // the reason for closing.
+        let drained = self.drain(&room, &attached.tab, &mut pending).await;
+        result.and(drained)
+    }
+
+    async fn handle(
+        &mut self,
+        message: Option<Result<Message, axum::Error>>,
+        attached: &Attached,
+        pending: &mut FuturesOrdered<PendingAck>,
+    ) -> Result<Flow, Reject> {
+        let message = match message {
+            Some(Ok(message)) => message,
+            None => return Ok(Flow::Stop),
+            Some(Err(e)) => return Err(Reject::lost(format!("connection failed: {e}"))),
+        };
+        let room = attached.presence.room();
+        match self.decode(message)? {
+            None => {}
+            Some(TrackerMessage::Events { events }) => {
+                if let Some(ack) = self.take_events(attached, events).await? {
+                    pending.push_back(ack);
+                }
+            }
+            Some(TrackerMessage::End { reason }) => {
+                self.drain(room, &attached.tab, pending).await?;
+                debug!(session = %room.id, ?reason, "tracker ended the session");
+                room.end(EndReason::Ended, self.state.rooms.metrics())
+                    .await?;
+                return Err(Reject::new(1000, "session ended"));
+            }
+            Some(TrackerMessage::Hello(_)) => {
+                return Err(Reject::new(
+                    close::PROTOCOL,
+                    "'hello' may only be sent once",
+                ));
+            }
+        }
+        Ok(Flow::Continue)
     }
 
     /// Validates a batch and hands what passes to the writer; returns the future of its ack.
@@ -241,11 +298,18 @@ impl TrackerConnection {
         &mut self,
         attached: &Attached,
         events: Vec<TrackerEvent>,
-    ) -> Result<PendingAck, Reject> {
+    ) -> Result<Option<PendingAck>, Reject> {
         let room = attached.presence.room();
+        // An empty batch carries nothing to acknowledge.
         let Some(last_seq) = events.iter().map(|e| e.seq).max() else {
-            return Ok(futures::future::ready((0, Ok(()))).boxed());
+            return Ok(None);
         };
+        // Resends of events this node already made durable are acknowledged, not written again.
+        let durable = room.durable_seq(&attached.tab);
+        let events: Vec<TrackerEvent> = events
+            .into_iter()
+            .filter(|e| durable.is_none_or(|d| e.seq > d))
+            .collect();
         if !room.admit_events(events.len()) {
             self.state
                 .metrics
@@ -260,12 +324,8 @@ impl TrackerConnection {
                 ),
             ));
         }
-        let durable = room.durable_seq(&attached.tab);
         let mut accepted = Vec::with_capacity(events.len());
         for event in events {
-            if durable.is_some_and(|d| event.seq <= d) {
-                continue;
-            }
             match self.check_event(&event) {
                 Ok(body) => {
                     if event.kind != TrackerEventKind::Rrweb {
@@ -280,7 +340,11 @@ impl TrackerConnection {
                     });
                 }
                 Err(reason) => {
-                    self.state.metrics.rejected.with_label_values(&["event"]).inc();
+                    self.state
+                        .metrics
+                        .rejected
+                        .with_label_values(&["event"])
+                        .inc();
                     self.send(&ServerMessage::Rejected {
                         seq: event.seq,
                         reason,
@@ -290,10 +354,10 @@ impl TrackerConnection {
             }
         }
         if accepted.is_empty() {
-            return Ok(futures::future::ready((last_seq, Ok(()))).boxed());
+            return Ok(Some(futures::future::ready((last_seq, Ok(()))).boxed()));
         }
         let durable = attached.writer.append(accepted).await;
-        Ok(durable.map(move |result| (last_seq, result)).boxed())
+        Ok(Some(durable.map(move |result| (last_seq, result)).boxed()))
     }
 
     /// Checks one event's payload; on success returns the body to store.
@@ -308,13 +372,14 @@ impl TrackerConnection {
         if serde_json::from_slice::<serde::de::IgnoredAny>(&event.data).is_err() {
             return Err("event data is not valid UTF-8 JSON".to_string());
         }
-        // Stored bodies are single-line JSON, so they can go out as one SSE `data:` line as is.
-        if event.data.iter().any(|b| *b == b'\n' || *b == b'\r') {
-            let value: serde_json::Value =
-                serde_json::from_slice(&event.data).map_err(|e| e.to_string())?;
-            return Ok(json_bytes(&value));
+        // Stored bodies are single-line JSON, so they can go out as one SSE `data:` line. Valid
+        // JSON holds raw CR and LF only as whitespace between tokens, so blanking them changes
+        // nothing else; JSON without them (what JSON.stringify makes) is stored byte for byte.
+        let mut body = event.data.to_vec();
+        for b in body.iter_mut().filter(|b| **b == b'\n' || **b == b'\r') {
+            *b = b' ';
         }
-        Ok(Bytes::copy_from_slice(&event.data))
+        Ok(Bytes::from(body))
     }
 
     async fn acknowledge(
@@ -344,6 +409,21 @@ impl TrackerConnection {
     /// Decodes a frame; `None` for control frames.
     fn decode(&self, message: Message) -> Result<Option<TrackerMessage>, Reject> {
         let data = match message {
+            Message::Binary(data) if data.len() > self.state.limits.max_frame_bytes => {
+                self.state
+                    .metrics
+                    .rejected
+                    .with_label_values(&["frame_too_big"])
+                    .inc();
+                return Err(Reject::new(
+                    close::TOO_BIG,
+                    format!(
+                        "frame of {} bytes is over the {}-byte limit; send smaller batches",
+                        data.len(),
+                        self.state.limits.max_frame_bytes
+                    ),
+                ));
+            }
             Message::Binary(data) => data,
             Message::Text(_) => {
                 return Err(Reject::new(
@@ -389,21 +469,24 @@ impl TrackerConnection {
         self.socket
             .send(Message::Binary(bytes.into()))
             .await
-            .map_err(|e| Reject::new(1006, format!("send failed: {e}")))
+            .map_err(|e| Reject::lost(format!("send failed: {e}")))
     }
 
     async fn close(&mut self, reject: Reject) {
+        if reject.code == NO_CLOSE_FRAME {
+            debug!(reason = %reject.reason, "tracker connection lost");
+            return;
+        }
         if reject.code != 1000 && reject.code != close::GOING_AWAY {
             warn!(code = reject.code, reason = %reject.reason, "closing tracker connection");
         }
         let reason: String = reject.reason.chars().take(120).collect();
-        let _ = self
-            .socket
-            .send(Message::Close(Some(CloseFrame {
-                code: reject.code,
-                reason: reason.into(),
-            })))
-            .await;
+        let close = self.socket.send(Message::Close(Some(CloseFrame {
+            code: reject.code,
+            reason: reason.into(),
+        })));
+        // A tracker that stopped reading must not hold the connection open.
+        let _ = tokio::time::timeout(HELLO_TIMEOUT, close).await;
     }
 }
 

@@ -20,13 +20,15 @@ impl RateLimiter {
         }
     }
 
-    /// Takes `n` tokens if there are that many; false means over the limit.
+    /// Takes `n` tokens; false means over the limit. A batch larger than the burst passes when
+    /// the bucket is full and leaves it in debt, so no batch size is refused for ever.
     pub fn try_take(&mut self, n: usize, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= n as f64 {
-            self.tokens -= n as f64;
+        let n = n as f64;
+        if self.tokens >= n.min(self.burst) {
+            self.tokens -= n;
             true
         } else {
             false
@@ -47,5 +49,14 @@ mod tests {
         assert!(!limiter.try_take(1, start));
         assert!(limiter.try_take(50, start + Duration::from_millis(500)));
         assert!(!limiter.try_take(10, start + Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn a_batch_over_the_burst_passes_once_then_pays_its_debt() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(100, 100);
+        assert!(limiter.try_take(300, start));
+        assert!(!limiter.try_take(1, start + Duration::from_secs(2)));
+        assert!(limiter.try_take(1, start + Duration::from_millis(2100)));
     }
 }

@@ -64,11 +64,13 @@ pub async fn summarize(
         summary.metadata = start.metadata;
         summary.tabs = vec![start.tab];
     }
-    if let Some(info) = room_info.filter(|i| !i.tabs.is_empty()) {
-        if let Some(page) = info.tabs.values().last() {
-            summary.url = page.url.clone();
+    if let Some(info) = room_info {
+        if let Some(url) = info.url {
+            summary.url = url;
         }
-        summary.tabs = info.tabs.keys().cloned().collect();
+        if !info.tabs.is_empty() {
+            summary.tabs = info.tabs.keys().cloned().collect();
+        }
         summary.user_id = info.user_id.or(summary.user_id);
         summary.metadata.extend(info.metadata);
     }
@@ -90,16 +92,27 @@ pub async fn list(
     let mut after = query.after;
     let mut scanned = 0;
     loop {
-        let page_size = if filtering { 100 } else { limit - sessions.len() };
+        let page_size = if filtering {
+            100
+        } else {
+            limit - sessions.len()
+        };
         let (ids, has_more) = rooms.store().list_sessions(after, page_size).await?;
         scanned += ids.len();
-        let summaries: Vec<SessionSummary> = futures::stream::iter(ids.clone())
-            .map(|id| summarize(rooms, id, live_window))
+        let summaries: Vec<Option<SessionSummary>> = futures::stream::iter(ids.clone())
+            .map(|id| async move {
+                match summarize(rooms, id, live_window).await {
+                    // Deleted (by retention) between the listing and now: not a session any more.
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    other => other.map(Some),
+                }
+            })
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
         for (id, summary) in ids.iter().zip(summaries) {
             after = Some(*id);
+            let Some(summary) = summary else { continue };
             if matches(&summary, query) {
                 sessions.push(summary);
                 if sessions.len() == limit {

@@ -9,6 +9,8 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -59,24 +61,24 @@ impl StartQuery {
     }
 }
 
-/// Authenticates, finds the session and its start, and joins the room: all before the upgrade,
-/// so a refusal is a plain HTTP error with a JSON body.
+/// Finds the session and its start, and joins the room: all before the upgrade, so a refusal is
+/// a plain HTTP error with a JSON body.
 async fn open(
     state: &Arc<AppState>,
-    headers: &HeaderMap,
     id: &str,
     query: &StartQuery,
     last_event_id: Option<u64>,
 ) -> Result<(Presence, Subscription), ApiError> {
-    authenticate(state, headers, query.token.as_deref())?;
     let id = parse_session(id)?;
     let from = query.read_from(last_event_id)?;
     let stream = state.store.session(id);
+    // Also how a missing session is told apart, whatever the start.
+    stream.tail().await?;
     let start = resolve_start(&stream, from).await?;
     if state.rooms.get(id).map_or(0, |r| r.agent_count()) >= state.max_agents_per_room {
         return Err(ApiError::too_many(format!(
-            "session {id} already has {} agents watching; the limit is {}",
-            state.max_agents_per_room, state.max_agents_per_room
+            "session {id} already has the most agents watching it ({})",
+            state.max_agents_per_room
         )));
     }
     let presence = state.rooms.join_agent(id);
@@ -87,11 +89,19 @@ async fn open(
 pub async fn websocket(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<StartQuery>,
+    query: Result<Query<StartQuery>, QueryRejection>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let (presence, subscription) = match open(&state, &headers, &id, &query, None).await {
+    let opened = async {
+        let Query(query) = query.map_err(ApiError::from)?;
+        authenticate(&state, &headers, query.token.as_deref())?;
+        let ws = ws.map_err(|e| {
+            ApiError::bad_request(format!("this route needs a WebSocket upgrade: {e}"))
+        })?;
+        Ok::<_, ApiError>((ws, open(&state, &id, &query, None).await?))
+    };
+    let (ws, (presence, subscription)) = match opened.await {
         Ok(opened) => opened,
         Err(e) => return e.into_response(),
     };
@@ -107,6 +117,8 @@ async fn follow_over_websocket(
     _presence: Presence,
     mut subscription: Subscription,
 ) {
+    // Where this agent should resume: just after the last event it was sent.
+    let mut resume_from = subscription.next_seq();
     let (code, reason) = loop {
         let item = tokio::select! {
             _ = state.shutdown.cancelled() => break (close::GOING_AWAY, "server is shutting down; reconnect".to_string()),
@@ -116,39 +128,52 @@ async fn follow_over_websocket(
             },
             item = subscription.next() => item,
         };
-        let message = match item {
-            Ok(Some(TailItem::Events(events))) => AgentMessage::Events {
-                events: delivered(&state, events),
-            },
-            Ok(Some(TailItem::CaughtUp { next_seq })) => AgentMessage::CaughtUp {
-                seq_num: next_seq.saturating_sub(1),
-            },
+        let (message, sent_through) = match item {
+            Ok(Some(TailItem::Events(events))) => {
+                let last = events.last().map_or(resume_from, |e| e.seq_num + 1);
+                let events = delivered(&state, events);
+                (AgentMessage::Events { events }, last)
+            }
+            Ok(Some(TailItem::CaughtUp { next_seq })) => (
+                AgentMessage::CaughtUp {
+                    seq_num: next_seq.saturating_sub(1),
+                },
+                next_seq,
+            ),
             Ok(None) => break (1000, "session ended".to_string()),
             Err(e) => break tail_close(e),
         };
         let bytes = rmp_serde::to_vec_named(&message).expect("agent messages serialize");
-        match tokio::time::timeout(state.agent_send_timeout, socket.send(Message::Binary(bytes.into()))).await {
-            Ok(Ok(())) => {}
+        match tokio::time::timeout(
+            state.agent_send_timeout,
+            socket.send(Message::Binary(bytes.into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => resume_from = sent_through,
             Ok(Err(_)) => return,
             Err(_) => {
-                state.metrics.rejected.with_label_values(&["slow_agent"]).inc();
+                state
+                    .metrics
+                    .rejected
+                    .with_label_values(&["slow_agent"])
+                    .inc();
                 break (
                     close::TOO_SLOW,
                     format!(
-                        "agent did not read for {:?}; reconnect with from_seq={}",
+                        "agent did not read for {:?}; reconnect with from_seq={resume_from}",
                         state.agent_send_timeout,
-                        subscription.next_seq()
                     ),
                 );
             }
         }
     };
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.chars().take(120).collect::<String>().into(),
-        })))
-        .await;
+    let close = socket.send(Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.chars().take(120).collect::<String>().into(),
+    })));
+    // An agent that stopped reading cannot take the close frame either; give up on it.
+    let _ = tokio::time::timeout(state.agent_send_timeout, close).await;
 }
 
 fn tail_close(e: TailError) -> (u16, String) {
@@ -178,9 +203,13 @@ fn delivered(state: &AppState, events: Vec<StoredEvent>) -> Vec<DeliveredEvent> 
 pub async fn sse(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<StartQuery>,
+    query: Result<Query<StartQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Query(query) = match query {
+        Ok(query) => query,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let last_event_id = match headers.get("last-event-id").map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => match v.trim().parse::<u64>() {
@@ -191,10 +220,14 @@ pub async fn sse(
             }
         },
         Some(Err(_)) => {
-            return ApiError::bad_request("Last-Event-ID must be a sequence number").into_response();
+            return ApiError::bad_request("Last-Event-ID must be a sequence number")
+                .into_response();
         }
     };
-    match open(&state, &headers, &id, &query, last_event_id).await {
+    if let Err(e) = authenticate(&state, &headers, query.token.as_deref()) {
+        return e.into_response();
+    }
+    match open(&state, &id, &query, last_event_id).await {
         Ok((presence, subscription)) => Sse::new(sse_events(state, presence, subscription))
             .keep_alive(KeepAlive::default())
             .into_response(),

@@ -101,7 +101,7 @@ pub struct Viewport {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TrackerMessage {
     /// Must be the first message of a connection.
-    Hello(Hello),
+    Hello(Box<Hello>),
     /// A batch of events of this connection's tab, in increasing `seq`.
     Events { events: Vec<TrackerEvent> },
     /// The user (or the page) ends the session for good.
@@ -188,9 +188,13 @@ pub struct DeliveredEvent {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentMessage {
-    Events { events: Vec<DeliveredEvent> },
+    Events {
+        events: Vec<DeliveredEvent>,
+    },
     /// Everything stored up to `seq_num` has been sent; what follows is live.
-    CaughtUp { seq_num: u64 },
+    CaughtUp {
+        seq_num: u64,
+    },
 }
 
 /// Body of the `start` record.
@@ -214,6 +218,10 @@ pub struct PageRecord {
     pub page: PageInfo,
     /// The node that holds the tracker connection.
     pub node: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// Why a session ended.
@@ -291,6 +299,6 @@ pub mod close {
     pub const TAKEN_OVER: u16 = 4009;
     /// The session has ended; a tracker must start a new one.
     pub const ENDED: u16 = 4010;
-    /// Too many events per second, or too many agents in a room.
+    /// Too many events per second in this session.
     pub const RATE_LIMITED: u16 = 4029;
 }

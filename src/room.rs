@@ -3,7 +3,7 @@
 //! what the trackers said about the page. Rooms live in [`Rooms`] and vanish when empty.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,10 @@ pub struct RoomSettings {
 /// What trackers told this node about the session.
 #[derive(Debug, Default, Clone)]
 pub struct RoomInfo {
+    /// Tabs with a tracker connected to this node, and the page each is on.
     pub tabs: BTreeMap<String, PageInfo>,
+    /// The page of the most recent tracker connection (the user's latest navigation).
+    pub url: Option<String>,
     pub user_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
 }
@@ -51,6 +54,8 @@ pub struct Room {
     writer: tokio::sync::Mutex<Option<Writer>>,
     feed: Mutex<Option<broadcast::Sender<FeedBatch>>>,
     trackers: AtomicUsize,
+    /// Bumped whenever trackers come or go, so a stale idle timer knows it is stale.
+    tracker_epoch: AtomicU64,
     agents: AtomicUsize,
     info: Mutex<RoomInfo>,
     /// Highest client sequence per tab known durable, so resends after a reconnect to this node
@@ -192,7 +197,11 @@ async fn run_feed(room: Arc<Room>, tx: broadcast::Sender<FeedBatch>) {
                     None => return Ok(()),
                 },
                 _ = idle_check.tick() => {
+                    // Checked under the lock `subscribe` takes, so no agent can subscribe to a
+                    // feed that is about to stop.
+                    let mut feed = room.feed.lock().expect("lock");
                     if tx.receiver_count() == 0 {
+                        *feed = None;
                         return Ok(());
                     }
                 }
@@ -264,6 +273,7 @@ impl Rooms {
                     writer: tokio::sync::Mutex::new(None),
                     feed: Mutex::new(None),
                     trackers: AtomicUsize::new(0),
+                    tracker_epoch: AtomicU64::new(0),
                     agents: AtomicUsize::new(0),
                     info: Mutex::new(RoomInfo::default()),
                     durable: Mutex::new(HashMap::new()),
@@ -276,15 +286,16 @@ impl Rooms {
             .clone()
     }
 
-    /// Enters a room as a tracker; the guard leaves it.
-    pub fn join_tracker(self: &Arc<Self>, id: SessionId) -> Presence {
+    /// Enters a room as a tracker of `tab`; the guard leaves it.
+    pub fn join_tracker(self: &Arc<Self>, id: SessionId, tab: &str) -> Presence {
         let room = self.room(id);
         room.trackers.fetch_add(1, Ordering::SeqCst);
+        room.tracker_epoch.fetch_add(1, Ordering::SeqCst);
         self.metrics.tracker_connections.inc();
         Presence {
             rooms: self.clone(),
             room,
-            tracker: true,
+            tab: Some(tab.to_string()),
         }
     }
 
@@ -296,7 +307,7 @@ impl Rooms {
         Presence {
             rooms: self.clone(),
             room,
-            tracker: false,
+            tab: None,
         }
     }
 
@@ -308,12 +319,13 @@ impl Rooms {
     /// back, ends the session.
     fn schedule_idle_end(self: &Arc<Self>, room: Arc<Room>) {
         let rooms = self.clone();
+        let epoch = room.tracker_epoch.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::spawn(async move {
             tokio::select! {
                 _ = rooms.shutdown.cancelled() => return,
                 _ = tokio::time::sleep(rooms.settings.idle_timeout) => {}
             }
-            if room.tracker_count() == 0 {
+            if room.tracker_count() == 0 && room.tracker_epoch.load(Ordering::SeqCst) == epoch {
                 if let Err(e) = room.end(EndReason::Idle, &rooms.metrics).await {
                     warn!(session = %room.id, error = %e, "could not end idle session");
                 }
@@ -327,7 +339,8 @@ impl Rooms {
 pub struct Presence {
     rooms: Arc<Rooms>,
     room: Arc<Room>,
-    tracker: bool,
+    /// The tab, for a tracker; `None` for an agent.
+    tab: Option<String>,
 }
 
 impl Presence {
@@ -338,7 +351,10 @@ impl Presence {
 
 impl Drop for Presence {
     fn drop(&mut self) {
-        if self.tracker {
+        if let Some(tab) = &self.tab {
+            self.room.update_info(|info| {
+                info.tabs.remove(tab);
+            });
             self.rooms.metrics.tracker_connections.dec();
             if self.room.trackers.fetch_sub(1, Ordering::SeqCst) == 1 {
                 self.rooms.schedule_idle_end(self.room.clone());

@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 /// Prefix under which every session stream lives.
@@ -19,9 +19,23 @@ pub const STREAM_PREFIX: &str = "sessions/";
 const REVERSE_BASE: u64 = 9_999_999_999_999;
 
 /// The identity of one browser session (all tabs of one user on one site).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(Uuid);
+
+/// Always the hyphenated string, in MessagePack as in JSON (a UUID's own serde form is 16 raw
+/// bytes in binary formats, which a browser tracker would have to decode by hand).
+impl Serialize for SessionId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 impl SessionId {
     /// A fresh id stamped with the current time.
@@ -74,7 +88,9 @@ impl fmt::Debug for SessionId {
 
 /// Only UUIDv7 ids are sessions: the stream name depends on the embedded timestamp.
 #[derive(Debug, thiserror::Error)]
-#[error("'{0}' is not a session id (expected a UUIDv7 such as 0193e0b6-8c1e-7a4e-9b5e-1f2d3c4b5a69)")]
+#[error(
+    "'{0}' is not a session id (expected a UUIDv7 such as 0193e0b6-8c1e-7a4e-9b5e-1f2d3c4b5a69)"
+)]
 pub struct InvalidSessionId(String);
 
 impl FromStr for SessionId {
@@ -117,14 +133,21 @@ mod tests {
     }
 
     #[test]
+    fn session_ids_are_strings_on_every_wire() {
+        let id = SessionId::new();
+        let packed = rmp_serde::to_vec_named(&id).unwrap();
+        assert_eq!(
+            rmp_serde::from_slice::<String>(&packed).unwrap(),
+            id.to_string()
+        );
+        assert_eq!(rmp_serde::from_slice::<SessionId>(&packed).unwrap(), id);
+        assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{id}\""));
+    }
+
+    #[test]
     fn only_uuid_v7_is_a_session_id() {
         assert!("not-a-uuid".parse::<SessionId>().is_err());
-        assert!(
-            Uuid::new_v4()
-                .to_string()
-                .parse::<SessionId>()
-                .is_err()
-        );
+        assert!(Uuid::new_v4().to_string().parse::<SessionId>().is_err());
         let id = SessionId::new();
         assert_eq!(id.to_string().parse::<SessionId>().unwrap(), id);
     }

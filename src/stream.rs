@@ -13,11 +13,11 @@ use futures::TryStreamExt;
 use s2_sdk::error::{AppendConditionFailed, AppendError, ReadError, RequestError};
 use s2_sdk::read_session::ReadSession;
 use s2_sdk::types::{
-    AppendInput, AppendRecord, AppendRecordBatch, BasinConfig, BasinName, CommandRecord,
-    CreateStreamInput, DeleteOnEmptyConfig, EnsureBasinInput, FencingToken, ListStreamsInput,
-    ReadFrom, ReadInput, ReadLimits, ReadSessionConfig, ReadSessionRetryPolicy, ReadStart,
-    ReadStop, RetentionPolicy, S2Config, S2Endpoints, SequencedRecord, StreamConfig,
-    StreamNamePrefix, StreamNameStartAfter, StreamPosition,
+    AppendInput, AppendRecord, AppendRecordBatch, AppendRetryPolicy, BasinConfig, BasinName,
+    CommandRecord, CreateStreamInput, DeleteOnEmptyConfig, EnsureBasinInput, FencingToken,
+    ListStreamsInput, ReadFrom, ReadInput, ReadLimits, ReadSessionConfig, ReadSessionRetryPolicy,
+    ReadStart, ReadStop, RetentionPolicy, RetryConfig, S2Config, S2Endpoints, SequencedRecord,
+    StreamConfig, StreamNamePrefix, StreamNameStartAfter, StreamPosition,
 };
 use s2_sdk::{S2, S2Basin, S2Stream};
 
@@ -37,7 +37,10 @@ pub enum StoreError {
     #[error("session {0} does not exist")]
     NotFound(SessionId),
     #[error("session {id} has ended; start a new session")]
-    Ended { id: SessionId, end: Option<SessionEnd> },
+    Ended {
+        id: SessionId,
+        end: Option<SessionEnd>,
+    },
     #[error("session {0} was taken over by another server")]
     TakenOver(SessionId),
     #[error("session {0} is being claimed by other servers at the same time; retry")]
@@ -73,9 +76,13 @@ pub struct Store {
 impl Store {
     /// Connects, and creates the basin if it is missing.
     pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        // Appends are retried only when S2 certainly did not apply them: a blind retry could
+        // store a claim or a seal twice. A failed append fails the batch, and the tracker resends.
+        let retry = RetryConfig::new().with_append_retry_policy(AppendRetryPolicy::NoSideEffects);
         let mut s2_config = S2Config::new(config.token.clone())
             .with_connection_timeout(Duration::from_secs(5))
-            .with_request_timeout(Duration::from_secs(10));
+            .with_request_timeout(Duration::from_secs(10))
+            .with_retry(retry);
         if let Some(endpoint) = &config.endpoint {
             let endpoints = S2Endpoints::for_endpoint(endpoint)
                 .map_err(|e| StoreError::Config(format!("--s2-endpoint {endpoint}: {e}")))?;
@@ -88,19 +95,17 @@ impl Store {
             ))
         })?;
         let basin_name: BasinName = config.basin.parse().map_err(|e| {
-            StoreError::Config(format!(
-                "--basin {}: {e} (8-48 of [a-z0-9-])",
-                config.basin
-            ))
+            StoreError::Config(format!("--basin {}: {e} (8-48 of [a-z0-9-])", config.basin))
         })?;
         let stream_config = StreamConfig::new()
             .with_retention_policy(RetentionPolicy::Age(config.retention.as_secs().max(1)))
             .with_delete_on_empty(
                 DeleteOnEmptyConfig::new().with_min_age(Duration::from_secs(3600)),
             );
-        s2.ensure_basin(EnsureBasinInput::new(basin_name.clone()).with_config(
-            BasinConfig::new().with_default_stream_config(stream_config.clone()),
-        ))
+        s2.ensure_basin(
+            EnsureBasinInput::new(basin_name.clone())
+                .with_config(BasinConfig::new().with_default_stream_config(stream_config.clone())),
+        )
         .await
         .map_err(|e| StoreError::Unavailable(format!("creating basin {}: {e}", config.basin)))?;
         Ok(Self {
@@ -260,7 +265,10 @@ impl SessionStream {
 
     /// The next sequence number and the timestamp of the last record.
     pub async fn tail(&self) -> Result<StreamPosition, StoreError> {
-        self.stream.check_tail().await.map_err(|e| self.read_error(e))
+        self.stream
+            .check_tail()
+            .await
+            .map_err(|e| self.read_error(e))
     }
 
     fn read_error(&self, e: ReadError) -> StoreError {
@@ -275,7 +283,9 @@ impl SessionStream {
         if tail == 0 {
             return Ok(None);
         }
-        let records = self.read(ReadFrom::SeqNum(tail.saturating_sub(2)), 2).await?;
+        let records = self
+            .read(ReadFrom::SeqNum(tail.saturating_sub(2)), 2)
+            .await?;
         let mut reassembler = Reassembler::new();
         for record in records {
             if let Ok(Some(stored)) =
@@ -324,8 +334,7 @@ impl SessionStream {
         let input = ReadInput::new()
             .with_start(ReadStart::new().with_from(ReadFrom::SeqNum(from)))
             .with_ignore_command_records(true);
-        let config =
-            ReadSessionConfig::new().with_retry_policy(ReadSessionRetryPolicy::Indefinite);
+        let config = ReadSessionConfig::new().with_retry_policy(ReadSessionRetryPolicy::Indefinite);
         self.stream
             .read_session(input, config)
             .await
@@ -334,10 +343,7 @@ impl SessionStream {
 }
 
 /// Resolves where a reader asked to start into a sequence number.
-pub async fn resolve_start(
-    stream: &SessionStream,
-    from: ReadFrom,
-) -> Result<u64, StoreError> {
+pub async fn resolve_start(stream: &SessionStream, from: ReadFrom) -> Result<u64, StoreError> {
     match from {
         ReadFrom::SeqNum(n) => Ok(n),
         ReadFrom::TailOffset(_) => Ok(stream.tail().await?.seq_num),

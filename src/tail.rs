@@ -32,7 +32,9 @@ pub enum TailItem {
     Events(Vec<StoredEvent>),
     /// Everything stored before the subscription began has been delivered; `next_seq` is where
     /// live delivery continues.
-    CaughtUp { next_seq: u64 },
+    CaughtUp {
+        next_seq: u64,
+    },
 }
 
 pub struct Subscription {
@@ -84,6 +86,9 @@ impl Subscription {
                     .await?;
                 if records.is_empty() {
                     self.caught_up = true;
+                    // Starting after the `end` record: there is nothing left to follow.
+                    let tail = self.stream.tail().await?;
+                    self.ended = self.stream.end_record(tail.seq_num).await?.is_some();
                     return Ok(Some(TailItem::CaughtUp {
                         next_seq: self.next,
                     }));

@@ -16,6 +16,9 @@ use crate::protocol::{EndReason, RecordKind, SessionEnd};
 use crate::session::{SessionId, now_ms};
 use crate::stream::{SessionStream, StoreError, json_bytes};
 
+/// A queued batch and who waits for it to be durable.
+type Queued = (Vec<Event>, oneshot::Sender<Result<(), StoreError>>);
+
 /// Batches coalesced into one round of appends at most.
 const MAX_COALESCE: usize = 256;
 const QUEUE_DEPTH: usize = 1024;
@@ -184,10 +187,7 @@ impl WriterTask {
         }
     }
 
-    async fn append(
-        &self,
-        batch: Vec<(Vec<Event>, oneshot::Sender<Result<(), StoreError>>)>,
-    ) -> Result<(), StoreError> {
+    async fn append(&self, batch: Vec<Queued>) -> Result<(), StoreError> {
         let events: Vec<Event> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
         let bytes: usize = events.iter().map(|e| e.body.len()).sum();
         let started = Instant::now();
@@ -219,7 +219,10 @@ impl WriterTask {
         };
         let result = self
             .stream
-            .seal(&server_event(RecordKind::End, json_bytes(&end)), &self.token)
+            .seal(
+                &server_event(RecordKind::End, json_bytes(&end)),
+                &self.token,
+            )
             .await;
         match &result {
             Ok(()) => info!(session = %self.stream.id(), ?reason, "session ended and sealed"),

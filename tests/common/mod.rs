@@ -22,13 +22,18 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub fn config() -> ServerConfig {
-    let mut config = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ("alice", AGENT_TOKEN));
+    let mut config = ServerConfig::new(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        ("alice", AGENT_TOKEN),
+    );
     config.secret = "shared-test-secret".into();
     config
 }
 
 pub async fn start(config: ServerConfig) -> RunningServer {
-    cobrowse::server::start(config).await.expect("server starts")
+    cobrowse::server::start(config)
+        .await
+        .expect("server starts")
 }
 
 pub fn ws_url(server: &RunningServer, path: &str) -> String {
@@ -36,7 +41,10 @@ pub fn ws_url(server: &RunningServer, path: &str) -> String {
 }
 
 pub fn rrweb(seq: u64) -> TrackerEvent {
-    event_with(seq, format!(r#"{{"type":3,"data":{{"source":0,"n":{seq}}},"timestamp":{seq}}}"#).into_bytes())
+    event_with(
+        seq,
+        format!(r#"{{"type":3,"data":{{"source":0,"n":{seq}}},"timestamp":{seq}}}"#).into_bytes(),
+    )
 }
 
 pub fn event_with(seq: u64, data: Vec<u8>) -> TrackerEvent {
@@ -48,8 +56,8 @@ pub fn event_with(seq: u64, data: Vec<u8>) -> TrackerEvent {
     }
 }
 
-pub fn hello(token: Option<String>, tab: &str) -> Hello {
-    Hello {
+pub fn hello(token: Option<String>, tab: &str) -> Box<Hello> {
+    Box::new(Hello {
         protocol: PROTOCOL_VERSION,
         project_key: "demo".into(),
         session_token: token,
@@ -66,7 +74,7 @@ pub fn hello(token: Option<String>, tab: &str) -> Hello {
         },
         user_id: Some("user-42".into()),
         metadata: BTreeMap::from([("plan".to_string(), "gold".to_string())]),
-    }
+    })
 }
 
 /// A tracker connection after its handshake.
@@ -217,6 +225,10 @@ pub async fn get_json(server: &RunningServer, path: &str) -> serde_json::Value {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "GET {path}: {}",
+        response.status()
+    );
     response.json().await.unwrap()
 }
