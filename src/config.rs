@@ -104,6 +104,9 @@ pub struct ServeArgs {
     /// Events per second a session may write on average (bursts of 4x are allowed).
     #[arg(long, env = "COBROWSE_EVENTS_PER_SEC", default_value_t = 500)]
     pub events_per_sec: u32,
+    /// Directory holding agent-console/dist, tracker-plugin/dist and demo/.
+    #[arg(long, env = "COBROWSE_WEB_ROOT", default_value = ".")]
+    pub web_root: PathBuf,
     /// Agents that may watch one session at once.
     #[arg(long, env = "COBROWSE_MAX_AGENTS_PER_ROOM", default_value_t = 32)]
     pub max_agents_per_room: usize,
@@ -165,6 +168,7 @@ impl ServeArgs {
             events_per_sec: self.events_per_sec,
         };
         config.max_agents_per_room = self.max_agents_per_room;
+        config.web_root = self.web_root;
         Ok((config, generated))
     }
 }

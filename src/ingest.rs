@@ -20,11 +20,12 @@ use crate::protocol::{
     EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
     TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
-use crate::room::Presence;
+use crate::room::{Presence, TrackerSignal};
 use crate::server::AppState;
 use crate::session::SessionId;
 use crate::stream::{StoreError, json_bytes};
 use crate::writer::{Writer, WriterState, server_event};
+use tokio::sync::broadcast::error::RecvError;
 
 /// Batches a tracker may have unacknowledged before the server stops reading its socket.
 pub const MAX_IN_FLIGHT: usize = 64;
@@ -223,6 +224,7 @@ impl TrackerConnection {
     async fn serve(&mut self, attached: Attached) -> Result<(), Reject> {
         let room = attached.presence.room().clone();
         let mut writer_state = attached.writer.state();
+        let mut signals = room.tracker_signals();
         let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
         let shutdown = self.state.shutdown.clone();
         let result = loop {
@@ -241,6 +243,13 @@ impl TrackerConnection {
                         Ok(Flow::Continue)
                     }
                 }
+                signal = signals.recv() => match signal {
+                    Ok(TrackerSignal::Resync) | Err(RecvError::Lagged(_)) => {
+                        self.send(&ServerMessage::Resync).await.map(|()| Flow::Continue)
+                    }
+                    // The room owns the sender and outlives this connection; closed means broken.
+                    Err(RecvError::Closed) => Err(Reject::new(close::INTERNAL, "room signals closed")),
+                },
                 message = self.socket.recv(), if pending.len() < MAX_IN_FLIGHT => {
                     self.handle(message, &attached, &mut pending).await
                 }

@@ -82,6 +82,7 @@ async fn open(
         )));
     }
     let presence = state.rooms.join_agent(id);
+    presence.room().request_resync();
     let subscription = Subscription::new(presence.room().clone(), start);
     Ok((presence, subscription))
 }

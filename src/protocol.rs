@@ -162,6 +162,9 @@ pub enum ServerMessage {
     },
     /// Every event of this tab with `seq <= ack` is durable; the tracker may forget it.
     Ack { seq: u64 },
+    /// An agent joined: take a fresh full snapshot (rrweb `takeFullSnapshot`) so its view
+    /// starts from the page as it is now.
+    Resync,
     /// The event `seq` was refused for good (too large, not JSON); resending it will not help.
     /// It counts as handled: a later `ack` covers it.
     Rejected { seq: u64, reason: String },

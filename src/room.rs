@@ -26,6 +26,14 @@ use crate::writer::Writer;
 pub type FeedBatch = Arc<Vec<SequencedRecord>>;
 
 const FEED_CAPACITY: usize = 512;
+const SIGNAL_CAPACITY: usize = 16;
+
+/// Something this node asks of the room's tracker connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackerSignal {
+    /// Take a fresh full snapshot.
+    Resync,
+}
 
 /// Settings every room of a node shares.
 #[derive(Debug, Clone)]
@@ -62,6 +70,7 @@ pub struct Room {
     /// are acknowledged without being written again.
     durable: Mutex<HashMap<String, u64>>,
     limiter: Mutex<RateLimiter>,
+    signals: broadcast::Sender<TrackerSignal>,
 }
 
 impl Room {
@@ -148,6 +157,16 @@ impl Room {
             .lock()
             .expect("lock")
             .try_take(n, Instant::now())
+    }
+
+    /// What tracker connections on this node listen to.
+    pub fn tracker_signals(&self) -> broadcast::Receiver<TrackerSignal> {
+        self.signals.subscribe()
+    }
+
+    /// Asks the session's trackers on this node for a fresh full snapshot.
+    pub fn request_resync(&self) {
+        let _ = self.signals.send(TrackerSignal::Resync);
     }
 
     /// Subscribes to the room's shared tail, starting one S2 read session if none runs.
@@ -281,6 +300,7 @@ impl Rooms {
                         self.settings.events_per_sec,
                         self.settings.events_burst,
                     )),
+                    signals: broadcast::channel(SIGNAL_CAPACITY).0,
                 })
             })
             .clone()

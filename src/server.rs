@@ -3,7 +3,7 @@
 //! accepted, close sockets, then close the embedded store).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,11 +11,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::services::{ServeDir, ServeFile};
 use tracing::{info, warn};
 
 use crate::auth::{AgentTokens, Projects, SessionTokens};
@@ -53,6 +54,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
+    /// Where the built web parts live: `agent-console/dist`, `tracker-plugin/dist` and `demo`.
+    pub web_root: PathBuf,
 }
 
 impl ServerConfig {
@@ -80,6 +83,7 @@ impl ServerConfig {
             },
             max_agents_per_room: 32,
             agent_send_timeout: Duration::from_secs(10),
+            web_root: PathBuf::from("."),
         }
     }
 }
@@ -246,7 +250,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let app = router(state.clone());
+    let app = router(state.clone(), &config.web_root);
     let http = tokio::spawn(async move {
         let serve = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await });
@@ -264,8 +268,27 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
-fn router(state: Arc<AppState>) -> Router {
+fn router(state: Arc<AppState>, web_root: &Path) -> Router {
+    let console = web_root.join("agent-console/dist");
+    let tracker = web_root.join("tracker-plugin/dist/cobrowse-tracker.js");
+    for (part, path, build) in [
+        ("agent console", console.join("index.html"), "agent-console"),
+        ("tracker bundle", tracker.clone(), "tracker-plugin"),
+    ] {
+        if !path.exists() {
+            warn!(
+                path = %path.display(),
+                "{part} not found: build it with `npm ci && npm run build` in {build}/ (or see --web-root)"
+            );
+        }
+    }
     Router::new()
+        .route_service("/tracker.js", ServeFile::new(tracker))
+        .nest_service("/demo", ServeDir::new(web_root.join("demo")))
+        .route(
+            "/api/{*rest}",
+            any(|| async { api::ApiError::not_found("no such route") }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -275,7 +298,9 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/sessions/{id}/events", get(api::export_events))
         .route("/api/v1/sessions/{id}/events/stream", get(live::sse))
         .route("/api/v1/sessions/{id}/live", get(live::websocket))
-        .fallback(|| async { api::ApiError::not_found("no such route") })
+        .fallback_service(
+            ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
+        )
         .with_state(state)
 }
 

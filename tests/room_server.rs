@@ -762,3 +762,51 @@ async fn an_idle_session_ends_after_its_last_tracker_left_and_readers_see_the_en
     assert!(body.contains("event: caught_up"), "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_joining_asks_the_tracker_for_a_fresh_snapshot() {
+    let server = start(config()).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    let _agent = agent(&server, &t.session_id, "from=live").await;
+    loop {
+        match recv(&mut t.ws).await {
+            Ok(ServerMessage::Resync) => break,
+            Ok(_) => continue,
+            Err(close) => panic!("closed before resync: {close:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_console_tracker_bundle_and_demo_are_served() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("agent-console/dist/index.html", "console");
+    write("tracker-plugin/dist/cobrowse-tracker.js", "tracker");
+    write("demo/index.html", "demo");
+    let mut cfg = config();
+    cfg.web_root = root.path().to_path_buf();
+    let server = start(cfg).await;
+    let text = |path: &'static str| {
+        let url = format!("{}{path}", server.url());
+        async move { http().get(url).send().await.unwrap() }
+    };
+    assert_eq!(text("/").await.text().await.unwrap(), "console");
+    assert_eq!(
+        text("/sessions/anything").await.text().await.unwrap(),
+        "console",
+        "client-side routes load the app"
+    );
+    assert_eq!(text("/tracker.js").await.text().await.unwrap(), "tracker");
+    assert_eq!(text("/demo/").await.text().await.unwrap(), "demo");
+    let missing = text("/api/v1/nothing").await;
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    server.stop().await;
+}
