@@ -38,8 +38,12 @@ pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
             live,
             search,
             limit,
+            cursor,
         } => {
             let mut request = get("/api/v1/sessions".into()).query(&[("limit", limit.to_string())]);
+            if let Some(cursor) = cursor {
+                request = request.query(&[("cursor", cursor)]);
+            }
             if live {
                 request = request.query(&[("live", "true")]);
             }
@@ -69,7 +73,7 @@ pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
                 )?;
             }
             if let Some(cursor) = page.next_cursor {
-                writeln!(out, "(more: --cursor {cursor})")?;
+                writeln!(out, "(more: add --cursor {cursor})")?;
             }
         }
         SessionsCommand::Tail { id, from } => {

@@ -118,6 +118,8 @@ pub enum ConfigError {
     AgentToken(String),
     #[error("--node-id must be 1-16 characters of [A-Za-z0-9-]")]
     NodeId,
+    #[error("{0} must be at least {1:?}")]
+    TooShort(&'static str, Duration),
 }
 
 impl ServeArgs {
@@ -139,6 +141,24 @@ impl ServeArgs {
             let secret = random_secret();
             generated = Some(secret.clone());
             config.agent_tokens = vec![("agent".to_string(), secret)];
+        }
+        for (flag, value, min) in [
+            ("--heartbeat", self.heartbeat, Duration::from_secs(1)),
+            (
+                "--agent-send-timeout",
+                self.agent_send_timeout,
+                Duration::from_millis(100),
+            ),
+            ("--idle-timeout", self.idle_timeout, Duration::from_secs(1)),
+            (
+                "--session-token-ttl",
+                self.session_token_ttl,
+                Duration::from_secs(60),
+            ),
+        ] {
+            if value < min {
+                return Err(ConfigError::TooShort(flag, min));
+            }
         }
         let node_id = self.node_id.unwrap_or_else(random_node_id);
         if node_id.is_empty()
@@ -207,6 +227,9 @@ pub enum SessionsCommand {
         search: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Continue after this session (the `next_cursor` of a previous page).
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Follow a session's events as JSON lines.
     Tail {

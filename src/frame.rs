@@ -115,6 +115,7 @@ fn compress(body: &[u8]) -> (Codec, Cow<'_, [u8]>) {
 }
 
 struct Pending {
+    first_seq_num: u64,
     kind: RecordKind,
     tab: String,
     seq: u64,
@@ -134,6 +135,11 @@ pub struct Reassembler {
 impl Reassembler {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Where a reader must restart so as not to miss the event being reassembled, if any.
+    pub fn pending_from(&self) -> Option<u64> {
+        self.pending.as_ref().map(|p| p.first_seq_num)
     }
 
     /// Feeds the body of the record at `seq_num`; returns an event when this record completes one.
@@ -162,6 +168,7 @@ impl Reassembler {
         }
         if envelope.part == 0 {
             self.pending = Some(Pending {
+                first_seq_num: seq_num,
                 kind: envelope.kind,
                 tab: envelope.tab.to_string(),
                 seq: envelope.seq,
@@ -214,7 +221,7 @@ impl Reassembler {
 }
 
 /// Drops tracker events already seen: a tab's sequence numbers only grow, so an event whose `seq`
-/// is not above the tab's highest one seen so far is a resend or an SDK retry that S2 stored twice.
+/// is not above the tab's highest one seen so far is a resend of an event stored before.
 #[derive(Default)]
 pub struct Dedup {
     highest: HashMap<String, u64>,
@@ -324,6 +331,14 @@ mod tests {
         let big = event(1, noise(2 * MAX_PART_BYTES + 5));
         let whole = encode(&big);
         let mut records = whole[..2].to_vec();
+        let mut r = Reassembler::new();
+        r.push(0, 0, &records[0]).unwrap();
+        r.push(1, 0, &records[1]).unwrap();
+        assert_eq!(
+            r.pending_from(),
+            Some(0),
+            "a resume point before the cut event"
+        );
         records.extend(whole.iter().cloned());
         let got = replay(&records, 0);
         assert_eq!(got.len(), 1);

@@ -319,6 +319,9 @@ impl TrackerConnection {
             .into_iter()
             .filter(|e| durable.is_none_or(|d| e.seq > d))
             .collect();
+        if events.is_empty() {
+            return Ok(Some(futures::future::ready((last_seq, Ok(()))).boxed()));
+        }
         if !room.admit_events(events.len()) {
             self.state
                 .metrics
@@ -489,7 +492,7 @@ impl TrackerConnection {
         if reject.code != 1000 && reject.code != close::GOING_AWAY {
             warn!(code = reject.code, reason = %reject.reason, "closing tracker connection");
         }
-        let reason: String = reject.reason.chars().take(120).collect();
+        let reason = close::reason(&reject.reason);
         let close = self.socket.send(Message::Close(Some(CloseFrame {
             code: reject.code,
             reason: reason.into(),

@@ -171,7 +171,7 @@ async fn follow_over_websocket(
     };
     let close = socket.send(Message::Close(Some(CloseFrame {
         code,
-        reason: reason.chars().take(120).collect::<String>().into(),
+        reason: close::reason(&reason).into(),
     })));
     // An agent that stopped reading cannot take the close frame either; give up on it.
     let _ = tokio::time::timeout(state.agent_send_timeout, close).await;

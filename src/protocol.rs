@@ -4,7 +4,8 @@
 //!
 //! WebSocket messages are MessagePack maps with a `type` field (`rmp_serde::to_vec_named`).
 //! Event payloads (`data`) are UTF-8 JSON, carried as MessagePack `bin` so the server never
-//! re-encodes them: what a tracker sends is byte for byte what an agent receives.
+//! re-encodes them: what a tracker sends is byte for byte what an agent receives (raw CR and LF
+//! whitespace aside, which become spaces so that a payload fits one SSE `data:` line).
 
 use std::collections::BTreeMap;
 
@@ -304,4 +305,27 @@ pub mod close {
     pub const ENDED: u16 = 4010;
     /// Too many events per second in this session.
     pub const RATE_LIMITED: u16 = 4029;
+
+    /// A close reason within WebSocket's 123-byte limit, cut at a character boundary.
+    pub fn reason(text: &str) -> String {
+        let mut end = text.len().min(120);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text[..end].to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close;
+
+    #[test]
+    fn close_reasons_fit_the_websocket_limit_even_in_multibyte_text() {
+        let long = "é".repeat(200);
+        let reason = close::reason(&long);
+        assert!(reason.len() <= 123);
+        assert!(reason.chars().all(|c| c == 'é'));
+        assert_eq!(close::reason("short"), "short");
+    }
 }

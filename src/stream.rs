@@ -243,7 +243,7 @@ impl SessionStream {
             .await
         {
             Ok(_) => Ok(()),
-            // An SDK retry of a seal that went through the first time sees its own seal token.
+            // Someone else holds the stream now: if that is because it was sealed, it is ended.
             Err(AppendError::ConditionFailed(AppendConditionFailed::FencingTokenMismatch(_))) => {
                 let tail = self.tail().await?;
                 match self.end_record(tail.seq_num).await? {

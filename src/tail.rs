@@ -64,9 +64,10 @@ impl Subscription {
         }
     }
 
-    /// The sequence number the next record would have; where to resume after a disconnect.
+    /// Where to resume after a disconnect: the next record, or the first part of an event
+    /// only partly read.
     pub fn next_seq(&self) -> u64 {
-        self.next
+        self.reassembler.pending_from().unwrap_or(self.next)
     }
 
     /// The next events, `None` once the session's `end` record has been delivered.
@@ -104,12 +105,12 @@ impl Subscription {
                 Ok(batch) => batch,
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     return Err(TailError::TooSlow {
-                        resume_from: self.next,
+                        resume_from: self.next_seq(),
                     });
                 }
                 Err(broadcast::error::RecvError::Closed) => {
                     return Err(TailError::FeedClosed {
-                        resume_from: self.next,
+                        resume_from: self.next_seq(),
                     });
                 }
             };
