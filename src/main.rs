@@ -28,8 +28,10 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
         .context("starting the server")?;
     let url = server.url();
     println!("cobrowse is running at {url}");
+    println!("  agent console: {url}/");
+    println!("  demo page to record: {url}/demo/");
     if let Some(token) = generated {
-        println!("agent token (generated; pass --agent-token NAME:SECRET to choose): {token}");
+        println!("  agent token (generated; choose one with --agent-token NAME:SECRET): {token}");
     }
     println!("stop with Ctrl-C");
     tokio::select! {
