@@ -1,0 +1,130 @@
+// The server's agent API (docs/protocol.md §3–4): the session list, one session, a session's rrweb
+// events, and the URL of its live WebSocket. Every call carries the agent token.
+
+import type { RrwebEvent } from "./rrweb-events";
+import { liveQuery, type StartPoint } from "./protocol";
+
+export interface Viewport {
+  width: number;
+  height: number;
+}
+
+/** A session as the server lists it (`SessionSummary` in src/protocol.rs). */
+export interface SessionSummary {
+  id: string;
+  started_ms: number;
+  last_activity_ms: number;
+  url: string;
+  user_id: string | null;
+  metadata: Record<string, string>;
+  user_agent: string;
+  viewport: Viewport;
+  tabs: string[];
+  live: boolean;
+  ended_ms: number | null;
+  end_reason: "ended" | "idle" | null;
+  records: number;
+}
+
+export interface SessionPage {
+  sessions: SessionSummary[];
+  next_cursor: string | null;
+}
+
+export interface ListParams {
+  limit?: number;
+  cursor?: string | null;
+  live?: boolean;
+  q?: string;
+}
+
+/** An HTTP error from the server, with its `ErrorBody` when it sent one. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Api {
+  /**
+   * `token` is the agent token; `base` the server's origin ("" = the page's own, which is how the
+   * server serves the console). `onUnauthorized` runs when the server refuses the token.
+   */
+  constructor(
+    readonly token: string,
+    private readonly onUnauthorized: () => void = () => {},
+    readonly base = "",
+  ) {}
+
+  private async get(path: string, signal?: AbortSignal): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        headers: { Authorization: `Bearer ${this.token}`, Accept: "application/json" },
+        signal: signal ?? null,
+      });
+    } catch (e) {
+      if ((e as Error).name === "AbortError") throw e;
+      throw new ApiError(0, "network", `cannot reach the server: ${(e as Error).message}`);
+    }
+    if (!res.ok) {
+      let code = "http";
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        const text = await res.text();
+        try {
+          const body = JSON.parse(text) as { error?: string; message?: string };
+          if (body.error) code = body.error;
+          if (body.message) message = body.message;
+        } catch {
+          if (text.trim()) message = text.trim();
+        }
+      } catch {
+        // Keep the status line.
+      }
+      if (res.status === 401) this.onUnauthorized();
+      throw new ApiError(res.status, code, message);
+    }
+    return res;
+  }
+
+  /** `GET /api/v1/sessions`: newest first, paged by `next_cursor`. */
+  async listSessions(params: ListParams = {}, signal?: AbortSignal): Promise<SessionPage> {
+    const q = new URLSearchParams();
+    if (params.limit !== undefined) q.set("limit", String(params.limit));
+    if (params.cursor) q.set("cursor", params.cursor);
+    if (params.live) q.set("live", "true");
+    if (params.q && params.q.trim() !== "") q.set("q", params.q.trim());
+    const qs = q.toString();
+    const res = await this.get(`/api/v1/sessions${qs ? `?${qs}` : ""}`, signal);
+    return (await res.json()) as SessionPage;
+  }
+
+  /** `GET /api/v1/sessions/{id}`. */
+  async session(id: string, signal?: AbortSignal): Promise<SessionSummary> {
+    const res = await this.get(`/api/v1/sessions/${encodeURIComponent(id)}`, signal);
+    return (await res.json()) as SessionSummary;
+  }
+
+  /** `GET /api/v1/sessions/{id}/events?format=rrweb&tab=T`: the tab's rrweb events so far. */
+  async events(id: string, tab: string | null, signal?: AbortSignal): Promise<RrwebEvent[]> {
+    const q = new URLSearchParams({ format: "rrweb" });
+    if (tab !== null) q.set("tab", tab);
+    const res = await this.get(`/api/v1/sessions/${encodeURIComponent(id)}/events?${q}`, signal);
+    return (await res.json()) as RrwebEvent[];
+  }
+
+  /** The URL of `GET /api/v1/sessions/{id}/live` (a WebSocket; the token goes in the query). */
+  liveUrl(id: string, start: StartPoint): string {
+    const origin = this.base || window.location.origin;
+    const url = new URL(`/api/v1/sessions/${encodeURIComponent(id)}/live`, origin);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.search = liveQuery(start, this.token);
+    return url.toString();
+  }
+}

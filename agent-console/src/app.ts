@@ -1,0 +1,97 @@
+// The console's shell: sign-in, the header, and a hash router over the views
+// (`#/` the session list, `#/sessions/<id>` one session, `#/grid` the live grid). Hash routes
+// need nothing from the server beyond `/` and `/assets/`.
+
+import { Api } from "./api";
+import { clearToken, loadToken } from "./auth";
+import { h, type View } from "./dom";
+import { gridSelection, onGridChange, setGridSelection } from "./grid-selection";
+import { gridView } from "./views/grid";
+import { sessionListView } from "./views/session-list";
+import { sessionView } from "./views/session-view";
+import { signInView } from "./views/sign-in";
+
+export function startApp(root: HTMLElement): void {
+  let view: View | null = null;
+  let api: Api | null = null;
+
+  const main = h("main", { id: "app-main" });
+  const gridCount = h("span", { id: "grid-count" }, String(gridSelection().length));
+  const signOut = h("button", { id: "sign-out", type: "button", class: "link" }, "Sign out");
+  const header = h(
+    "header",
+    { id: "app-header" },
+    h("a", { href: "#/", class: "brand" }, "cobrowse"),
+    h(
+      "nav",
+      {},
+      h("a", { href: "#/", id: "nav-sessions" }, "Sessions"),
+      h("a", { href: "#/grid", id: "nav-grid" }, "Live grid (", gridCount, ")"),
+    ),
+    signOut,
+  );
+  root.replaceChildren(header, main);
+  onGridChange((ids) => {
+    gridCount.textContent = String(ids.length);
+  });
+
+  function show(next: View): void {
+    view?.destroy();
+    view = next;
+    main.replaceChildren(next.el);
+  }
+
+  function requireSignIn(notice = ""): void {
+    api = null;
+    header.hidden = true;
+    document.body.dataset["signedIn"] = "false";
+    show(
+      signInView((token) => {
+        signedIn(token);
+        route();
+      }, notice),
+    );
+  }
+
+  function signedIn(token: string): void {
+    api = new Api(token, () => {
+      clearToken();
+      requireSignIn("The server no longer accepts your token. Sign in again.");
+    });
+    header.hidden = false;
+    document.body.dataset["signedIn"] = "true";
+  }
+
+  function route(): void {
+    if (!api) return;
+    const path = location.hash.replace(/^#/, "") || "/";
+    const session = /^\/sessions\/([0-9a-fA-F-]{36})$/.exec(path);
+    const grid = /^\/grid(?:\/(.+))?$/.exec(path);
+    for (const a of header.querySelectorAll("nav a")) a.classList.remove("current");
+    if (session?.[1]) {
+      show(sessionView(api, session[1].toLowerCase()));
+    } else if (grid) {
+      // `#/grid/<id>,<id>` sets the grid (shareable); `#/grid` shows the one picked in the list.
+      if (grid[1]) setGridSelection(grid[1].split(",").filter((x) => x.trim() !== ""));
+      header.querySelector("#nav-grid")?.classList.add("current");
+      show(gridView(api));
+    } else {
+      header.querySelector("#nav-sessions")?.classList.add("current");
+      show(sessionListView(api));
+    }
+  }
+
+  signOut.addEventListener("click", () => {
+    clearToken();
+    requireSignIn();
+  });
+  window.addEventListener("hashchange", route);
+
+  const token = loadToken();
+  if (token) {
+    signedIn(token);
+    route();
+  } else {
+    requireSignIn();
+  }
+}

@@ -1,0 +1,126 @@
+// A session's live WebSocket (`/api/v1/sessions/{id}/live`), kept open: it decodes frames,
+// remembers the last `seq_num`, and reconnects after a drop from just after it, so the events it
+// hands on have no gaps and no repeats. The decisions (when to stop, where to resume) are the
+// pure `planAfterClose` in protocol.ts.
+
+import { Api, ApiError } from "./api";
+import {
+  backoffMs,
+  decodeAgentMessage,
+  FrameError,
+  planAfterClose,
+  type DeliveredEvent,
+  type StartPoint,
+} from "./protocol";
+
+/** What `#connection-status` shows. */
+export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "ended" | "error";
+
+export interface FeedHandlers {
+  /** Events in stream order, with the agent's clock when the frame arrived. */
+  onEvents(events: DeliveredEvent[], receivedAt: number): void;
+  onStatus(status: ConnectionStatus, detail: string): void;
+}
+
+export class LiveFeed {
+  private socket: WebSocket | null = null;
+  private lastSeq: number | null = null;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+  private sawEnd = false;
+  status: ConnectionStatus = "connecting";
+
+  constructor(
+    private readonly api: Api,
+    private readonly sessionId: string,
+    private readonly start: StartPoint,
+    private readonly handlers: FeedHandlers,
+  ) {
+    // Not from inside the constructor: the owner's handlers may need the feed to exist first.
+    queueMicrotask(() => this.connect(start, "connecting"));
+  }
+
+  private setStatus(status: ConnectionStatus, detail: string): void {
+    this.status = status;
+    this.handlers.onStatus(status, detail);
+  }
+
+  private connect(start: StartPoint, status: ConnectionStatus): void {
+    if (this.closed) return;
+    this.setStatus(status, status === "connecting" ? "connecting…" : "reconnecting…");
+    let opened = false;
+    let gotMessage = false;
+    const ws = new WebSocket(this.api.liveUrl(this.sessionId, start));
+    ws.binaryType = "arraybuffer";
+    this.socket = ws;
+    ws.onopen = () => {
+      opened = true;
+    };
+    ws.onmessage = (msg: MessageEvent) => {
+      if (this.closed || !(msg.data instanceof ArrayBuffer)) return;
+      let message;
+      try {
+        message = decodeAgentMessage(msg.data);
+      } catch (e) {
+        if (e instanceof FrameError) {
+          console.warn("cobrowse: ignoring a frame:", e.message);
+          return;
+        }
+        throw e;
+      }
+      if (!gotMessage) {
+        gotMessage = true;
+        this.attempt = 0;
+      }
+      if (message.type === "events" && message.events.length > 0) {
+        this.lastSeq = message.events[message.events.length - 1]!.seq_num;
+        if (message.events.some((e) => e.kind === "end")) this.sawEnd = true;
+        this.handlers.onEvents(message.events, Date.now());
+        if (this.sawEnd) this.setStatus("ended", "the session ended");
+      } else if (message.type === "caught_up") {
+        if (!this.sawEnd) this.setStatus("live", "live");
+      }
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      if (this.closed || this.socket !== ws) return;
+      this.socket = null;
+      if (this.sawEnd) {
+        this.setStatus("ended", "the session ended");
+        return;
+      }
+      const plan = planAfterClose(ev.code, ev.reason, this.lastSeq, this.start);
+      if (plan.action === "stop") {
+        this.setStatus(plan.outcome === "ended" ? "ended" : "error", plan.message);
+        return;
+      }
+      const retry = () => {
+        const delay = backoffMs(this.attempt++);
+        this.setStatus("reconnecting", plan.message);
+        this.timer = setTimeout(() => this.connect(plan.start, "reconnecting"), delay);
+      };
+      if (opened) {
+        retry();
+        return;
+      }
+      // The upgrade was refused: the browser only says 1006. Ask the REST API why.
+      this.api.session(this.sessionId).then(
+        () => retry(),
+        (e: unknown) => {
+          if (e instanceof ApiError && e.status === 404) this.setStatus("error", "no such session");
+          else if (e instanceof ApiError && e.status === 401) this.setStatus("error", "agent token refused");
+          else retry();
+        },
+      );
+    };
+  }
+
+  /** Closes the socket for good. */
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const ws = this.socket;
+    this.socket = null;
+    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) ws.close(1000);
+  }
+}

@@ -1,0 +1,196 @@
+// Following one session live: its WebSocket, its tabs, one live player per tab, and the console
+// output as it arrives. The session view and each grid cell own one of these; they differ only in
+// the chrome they draw around it.
+
+import type { Api } from "./api";
+import { consoleEntryOf, isError, type ConsoleEntry } from "./console-log";
+import { LiveFeed, type ConnectionStatus } from "./feed";
+import { LiveTabPlayer } from "./player";
+import { tryEventJson, type DeliveredEvent } from "./protocol";
+import { EventType, isRrwebEvent, type RrwebEvent } from "./rrweb-events";
+import { TabTracker } from "./tabs";
+import { ClockEstimator } from "./timeline";
+
+/** Console entries kept per tab; older ones are dropped. */
+const MAX_CONSOLE_PER_TAB = 2000;
+/** How long a tab may go without a snapshot before its recorded events are fetched instead. */
+const BACKFILL_AFTER_MS = 3000;
+/** Events of a tab without a snapshot kept for after a backfill. */
+const MAX_PENDING = 5000;
+
+export interface LiveSessionOptions {
+  api: Api;
+  sessionId: string;
+  /** Where the per-tab players go (stacked; only the watched one is shown). */
+  stage: HTMLElement;
+  /** Tabs the session summary named, so they show before their first event. */
+  knownTabs: readonly string[];
+  /** An `id` to give the shown player's element (the session view uses `live-view`). */
+  shownId?: string;
+  /** Something changed: status, tabs, the active tab, console entries. */
+  onChange: () => void;
+}
+
+export class LiveSession {
+  readonly tracker = new TabTracker();
+  readonly clock = new ClockEstimator();
+  status: ConnectionStatus = "connecting";
+  statusDetail = "connecting…";
+  /** When the session ended (server time), once its `end` record arrived. */
+  endedMs: number | null = null;
+  private readonly consoleByTab = new Map<string, ConsoleEntry[]>();
+  private readonly players = new Map<string, LiveTabPlayer>();
+  private pinned: string | null = null;
+  private readonly feed: LiveFeed;
+  /** Events of tabs whose player has no page yet, and when the first of them arrived. */
+  private readonly pending = new Map<string, { since: number; events: RrwebEvent[] }>();
+  private readonly backfilling = new Set<string>();
+  private readonly backfillTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(private readonly opts: LiveSessionOptions) {
+    this.tracker.addKnown(opts.knownTabs);
+    // `from=live` makes the server ask the user's tabs for a fresh snapshot, so each tab's
+    // player gets a Meta and a FullSnapshot within a moment.
+    this.feed = new LiveFeed(opts.api, opts.sessionId, { from: "live" }, {
+      onEvents: (events, receivedAt) => this.handle(events, receivedAt),
+      onStatus: (status, detail) => {
+        this.status = status;
+        this.statusDetail = detail;
+        opts.onChange();
+      },
+    });
+    this.backfillTimer = setInterval(() => this.backfillStalledTabs(), 1000);
+  }
+
+  /** The tab on screen: the one the agent picked, else the user's active tab. */
+  get watched(): string | null {
+    return this.pinned ?? this.tracker.active ?? this.tracker.list()[0]?.id ?? null;
+  }
+
+  /** Whether the view follows the user's active tab (the agent picked none). */
+  get following(): boolean {
+    return this.pinned === null;
+  }
+
+  /** Watch `tab`, or follow the user's active tab with `null`. */
+  watch(tab: string | null): void {
+    this.pinned = tab;
+    this.layout();
+    this.opts.onChange();
+  }
+
+  /** Whether `tab`'s page has arrived and is on its player. */
+  isReady(tab: string | null): boolean {
+    return tab !== null && (this.players.get(tab)?.ready ?? false);
+  }
+
+  /** Console entries of `tab`, oldest first. */
+  consoleOf(tab: string | null): ConsoleEntry[] {
+    return (tab !== null && this.consoleByTab.get(tab)) || [];
+  }
+
+  private handle(events: DeliveredEvent[], receivedAt: number): void {
+    for (const event of events) {
+      const json = tryEventJson(event);
+      this.clock.observe(event, receivedAt);
+      const tab = this.tracker.observe(event, json);
+      if (event.kind === "end") {
+        const ended = (json as { ended_ms?: unknown } | undefined)?.ended_ms;
+        this.endedMs = typeof ended === "number" ? ended : event.ts;
+      }
+      if (event.kind !== "rrweb" || tab === null || !isRrwebEvent(json)) continue;
+      let player = this.players.get(tab);
+      if (!player) {
+        player = new LiveTabPlayer(this.opts.stage, tab);
+        this.players.set(tab, player);
+      }
+      player.add(json);
+      if (!player.ready) this.hold(tab, json, receivedAt);
+      const entry = consoleEntryOf(json, tab);
+      if (entry) {
+        let list = this.consoleByTab.get(tab);
+        if (!list) this.consoleByTab.set(tab, (list = []));
+        list.push(entry);
+        if (list.length > MAX_CONSOLE_PER_TAB) list.splice(0, list.length - MAX_CONSOLE_PER_TAB);
+        if (isError(entry)) this.tracker.countError(tab);
+      }
+    }
+    this.layout();
+    this.opts.onChange();
+  }
+
+  private hold(tab: string, event: RrwebEvent, receivedAt: number): void {
+    let p = this.pending.get(tab);
+    if (!p) this.pending.set(tab, (p = { since: receivedAt, events: [] }));
+    if (p.events.length < MAX_PENDING) p.events.push(event);
+  }
+
+  /**
+   * The server asks every tab for a fresh snapshot when an agent joins; a tab that does not send
+   * one (an older tracker, a tab asleep in the background) would leave its player empty. After a
+   * few seconds, build it from the tab's recorded events instead: from its last Meta event on,
+   * then the live events held meanwhile that are newer.
+   */
+  private backfillStalledTabs(): void {
+    const now = Date.now();
+    for (const [tab, p] of this.pending) {
+      if (this.isReady(tab)) {
+        this.pending.delete(tab);
+        continue;
+      }
+      if (now - p.since < BACKFILL_AFTER_MS || this.backfilling.has(tab)) continue;
+      this.backfilling.add(tab);
+      this.opts.api.events(this.opts.sessionId, tab).then(
+        (events) => {
+          if (this.closed) return;
+          const player = this.players.get(tab);
+          if (!player || player.ready) return;
+          let start = -1;
+          for (let i = events.length - 1; i >= 0; i--) {
+            if (events[i]!.type === EventType.Meta) {
+              start = i;
+              break;
+            }
+          }
+          if (start < 0) return;
+          let last = -Infinity;
+          for (const e of events.slice(start)) {
+            player.add(e);
+            last = Math.max(last, e.timestamp);
+          }
+          for (const e of this.pending.get(tab)?.events ?? []) if (e.timestamp > last) player.add(e);
+          this.pending.delete(tab);
+          this.opts.onChange();
+        },
+        () => {},
+      ).finally(() => {
+        this.backfilling.delete(tab);
+        // Try again later if that did not help.
+        const p = this.pending.get(tab);
+        if (p) p.since = Date.now();
+      });
+    }
+  }
+
+  /** Shows the watched tab's player, hides the others (hidden players keep rendering). */
+  private layout(): void {
+    const watched = this.watched;
+    for (const [tab, player] of this.players) {
+      const shown = tab === watched;
+      player.view.el.classList.toggle("shown", shown);
+      if (this.opts.shownId) {
+        if (shown) player.view.el.id = this.opts.shownId;
+        else if (player.view.el.id === this.opts.shownId) player.view.el.removeAttribute("id");
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.backfillTimer);
+    this.feed.close();
+    for (const player of this.players.values()) player.destroy();
+    this.players.clear();
+  }
+}

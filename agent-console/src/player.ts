@@ -1,0 +1,226 @@
+// rrweb's `Replayer`, in the two ways the console uses it, each scaled to fit its box:
+// - `LiveTabPlayer`: live mode, one per tab of a session, fed that tab's events as they arrive.
+// - `PastPlayer`: a non-live replayer over a tab's recorded events, for time travel and
+//   recordings, positioned with `pause(offset)`.
+
+import { Replayer, type eventWithTime } from "rrweb";
+import { h } from "./dom";
+import { EventType, playTimeOf, type RrwebEvent } from "./rrweb-events";
+import { fitInto, type ReplaySpan } from "./timeline";
+
+/** A box that holds a replayer and scales the recorded page to fit it. */
+export class ScaledView {
+  readonly el: HTMLDivElement;
+  /** The replayer's root: rrweb puts its `.replayer-wrapper` (and the iframe) in here. */
+  readonly root: HTMLDivElement;
+  private width = 0;
+  private height = 0;
+  private readonly observer: ResizeObserver;
+
+  constructor(parent: HTMLElement, className: string) {
+    this.root = h("div", { class: "player-root" });
+    this.el = h("div", { class: `player ${className}` }, this.root);
+    parent.appendChild(this.el);
+    this.observer = new ResizeObserver(() => this.fit());
+    this.observer.observe(this.el);
+  }
+
+  /** The recorded page's size (from its Meta event or a viewport resize). */
+  setContentSize(width: number, height: number): void {
+    this.width = width;
+    this.height = height;
+    this.el.dataset["width"] = String(width);
+    this.el.dataset["height"] = String(height);
+    this.fit();
+  }
+
+  fit(): void {
+    const { scale, left, top } = fitInto(this.width, this.height, this.el.clientWidth, this.el.clientHeight);
+    this.root.style.width = `${this.width}px`;
+    this.root.style.height = `${this.height}px`;
+    this.root.style.transform = `translate(${left}px, ${top}px) scale(${scale})`;
+    this.el.dataset["scale"] = scale.toFixed(3);
+  }
+
+  destroy(): void {
+    this.observer.disconnect();
+    this.el.remove();
+  }
+}
+
+const quietLogger = {
+  log: () => {},
+  warn: (...args: unknown[]) => {
+    if (import.meta.env.DEV) console.warn(...args);
+  },
+};
+
+/**
+ * A live replayer for one tab. It starts at the tab's first Meta event (events before it cannot
+ * be shown: there is no page yet) and then shows every event as soon as it arrives.
+ *
+ * rrweb's live mode plays an event when its own clock (started by `startLive(baseline)`) reaches
+ * `timestamp - baseline`. Any baseline puts a fixed delay on some events, since the first event
+ * we see arrived late by an unknown amount. So each arriving event moves that clock forward to the
+ * event's start (never back): nothing waits, and a batch of mouse positions still plays out over
+ * the time the user took to move.
+ */
+export class LiveTabPlayer {
+  readonly view: ScaledView;
+  private replayer: Replayer | null = null;
+  private baseline = 0;
+
+  constructor(
+    parent: HTMLElement,
+    readonly tab: string,
+  ) {
+    this.view = new ScaledView(parent, "live-player");
+    this.view.el.dataset["tab"] = tab;
+  }
+
+  /** Whether the tab's page has arrived, so the player shows something. */
+  get ready(): boolean {
+    return this.replayer !== null;
+  }
+
+  add(event: RrwebEvent): void {
+    if (this.replayer === null) {
+      if (event.type !== EventType.Meta) return;
+      this.replayer = new Replayer([], {
+        root: this.view.root,
+        liveMode: true,
+        mouseTail: false,
+        showWarning: false,
+        triggerFocus: false,
+        // Events are applied one by one as they arrive; nothing to batch.
+        useVirtualDom: false,
+        logger: quietLogger,
+      });
+      this.replayer.on("resize", (d) => {
+        const { width, height } = d as { width: number; height: number };
+        this.view.setContentSize(width, height);
+      });
+      // A minute of margin: an event stamped before the baseline would be applied "synchronously"
+      // (rrweb's fast-forward path), which skips mouse movement.
+      this.baseline = event.timestamp - 60_000;
+      this.replayer.startLive(this.baseline);
+    }
+    this.replayer.addEvent(event as unknown as eventWithTime);
+    const timer = this.replayer.timer;
+    timer.updateLiveTime();
+    const due = playTimeOf(event) - this.baseline;
+    if (timer.timeOffset < due) timer.timeOffset = due;
+  }
+
+  get iframe(): HTMLIFrameElement | null {
+    return this.replayer?.iframe ?? null;
+  }
+
+  destroy(): void {
+    try {
+      this.replayer?.destroy();
+    } catch {
+      // A replayer that never rendered has nothing to tear down.
+    }
+    this.replayer = null;
+    this.view.destroy();
+  }
+}
+
+/** The recorded span of a list of rrweb events. */
+export function spanOf(events: readonly RrwebEvent[]): ReplaySpan {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const e of events) {
+    if (e.timestamp < first) first = e.timestamp;
+    if (e.timestamp > last) last = e.timestamp;
+  }
+  return { firstEventTs: first, lastEventTs: last };
+}
+
+/** Whether a list of events can be replayed: rrweb needs a Meta and a FullSnapshot. */
+export function replayable(events: readonly RrwebEvent[]): boolean {
+  return (
+    events.length >= 2 &&
+    events.some((e) => e.type === EventType.Meta) &&
+    events.some((e) => e.type === EventType.FullSnapshot)
+  );
+}
+
+/** A non-live replayer over recorded events. Offsets are ms after its first event. */
+export class PastPlayer {
+  readonly view: ScaledView;
+  readonly span: ReplaySpan;
+  private readonly replayer: Replayer;
+  private playing = false;
+  onFinish: () => void = () => {};
+
+  constructor(parent: HTMLElement, events: RrwebEvent[], speed: number) {
+    this.view = new ScaledView(parent, "past-player");
+    this.span = spanOf(events);
+    this.replayer = new Replayer(events as unknown as eventWithTime[], {
+      root: this.view.root,
+      speed,
+      mouseTail: false,
+      showWarning: false,
+      triggerFocus: false,
+      skipInactive: false,
+      logger: quietLogger,
+    });
+    this.replayer.on("resize", (d) => {
+      const { width, height } = d as { width: number; height: number };
+      this.view.setContentSize(width, height);
+    });
+    this.replayer.on("finish", () => {
+      this.playing = false;
+      this.onFinish();
+    });
+  }
+
+  get duration(): number {
+    return Math.max(0, this.span.lastEventTs - this.span.firstEventTs);
+  }
+
+  get isPlaying(): boolean {
+    return this.playing;
+  }
+
+  /** Shows the page as it was `offset` ms after the first event; keeps playing if it was. */
+  seek(offset: number): void {
+    // rrweb applies the events strictly before the position; +1 includes an event exactly at it
+    // (the last event, when seeking to the end).
+    const t = Math.min(this.duration, Math.max(0, offset)) + 1;
+    if (this.playing) this.replayer.play(t);
+    else this.replayer.pause(t);
+  }
+
+  play(): void {
+    let t = this.currentTime();
+    if (t >= this.duration) t = 0;
+    this.playing = true;
+    this.replayer.play(t);
+  }
+
+  pause(): void {
+    this.playing = false;
+    this.replayer.pause();
+  }
+
+  setSpeed(speed: number): void {
+    this.replayer.setConfig({ speed });
+  }
+
+  /** Where the replayer is, ms after the first event. */
+  currentTime(): number {
+    return Math.min(this.duration, Math.max(0, this.replayer.getCurrentTime()));
+  }
+
+  destroy(): void {
+    try {
+      this.replayer.destroy();
+    } catch {
+      // Already torn down.
+    }
+    this.view.destroy();
+  }
+}

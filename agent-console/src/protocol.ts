@@ -1,0 +1,187 @@
+// The agent side of the wire protocol (docs/protocol.md §3): decoding the MessagePack frames of
+// `GET /api/v1/sessions/{id}/live`, the JSON inside them, and what to do when the socket closes.
+// Pure code: no sockets, no DOM, so every case is a unit test.
+
+import { decode } from "@msgpack/msgpack";
+
+/** Record kinds of a session stream (protocol.md §6.4). */
+export type RecordKind = "start" | "page" | "rrweb" | "identify" | "metadata" | "heartbeat" | "end";
+
+/** One event as the server delivers it: reassembled, deduplicated, in stream order. */
+export interface DeliveredEvent {
+  /** S2 sequence number of the event's last record; resume with `from_seq = seq_num + 1`. */
+  seq_num: number;
+  /** When S2 stored it, ms since the Unix epoch (the server's clock). */
+  ts: number;
+  /** A `RecordKind`; kept as a string so a newer server's kinds pass through. */
+  kind: string;
+  /** The tracker's tab id; `""` for server records. */
+  tab: string;
+  client_seq: number;
+  /** When the tracker recorded it (the tracker's clock), ms. */
+  client_ts: number;
+  /** UTF-8 JSON. */
+  data: Uint8Array;
+}
+
+export type AgentMessage =
+  | { type: "events"; events: DeliveredEvent[] }
+  | { type: "caught_up"; seq_num: number }
+  /** A message type this console does not know; ignored, so the server can add new ones. */
+  | { type: "other"; name: string };
+
+/** A frame that is not a message of protocol version 1. */
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function uint(obj: Record<string, unknown>, key: string, where: string): number {
+  const v = obj[key];
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === "bigint" && v >= 0n) return Number(v);
+  throw new FrameError(`${where}: "${key}" must be an unsigned integer, got ${describe(v)}`);
+}
+
+function str(obj: Record<string, unknown>, key: string, where: string): string {
+  const v = obj[key];
+  if (typeof v === "string") return v;
+  throw new FrameError(`${where}: "${key}" must be a string, got ${describe(v)}`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "nil";
+  if (v instanceof Uint8Array) return "bin";
+  if (Array.isArray(v)) return "array";
+  return typeof v;
+}
+
+const encoder = new TextEncoder();
+
+function deliveredEvent(v: unknown, index: number): DeliveredEvent {
+  const where = `events[${index}]`;
+  if (!isRecord(v)) throw new FrameError(`${where} must be a map, got ${describe(v)}`);
+  const data = v["data"];
+  let bytes: Uint8Array;
+  if (data instanceof Uint8Array) bytes = data;
+  // The server writes `bin`; a `str` holding the same JSON is accepted too (protocol.md §1).
+  else if (typeof data === "string") bytes = encoder.encode(data);
+  else throw new FrameError(`${where}: "data" must be bin (UTF-8 JSON), got ${describe(data)}`);
+  return {
+    seq_num: uint(v, "seq_num", where),
+    ts: uint(v, "ts", where),
+    kind: str(v, "kind", where),
+    tab: str(v, "tab", where),
+    client_seq: uint(v, "client_seq", where),
+    client_ts: uint(v, "client_ts", where),
+    data: bytes,
+  };
+}
+
+/** Decodes one binary WebSocket frame from the server. Throws `FrameError` on a malformed one. */
+export function decodeAgentMessage(frame: ArrayBuffer | Uint8Array): AgentMessage {
+  let value: unknown;
+  try {
+    value = decode(frame instanceof Uint8Array ? frame : new Uint8Array(frame));
+  } catch (e) {
+    throw new FrameError(`frame is not MessagePack: ${(e as Error).message}`);
+  }
+  if (!isRecord(value)) throw new FrameError(`a message must be a map, got ${describe(value)}`);
+  const type = value["type"];
+  if (typeof type !== "string") throw new FrameError(`a message needs a string "type"`);
+  switch (type) {
+    case "events": {
+      const events = value["events"];
+      if (!Array.isArray(events)) throw new FrameError(`"events" must be an array`);
+      return { type, events: events.map(deliveredEvent) };
+    }
+    case "caught_up":
+      return { type, seq_num: uint(value, "seq_num", "caught_up") };
+    default:
+      return { type: "other", name: type };
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The event's `data` as parsed JSON. Throws on bytes that are not UTF-8 JSON. */
+export function eventJson(event: Pick<DeliveredEvent, "data">): unknown {
+  return JSON.parse(decoder.decode(event.data));
+}
+
+/** Like `eventJson`, but `undefined` instead of throwing. */
+export function tryEventJson(event: Pick<DeliveredEvent, "data">): unknown {
+  try {
+    return eventJson(event);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a live subscription starts (protocol.md §3.2). */
+export type StartPoint = { from: "live" } | { from: "beginning" } | { from_seq: number };
+
+/** The query string (without `?`) for a start point, token included. */
+export function liveQuery(start: StartPoint, token: string): string {
+  const q = new URLSearchParams({ token });
+  if ("from_seq" in start) q.set("from_seq", String(start.from_seq));
+  else q.set("from", start.from);
+  return q.toString();
+}
+
+/** The `from_seq=N` a 4008/1011 close reason carries, if any. */
+export function fromSeqInReason(reason: string): number | null {
+  const m = /from_seq=(\d+)/.exec(reason);
+  return m?.[1] === undefined ? null : Number(m[1]);
+}
+
+export type ClosePlan =
+  | { action: "stop"; outcome: "ended" | "not_found" | "unauthorized"; message: string }
+  | { action: "reconnect"; start: StartPoint; message: string };
+
+/**
+ * What to do when the live socket closed with `code`/`reason`, having received events up to
+ * `lastSeqNum` (null: none yet). `initial` is where the first connection started.
+ */
+export function planAfterClose(
+  code: number,
+  reason: string,
+  lastSeqNum: number | null,
+  initial: StartPoint,
+): ClosePlan {
+  // Resuming just after the last event received loses and repeats nothing (protocol.md §8 says to
+  // prefer this over the from_seq of a 4008 reason).
+  const resume: StartPoint =
+    lastSeqNum !== null
+      ? { from_seq: lastSeqNum + 1 }
+      : (() => {
+          const n = fromSeqInReason(reason);
+          return n !== null ? { from_seq: n } : initial;
+        })();
+  switch (code) {
+    case 1000:
+      return { action: "stop", outcome: "ended", message: reason || "session ended" };
+    case 4004:
+      return { action: "stop", outcome: "not_found", message: reason || "no such session" };
+    case 4001:
+      return { action: "stop", outcome: "unauthorized", message: reason || "agent token refused" };
+    case 4008:
+      return { action: "reconnect", start: resume, message: "fell behind the live stream; catching up" };
+    case 1001:
+      return { action: "reconnect", start: resume, message: "server restarting; reconnecting" };
+    default:
+      return {
+        action: "reconnect",
+        start: resume,
+        message: reason ? `connection lost (${code}: ${reason})` : `connection lost (${code})`,
+      };
+  }
+}
+
+/** Delay before reconnect attempt `attempt` (0-based): 250 ms doubling up to 8 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(8000, 250 * 2 ** Math.max(0, attempt));
+}

@@ -1,0 +1,53 @@
+// Sign-in with an agent token (`--agent-token NAME:SECRET` on the server; the SECRET part).
+
+import { Api, ApiError } from "../api";
+import { saveToken } from "../auth";
+import { h, type View } from "../dom";
+
+export function signInView(onSignedIn: (token: string) => void, notice = ""): View {
+  const input = h("input", {
+    id: "token-input",
+    type: "password",
+    name: "token",
+    autocomplete: "current-password",
+    placeholder: "Agent token",
+    required: true,
+    "aria-label": "Agent token",
+  });
+  const button = h("button", { id: "sign-in", type: "submit", class: "primary" }, "Sign in");
+  const error = h("p", { id: "sign-in-error", class: "error", role: "alert" }, notice);
+  error.hidden = notice === "";
+  const form = h(
+    "form",
+    { id: "sign-in-form", class: "sign-in" },
+    h("h1", {}, "cobrowse"),
+    h("p", { class: "muted" }, "Sign in with your agent token. The server printed one at start-up unless it was given --agent-token."),
+    input,
+    button,
+    error,
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = input.value.trim();
+    if (!token) return;
+    button.disabled = true;
+    error.hidden = true;
+    // Any authenticated call tells whether the server takes the token.
+    new Api(token).listSessions({ limit: 1 }).then(
+      () => {
+        saveToken(token);
+        onSignedIn(token);
+      },
+      (err: unknown) => {
+        button.disabled = false;
+        error.hidden = false;
+        error.textContent =
+          err instanceof ApiError && err.status === 401
+            ? "The server refused this token. Check it and try again."
+            : `Could not sign in: ${(err as Error).message}`;
+      },
+    );
+  });
+  queueMicrotask(() => input.focus());
+  return { el: h("section", { id: "sign-in-view" }, form), destroy() {} };
+}

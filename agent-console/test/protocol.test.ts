@@ -1,0 +1,141 @@
+import { encode } from "@msgpack/msgpack";
+import { describe, expect, it } from "vitest";
+import {
+  backoffMs,
+  decodeAgentMessage,
+  eventJson,
+  FrameError,
+  fromSeqInReason,
+  liveQuery,
+  planAfterClose,
+  tryEventJson,
+} from "../src/protocol";
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const hex = (s: string) => new Uint8Array(s.trim().split(/\s+/).map((b) => parseInt(b, 16)));
+
+function event(overrides: Record<string, unknown> = {}) {
+  return {
+    seq_num: 2,
+    ts: 1734641880541,
+    kind: "rrweb",
+    tab: "t-4f9a2c",
+    client_seq: 1,
+    client_ts: 1734641880500,
+    data: utf8('{"type":4,"data":{"href":"https://shop.example/cart","width":1280,"height":720},"timestamp":1734641880500}'),
+    ...overrides,
+  };
+}
+
+describe("decodeAgentMessage", () => {
+  it("decodes caught_up as the server's rmp_serde writes it, byte for byte", () => {
+    // {"type": "caught_up", "seq_num": 2}: a fixmap of 2, fixstr keys, a positive fixint.
+    const frame = hex("82 a4 74 79 70 65 a9 63 61 75 67 68 74 5f 75 70 a7 73 65 71 5f 6e 75 6d 02");
+    expect(decodeAgentMessage(frame)).toEqual({ type: "caught_up", seq_num: 2 });
+  });
+
+  it("decodes an events frame, with data as bin holding UTF-8 JSON", () => {
+    const frame = encode({ type: "events", events: [event(), event({ seq_num: 9, kind: "start", tab: "", client_seq: 0 })] });
+    const msg = decodeAgentMessage(frame);
+    expect(msg.type).toBe("events");
+    if (msg.type !== "events") return;
+    expect(msg.events).toHaveLength(2);
+    const [first, second] = msg.events;
+    expect(first!.seq_num).toBe(2);
+    expect(first!.ts).toBe(1734641880541);
+    expect(first!.tab).toBe("t-4f9a2c");
+    expect(first!.data).toBeInstanceOf(Uint8Array);
+    expect(eventJson(first!)).toEqual({
+      type: 4,
+      data: { href: "https://shop.example/cart", width: 1280, height: 720 },
+      timestamp: 1734641880500,
+    });
+    expect(second!.kind).toBe("start");
+    expect(second!.tab).toBe("");
+  });
+
+  it("accepts an ArrayBuffer as the browser's WebSocket hands it", () => {
+    const bytes = encode({ type: "caught_up", seq_num: 70000 });
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    expect(decodeAgentMessage(buffer)).toEqual({ type: "caught_up", seq_num: 70000 });
+  });
+
+  it("does not rely on key order", () => {
+    const frame = encode({ seq_num: 5, type: "caught_up" });
+    expect(decodeAgentMessage(frame)).toEqual({ type: "caught_up", seq_num: 5 });
+  });
+
+  it("accepts data sent as a str", () => {
+    const frame = encode({ type: "events", events: [event({ data: '{"a":1}' })] });
+    const msg = decodeAgentMessage(frame);
+    if (msg.type !== "events") throw new Error("expected events");
+    expect(eventJson(msg.events[0]!)).toEqual({ a: 1 });
+  });
+
+  it("passes unknown message types through as other", () => {
+    expect(decodeAgentMessage(encode({ type: "agent_joined", name: "ana" }))).toEqual({ type: "other", name: "agent_joined" });
+  });
+
+  it("refuses frames that are not messages", () => {
+    expect(() => decodeAgentMessage(encode([1, 2]))).toThrow(FrameError);
+    expect(() => decodeAgentMessage(encode({ events: [] }))).toThrow(/type/);
+    expect(() => decodeAgentMessage(encode({ type: "events", events: {} }))).toThrow(/array/);
+    expect(() => decodeAgentMessage(encode({ type: "events", events: [event({ data: 5 })] }))).toThrow(/data/);
+    expect(() => decodeAgentMessage(encode({ type: "events", events: [event({ seq_num: -1 })] }))).toThrow(/seq_num/);
+    expect(() => decodeAgentMessage(encode({ type: "caught_up" }))).toThrow(/seq_num/);
+    expect(() => decodeAgentMessage(hex("c1"))).toThrow(FrameError);
+  });
+});
+
+describe("eventJson", () => {
+  it("decodes UTF-8", () => {
+    expect(eventJson({ data: utf8('{"text":"héllo ✓"}') })).toEqual({ text: "héllo ✓" });
+  });
+  it("throws on bytes that are not JSON, tryEventJson returns undefined", () => {
+    expect(() => eventJson({ data: utf8("{nope") })).toThrow();
+    expect(tryEventJson({ data: utf8("{nope") })).toBeUndefined();
+    expect(tryEventJson({ data: new Uint8Array([0xff, 0xfe]) })).toBeUndefined();
+  });
+});
+
+describe("reconnecting", () => {
+  it("finds from_seq in a close reason", () => {
+    expect(fromSeqInReason("agent fell behind the live stream; reconnect with from_seq=1234")).toBe(1234);
+    expect(fromSeqInReason("session ended")).toBeNull();
+  });
+
+  it("stops when the session ended or does not exist", () => {
+    expect(planAfterClose(1000, "session ended", 10, { from: "live" })).toMatchObject({ action: "stop", outcome: "ended" });
+    expect(planAfterClose(4004, "", null, { from: "live" })).toMatchObject({ action: "stop", outcome: "not_found" });
+  });
+
+  it("resumes just after the last event received, whatever the reason says", () => {
+    const plan = planAfterClose(4008, "agent did not read for 10s; reconnect with from_seq=50", 41, { from: "live" });
+    expect(plan).toMatchObject({ action: "reconnect", start: { from_seq: 42 } });
+  });
+
+  it("uses the reason's from_seq when nothing was received", () => {
+    const plan = planAfterClose(4008, "reconnect with from_seq=50", null, { from: "live" });
+    expect(plan).toMatchObject({ action: "reconnect", start: { from_seq: 50 } });
+  });
+
+  it("starts over from the initial point when nothing was received and the reason names none", () => {
+    expect(planAfterClose(1006, "", null, { from: "live" })).toMatchObject({ action: "reconnect", start: { from: "live" } });
+    expect(planAfterClose(1001, "server is shutting down; reconnect", 7, { from: "live" })).toMatchObject({
+      action: "reconnect",
+      start: { from_seq: 8 },
+    });
+  });
+
+  it("backs off exponentially, capped", () => {
+    expect(backoffMs(0)).toBe(250);
+    expect(backoffMs(1)).toBe(500);
+    expect(backoffMs(3)).toBe(2000);
+    expect(backoffMs(20)).toBe(8000);
+  });
+
+  it("builds the live query", () => {
+    expect(liveQuery({ from: "live" }, "s3cr=t")).toBe("token=s3cr%3Dt&from=live");
+    expect(liveQuery({ from_seq: 42 }, "t")).toBe("token=t&from_seq=42");
+  });
+});

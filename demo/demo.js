@@ -1,0 +1,83 @@
+// Behaviour of the demo page: a form, a list that changes, a ticking clock, a dialog and console
+// buttons, so every kind of rrweb event shows up in a session.
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+
+  // Form: no request is made; the confirmation does not echo what was typed.
+  $("contact-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("confirmation").hidden = false;
+    event.target.reset();
+  });
+
+  // List: add from the input, remove with each item's button.
+  const list = $("list");
+  const updateCount = () => {
+    $("item-count").textContent = String(list.children.length);
+  };
+  const addItem = (text) => {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = text;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove-item";
+    remove.setAttribute("aria-label", "Remove");
+    remove.textContent = "×";
+    li.append(label, remove);
+    list.append(li);
+    updateCount();
+  };
+  let added = 0;
+  $("add-item").addEventListener("click", () => {
+    const input = $("new-item");
+    added += 1;
+    addItem(input.value.trim() || `Item ${added}`);
+    input.value = "";
+    input.focus();
+  });
+  $("new-item").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") $("add-item").click();
+  });
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest(".remove-item");
+    if (button) {
+      button.closest("li").remove();
+      updateCount();
+    }
+  });
+
+  // Clock: something on the page changes every few seconds.
+  let ticks = 0;
+  const tick = () => {
+    $("clock").textContent = new Date().toLocaleTimeString();
+    $("ticks").textContent = String(ticks++);
+  };
+  tick();
+  setInterval(tick, 3000);
+
+  // Dialog.
+  const modal = $("modal");
+  const closeModal = () => {
+    modal.hidden = true;
+  };
+  $("open-modal").addEventListener("click", () => {
+    modal.hidden = false;
+    $("close-modal").focus();
+  });
+  $("close-modal").addEventListener("click", closeModal);
+  $("modal-confirm").addEventListener("click", closeModal);
+  modal.addEventListener("click", (event) => {
+    if (event.target === modal) closeModal();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !modal.hidden) closeModal();
+  });
+
+  // Console messages, recorded by the tracker's console plugin.
+  $("log-info").addEventListener("click", () => console.log("demo: hello from the page", { ticks }));
+  $("log-warn").addEventListener("click", () => console.warn("demo: the cart is getting full"));
+  $("log-error").addEventListener("click", () => console.error("demo: payment failed (this is a test error)"));
+})();

@@ -1,0 +1,144 @@
+// The agent console watching the demo page, both in headless Chromium against a real server.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { AGENT_TOKEN, api, eventually, launchBrowser, newestSession, startServer } from "./harness.mjs";
+
+let browser;
+let server;
+before(async () => {
+  browser = await launchBrowser();
+  server = await startServer({ args: ["--idle-timeout", "1s"] });
+});
+after(async () => {
+  await server?.stop();
+  await browser?.close();
+});
+
+/** A user on the demo page, in a browser context of their own (their own session). */
+async function user() {
+  const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/demo/`);
+  const id = await newestSession(server, existing);
+  return { context, page, id };
+}
+
+/** An agent signed in to the console. */
+async function agent() {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  await page.fill("#token-input", AGENT_TOKEN);
+  await page.click("#sign-in");
+  await page.waitForSelector("#session-list");
+  return { context, page };
+}
+
+async function openSession(a, id) {
+  await a.page.click(`.session-row[data-session-id="${id}"]`);
+  await a.page.waitForSelector('#connection-status[data-status="live"]');
+  const view = a.page.frameLocator("#live-view iframe");
+  await view.locator("#item-count").waitFor();
+  return view;
+}
+
+const itemCount = async (locator) => Number(await locator.locator("#item-count").textContent());
+
+test("a DOM change on the user's page shows in the agent's live view within a second", async () => {
+  const u = await user();
+  const a = await agent();
+  const view = await openSession(a, u.id);
+  const before = await itemCount(view);
+  await u.page.click("#add-item");
+  const clicked = Date.now();
+  await eventually(async () => (await itemCount(view)) === before + 1, 5_000, "the new item");
+  const lag = Date.now() - clicked;
+  console.log(`live view lag: ${lag} ms`);
+  assert.ok(lag < 1000, `the change took ${lag} ms to show`);
+  await a.context.close();
+  await u.context.close();
+});
+
+test("a console.error on the page appears in the console panel", async () => {
+  const u = await user();
+  const a = await agent();
+  await openSession(a, u.id);
+  await u.page.click("#log-error");
+  const entry = a.page.locator('#console-panel .console-entry[data-level="error"]');
+  await entry.first().waitFor({ timeout: 10_000 });
+  assert.match(await entry.first().textContent(), /payment failed/);
+  await a.context.close();
+  await u.context.close();
+});
+
+test("two tabs of the user show as two tabs", async () => {
+  const u = await user();
+  const second = await u.context.newPage();
+  await second.goto(`${server.url}/demo/second.html`);
+  const a = await agent();
+  await openSession(a, u.id);
+  await eventually(async () => (await a.page.locator("#tabs .tab").count()) === 2, 10_000, "two tabs");
+  const sessions = await api(server, "/api/v1/sessions?live=true");
+  assert.equal(sessions.sessions.filter((s) => s.id === u.id).length, 1);
+  assert.equal((await api(server, `/api/v1/sessions/${u.id}`)).tabs.length, 2);
+  await a.context.close();
+  await u.context.close();
+});
+
+test("scrubbing back shows the earlier page and Back to live the current one", async () => {
+  const u = await user();
+  const a = await agent();
+  const live = await openSession(a, u.id);
+  const earlier = await itemCount(live);
+  const { started_ms } = await api(server, `/api/v1/sessions/${u.id}`);
+  const beforeChanges = Date.now() - started_ms;
+  await new Promise((ok) => setTimeout(ok, 1500));
+  for (let i = 0; i < 3; i++) await u.page.click("#add-item");
+  await eventually(async () => (await itemCount(live)) === earlier + 3, 5_000, "the live view to update");
+
+  await a.page.evaluate((offset) => {
+    const timeline = document.querySelector("#timeline");
+    timeline.value = String(offset);
+    timeline.dispatchEvent(new Event("input", { bubbles: true }));
+    timeline.dispatchEvent(new Event("change", { bubbles: true }));
+  }, beforeChanges);
+  await a.page.waitForSelector('#session-view[data-mode="past"]');
+  const past = a.page.frameLocator("#past-view iframe");
+  await eventually(async () => (await itemCount(past)) === earlier, 10_000, "the earlier page");
+
+  await a.page.click("#back-to-live");
+  await a.page.waitForSelector('#session-view[data-mode="live"]');
+  assert.equal(await itemCount(a.page.frameLocator("#live-view iframe")), earlier + 3);
+  await a.context.close();
+  await u.context.close();
+});
+
+test("four live sessions play side by side in the grid", async () => {
+  const users = [];
+  for (let i = 0; i < 4; i++) users.push(await user());
+  const a = await agent();
+  await a.page.goto(`${server.url}/#/grid/${users.map((x) => x.id).join(",")}`);
+  await eventually(async () => (await a.page.locator("#grid .grid-cell").count()) === 4, 10_000, "four cells");
+  const cells = users.map((x) =>
+    a.page.frameLocator(`.grid-cell[data-session-id="${x.id}"] .player.shown iframe`));
+  for (const cell of cells) await cell.locator("#item-count").waitFor({ timeout: 15_000 });
+  const before = await itemCount(cells[2]);
+  await users[2].page.click("#add-item");
+  await eventually(async () => (await itemCount(cells[2])) === before + 1, 5_000, "the change in its cell");
+  await a.context.close();
+  for (const x of users) await x.context.close();
+});
+
+test("an ended session replays from the session list", async () => {
+  const u = await user();
+  await u.page.click("#add-item");
+  await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).records > 3, 5_000, "events");
+  await u.context.close();
+  await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).end_reason, 15_000, "the end");
+  const a = await agent();
+  await a.page.click(`.session-row[data-session-id="${u.id}"]`);
+  await a.page.waitForSelector('#session-view[data-mode="recorded"]');
+  await a.page.frameLocator("#past-view iframe").locator("#item-count").waitFor({ timeout: 15_000 });
+  await a.context.close();
+});

@@ -1,0 +1,170 @@
+// Shared pieces of the end-to-end tests: a real `cobrowse serve` process (embedded s2-lite), a
+// headless Chromium driven by playwright-core, and reads of the session stream through the API.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const REPO = resolve(import.meta.dirname, "../..");
+export const AGENT_TOKEN = "e2e-agent-secret";
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(REPO, "target");
+const BINARY = process.env.COBROWSE_BIN ?? join(TARGET, "debug", "cobrowse");
+
+/** A free loopback port, so a server can be restarted on the same address. */
+export async function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once("error", fail);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Starts `cobrowse serve` and resolves once it prints its URL.
+ * @param {{ port?: number, dataDir?: string, args?: string[] }} [options]
+ */
+export async function startServer(options = {}) {
+  const port = options.port ?? (await freePort());
+  const args = [
+    "serve",
+    "--listen", `127.0.0.1:${port}`,
+    "--agent-token", `e2e:${AGENT_TOKEN}`,
+    "--secret", "e2e-secret",
+    "--web-root", REPO,
+  ];
+  if (options.dataDir) args.push("--data-dir", options.dataDir);
+  if (options.args) args.push(...options.args);
+  const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (chunk) => { log += chunk; });
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 60_000);
+    child.stdout.on("data", (chunk) => {
+      const found = /running at (http:\/\/\S+)/.exec(String(chunk));
+      if (found) {
+        clearTimeout(timer);
+        ok(found[1]);
+      }
+    });
+    child.once("exit", (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    port,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((ok) => child.once("exit", ok));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A throwaway directory for a durable store; removed by the returned function. */
+export function scratchDir() {
+  const dir = mkdtempSync(join(tmpdir(), "cobrowse-e2e-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Headless Chromium as the project's CI machine has it (Debian's package). */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--disable-quic",
+    ],
+  });
+}
+
+/** GET an agent API path as JSON. */
+export async function api(server, path) {
+  const response = await fetch(`${server.url}${path}`, {
+    headers: { Authorization: `Bearer ${AGENT_TOKEN}` },
+  });
+  if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `ms`. */
+export async function eventually(check, ms = 10_000, what = "condition") {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+/** The newest session's id, once the demo page has one. */
+export async function newestSession(server, notIn = []) {
+  return eventually(async () => {
+    const page = await api(server, "/api/v1/sessions?limit=20");
+    return page.sessions.map((s) => s.id).find((id) => !notIn.includes(id));
+  }, 15_000, "a session to appear");
+}
+
+/** Every rrweb event stored so far for a session (optionally of one tab). */
+export async function storedEvents(server, sessionId, tab) {
+  const query = tab ? `&tab=${encodeURIComponent(tab)}` : "";
+  return api(server, `/api/v1/sessions/${sessionId}/events?format=rrweb${query}`);
+}
+
+/**
+ * Every event stored for a session, with its envelope (kind, tab, client_seq), read over SSE up
+ * to the point the stream catches up.
+ */
+export async function streamedEvents(server, sessionId) {
+  const response = await fetch(
+    `${server.url}/api/v1/sessions/${sessionId}/events/stream?from=beginning`,
+    { headers: { Authorization: `Bearer ${AGENT_TOKEN}` } },
+  );
+  if (!response.ok) throw new Error(`stream: ${response.status}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const events = [];
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    text += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = text.indexOf("\n\n")) >= 0) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      const field = (name) =>
+        block.split("\n").find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+      if (field("event") === "caught_up") {
+        await reader.cancel();
+        return events;
+      }
+      const data = field("data");
+      if (data) events.push(JSON.parse(data));
+    }
+  }
+}
+
+/** Client sequence numbers of a tab's tracker events, in stream order. */
+export function trackerSeqs(events, tab) {
+  return events
+    .filter((e) => ["rrweb", "identify", "metadata"].includes(e.kind) && (!tab || e.tab === tab))
+    .map((e) => e.client_seq);
+}
+
+/** True when `seqs` is a run of consecutive integers with no gap and no repeat. */
+export function contiguous(seqs) {
+  return seqs.every((s, i) => i === 0 || s === seqs[i - 1] + 1);
+}

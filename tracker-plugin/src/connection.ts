@@ -1,0 +1,448 @@
+/**
+ * The tracker's WebSocket to the server (`/api/v1/track`): handshake, batching, acks, resending
+ * and reconnecting. It reads events from the {@link EventBuffer} and never owns them: an event
+ * leaves the buffer only when an `ack` covers it or the server `rejected` it.
+ *
+ * Lifecycle:
+ * 1. open the socket and send `hello` (with the stored session token, if any);
+ * 2. on `welcome`: store the new token and send every unacknowledged event in `seq` order, then
+ *    new events in batches (every {@link BATCH_DELAY_MS} ms, or at once when
+ *    {@link BATCH_MAX_EVENTS} are waiting), at most {@link MAX_IN_FLIGHT} batches unacknowledged,
+ *    paced below the session's `events_per_sec`;
+ * 3. on close, by code: 4010 (ended), 4004 (no such session) and 4001 after presenting a token
+ *    (bad or expired token) start a new session: the token and the old session's events are
+ *    forgotten and a fresh full snapshot is taken. 4001 without a token (unknown project key)
+ *    and 4003 (origin not allowed) are configuration errors: the tracker stops. 4002, 1007 and
+ *    1009 mean this client sent something wrong: logged as errors, then reconnect. Everything
+ *    else (1001, 1006, 1011, 4009, 4029, ...) reconnects with exponential backoff.
+ */
+
+import { Backoff } from "./backoff";
+import type { EventBuffer } from "./buffer";
+import type { Identity } from "./identity";
+import { log } from "./log";
+import {
+  Close,
+  DEFAULT_LIMITS,
+  type Limits,
+  type PageInfo,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type ServerMessage,
+  type TrackerMessage,
+  decodeServerMessage,
+  encodeTrackerMessage,
+} from "./protocol";
+
+/** New events wait at most this long before they are sent. */
+export const BATCH_DELAY_MS = 100;
+/** A batch holds at most this many events; this many waiting are sent at once. */
+export const BATCH_MAX_EVENTS = 64;
+/** Batches sent and not yet acknowledged (the server stops reading beyond 64). */
+export const MAX_IN_FLIGHT = 64;
+/** Data bytes per batch (one larger event goes alone). */
+export const BATCH_MAX_BYTES = 1024 * 1024;
+/** A connection that has not received `welcome` by then is dropped and retried. */
+export const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+/** The part of the browser `WebSocket` this module uses. */
+export interface WebSocketLike {
+  binaryType: BinaryType;
+  readonly readyState: number;
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  send(data: Uint8Array<ArrayBuffer>): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+/** What `hello` says about the page and the user; read on every (re)connect. */
+export interface HelloInfo {
+  page: PageInfo;
+  user_id?: string;
+  metadata: Record<string, string>;
+}
+
+export interface ConnectionOptions {
+  /** `ws(s)://host/api/v1/track`. */
+  url: string;
+  projectKey: string;
+  identity: Identity;
+  buffer: EventBuffer;
+  hello: () => HelloInfo;
+  /** Take a full snapshot now (an agent joined, or events were dropped). */
+  takeFullSnapshot: () => void;
+  /** The tracker gave up for good (configuration error, or the session was ended). */
+  onStopped?: (reason: string) => void;
+  webSocket?: WebSocketFactory;
+  backoff?: Backoff;
+  now?: () => number;
+}
+
+type State = "idle" | "handshake" | "open" | "waiting" | "stopped";
+
+const OPEN = 1;
+
+export class TrackerConnection {
+  private readonly options: ConnectionOptions;
+  private readonly backoff: Backoff;
+  private readonly openSocket: WebSocketFactory;
+  private readonly now: () => number;
+  private state: State = "idle";
+  private ws: WebSocketLike | null = null;
+  /** The token presented in this connection's `hello` (or received in its `welcome`). */
+  private token: string | undefined;
+  private limitsValue: Limits = { ...DEFAULT_LIMITS };
+  /** Highest `seq` sent on this connection. */
+  private sentSeq = 0;
+  /** Last `seq` of each batch sent and not yet acknowledged, oldest first. */
+  private inFlight: number[] = [];
+  private pacer = new Pacer(DEFAULT_LIMITS.events_per_sec);
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private endReason: string | undefined;
+  private ending = false;
+  private endSent = false;
+
+  constructor(options: ConnectionOptions) {
+    this.options = options;
+    this.backoff = options.backoff ?? new Backoff();
+    this.openSocket = options.webSocket ?? ((url) => new WebSocket(url));
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Limits announced by the server (its defaults until the first `welcome`). */
+  get limits(): Limits {
+    return this.limitsValue;
+  }
+
+  /** Whether `welcome` was received on the current socket. */
+  get connected(): boolean {
+    return this.state === "open";
+  }
+
+  get stopped(): boolean {
+    return this.state === "stopped";
+  }
+
+  start(): void {
+    if (this.state === "idle") this.connect();
+  }
+
+  /** New events are in the buffer: send them soon. */
+  notify(): void {
+    if (this.state !== "open") return;
+    if (this.options.buffer.countAfter(this.sentSeq) >= BATCH_MAX_EVENTS) {
+      this.flush();
+    } else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), BATCH_DELAY_MS);
+    }
+  }
+
+  /** Sends everything that may be sent now (the page is being hidden or unloaded). */
+  flushNow(): void {
+    if (this.state === "open") this.flush();
+  }
+
+  /** Reconnects at once if waiting to retry (the browser came back online). */
+  retryNow(): void {
+    if (this.state !== "waiting") return;
+    clearTimeout(this.retryTimer);
+    this.connect();
+  }
+
+  /** Ends the session for good once everything recorded is sent. */
+  end(reason?: string): void {
+    if (this.state === "stopped" || this.ending) return;
+    this.ending = true;
+    this.endReason = reason;
+    this.flushNow();
+  }
+
+  /** Closes the connection and stops reconnecting; the session itself stays open. */
+  stop(): void {
+    this.shutdown();
+    this.ws?.close(Close.NORMAL, "tracker stopped");
+    this.ws = null;
+  }
+
+  private shutdown(): void {
+    this.state = "stopped";
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.handshakeTimer);
+    this.flushTimer = undefined;
+  }
+
+  private connect(): void {
+    this.state = "handshake";
+    this.sentSeq = 0;
+    this.inFlight = [];
+    this.endSent = false;
+    let ws: WebSocketLike;
+    try {
+      ws = this.openSocket(this.options.url);
+    } catch (error) {
+      // An invalid URL, or a page policy (CSP) that forbids the connection.
+      log.error(`cannot open ${this.options.url}:`, error);
+      this.retryLater();
+      return;
+    }
+    this.ws = ws;
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      if (this.ws === ws) this.sendHello();
+    };
+    ws.onmessage = (event) => {
+      if (this.ws === ws) this.receive(event.data);
+    };
+    ws.onclose = (event) => {
+      if (this.ws === ws) this.closed(event.code, event.reason);
+    };
+    ws.onerror = () => {
+      // A close event follows with the details that exist (usually 1006).
+    };
+    this.handshakeTimer = setTimeout(() => {
+      if (this.ws !== ws || this.state !== "handshake") return;
+      log.warn(`no welcome from ${this.options.url} within ${HANDSHAKE_TIMEOUT_MS} ms; retrying`);
+      this.ws = null;
+      ws.close();
+      this.retryLater();
+    }, HANDSHAKE_TIMEOUT_MS);
+  }
+
+  private sendHello(): void {
+    const info = this.options.hello();
+    this.token = this.options.identity.sessionToken();
+    this.send({
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      project_key: this.options.projectKey,
+      session_token: this.token,
+      tab: this.options.identity.tabId,
+      page: info.page,
+      user_id: info.user_id,
+      metadata: info.metadata,
+    });
+  }
+
+  private receive(data: unknown): void {
+    if (!(data instanceof ArrayBuffer)) {
+      log.warn("ignoring a text frame from the server");
+      return;
+    }
+    let message: ServerMessage | null;
+    try {
+      message = decodeServerMessage(data);
+    } catch (error) {
+      log.error(error instanceof ProtocolError ? error.message : error);
+      return;
+    }
+    if (message === null) return; // A message type newer than this tracker.
+    switch (message.type) {
+      case "welcome":
+        this.welcome(message.session_token, message.limits);
+        break;
+      case "ack":
+        this.acked(message.seq);
+        break;
+      case "rejected":
+        log.warn(`event ${message.seq} was rejected: ${message.reason}`);
+        this.options.buffer.remove(message.seq);
+        break;
+      case "resync":
+        this.options.takeFullSnapshot();
+        break;
+    }
+  }
+
+  private welcome(token: string, limits: Limits): void {
+    if (this.state !== "handshake") return;
+    clearTimeout(this.handshakeTimer);
+    this.state = "open";
+    this.token = token;
+    this.options.identity.storeToken(token);
+    this.limitsValue = limits;
+    this.pacer = new Pacer(limits.events_per_sec);
+    this.backoff.reset();
+    if (this.options.buffer.snapshotNeeded) {
+      this.options.buffer.snapshotNeeded = false;
+      this.options.takeFullSnapshot();
+    }
+    this.flush();
+  }
+
+  private acked(seq: number): void {
+    this.options.buffer.ack(seq);
+    while (this.inFlight.length > 0 && this.inFlight[0]! <= seq) this.inFlight.shift();
+    if (this.options.buffer.countAfter(this.sentSeq) > 0 || this.ending) this.flush();
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.state !== "open") return;
+    const buffer = this.options.buffer;
+    const maxBytes = Math.min(BATCH_MAX_BYTES, this.limitsValue.max_frame_bytes / 2);
+    while (this.inFlight.length < MAX_IN_FLIGHT) {
+      const batch = buffer.batchAfter(this.sentSeq, BATCH_MAX_EVENTS, maxBytes);
+      if (batch.length === 0) break;
+      const tooBig = batch.find((e) => e.data.byteLength > this.limitsValue.max_event_bytes);
+      if (tooBig !== undefined) {
+        // The server would refuse it, and one over max_frame_bytes would drop the connection.
+        log.warn(`dropping event ${tooBig.seq}: ${tooBig.data.byteLength} bytes is over the server's limit`);
+        buffer.remove(tooBig.seq);
+        continue;
+      }
+      const wait = this.pacer.take(batch.length, this.now());
+      if (wait > 0) {
+        this.flushTimer = setTimeout(() => this.flush(), wait);
+        return;
+      }
+      this.send({
+        type: "events",
+        events: batch.map(({ seq, ts, kind, data }) => ({ seq, ts, kind, data })),
+      });
+      const last = batch[batch.length - 1]!.seq;
+      this.sentSeq = last;
+      this.inFlight.push(last);
+    }
+    if (this.ending && !this.endSent && buffer.countAfter(this.sentSeq) === 0) {
+      this.endSent = true;
+      this.send({ type: "end", reason: this.endReason });
+    }
+  }
+
+  private send(message: TrackerMessage): void {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== OPEN) return;
+    try {
+      ws.send(encodeTrackerMessage(message));
+    } catch (error) {
+      log.warn("send failed; the connection will be retried", error);
+    }
+  }
+
+  private closed(code: number, reason: string): void {
+    this.ws = null;
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.state === "stopped") return;
+    const why = reason === "" ? `close ${code}` : `close ${code}: ${reason}`;
+
+    if (code === Close.NORMAL && this.endSent) {
+      this.options.identity.forgetToken(this.token);
+      this.options.buffer.clear();
+      this.stopFor("the session was ended");
+      return;
+    }
+    switch (code) {
+      case Close.ENDED:
+      case Close.NOT_FOUND:
+        log.debug(`session is over (${why}); starting a new session`);
+        this.newSession();
+        return;
+      case Close.UNAUTHORIZED:
+        if (this.token !== undefined) {
+          log.debug(`session token refused (${why}); starting a new session`);
+          this.newSession();
+        } else {
+          log.error(`the server refused project key '${this.options.projectKey}' (${why}); tracking stopped`);
+          this.stopFor(why);
+        }
+        return;
+      case Close.FORBIDDEN_ORIGIN:
+        log.error(`this page's origin is not allowed for project '${this.options.projectKey}' (${why}); tracking stopped`);
+        this.stopFor(why);
+        return;
+      case Close.PROTOCOL:
+      case Close.INVALID_FRAME:
+      case Close.TOO_BIG:
+        log.error(`the server refused a message of this tracker (${why}); reconnecting`);
+        this.retryLater();
+        return;
+      default:
+        log.debug(`connection lost (${why}); reconnecting`);
+        this.retryLater();
+    }
+  }
+
+  /** Forgets the old session and its unsent events, records a fresh snapshot, reconnects. */
+  private newSession(): void {
+    this.options.identity.forgetToken(this.token);
+    this.token = undefined;
+    this.options.buffer.clear();
+    this.options.buffer.snapshotNeeded = false;
+    if (this.ending) {
+      // The session being ended is over already.
+      this.stopFor("the session was ended");
+      return;
+    }
+    this.options.takeFullSnapshot();
+    this.retryLater();
+  }
+
+  private retryLater(): void {
+    if (this.state === "stopped") return;
+    this.state = "waiting";
+    const delay = this.backoff.next();
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private stopFor(reason: string): void {
+    this.shutdown();
+    this.options.onStopped?.(reason);
+  }
+}
+
+/** `ws(s)://<server>/api/v1/track` for an http(s) server origin. */
+export function trackUrl(server: string): string {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new TypeError(`cobrowse: \`server\` must be an http(s) URL, got '${String(server)}'`);
+  }
+  if (url.protocol === "https:" || url.protocol === "wss:") url.protocol = "wss:";
+  else if (url.protocol === "http:" || url.protocol === "ws:") url.protocol = "ws:";
+  else throw new TypeError(`cobrowse: \`server\` must be an http(s) URL, got '${server}'`);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/v1/track`;
+  url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+
+/**
+ * A token bucket that keeps one tab below the session's rate limit: it holds twice
+ * `events_per_sec` (the server's holds four times, shared by all the session's tabs).
+ */
+class Pacer {
+  private readonly rate: number;
+  private readonly capacity: number;
+  private tokens: number;
+  private last = Number.NaN;
+
+  constructor(eventsPerSec: number) {
+    this.rate = Math.max(1, eventsPerSec) / 1000;
+    this.capacity = Math.max(BATCH_MAX_EVENTS, 2 * eventsPerSec);
+    this.tokens = this.capacity;
+  }
+
+  /** Takes `n` tokens and returns 0, or returns how many ms to wait until they are there. */
+  take(n: number, now: number): number {
+    if (!Number.isNaN(this.last)) {
+      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.rate);
+    }
+    this.last = now;
+    if (this.tokens >= n) {
+      this.tokens -= n;
+      return 0;
+    }
+    return Math.ceil((n - this.tokens) / this.rate);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * cobrowse tracker: records the page with rrweb and streams it to a cobrowse server.
+ *
+ * ```js
+ * const tracker = Cobrowse.start({ server: "https://cobrowse.example", projectKey: "shop" });
+ * tracker.identify("user-42");
+ * ```
+ *
+ * How the parts fit: {@link startRecording} (rrweb with privacy defaults) emits events; each gets
+ * the tab's next `seq` from {@link Identity} and goes into the {@link EventBuffer}; the
+ * {@link TrackerConnection} sends what the buffer holds and trims it as the server acknowledges.
+ * The buffer is saved to `sessionStorage` when the page goes away and picked up by the tab's
+ * next page.
+ */
+
+import type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
+import { EventType, type eventWithTime } from "rrweb";
+
+import { EventBuffer } from "./buffer";
+import { TrackerConnection, trackUrl } from "./connection";
+import { Identity } from "./identity";
+import { log } from "./log";
+import { type EventKind, type PageInfo, jsonBytes } from "./protocol";
+import { type PrivacyOptions, type Recorder, startRecording } from "./record";
+import { browserStorage, removeItem } from "./storage";
+
+export type { PrivacyOptions } from "./record";
+export type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
+
+export interface StartOptions {
+  /** The cobrowse server's http(s) origin, e.g. `https://cobrowse.example` (a path prefix is kept). */
+  server: string;
+  /** One of the server's project keys. */
+  projectKey: string;
+  /** The signed-in user, if known (see also {@link Tracker.identify}). */
+  userId?: string;
+  /** Custom key/values shown to agents; non-string values are sent as their JSON text. */
+  metadata?: Record<string, unknown>;
+  /** Privacy settings; the defaults mask all inputs and never record passwords. */
+  privacy?: PrivacyOptions;
+  /** Console levels to record (default log, info, warn, error, assert); `false` for none. */
+  consoleLevels?: LogLevel[] | false;
+  /** Full snapshot interval in ms (default 60 000); 0 turns periodic snapshots off. */
+  checkoutEveryNms?: number;
+}
+
+/** A running tracker. */
+export interface Tracker {
+  /** This tab's id. */
+  readonly tabId: string;
+  /** Stops recording and disconnects; the session stays open for the user's other tabs and pages. */
+  stop(): void;
+  /** Ends the session for good after sending what was recorded; the next page starts a new one. */
+  end(reason?: string): void;
+  /** Records who the user is. */
+  identify(userId: string): void;
+  /** Records custom key/values (merged into the ones set before). */
+  setMetadata(metadata: Record<string, unknown>): void;
+}
+
+let current: Tracker | null = null;
+
+/** Starts recording this page and streaming it to `options.server`. */
+export function start(options: StartOptions): Tracker {
+  const url = trackUrl(options.server);
+  if (typeof options.projectKey !== "string" || options.projectKey === "") {
+    throw new TypeError("cobrowse: `projectKey` is required");
+  }
+  if (current !== null) {
+    log.warn("start() called again; stopping the previous tracker");
+    current.stop();
+  }
+
+  const local = browserStorage("localStorage");
+  const tabStorage = browserStorage("sessionStorage");
+  const identity = new Identity({ projectKey: options.projectKey, local, tab: tabStorage });
+  const bufferKey = `cobrowse.buffer.${identity.tabId}`;
+  // Unsent events of the tab's previous page belong to its session; if that went idle, drop them.
+  let buffer: EventBuffer;
+  if (identity.sessionToken() !== undefined) {
+    buffer = EventBuffer.load(tabStorage, bufferKey);
+  } else {
+    removeItem(tabStorage, bufferKey);
+    buffer = new EventBuffer();
+  }
+
+  let userId = options.userId;
+  let metadata = stringValues(options.metadata ?? {});
+  let recorder: Recorder | null = null;
+  let stopped = false;
+  // Between pagehide and a return from the bfcache nothing is recorded: the buffer was saved for
+  // the tab's next page, and an event taken now would use a seq that page never sees.
+  let hidden = false;
+
+  const connection = new TrackerConnection({
+    url,
+    projectKey: options.projectKey,
+    identity,
+    buffer,
+    hello: () => ({ page: pageInfo(), user_id: userId, metadata }),
+    takeFullSnapshot: () => {
+      recorder?.takeFullSnapshot();
+    },
+    onStopped: (reason) => {
+      log.debug(`tracker stopped: ${reason}`);
+      teardown();
+    },
+  });
+
+  const add = (kind: EventKind, value: unknown, ts: number, keep: boolean): void => {
+    if (stopped || hidden) return;
+    const data = jsonBytes(value);
+    if (data.byteLength > connection.limits.max_event_bytes) {
+      log.warn(`not sending a ${kind} event of ${data.byteLength} bytes: over the server's limit`);
+      return;
+    }
+    buffer.push({ seq: identity.nextSeq(), ts, kind, data, keep });
+    identity.touch();
+    connection.notify();
+  };
+
+  const onRrweb = (event: eventWithTime): void => {
+    const keep = event.type === EventType.Meta || event.type === EventType.FullSnapshot;
+    add("rrweb", event, event.timestamp, keep);
+  };
+
+  const save = (): void => {
+    connection.flushNow();
+    buffer.save(tabStorage, bufferKey);
+  };
+  const onPageHide = (): void => {
+    save();
+    hidden = true;
+    identity.release();
+  };
+  const onPageShow = (event: PageTransitionEvent): void => {
+    if (!event.persisted || !hidden) return;
+    hidden = false;
+    identity.reclaim();
+    // The saved copy may have been taken by a page that ran in between; resending is harmless.
+    removeItem(tabStorage, bufferKey);
+    connection.retryNow();
+  };
+  const onVisibility = (): void => {
+    if (document.visibilityState === "hidden") save();
+  };
+  const onOnline = (): void => connection.retryNow();
+  window.addEventListener("pagehide", onPageHide);
+  window.addEventListener("pageshow", onPageShow);
+  window.addEventListener("online", onOnline);
+  document.addEventListener("visibilitychange", onVisibility);
+
+  function teardown(): void {
+    if (stopped) return;
+    stopped = true;
+    recorder?.stop();
+    recorder = null;
+    window.removeEventListener("pagehide", onPageHide);
+    window.removeEventListener("pageshow", onPageShow);
+    window.removeEventListener("online", onOnline);
+    document.removeEventListener("visibilitychange", onVisibility);
+    if (current === tracker) current = null;
+  }
+
+  const tracker: Tracker = {
+    tabId: identity.tabId,
+    stop() {
+      if (stopped) return;
+      teardown();
+      connection.stop();
+      buffer.save(tabStorage, bufferKey);
+      identity.release();
+    },
+    end(reason?: string) {
+      if (stopped) return;
+      recorder?.stop();
+      recorder = null;
+      connection.end(reason);
+    },
+    identify(id: string) {
+      if (typeof id !== "string" || id === "") throw new TypeError("cobrowse: identify() needs a user id");
+      userId = id;
+      add("identify", { user_id: id }, Date.now(), true);
+    },
+    setMetadata(values: Record<string, unknown>) {
+      metadata = { ...metadata, ...stringValues(values) };
+      add("metadata", { metadata: values }, Date.now(), true);
+    },
+  };
+  current = tracker;
+
+  connection.start();
+  recorder = startRecording(onRrweb, {
+    privacy: options.privacy,
+    consoleLevels: options.consoleLevels,
+    checkoutEveryNms: options.checkoutEveryNms,
+  });
+  return tracker;
+}
+
+function pageInfo(): PageInfo {
+  return {
+    url: location.href,
+    referrer: document.referrer === "" ? undefined : document.referrer,
+    title: document.title === "" ? undefined : document.title,
+    user_agent: navigator.userAgent,
+    viewport: {
+      width: Math.max(0, Math.round(window.innerWidth)),
+      height: Math.max(0, Math.round(window.innerHeight)),
+    },
+  };
+}
+
+/** `hello` carries string values only. */
+function stringValues(values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+/**
+ * Recording the page: rrweb's `record` with the tracker's privacy defaults and the rrweb console
+ * plugin. This module only configures rrweb; it has no DOM recorder of its own.
+ *
+ * Privacy defaults (see README):
+ * - every input, textarea and select value is masked (`*` per character);
+ * - a password field's value is never recorded, nor its length: it is recorded as
+ *   {@link PASSWORD_MASK} when it holds anything and as empty when it does not. rrweb records an
+ *   input event only when the recorded value changes, so keystrokes are not counted either. A
+ *   field counts as a password field by `type="password"` (also after a "show password" toggle
+ *   changed its type) or `autocomplete="current-password"` / `"new-password"`;
+ * - elements with the `data-cobrowse-block` attribute or the `cobrowse-block` class are blocked;
+ * - text inside elements with `data-cobrowse-mask` or the `cobrowse-mask` class is masked;
+ * - a full snapshot every {@link DEFAULT_CHECKOUT_EVERY_MS}, so a player can start from any minute.
+ */
+
+import { type LogLevel, getRecordConsolePlugin } from "@rrweb/rrweb-plugin-console-record";
+import { type eventWithTime, record, type recordOptions as RrwebRecordOptions } from "rrweb";
+
+import { log } from "./log";
+
+/** Privacy settings; the defaults are the safe ones. Selectors given here add to the defaults. */
+export interface PrivacyOptions {
+  /** Mask the value of every input, textarea and select (default `true`). */
+  maskAllInputs?: boolean;
+  /** Mask every text node of the page (default `false`). */
+  maskAllText?: boolean;
+  /** More elements to block (recorded as an empty box), as a CSS selector. */
+  blockSelector?: string;
+  /** More elements whose text is masked, as a CSS selector. */
+  maskTextSelector?: string;
+}
+
+export interface RecorderOptions {
+  privacy?: PrivacyOptions;
+  /** Console levels to record; `false` or `[]` records no console messages. */
+  consoleLevels?: LogLevel[] | false;
+  /** Full snapshot interval in ms; 0 turns periodic snapshots off. */
+  checkoutEveryNms?: number;
+}
+
+export const BLOCK_CLASS = "cobrowse-block";
+export const MASK_CLASS = "cobrowse-mask";
+/** What a non-empty password field is recorded as, whatever its length. */
+export const PASSWORD_MASK = "********";
+/**
+ * Password fields without `type="password"`. With `maskAllInputs: false` rrweb would record
+ * them in clear, so they are blocked then.
+ */
+export const PASSWORD_HINT_SELECTOR =
+  'input[autocomplete="current-password"]:not([type="password"]), input[autocomplete="new-password"]:not([type="password"])';
+export const DEFAULT_BLOCK_SELECTOR = "[data-cobrowse-block]";
+export const DEFAULT_MASK_TEXT_SELECTOR = "[data-cobrowse-mask]";
+export const DEFAULT_CONSOLE_LEVELS: LogLevel[] = ["log", "info", "warn", "error", "assert"];
+export const DEFAULT_CHECKOUT_EVERY_MS = 60_000;
+
+export type Emit = (event: eventWithTime, isCheckout?: boolean) => void;
+export type RecordOptions = RrwebRecordOptions<eventWithTime>;
+
+/**
+ * A field that holds a password: by its type, by rrweb's mark on a field whose type was changed
+ * from password (a "show password" toggle), or by its autocomplete hint.
+ */
+export function isPasswordField(element: Element | null): boolean {
+  if (element === null || element.tagName !== "INPUT") return false;
+  const type = (element.getAttribute("type") ?? "").toLowerCase();
+  const autocomplete = (element.getAttribute("autocomplete") ?? "").toLowerCase();
+  return (
+    type === "password" ||
+    element.hasAttribute("data-rr-is-password") ||
+    autocomplete === "current-password" ||
+    autocomplete === "new-password"
+  );
+}
+
+/**
+ * Masks a value like rrweb does (`*` per character), except that a password field is
+ * {@link PASSWORD_MASK} whatever its length, or empty.
+ */
+export function maskInput(text: string, element: HTMLElement): string {
+  if (isPasswordField(element)) return text === "" ? "" : PASSWORD_MASK;
+  return "*".repeat(text.length);
+}
+
+/** The options this tracker passes to rrweb's `record`. */
+export function recordOptions(emit: Emit, options: RecorderOptions = {}): RecordOptions {
+  const privacy = options.privacy ?? {};
+  const levels = options.consoleLevels === false ? [] : (options.consoleLevels ?? DEFAULT_CONSOLE_LEVELS);
+  const maskAllInputs = privacy.maskAllInputs ?? true;
+  const blockSelector = join(
+    maskAllInputs ? DEFAULT_BLOCK_SELECTOR : `${DEFAULT_BLOCK_SELECTOR}, ${PASSWORD_HINT_SELECTOR}`,
+    privacy.blockSelector,
+  );
+  const maskTextSelector = privacy.maskAllText === true ? "*" : join(DEFAULT_MASK_TEXT_SELECTOR, privacy.maskTextSelector);
+  return {
+    emit,
+    checkoutEveryNms: options.checkoutEveryNms ?? DEFAULT_CHECKOUT_EVERY_MS,
+    blockClass: BLOCK_CLASS,
+    blockSelector,
+    maskTextClass: MASK_CLASS,
+    maskTextSelector,
+    maskAllInputs,
+    // What rrweb masks when maskAllInputs is false (with it, rrweb masks every kind of field).
+    maskInputOptions: { password: true },
+    maskInputFn: maskInput,
+    recordCanvas: false,
+    collectFonts: false,
+    inlineImages: false,
+    recordAfter: "DOMContentLoaded",
+    plugins: levels.length > 0 ? [getRecordConsolePlugin({ level: levels })] : [],
+    errorHandler: (error: unknown) => {
+      log.debug("rrweb error", error);
+      return true;
+    },
+  };
+}
+
+/** A running rrweb recording. */
+export interface Recorder {
+  /** Emits a Meta and a FullSnapshot event now; `false` if rrweb is not recording yet. */
+  takeFullSnapshot(): boolean;
+  stop(): void;
+}
+
+/** Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first. */
+export function startRecording(emit: Emit, options: RecorderOptions = {}): Recorder {
+  const stopFn = record(recordOptions(emit, options));
+  return {
+    takeFullSnapshot(): boolean {
+      try {
+        record.takeFullSnapshot(true);
+        return true;
+      } catch (error) {
+        // rrweb has not started (the document is still loading): it takes one when it starts.
+        log.debug("full snapshot deferred", error);
+        return false;
+      }
+    },
+    stop(): void {
+      stopFn?.();
+    },
+  };
+}
+
+function join(base: string, extra: string | undefined): string {
+  return extra === undefined || extra.trim() === "" ? base : `${base}, ${extra}`;
+}

@@ -1,0 +1,295 @@
+import { decode, encode } from "@msgpack/msgpack";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { Backoff } from "../src/backoff";
+import { type BufferedEvent, EventBuffer } from "../src/buffer";
+import { BATCH_DELAY_MS, type WebSocketLike, TrackerConnection, trackUrl } from "../src/connection";
+import { Identity } from "../src/identity";
+import { log } from "../src/log";
+import { jsonBytes } from "../src/protocol";
+import { MemoryStorage } from "../src/storage";
+
+/** A WebSocket the test drives by hand. */
+class FakeSocket implements WebSocketLike {
+  binaryType: BinaryType = "blob";
+  readyState = 0;
+  onopen: ((event: Event) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  onerror: ((event: Event) => void) | null = null;
+  sent: Record<string, unknown>[] = [];
+  closedWith: number | undefined;
+
+  constructor(readonly url: string) {}
+
+  send(data: Uint8Array): void {
+    this.sent.push(decode(data) as Record<string, unknown>);
+  }
+  close(code?: number): void {
+    this.closedWith = code ?? 1005;
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+  receive(message: Record<string, unknown>): void {
+    const bytes = encode(message);
+    const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    this.onmessage?.(new MessageEvent("message", { data }));
+  }
+  welcome(token: string): void {
+    this.receive({
+      type: "welcome",
+      session_id: new Uint8Array(16),
+      session_token: token,
+      tab: "t",
+      resumed: false,
+      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500 },
+    });
+  }
+  serverClose(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.(new CloseEvent("close", { code, reason }));
+  }
+  /** Seqs of every `events` message sent, one array per batch. */
+  batches(): number[][] {
+    return this.sent
+      .filter((m) => m["type"] === "events")
+      .map((m) => (m["events"] as { seq: number }[]).map((e) => e.seq));
+  }
+}
+
+function setup() {
+  const sockets: FakeSocket[] = [];
+  const local = new MemoryStorage();
+  const identity = new Identity({ projectKey: "demo", local, tab: new MemoryStorage() });
+  const buffer = new EventBuffer();
+  const snapshots = vi.fn();
+  const stopped = vi.fn();
+  const conn = new TrackerConnection({
+    url: "ws://cobrowse.test/api/v1/track",
+    projectKey: "demo",
+    identity,
+    buffer,
+    hello: () => ({
+      page: { url: "https://shop.test/", user_agent: "test", viewport: { width: 800, height: 600 } },
+      user_id: "u-1",
+      metadata: { plan: "gold" },
+    }),
+    takeFullSnapshot: snapshots,
+    onStopped: stopped,
+    webSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    backoff: new Backoff({ baseMs: 100, capMs: 1000, random: () => 0.5 }),
+  });
+  const record = (n = 1): void => {
+    for (let i = 0; i < n; i++) {
+      const seq = identity.nextSeq();
+      const event: BufferedEvent = { seq, ts: 1000 + seq, kind: "rrweb", data: jsonBytes({ type: 3, seq }), keep: false };
+      buffer.push(event);
+      conn.notify();
+    }
+  };
+  const last = (): FakeSocket => sockets[sockets.length - 1]!;
+  return { sockets, last, local, identity, buffer, snapshots, stopped, conn, record };
+}
+
+describe("tracker connection", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("derives the track URL from the server origin", () => {
+    expect(trackUrl("http://localhost:8080")).toBe("ws://localhost:8080/api/v1/track");
+    expect(trackUrl("https://cb.example/prefix/")).toBe("wss://cb.example/prefix/api/v1/track");
+    expect(() => trackUrl("ftp://x")).toThrow(TypeError);
+  });
+
+  it("says hello, then sends buffered events in order and trims them on ack", () => {
+    const t = setup();
+    t.record(3); // recorded before the connection is up
+    t.conn.start();
+    const ws = t.last();
+    expect(ws.url).toBe("ws://cobrowse.test/api/v1/track");
+    ws.open();
+    expect(ws.sent[0]).toMatchObject({
+      type: "hello",
+      protocol: 1,
+      project_key: "demo",
+      tab: t.identity.tabId,
+      page: { url: "https://shop.test/" },
+      user_id: "u-1",
+      metadata: { plan: "gold" },
+    });
+    expect(ws.sent[0]).not.toHaveProperty("session_token");
+    expect(ws.batches()).toEqual([]); // nothing before welcome
+
+    ws.welcome("tok-1");
+    expect(t.identity.sessionToken()).toBe("tok-1");
+    expect(ws.batches()).toEqual([[1, 2, 3]]);
+    const sentEvent = (ws.sent[1]!["events"] as Record<string, unknown>[])[0]!;
+    expect(sentEvent["data"]).toBeInstanceOf(Uint8Array);
+    expect(sentEvent["kind"]).toBe("rrweb");
+
+    ws.receive({ type: "ack", seq: 2 });
+    expect(t.buffer.all().map((e) => e.seq)).toEqual([3]);
+    ws.receive({ type: "ack", seq: 3 });
+    expect(t.buffer.size).toBe(0);
+  });
+
+  it("batches new events every 100 ms, or at once when 64 are waiting", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    t.record(2);
+    expect(t.last().batches()).toEqual([]);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    expect(t.last().batches()).toEqual([[1, 2]]);
+
+    t.record(64);
+    expect(t.last().batches()).toHaveLength(2);
+    expect(t.last().batches()[1]).toHaveLength(64);
+  });
+
+  it("drops a rejected event and takes a full snapshot on resync", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    t.record(3);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    const warn = vi.spyOn(log, "warn").mockImplementation(() => {});
+    t.last().receive({ type: "rejected", seq: 2, reason: "event data is not valid UTF-8 JSON" });
+    expect(t.buffer.all().map((e) => e.seq)).toEqual([1, 3]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
+    expect(t.snapshots).not.toHaveBeenCalled();
+    t.last().receive({ type: "resync" });
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+  });
+
+  it("after a lost connection, reconnects with backoff, resumes with the token and resends unacked events", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok-1");
+    t.record(4);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    t.last().receive({ type: "ack", seq: 2 });
+    t.last().serverClose(1006);
+
+    expect(t.sockets).toHaveLength(1);
+    vi.advanceTimersByTime(49); // first delay: 0.5 · 100 ms
+    expect(t.sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(t.sockets).toHaveLength(2);
+
+    const ws = t.last();
+    ws.open();
+    expect(ws.sent[0]).toMatchObject({ type: "hello", session_token: "tok-1", tab: t.identity.tabId });
+    t.record(1); // new event while the handshake is under way
+    ws.welcome("tok-2");
+    expect(ws.batches()).toEqual([[3, 4, 5]]);
+    expect(t.identity.sessionToken()).toBe("tok-2");
+  });
+
+  it.each([1001, 1011, 4009, 4029])("close %i reconnects and resumes the session", (code) => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok-1");
+    t.last().serverClose(code);
+    vi.advanceTimersByTime(1000);
+    t.last().open();
+    expect(t.last().sent[0]).toMatchObject({ session_token: "tok-1" });
+    expect(t.snapshots).not.toHaveBeenCalled();
+  });
+
+  it.each([4010, 4004, 4001])("close %i after a token starts a new session with a fresh snapshot", (code) => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok-1");
+    t.record(3);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    t.last().serverClose(code);
+
+    expect(t.identity.sessionToken()).toBeUndefined();
+    expect(t.buffer.size).toBe(0); // the old session's events cannot be written
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1000);
+    t.last().open();
+    expect(t.last().sent[0]).toMatchObject({ type: "hello" });
+    expect(t.last().sent[0]).not.toHaveProperty("session_token");
+    expect(t.stopped).not.toHaveBeenCalled();
+  });
+
+  it("stops for good on an unknown project key or a forbidden origin", () => {
+    const error = vi.spyOn(log, "error").mockImplementation(() => {});
+    for (const code of [4001, 4003]) {
+      const t = setup();
+      t.conn.start();
+      t.last().open(); // no token: 4001 means the project key
+      t.last().serverClose(code);
+      vi.advanceTimersByTime(60_000);
+      expect(t.sockets).toHaveLength(1);
+      expect(t.stopped).toHaveBeenCalledTimes(1);
+      expect(t.conn.stopped).toBe(true);
+    }
+    expect(error).toHaveBeenCalledTimes(2);
+    error.mockRestore();
+  });
+
+  it.each([4002, 1007, 1009])("close %i is logged as an error and retried", (code) => {
+    const t = setup();
+    const error = vi.spyOn(log, "error").mockImplementation(() => {});
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok-1");
+    t.last().serverClose(code, "bad frame");
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(String(error.mock.calls[0]![0])).toContain(`close ${code}: bad frame`);
+    vi.advanceTimersByTime(1000);
+    expect(t.sockets).toHaveLength(2);
+    t.last().open();
+    expect(t.last().sent[0]).toMatchObject({ session_token: "tok-1" });
+    error.mockRestore();
+  });
+
+  it("keeps at most 64 batches unacknowledged", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    t.record(64 * 64 + 10);
+    vi.advanceTimersByTime(60_000);
+    const batches = t.last().batches();
+    expect(batches).toHaveLength(64);
+    t.last().receive({ type: "ack", seq: batches[0]![63]! });
+    vi.advanceTimersByTime(60_000);
+    expect(t.last().batches()).toHaveLength(65);
+  });
+
+  it("ends the session after sending everything, then forgets the token", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok-1");
+    t.record(2);
+    t.conn.end("user clicked stop");
+    const types = t.last().sent.map((m) => m["type"]);
+    expect(types).toEqual(["hello", "events", "end"]);
+    expect(t.last().sent[2]).toMatchObject({ reason: "user clicked stop" });
+    t.last().serverClose(1000, "session ended");
+    expect(t.identity.sessionToken()).toBeUndefined();
+    expect(t.stopped).toHaveBeenCalledTimes(1);
+  });
+});

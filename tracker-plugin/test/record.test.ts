@@ -1,0 +1,159 @@
+import type { eventWithTime } from "rrweb";
+import { afterEach, describe, expect, it } from "vitest";
+
+import {
+  DEFAULT_CHECKOUT_EVERY_MS,
+  isPasswordField,
+  maskInput,
+  PASSWORD_MASK,
+  recordOptions,
+  startRecording,
+} from "../src/record";
+
+const noop = (): void => {};
+
+describe("privacy options passed to rrweb", () => {
+  it("masks all inputs and never records passwords by default", () => {
+    const o = recordOptions(noop);
+    expect(o.maskAllInputs).toBe(true);
+    expect(o.maskInputOptions?.password).toBe(true);
+    expect(o.maskInputFn).toBe(maskInput);
+    expect(o.recordCanvas).toBe(false);
+  });
+
+  it("blocks and masks the cobrowse attributes and classes", () => {
+    const o = recordOptions(noop);
+    expect(o.blockClass).toBe("cobrowse-block");
+    expect(o.blockSelector).toContain("[data-cobrowse-block]");
+    expect(o.maskTextClass).toBe("cobrowse-mask");
+    expect(o.maskTextSelector).toBe("[data-cobrowse-mask]");
+  });
+
+  it("keeps passwords masked when other inputs are not, and adds custom selectors", () => {
+    const o = recordOptions(noop, {
+      privacy: { maskAllInputs: false, blockSelector: ".secret", maskTextSelector: ".pii" },
+    });
+    expect(o.maskAllInputs).toBe(false);
+    expect(o.maskInputOptions).toEqual({ password: true });
+    expect(o.maskInputFn).toBe(maskInput);
+    // Password fields that rrweb would not see as such are blocked instead.
+    expect(o.blockSelector).toContain('input[autocomplete="new-password"]:not([type="password"])');
+    expect(o.blockSelector).toContain("[data-cobrowse-block]");
+    expect(o.blockSelector).toContain(".secret");
+    expect(o.maskTextSelector).toBe("[data-cobrowse-mask], .pii");
+    expect(recordOptions(noop, { privacy: { maskAllText: true } }).maskTextSelector).toBe("*");
+  });
+
+  it("takes periodic full snapshots and records the chosen console levels", () => {
+    expect(recordOptions(noop).checkoutEveryNms).toBe(DEFAULT_CHECKOUT_EVERY_MS);
+    expect(recordOptions(noop, { checkoutEveryNms: 5000 }).checkoutEveryNms).toBe(5000);
+    expect(recordOptions(noop).plugins?.map((p) => p.name)).toEqual(["rrweb/console@1"]);
+    expect(recordOptions(noop, { consoleLevels: ["error"] }).plugins?.[0]?.options).toMatchObject({ level: ["error"] });
+    expect(recordOptions(noop, { consoleLevels: false }).plugins).toEqual([]);
+    expect(recordOptions(noop, { consoleLevels: [] }).plugins).toEqual([]);
+  });
+
+  it("masks a password field to a fixed mask, not to its length", () => {
+    const password = document.createElement("input");
+    password.type = "password";
+    const hinted = document.createElement("input");
+    hinted.setAttribute("autocomplete", "new-password");
+    const toggled = document.createElement("input");
+    toggled.type = "text";
+    toggled.setAttribute("data-rr-is-password", "true"); // rrweb's mark after a show-password toggle
+    const text = document.createElement("input");
+    for (const field of [password, hinted, toggled]) {
+      expect(isPasswordField(field)).toBe(true);
+      expect(maskInput("hunter2", field)).toBe(PASSWORD_MASK);
+      expect(maskInput("a much longer passphrase", field)).toBe(PASSWORD_MASK);
+      expect(maskInput("", field)).toBe("");
+    }
+    expect(isPasswordField(text)).toBe(false);
+    expect(maskInput("hello", text)).toBe("*****");
+  });
+});
+
+describe("recording a page", () => {
+  let stop: (() => void) | undefined;
+  afterEach(() => {
+    stop?.();
+    stop = undefined;
+    document.body.innerHTML = "";
+  });
+
+  it("leaves secrets out of the full snapshot", () => {
+    document.body.innerHTML = `
+      <form>
+        <input id="name" value="Ada Lovelace">
+        <input id="pw" type="password" value="hunter2-secret">
+        <textarea id="notes">private notes</textarea>
+      </form>
+      <div data-cobrowse-block><p>blocked-by-attribute</p></div>
+      <div class="cobrowse-block">blocked-by-class</div>
+      <p data-cobrowse-mask>masked-by-attribute</p>
+      <p class="cobrowse-mask">masked-by-class</p>
+      <p>visible-text</p>`;
+    const events: eventWithTime[] = [];
+    const recorder = startRecording((e) => events.push(e), { consoleLevels: false });
+    stop = () => recorder.stop();
+
+    const json = JSON.stringify(events);
+    expect(events.some((e) => e.type === 2)).toBe(true); // FullSnapshot
+    expect(json).toContain("visible-text");
+    for (const secret of [
+      "Ada Lovelace",
+      "hunter2-secret",
+      "private notes",
+      "blocked-by-attribute",
+      "blocked-by-class",
+      "masked-by-attribute",
+      "masked-by-class",
+    ]) {
+      expect(json, secret).not.toContain(secret);
+    }
+    // The password field's value is the fixed mask: not even its length is recorded.
+    const inputs: Record<string, unknown>[] = [];
+    const walk = (node: Record<string, unknown>): void => {
+      if (node["tagName"] === "input") inputs.push(node);
+      for (const child of (node["childNodes"] as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    const full = events.find((e) => e.type === 2)!;
+    walk((full.data as { node: Record<string, unknown> }).node);
+    expect(inputs).toHaveLength(2);
+    const [name, pw] = inputs.map((n) => n["attributes"] as Record<string, string>);
+    expect(name).toMatchObject({ id: "name", value: "*".repeat("Ada Lovelace".length) });
+    expect(pw).toMatchObject({ id: "pw", type: "password", value: PASSWORD_MASK });
+  });
+
+  it("records typing masked, and a password field without its length or keystroke count", async () => {
+    document.body.innerHTML = '<input id="name"><input id="pw" type="password">';
+    const events: eventWithTime[] = [];
+    const recorder = startRecording((e) => events.push(e), { consoleLevels: false });
+    stop = () => recorder.stop();
+    const before = events.length;
+
+    for (const [id, value] of [["name", "Ada"], ["pw", "t"], ["pw", "ty"], ["pw", "typed-secret"]] as const) {
+      const input = document.getElementById(id) as HTMLInputElement;
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const inputEvents = events
+      .slice(before)
+      .filter((e) => e.type === 3 && (e.data as { source: number }).source === 5)
+      .map((e) => e.data as { id: number; text: string });
+    expect(inputEvents.map((d) => d.text)).toEqual(["***", PASSWORD_MASK]);
+    expect(JSON.stringify(events)).not.toContain("typed-secret");
+  });
+
+  it("takes a fresh Meta + FullSnapshot on demand (resync)", () => {
+    document.body.innerHTML = "<p>hello</p>";
+    const events: eventWithTime[] = [];
+    const recorder = startRecording((e) => events.push(e), { consoleLevels: false });
+    stop = () => recorder.stop();
+    const before = events.length;
+    expect(recorder.takeFullSnapshot()).toBe(true);
+    expect(events.slice(before).map((e) => e.type)).toEqual([4, 2]);
+  });
+});
