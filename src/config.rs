@@ -32,6 +32,51 @@ pub enum Command {
     Store(StoreArgs),
     /// Inspect sessions on a running server.
     Sessions(SessionsArgs),
+    /// Drive simulated trackers and agents against a server and report what it sustains.
+    Load(LoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The cobrowse server to load.
+    #[arg(long, env = "COBROWSE_SERVER", default_value = "http://127.0.0.1:7070")]
+    pub server: String,
+    /// Run the same traffic through a storage-free in-process relay instead (the baseline).
+    #[arg(long)]
+    pub baseline: bool,
+    /// Concurrent live sessions (one tracker each).
+    #[arg(long, default_value_t = 100)]
+    pub sessions: usize,
+    /// Agents following each session live.
+    #[arg(long, default_value_t = 1)]
+    pub agents_per_session: usize,
+    /// How long to measure, once every session is connected.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Incremental events each tracker sends per second (sent in 100 ms batches).
+    #[arg(long, default_value_t = 20)]
+    pub events_per_sec: u32,
+    /// A JSON array of rrweb events to replay (e.g. from `sessions export`); default: a recording
+    /// of the demo site.
+    #[arg(long)]
+    pub event_mix: Option<PathBuf>,
+    /// Agent token (the SECRET of NAME:SECRET).
+    #[arg(
+        long,
+        env = "COBROWSE_TOKEN",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub token: String,
+    /// Project key the simulated trackers present.
+    #[arg(long, default_value = "demo")]
+    pub project_key: String,
+    /// The server's pid, for RSS and CPU (found from the port when the server runs here).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

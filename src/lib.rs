@@ -7,7 +7,8 @@
 //! [`tail::Subscription`] that catches up from any point and then follows the [`room`]'s shared
 //! read of the stream. The REST [`api`] lists sessions from S2 alone ([`listing`]) and exports
 //! them for replay. [`server`] wires it together; [`embedded`] runs s2-lite in-process so one
-//! command starts everything. [`protocol`] holds every wire type.
+//! command starts everything. [`protocol`] holds every wire type. [`load`] is the load tool, with
+//! its storage-free relay baseline.
 
 pub mod api;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod limits;
 pub mod listing;
 pub mod live;
+pub mod load;
 pub mod metrics;
 pub mod protocol;
 pub mod room;

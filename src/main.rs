@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sessions(args) => Ok(cobrowse::cli::run(args).await?),
+        Command::Load(args) => load(args).await,
     }
 }
 
@@ -39,6 +40,51 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
         _ = server.stopped() => {}
     }
     server.stop().await;
+    Ok(())
+}
+
+async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
+    use cobrowse::load::{LoadConfig, mix::EventMix, relay::Relay};
+    let mix = match &args.event_mix {
+        Some(path) => EventMix::load(path)?,
+        None => EventMix::demo(),
+    };
+    let relay = if args.baseline {
+        Some(
+            Relay::start()
+                .await
+                .context("starting the baseline relay")?,
+        )
+    } else {
+        None
+    };
+    let config = LoadConfig {
+        server: relay.as_ref().map_or(args.server.clone(), Relay::url),
+        sessions: args.sessions,
+        agents_per_session: args.agents_per_session,
+        duration: args.duration,
+        events_per_sec: args.events_per_sec,
+        mix,
+        agent_token: args.token,
+        project_key: args.project_key,
+        server_pid: if args.baseline {
+            Some(std::process::id())
+        } else {
+            args.server_pid
+        },
+    };
+    let mut report = cobrowse::load::run(config).await?;
+    if args.baseline {
+        report.target = "baseline relay (in-process, no storage)".into();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{report}");
+    }
+    if let Some(relay) = relay {
+        relay.stop();
+    }
     Ok(())
 }
 

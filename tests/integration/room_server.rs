@@ -1,12 +1,10 @@
 //! The room server end to end: real sockets, the embedded s2-lite, no mocks.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use cobrowse::embedded::EmbeddedS2;
 use cobrowse::protocol::{AgentMessage, RecordKind, ServerMessage, TrackerMessage, close};
-use common::*;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -1,0 +1,16 @@
+//! `cobrowse load`: drives simulated trackers and agents over the real protocol against a running
+//! server (or the in-process [`relay`] baseline) and reports throughput, latency, loss and cost.
+//!
+//! Each simulated session is one tracker that sends a realistic mix of rrweb events ([`mix`]) at a
+//! steady rate, and `M` agents following it live. A tracker stamps every event's `ts` with the
+//! microsecond it was sent; an agent receiving it records the difference, so latency is measured
+//! end to end on one clock. Every event is accounted for: what the server acknowledged must reach
+//! every agent exactly once.
+
+pub mod mix;
+pub mod relay;
+mod report;
+mod sim;
+
+pub use report::Report;
+pub use sim::{LoadConfig, LoadError, run};

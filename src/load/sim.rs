@@ -1,0 +1,490 @@
+//! The simulated trackers and agents, and the bookkeeping that turns them into a [`Report`].
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::{SinkExt, StreamExt};
+use serde_bytes::ByteBuf;
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::mix::EventMix;
+use super::report::{Percentiles, Report, ServerCost};
+use crate::protocol::{
+    AgentMessage, Hello, PROTOCOL_VERSION, PageInfo, RecordKind, ServerMessage, TrackerEvent,
+    TrackerEventKind, TrackerMessage, Viewport,
+};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Sessions connecting at once; more makes the handshakes themselves the benchmark.
+const CONNECT_CONCURRENCY: usize = 64;
+const BATCH_INTERVAL: Duration = Duration::from_millis(100);
+const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// `http://host:port` of a cobrowse server (or of the baseline relay).
+    pub server: String,
+    pub sessions: usize,
+    pub agents_per_session: usize,
+    pub duration: Duration,
+    pub events_per_sec: u32,
+    pub mix: EventMix,
+    pub agent_token: String,
+    pub project_key: String,
+    /// The server's process, for RSS and CPU; found from the port when it runs here.
+    pub server_pid: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "no session could connect to {0}; is the server running, and are the token and key right?"
+    )]
+    NothingConnected(String),
+}
+
+/// Counters shared by every simulated client.
+#[derive(Default)]
+struct Totals {
+    sent: AtomicU64,
+    acked: AtomicU64,
+    ingested_bytes: AtomicU64,
+    delivered: AtomicU64,
+    delivered_bytes: AtomicU64,
+    lost: AtomicU64,
+    duplicated: AtomicU64,
+    failures: AtomicU64,
+    /// Sessions whose tracker and agents are all connected and caught up.
+    ready: AtomicU64,
+    latencies: Mutex<Vec<u64>>,
+    ack_latencies: Mutex<Vec<u64>>,
+}
+
+/// Runs a load test and reports what it measured.
+pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
+    let config = Arc::new(config);
+    let totals = Arc::new(Totals::default());
+    let pid = config.server_pid.or_else(|| local_pid(&config.server));
+    let before = pid.and_then(read_proc);
+    let (go_tx, go) = watch::channel(false);
+    let (stop_tx, stop) = watch::channel(false);
+    let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut sessions = Vec::new();
+    for i in 0..config.sessions {
+        let session = Session {
+            index: i,
+            config: config.clone(),
+            totals: totals.clone(),
+        };
+        sessions.push(tokio::spawn(session.run(
+            gate.clone(),
+            go.clone(),
+            stop.clone(),
+        )));
+    }
+    // Everyone connects first; then the measured window starts for all at once.
+    while (totals.failures.load(Ordering::SeqCst) + totals.ready.load(Ordering::SeqCst))
+        < config.sessions as u64
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let connected_rss = pid.and_then(read_proc);
+    let start = Instant::now();
+    let cpu_start = pid.and_then(read_proc);
+    let _ = go_tx.send(true);
+    tokio::time::sleep(config.duration).await;
+    let elapsed = start.elapsed();
+    let cpu_end = pid.and_then(read_proc);
+    let _ = stop_tx.send(true);
+    let mut connections = 0;
+    for session in sessions {
+        connections += session.await.unwrap_or(0);
+    }
+    if connections == 0 {
+        return Err(LoadError::NothingConnected(config.server.clone()));
+    }
+    let secs = elapsed.as_secs_f64();
+    let mb = |b: u64| b as f64 / 1_000_000.0;
+    let ingested = totals.ingested_bytes.load(Ordering::SeqCst);
+    let server = match (pid, before, connected_rss, cpu_start, cpu_end) {
+        (Some(pid), Some(before), Some(connected), Some(cpu0), Some(cpu1)) => {
+            let cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
+            Some(ServerCost {
+                pid,
+                rss_before_mb: before.rss_kb as f64 / 1024.0,
+                rss_after_mb: connected.rss_kb as f64 / 1024.0,
+                kb_per_session: connected.rss_kb.saturating_sub(before.rss_kb) as f64
+                    / config.sessions as f64,
+                cpu_seconds: cpu,
+                cpu_seconds_per_mb: if ingested > 0 {
+                    cpu / mb(ingested)
+                } else {
+                    0.0
+                },
+                cpu_cores: cpu / secs,
+            })
+        }
+        _ => None,
+    };
+    let take = |m: &Mutex<Vec<u64>>| std::mem::take(&mut *m.lock().expect("lock"));
+    Ok(Report {
+        target: config.server.clone(),
+        sessions: config.sessions,
+        agents_per_session: config.agents_per_session,
+        duration_s: secs,
+        connections,
+        connect_failures: totals.failures.load(Ordering::SeqCst) as usize,
+        events_sent: totals.sent.load(Ordering::SeqCst),
+        events_acked: totals.acked.load(Ordering::SeqCst),
+        ingested_events_per_s: totals.acked.load(Ordering::SeqCst) as f64 / secs,
+        ingested_mb_per_s: mb(ingested) / secs,
+        delivered_events_per_s: totals.delivered.load(Ordering::SeqCst) as f64 / secs,
+        delivered_mb_per_s: mb(totals.delivered_bytes.load(Ordering::SeqCst)) / secs,
+        end_to_end_ms: Percentiles::from_micros(take(&totals.latencies)),
+        ack_ms: Percentiles::from_micros(take(&totals.ack_latencies)),
+        lost: totals.lost.load(Ordering::SeqCst),
+        duplicated: totals.duplicated.load(Ordering::SeqCst),
+        server,
+    })
+}
+
+struct Session {
+    index: usize,
+    config: Arc<LoadConfig>,
+    totals: Arc<Totals>,
+}
+
+impl Session {
+    /// Returns the connections it held.
+    async fn run(
+        self,
+        gate: Arc<Semaphore>,
+        mut go: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
+    ) -> usize {
+        let permit = gate.acquire_owned().await.expect("never closed");
+        let Some((tracker, session_id)) = self.open_tracker().await else {
+            self.totals.failures.fetch_add(1, Ordering::SeqCst);
+            return 0;
+        };
+        let mut agents = Vec::new();
+        for _ in 0..self.config.agents_per_session {
+            match self.open_agent(&session_id).await {
+                Some(agent) => agents.push(agent),
+                None => {
+                    self.totals.failures.fetch_add(1, Ordering::SeqCst);
+                    return 0;
+                }
+            }
+        }
+        drop(permit);
+        self.totals.ready.fetch_add(1, Ordering::SeqCst);
+        let _ = go.wait_for(|go| *go).await;
+        let acked_through = Arc::new(AtomicU64::new(0));
+        let tracker_done = Arc::new(AtomicBool::new(false));
+        let agent_tasks: Vec<_> = agents
+            .into_iter()
+            .map(|ws| {
+                tokio::spawn(follow(
+                    ws,
+                    self.totals.clone(),
+                    (acked_through.clone(), tracker_done.clone()),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        let held = 1 + agent_tasks.len();
+        self.track(tracker, acked_through, stop).await;
+        tracker_done.store(true, Ordering::SeqCst);
+        for task in agent_tasks {
+            let _ = task.await;
+        }
+        held
+    }
+
+    async fn open_tracker(&self) -> Option<(Socket, String)> {
+        let url = format!("{}/api/v1/track", ws_base(&self.config.server));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+        let hello = TrackerMessage::Hello(Box::new(Hello {
+            protocol: PROTOCOL_VERSION,
+            project_key: self.config.project_key.clone(),
+            session_token: None,
+            tab: format!("load-{}", self.index),
+            page: PageInfo {
+                url: format!("https://load.example/page/{}", self.index),
+                referrer: None,
+                title: Some("load".into()),
+                user_agent: "cobrowse-load".into(),
+                viewport: Viewport {
+                    width: 1280,
+                    height: 800,
+                },
+            },
+            user_id: Some(format!("load-user-{}", self.index)),
+            metadata: Default::default(),
+        }));
+        ws.send(binary(&hello)).await.ok()?;
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Binary(b) = message
+                && let Ok(ServerMessage::Welcome { session_id, .. }) = rmp_serde::from_slice(&b)
+            {
+                return Some((ws, session_id.to_string()));
+            }
+        }
+        None
+    }
+
+    async fn open_agent(&self, session_id: &str) -> Option<Socket> {
+        let url = format!(
+            "{}/api/v1/sessions/{session_id}/live?from=live&token={}",
+            ws_base(&self.config.server),
+            self.config.agent_token
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Binary(b) = message
+                && let Ok(AgentMessage::CaughtUp { .. }) = rmp_serde::from_slice(&b)
+            {
+                return Some(ws);
+            }
+        }
+        None
+    }
+
+    /// Sends the snapshot, then events at the configured rate until told to stop, answering
+    /// `resync` with the snapshot again; then waits for the last acknowledgement.
+    async fn track(
+        &self,
+        ws: Socket,
+        acked_through: Arc<AtomicU64>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let (mut sink, mut stream) = ws.split();
+        let in_flight: Arc<Mutex<VecDeque<(u64, Instant, u64)>>> = Default::default();
+        let resync = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let (in_flight, resync, totals, acked_through) = (
+                in_flight.clone(),
+                resync.clone(),
+                self.totals.clone(),
+                acked_through.clone(),
+            );
+            tokio::spawn(async move {
+                while let Some(Ok(Message::Binary(b))) = stream.next().await {
+                    match rmp_serde::from_slice::<ServerMessage>(&b) {
+                        Ok(ServerMessage::Ack { seq }) => {
+                            let mut queue = in_flight.lock().expect("lock");
+                            while queue.front().is_some_and(|(s, _, _)| *s <= seq) {
+                                let (_, sent, count) = queue.pop_front().expect("checked");
+                                totals.acked.fetch_add(count, Ordering::SeqCst);
+                                totals
+                                    .ack_latencies
+                                    .lock()
+                                    .expect("lock")
+                                    .push(sent.elapsed().as_micros() as u64);
+                            }
+                            acked_through.store(seq, Ordering::SeqCst);
+                        }
+                        Ok(ServerMessage::Resync) => resync.store(true, Ordering::SeqCst),
+                        _ => {}
+                    }
+                }
+            })
+        };
+        let per_batch =
+            (self.config.events_per_sec as f64 * BATCH_INTERVAL.as_secs_f64()).max(1.0) as usize;
+        let mix = &self.config.mix;
+        let mut seq = 0u64;
+        let mut next = self.index * 7 % mix.incremental.len();
+        let mut tick = tokio::time::interval(BATCH_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tick.tick() => {}
+            }
+            let mut bodies: Vec<&Vec<u8>> = Vec::new();
+            if resync.swap(false, Ordering::SeqCst) {
+                bodies.extend(&mix.snapshot);
+            }
+            for _ in 0..per_batch {
+                bodies.push(&mix.incremental[next]);
+                next = (next + 1) % mix.incremental.len();
+            }
+            let events: Vec<TrackerEvent> = bodies
+                .into_iter()
+                .map(|body| {
+                    seq += 1;
+                    self.totals
+                        .ingested_bytes
+                        .fetch_add(body.len() as u64, Ordering::Relaxed);
+                    TrackerEvent {
+                        seq,
+                        ts: now_micros(),
+                        kind: TrackerEventKind::Rrweb,
+                        data: ByteBuf::from(body.clone()),
+                    }
+                })
+                .collect();
+            let count = events.len() as u64;
+            in_flight
+                .lock()
+                .expect("lock")
+                .push_back((seq, Instant::now(), count));
+            self.totals.sent.fetch_add(count, Ordering::SeqCst);
+            if sink
+                .send(binary(&TrackerMessage::Events { events }))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let deadline = Instant::now() + DRAIN;
+        while acked_through.load(Ordering::SeqCst) < seq && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        reader.abort();
+        let _ = sink.close().await;
+    }
+}
+
+/// An agent following a session: records latency, and counts what it missed or saw twice. It
+/// settles its account only once its tracker has had its last acknowledgement.
+async fn follow(
+    mut ws: Socket,
+    totals: Arc<Totals>,
+    (acked_through, tracker_done): (Arc<AtomicU64>, Arc<AtomicBool>),
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut seen: Vec<bool> = Vec::new();
+    let mut latencies = Vec::new();
+    let mut draining: Option<Instant> = None;
+    loop {
+        let message = tokio::select! {
+            message = ws.next() => message,
+            _ = stop.changed(), if draining.is_none() => {
+                draining = Some(Instant::now() + DRAIN);
+                continue;
+            }
+            _ = tokio::time::sleep(Duration::from_millis(50)), if draining.is_some() => None,
+        };
+        if let Some(Ok(Message::Binary(b))) = &message
+            && let Ok(AgentMessage::Events { events }) = rmp_serde::from_slice(b)
+        {
+            let now = now_micros();
+            for e in events.iter().filter(|e| e.kind == RecordKind::Rrweb) {
+                let i = e.client_seq as usize;
+                if seen.len() <= i {
+                    seen.resize(i + 1, false);
+                }
+                if seen[i] {
+                    totals.duplicated.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                seen[i] = true;
+                latencies.push(now.saturating_sub(e.client_ts));
+                totals.delivered.fetch_add(1, Ordering::Relaxed);
+                totals
+                    .delivered_bytes
+                    .fetch_add(e.data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        if let Some(deadline) = draining {
+            let acked = acked_through.load(Ordering::SeqCst) as usize;
+            let complete = tracker_done.load(Ordering::SeqCst)
+                && seen.len() > acked
+                && seen[1..=acked].iter().all(|s| *s);
+            if complete || Instant::now() > deadline || matches!(message, Some(Err(_))) {
+                break;
+            }
+        }
+    }
+    let acked = acked_through.load(Ordering::SeqCst) as usize;
+    let missing = (1..=acked)
+        .filter(|&i| !seen.get(i).copied().unwrap_or(false))
+        .count();
+    totals.lost.fetch_add(missing as u64, Ordering::SeqCst);
+    totals.latencies.lock().expect("lock").extend(latencies);
+    let _ = ws.close(None).await;
+}
+
+fn binary(message: &TrackerMessage) -> Message {
+    Message::Binary(
+        rmp_serde::to_vec_named(message)
+            .expect("tracker messages serialize")
+            .into(),
+    )
+}
+
+fn ws_base(server: &str) -> String {
+    server
+        .trim_end_matches('/')
+        .replacen("http://", "ws://", 1)
+        .replacen("https://", "wss://", 1)
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+struct ProcSample {
+    rss_kb: u64,
+    cpu_seconds: f64,
+}
+
+fn read_proc(pid: u32) -> Option<ProcSample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ProcSample {
+        rss_kb,
+        cpu_seconds: ticks / 100.0,
+    })
+}
+
+/// The pid of the local process listening on the server URL's port, found through
+/// /proc/net/tcp and the processes' socket descriptors.
+fn local_pid(server: &str) -> Option<u32> {
+    let host_port = server.split("://").nth(1)?.trim_end_matches('/');
+    let port: u16 = host_port.rsplit_once(':')?.1.parse().ok()?;
+    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let inode = tcp.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(f.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+        // State 0A is LISTEN.
+        (local_port == port && f.get(3) == Some(&"0A")).then(|| f.get(9).map(|s| s.to_string()))?
+    })?;
+    let needle = format!("socket:[{inode}]");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == needle) {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,50 @@
+//! The load tool against a real server and against its baseline relay: every acknowledged event
+//! must reach every agent exactly once, and the report must say so.
+
+use std::time::Duration;
+
+use crate::common::*;
+use cobrowse::load::mix::EventMix;
+use cobrowse::load::relay::Relay;
+use cobrowse::load::{LoadConfig, run};
+
+fn load(server: String) -> LoadConfig {
+    LoadConfig {
+        server,
+        sessions: 4,
+        agents_per_session: 2,
+        duration: Duration::from_secs(2),
+        events_per_sec: 30,
+        mix: EventMix::demo(),
+        agent_token: AGENT_TOKEN.into(),
+        project_key: "demo".into(),
+        server_pid: None,
+    }
+}
+
+#[tokio::test]
+async fn a_load_run_accounts_for_every_event_and_reads_the_server_cost() {
+    let server = start(config()).await;
+    let report = run(load(server.url())).await.unwrap();
+    assert_eq!(report.connections, 4 * 3);
+    assert_eq!(report.connect_failures, 0);
+    assert!(report.events_acked > 100, "{report}");
+    assert_eq!(report.events_acked, report.events_sent);
+    assert_eq!((report.lost, report.duplicated), (0, 0), "{report}");
+    assert_eq!(report.end_to_end_ms.samples as u64, 2 * report.events_acked);
+    let cost = report
+        .server
+        .expect("the server runs here, so its cost is read from /proc");
+    assert_eq!(cost.pid, std::process::id());
+    assert!(cost.cpu_seconds > 0.0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_baseline_relay_carries_the_same_traffic() {
+    let relay = Relay::start().await.unwrap();
+    let report = run(load(relay.url())).await.unwrap();
+    assert_eq!((report.lost, report.duplicated), (0, 0), "{report}");
+    assert_eq!(report.end_to_end_ms.samples as u64, 2 * report.events_acked);
+    relay.stop();
+}

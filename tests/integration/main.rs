@@ -1,0 +1,6 @@
+//! Integration tests: real servers on loopback with the embedded s2-lite, real WebSockets, no
+//! mocks. One test binary, so the crate is linked once.
+
+mod common;
+mod load_tool;
+mod room_server;
