@@ -30,6 +30,9 @@ use tokio::sync::broadcast::error::RecvError;
 /// Batches a tracker may have unacknowledged before the server stops reading its socket.
 pub const MAX_IN_FLIGHT: usize = 64;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read buffer of each WebSocket. Tungstenite's default (128 KiB) is most of an idle session's
+/// memory; larger frames still arrive whole, the buffer just fills more than once.
+pub const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
 
 pub async fn handle(
     State(state): State<Arc<AppState>>,
@@ -46,6 +49,8 @@ pub async fn handle(
     let socket_limit = state.limits.max_frame_bytes.saturating_mul(2);
     ws.max_message_size(socket_limit)
         .max_frame_size(socket_limit)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             tasks.track_future(async move {
                 let mut conn = TrackerConnection { socket, state };

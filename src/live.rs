@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use crate::api::{ApiError, authenticate, parse_session};
 use crate::frame::StoredEvent;
+use crate::ingest::SOCKET_BUFFER_BYTES;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
 use crate::room::Presence;
 use crate::server::AppState;
@@ -107,9 +108,12 @@ pub async fn websocket(
         Err(e) => return e.into_response(),
     };
     let tasks = state.tasks.clone();
-    ws.on_upgrade(move |socket| {
-        tasks.track_future(follow_over_websocket(state, socket, presence, subscription))
-    })
+    // Small read buffer (agents send next to nothing); frames are written as they are sent.
+    ws.read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| {
+            tasks.track_future(follow_over_websocket(state, socket, presence, subscription))
+        })
 }
 
 async fn follow_over_websocket(

@@ -54,6 +54,7 @@ pub enum LoadError {
 struct Totals {
     sent: AtomicU64,
     acked: AtomicU64,
+    /// Payload bytes of acknowledged events.
     ingested_bytes: AtomicU64,
     delivered: AtomicU64,
     delivered_bytes: AtomicU64,
@@ -266,7 +267,8 @@ impl Session {
         mut stop: watch::Receiver<bool>,
     ) {
         let (mut sink, mut stream) = ws.split();
-        let in_flight: Arc<Mutex<VecDeque<(u64, Instant, u64)>>> = Default::default();
+        // (last seq, sent at, events, payload bytes) of each batch not yet acknowledged.
+        let in_flight: Arc<Mutex<VecDeque<(u64, Instant, u64, u64)>>> = Default::default();
         let resync = Arc::new(AtomicBool::new(true));
         let reader = {
             let (in_flight, resync, totals, acked_through) = (
@@ -280,9 +282,10 @@ impl Session {
                     match rmp_serde::from_slice::<ServerMessage>(&b) {
                         Ok(ServerMessage::Ack { seq }) => {
                             let mut queue = in_flight.lock().expect("lock");
-                            while queue.front().is_some_and(|(s, _, _)| *s <= seq) {
-                                let (_, sent, count) = queue.pop_front().expect("checked");
+                            while queue.front().is_some_and(|(s, ..)| *s <= seq) {
+                                let (_, sent, count, bytes) = queue.pop_front().expect("checked");
                                 totals.acked.fetch_add(count, Ordering::SeqCst);
+                                totals.ingested_bytes.fetch_add(bytes, Ordering::SeqCst);
                                 totals
                                     .ack_latencies
                                     .lock()
@@ -316,13 +319,11 @@ impl Session {
                 bodies.push(&mix.incremental[next]);
                 next = (next + 1) % mix.incremental.len();
             }
+            let bytes: u64 = bodies.iter().map(|b| b.len() as u64).sum();
             let events: Vec<TrackerEvent> = bodies
                 .into_iter()
                 .map(|body| {
                     seq += 1;
-                    self.totals
-                        .ingested_bytes
-                        .fetch_add(body.len() as u64, Ordering::Relaxed);
                     TrackerEvent {
                         seq,
                         ts: now_micros(),
@@ -335,7 +336,7 @@ impl Session {
             in_flight
                 .lock()
                 .expect("lock")
-                .push_back((seq, Instant::now(), count));
+                .push_back((seq, Instant::now(), count, bytes));
             self.totals.sent.fetch_add(count, Ordering::SeqCst);
             if sink
                 .send(binary(&TrackerMessage::Events { events }))
