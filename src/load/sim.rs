@@ -155,6 +155,14 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     })
 }
 
+/// A batch sent and not yet acknowledged.
+struct InFlight {
+    last_seq: u64,
+    sent: Instant,
+    events: u64,
+    bytes: u64,
+}
+
 struct Session {
     index: usize,
     config: Arc<LoadConfig>,
@@ -267,8 +275,7 @@ impl Session {
         mut stop: watch::Receiver<bool>,
     ) {
         let (mut sink, mut stream) = ws.split();
-        // (last seq, sent at, events, payload bytes) of each batch not yet acknowledged.
-        let in_flight: Arc<Mutex<VecDeque<(u64, Instant, u64, u64)>>> = Default::default();
+        let in_flight: Arc<Mutex<VecDeque<InFlight>>> = Default::default();
         let resync = Arc::new(AtomicBool::new(true));
         let reader = {
             let (in_flight, resync, totals, acked_through) = (
@@ -282,15 +289,17 @@ impl Session {
                     match rmp_serde::from_slice::<ServerMessage>(&b) {
                         Ok(ServerMessage::Ack { seq }) => {
                             let mut queue = in_flight.lock().expect("lock");
-                            while queue.front().is_some_and(|(s, ..)| *s <= seq) {
-                                let (_, sent, count, bytes) = queue.pop_front().expect("checked");
-                                totals.acked.fetch_add(count, Ordering::SeqCst);
-                                totals.ingested_bytes.fetch_add(bytes, Ordering::SeqCst);
+                            while queue.front().is_some_and(|b| b.last_seq <= seq) {
+                                let batch = queue.pop_front().expect("checked");
+                                totals.acked.fetch_add(batch.events, Ordering::SeqCst);
+                                totals
+                                    .ingested_bytes
+                                    .fetch_add(batch.bytes, Ordering::SeqCst);
                                 totals
                                     .ack_latencies
                                     .lock()
                                     .expect("lock")
-                                    .push(sent.elapsed().as_micros() as u64);
+                                    .push(batch.sent.elapsed().as_micros() as u64);
                             }
                             acked_through.store(seq, Ordering::SeqCst);
                         }
@@ -333,10 +342,12 @@ impl Session {
                 })
                 .collect();
             let count = events.len() as u64;
-            in_flight
-                .lock()
-                .expect("lock")
-                .push_back((seq, Instant::now(), count, bytes));
+            in_flight.lock().expect("lock").push_back(InFlight {
+                last_seq: seq,
+                sent: Instant::now(),
+                events: count,
+                bytes,
+            });
             self.totals.sent.fetch_add(count, Ordering::SeqCst);
             if sink
                 .send(binary(&TrackerMessage::Events { events }))
