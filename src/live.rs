@@ -76,13 +76,14 @@ async fn open(
     // Also how a missing session is told apart, whatever the start.
     stream.tail().await?;
     let start = resolve_start(&stream, from).await?;
-    if state.rooms.get(id).map_or(0, |r| r.agent_count()) >= state.max_agents_per_room {
+    // Join first, then count: two agents arriving together cannot both slip under the limit.
+    let presence = state.rooms.join_agent(id);
+    if presence.room().agent_count() > state.max_agents_per_room {
         return Err(ApiError::too_many(format!(
             "session {id} already has the most agents watching it ({})",
             state.max_agents_per_room
         )));
     }
-    let presence = state.rooms.join_agent(id);
     presence.room().request_resync();
     let subscription = Subscription::new(presence.room().clone(), start);
     Ok((presence, subscription))

@@ -813,3 +813,42 @@ async fn the_console_tracker_bundle_and_demo_are_served() {
     assert_eq!(body["error"], "not_found");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn agents_beyond_the_room_limit_are_refused_until_one_leaves() {
+    let mut cfg = config();
+    cfg.max_agents_per_room = 1;
+    let server = start(cfg).await;
+    let t = Tracker::open(&server, None, "tab-1").await;
+    let first = agent(&server, &t.session_id, "").await;
+    let url = format!(
+        "{}/api/v1/sessions/{}/events/stream",
+        server.url(),
+        t.session_id
+    );
+    let refused = http()
+        .get(&url)
+        .bearer_auth(AGENT_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many");
+    drop(first);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let response = http()
+            .get(&url)
+            .bearer_auth(AGENT_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slot was never freed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+}
