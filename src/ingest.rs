@@ -328,12 +328,8 @@ impl TrackerConnection {
             return Ok(Some(futures::future::ready((last_seq, Ok(()))).boxed()));
         }
         if !room.admit_events(events.len()) {
-            self.state
-                .metrics
-                .rejected
-                .with_label_values(&["rate_limited"])
-                .inc();
-            return Err(Reject::new(
+            return Err(self.refuse(
+                "rate_limited",
                 close::RATE_LIMITED,
                 format!(
                     "more than {} events per second in this session; back off and resend",
@@ -423,16 +419,22 @@ impl TrackerConnection {
         Ok(())
     }
 
+    /// Counts a refused input under `label` and says why.
+    fn refuse(&self, label: &str, code: u16, reason: String) -> Reject {
+        self.state
+            .metrics
+            .rejected
+            .with_label_values(&[label])
+            .inc();
+        Reject::new(code, reason)
+    }
+
     /// Decodes a frame; `None` for control frames.
     fn decode(&self, message: Message) -> Result<Option<TrackerMessage>, Reject> {
         let data = match message {
             Message::Binary(data) if data.len() > self.state.limits.max_frame_bytes => {
-                self.state
-                    .metrics
-                    .rejected
-                    .with_label_values(&["frame_too_big"])
-                    .inc();
-                return Err(Reject::new(
+                return Err(self.refuse(
+                    "frame_too_big",
                     close::TOO_BIG,
                     format!(
                         "frame of {} bytes is over the {}-byte limit; send smaller batches",
@@ -456,24 +458,22 @@ impl TrackerConnection {
             struct Tagged {
                 r#type: String,
             }
-            self.state
-                .metrics
-                .rejected
-                .with_label_values(&["malformed"])
-                .inc();
             match rmp_serde::from_slice::<Tagged>(&data) {
-                Ok(t) if !["hello", "events", "end"].contains(&t.r#type.as_str()) => Reject::new(
+                Ok(t) if !["hello", "events", "end"].contains(&t.r#type.as_str()) => self.refuse(
+                    "malformed",
                     close::PROTOCOL,
                     format!(
                         "unknown message type '{}'",
                         t.r#type.chars().take(32).collect::<String>()
                     ),
                 ),
-                Ok(t) => Reject::new(
+                Ok(t) => self.refuse(
+                    "malformed",
                     close::INVALID_FRAME,
                     format!("malformed '{}' message: {e}", t.r#type),
                 ),
-                Err(_) => Reject::new(
+                Err(_) => self.refuse(
+                    "malformed",
                     close::INVALID_FRAME,
                     format!("frame is not a MessagePack message: {e}"),
                 ),
