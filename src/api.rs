@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::auth::{Agent, AuthError};
 use crate::listing::{self, ListQuery};
-use crate::protocol::{ErrorBody, RecordKind};
+use crate::protocol::{ErrorBody, RecordKind, SessionDetail};
 use crate::server::AppState;
 use crate::session::SessionId;
 use crate::stream::{StoreError, read_all};
@@ -168,7 +168,8 @@ pub async fn get_session(
     authenticate(&state, &headers, params.token.as_deref())?;
     let id = parse_session(&id)?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
-    Ok(Json(summary).into_response())
+    let activity = listing::activity(&state.store.session(id)).await?;
+    Ok(Json(SessionDetail { summary, activity }).into_response())
 }
 
 #[derive(Debug, Deserialize)]

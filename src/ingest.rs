@@ -20,7 +20,7 @@ use crate::protocol::{
     EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
     TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
-use crate::room::{Presence, TrackerSignal};
+use crate::room::Presence;
 use crate::server::AppState;
 use crate::session::SessionId;
 use crate::stream::{StoreError, json_bytes};
@@ -219,6 +219,9 @@ impl TrackerConnection {
             limits: state.limits,
         })
         .await?;
+        for message in room.consent_snapshot() {
+            self.send(&message).await?;
+        }
         Ok(Attached {
             presence,
             writer,
@@ -249,8 +252,12 @@ impl TrackerConnection {
                     }
                 }
                 signal = signals.recv() => match signal {
-                    Ok(TrackerSignal::Resync) | Err(RecvError::Lagged(_)) => {
-                        self.send(&ServerMessage::Resync).await.map(|()| Flow::Continue)
+                    Ok(message) => self.forward(&message, &attached.tab).await.map(|()| Flow::Continue),
+                    Err(RecvError::Lagged(missed)) => {
+                        // Input was lost on the way to this tab; at least its grants are current.
+                        warn!(session = %room.id, tab = %attached.tab, missed, "tracker fell behind on agent signals");
+                        let grants = room.consent_snapshot().swap_remove(0);
+                        self.send(&grants).await.map(|()| Flow::Continue)
                     }
                     // The room owns the sender and outlives this connection; closed means broken.
                     Err(RecvError::Closed) => Err(Reject::new(close::INTERNAL, "room signals closed")),
@@ -297,6 +304,25 @@ impl TrackerConnection {
                     .await?;
                 return Err(Reject::new(1000, "session ended"));
             }
+            Some(TrackerMessage::Consent {
+                request_id,
+                granted,
+                reason,
+            }) => room.on_answer(&request_id, granted, reason, self.state.rooms.metrics()),
+            Some(TrackerMessage::Revoke { kind, agent_id }) => {
+                room.on_revoke(kind, &agent_id, self.state.rooms.metrics());
+            }
+            Some(TrackerMessage::Refused {
+                agent_id,
+                action,
+                reason,
+            }) => room.on_refused(
+                &agent_id,
+                &attached.tab,
+                &action,
+                &reason,
+                self.state.rooms.metrics(),
+            ),
             Some(TrackerMessage::Hello(_)) => {
                 return Err(Reject::new(
                     close::PROTOCOL,
@@ -459,7 +485,7 @@ impl TrackerConnection {
                 r#type: String,
             }
             match rmp_serde::from_slice::<Tagged>(&data) {
-                Ok(t) if !["hello", "events", "end"].contains(&t.r#type.as_str()) => self.refuse(
+                Ok(t) if !TrackerMessage::TYPES.contains(&t.r#type.as_str()) => self.refuse(
                     "malformed",
                     close::PROTOCOL,
                     format!(
@@ -479,6 +505,18 @@ impl TrackerConnection {
                 ),
             }
         })
+    }
+
+    /// Passes on what the room has for its trackers; input and strokes only to the tab they name.
+    async fn forward(&mut self, message: &ServerMessage, tab: &str) -> Result<(), Reject> {
+        match message {
+            ServerMessage::Control { tab: to, .. } | ServerMessage::Stroke { tab: to, .. }
+                if to != tab =>
+            {
+                Ok(())
+            }
+            _ => self.send(message).await,
+        }
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Result<(), Reject> {

@@ -9,11 +9,16 @@
 //! them for replay. [`server`] wires it together; [`embedded`] runs s2-lite in-process so one
 //! command starts everything. [`protocol`] holds every wire type. [`load`] is the load tool, with
 //! its storage-free relay baseline.
+//!
+//! Agents act on the page through [`signal`]: their requests, input and strokes travel through a
+//! shared S2 stream to whichever node holds the tracker, whose room checks them against
+//! [`consent`] (what the user granted) before anything reaches the page.
 
 pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod embedded;
 pub mod frame;
 pub mod ingest;
@@ -26,6 +31,7 @@ pub mod protocol;
 pub mod room;
 pub mod server;
 pub mod session;
+pub mod signal;
 pub mod stream;
 pub mod tail;
 pub mod writer;

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 
-use crate::protocol::{RecordKind, SessionPage, SessionStart, SessionSummary};
+use crate::protocol::{
+    Activity, AgentRecord, RecordKind, SessionPage, SessionStart, SessionSummary,
+};
 use crate::room::Rooms;
 use crate::session::{SessionId, now_ms};
-use crate::stream::StoreError;
+use crate::stream::{SessionStream, StoreError, read_all};
 
 /// Sessions summarized at once while listing.
 const CONCURRENCY: usize = 16;
@@ -150,4 +152,24 @@ fn matches(summary: &SessionSummary, query: &ListQuery) -> bool {
         || hit(&summary.url)
         || hit(&summary.id.to_string())
         || summary.metadata.values().any(|v| hit(v))
+}
+
+/// What agents asked and did in a session: its `agent` records, in order. Reads the whole
+/// stream; only the detail route asks for it.
+pub async fn activity(stream: &SessionStream) -> Result<Vec<Activity>, StoreError> {
+    let events = read_all(stream, 0).await?;
+    events
+        .try_filter_map(|stored| async move {
+            if stored.event.kind != RecordKind::Agent {
+                return Ok(None);
+            }
+            Ok(serde_json::from_slice::<AgentRecord>(&stored.event.body)
+                .ok()
+                .map(|record| Activity {
+                    ts: stored.timestamp,
+                    record,
+                }))
+        })
+        .try_collect()
+        .await
 }

@@ -20,15 +20,31 @@ use futures::Stream;
 use s2_sdk::types::ReadFrom;
 use serde::Deserialize;
 
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::{CancellationToken, DropGuard};
+
 use crate::api::{ApiError, authenticate, parse_session};
+use crate::auth::Agent;
 use crate::frame::StoredEvent;
 use crate::ingest::SOCKET_BUFFER_BYTES;
+use crate::limits::RateLimiter;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
+use crate::protocol::{AgentRef, Signal};
 use crate::room::Presence;
 use crate::server::AppState;
+use crate::session::SessionId;
 use crate::session::now_ms;
+use crate::signal::SignalBus;
 use crate::stream::{StoreError, resolve_start};
 use crate::tail::{Subscription, TailError, TailItem};
+
+/// How often an agent's node tells the session's tracker node the agent is still there.
+const AGENT_HEARTBEAT: Duration = Duration::from_secs(15);
+/// Agents send requests, input and strokes: small, and a few dozen a second at most.
+const MAX_AGENT_FRAME: usize = 64 * 1024;
+const AGENT_FRAMES_PER_SEC: u32 = 50;
+const AGENT_FRAMES_BURST: u32 = 100;
 
 /// Where an agent starts reading.
 #[derive(Debug, Default, Deserialize)]
@@ -69,7 +85,8 @@ async fn open(
     id: &str,
     query: &StartQuery,
     last_event_id: Option<u64>,
-) -> Result<(Presence, Subscription), ApiError> {
+    agent: Agent,
+) -> Result<(Seat, Subscription), ApiError> {
     let id = parse_session(id)?;
     let from = query.read_from(last_event_id)?;
     let stream = state.store.session(id);
@@ -84,9 +101,113 @@ async fn open(
             state.max_agents_per_room
         )));
     }
-    presence.room().request_resync();
     let subscription = Subscription::new(presence.room().clone(), start);
-    Ok((presence, subscription))
+    Ok((Seat::take(state, presence, agent.name), subscription))
+}
+
+/// An agent's place in a session. Taking it tells the session's tracker node that the agent
+/// joined (which asks the page for a fresh snapshot); heartbeats follow while the agent stays, and
+/// dropping it says the agent left, which ends its grants.
+struct Seat {
+    agent: AgentRef,
+    _presence: Presence,
+    session: SessionId,
+    signals: Arc<SignalBus>,
+    _heartbeat: DropGuard,
+}
+
+impl Seat {
+    fn take(state: &Arc<AppState>, presence: Presence, name: String) -> Self {
+        let agent = AgentRef {
+            id: uuid::Uuid::new_v4().to_string(),
+            name,
+        };
+        let session = presence.room().id;
+        state.signals.publish(session, &agent, Signal::Joined);
+        let stop = CancellationToken::new();
+        let heartbeat = {
+            let (stop, shutdown) = (stop.clone(), state.shutdown.clone());
+            let (signals, agent) = (state.signals.clone(), agent.clone());
+            async move {
+                let mut beat = tokio::time::interval_at(
+                    tokio::time::Instant::now() + AGENT_HEARTBEAT,
+                    AGENT_HEARTBEAT,
+                );
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = shutdown.cancelled() => return,
+                        _ = beat.tick() => signals.publish(session, &agent, Signal::Heartbeat),
+                    }
+                }
+            }
+        };
+        tokio::spawn(heartbeat);
+        Self {
+            agent,
+            _presence: presence,
+            session,
+            signals: state.signals.clone(),
+            _heartbeat: stop.drop_guard(),
+        }
+    }
+
+    /// Checks a frame the agent sent and passes its signal on; the error to tell the agent, if not.
+    fn take_frame(&self, message: Message, limiter: &mut RateLimiter) -> Option<AgentMessage> {
+        let error = |error: &str, message: String| {
+            Some(AgentMessage::Error {
+                error: error.to_string(),
+                message,
+            })
+        };
+        let data = match message {
+            Message::Binary(data) => data,
+            Message::Text(_) => {
+                return error(
+                    "malformed",
+                    "send binary MessagePack frames, not text".into(),
+                );
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return None,
+        };
+        if data.len() > MAX_AGENT_FRAME {
+            return error(
+                "too_big",
+                format!(
+                    "frame of {} bytes is over the {MAX_AGENT_FRAME}-byte limit",
+                    data.len()
+                ),
+            );
+        }
+        if !limiter.try_take(1, Instant::now()) {
+            return error(
+                "rate_limited",
+                format!("more than {AGENT_FRAMES_PER_SEC} frames a second; this one was dropped"),
+            );
+        }
+        let signal: Signal = match rmp_serde::from_slice(&data) {
+            Ok(signal) => signal,
+            Err(e) => return error("malformed", format!("not a message of this protocol: {e}")),
+        };
+        if !signal.from_agent() {
+            return error(
+                "malformed",
+                format!("agents may send only {:?}", Signal::AGENT_TYPES),
+            );
+        }
+        if let Err(reason) = signal.validate() {
+            return error("malformed", reason);
+        }
+        self.signals.publish(self.session, &self.agent, signal);
+        None
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.signals
+            .publish(self.session, &self.agent, Signal::Left);
+    }
 }
 
 pub async fn websocket(
@@ -98,13 +219,13 @@ pub async fn websocket(
 ) -> Response {
     let opened = async {
         let Query(query) = query.map_err(ApiError::from)?;
-        authenticate(&state, &headers, query.token.as_deref())?;
+        let agent = authenticate(&state, &headers, query.token.as_deref())?;
         let ws = ws.map_err(|e| {
             ApiError::bad_request(format!("this route needs a WebSocket upgrade: {e}"))
         })?;
-        Ok::<_, ApiError>((ws, open(&state, &id, &query, None).await?))
+        Ok::<_, ApiError>((ws, open(&state, &id, &query, None, agent).await?))
     };
-    let (ws, (presence, subscription)) = match opened.await {
+    let (ws, (seat, subscription)) = match opened.await {
         Ok(opened) => opened,
         Err(e) => return e.into_response(),
     };
@@ -112,25 +233,41 @@ pub async fn websocket(
     // Small read buffer (agents send next to nothing); frames are written as they are sent.
     ws.read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(0)
+        .max_message_size(MAX_AGENT_FRAME * 4)
         .on_upgrade(move |socket| {
-            tasks.track_future(follow_over_websocket(state, socket, presence, subscription))
+            tasks.track_future(follow_over_websocket(state, socket, seat, subscription))
         })
 }
 
 async fn follow_over_websocket(
     state: Arc<AppState>,
     mut socket: WebSocket,
-    _presence: Presence,
+    seat: Seat,
     mut subscription: Subscription,
 ) {
     // Where this agent should resume: just after the last event it was sent.
     let mut resume_from = subscription.next_seq();
+    let mut limiter = RateLimiter::new(AGENT_FRAMES_PER_SEC, AGENT_FRAMES_BURST);
+    let joined = AgentMessage::Joined {
+        agent: seat.agent.clone(),
+    };
+    if send_message(&state, &mut socket, &joined).await.is_err() {
+        return;
+    }
     let (code, reason) = loop {
         let item = tokio::select! {
             _ = state.shutdown.cancelled() => break (close::GOING_AWAY, "server is shutting down; reconnect".to_string()),
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => continue,
+                Some(Ok(message)) => {
+                    if let Some(error) = seat.take_frame(message, &mut limiter) {
+                        state.metrics.rejected.with_label_values(&["agent_frame"]).inc();
+                        if send_message(&state, &mut socket, &error).await.is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
             },
             item = subscription.next() => item,
         };
@@ -149,16 +286,10 @@ async fn follow_over_websocket(
             Ok(None) => break (1000, "session ended".to_string()),
             Err(e) => break tail_close(e),
         };
-        let bytes = rmp_serde::to_vec_named(&message).expect("agent messages serialize");
-        match tokio::time::timeout(
-            state.agent_send_timeout,
-            socket.send(Message::Binary(bytes.into())),
-        )
-        .await
-        {
-            Ok(Ok(())) => resume_from = sent_through,
-            Ok(Err(_)) => return,
-            Err(_) => {
+        match send_message(&state, &mut socket, &message).await {
+            Ok(()) => resume_from = sent_through,
+            Err(SendFailure::Closed) => return,
+            Err(SendFailure::TimedOut) => {
                 state
                     .metrics
                     .rejected
@@ -180,6 +311,30 @@ async fn follow_over_websocket(
     })));
     // An agent that stopped reading cannot take the close frame either; give up on it.
     let _ = tokio::time::timeout(state.agent_send_timeout, close).await;
+}
+
+enum SendFailure {
+    Closed,
+    TimedOut,
+}
+
+/// Sends one message, giving up on an agent that does not read within `--agent-send-timeout`.
+async fn send_message(
+    state: &AppState,
+    socket: &mut WebSocket,
+    message: &AgentMessage,
+) -> Result<(), SendFailure> {
+    let bytes = rmp_serde::to_vec_named(message).expect("agent messages serialize");
+    match tokio::time::timeout(
+        state.agent_send_timeout,
+        socket.send(Message::Binary(bytes.into())),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(SendFailure::Closed),
+        Err(_) => Err(SendFailure::TimedOut),
+    }
 }
 
 fn tail_close(e: TailError) -> (u16, String) {
@@ -230,11 +385,12 @@ pub async fn sse(
                 .into_response();
         }
     };
-    if let Err(e) = authenticate(&state, &headers, query.token.as_deref()) {
-        return e.into_response();
-    }
-    match open(&state, &id, &query, last_event_id).await {
-        Ok((presence, subscription)) => Sse::new(sse_events(state, presence, subscription))
+    let agent = match authenticate(&state, &headers, query.token.as_deref()) {
+        Ok(agent) => agent,
+        Err(e) => return e.into_response(),
+    };
+    match open(&state, &id, &query, last_event_id, agent).await {
+        Ok((seat, subscription)) => Sse::new(sse_events(state, seat, subscription))
             .keep_alive(KeepAlive::default())
             .into_response(),
         Err(e) => e.into_response(),
@@ -243,7 +399,7 @@ pub async fn sse(
 
 struct SseState {
     state: Arc<AppState>,
-    _presence: Presence,
+    _seat: Seat,
     subscription: Subscription,
     pending: std::collections::VecDeque<SseEvent>,
     done: bool,
@@ -251,12 +407,12 @@ struct SseState {
 
 fn sse_events(
     state: Arc<AppState>,
-    presence: Presence,
+    seat: Seat,
     subscription: Subscription,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let initial = SseState {
         state,
-        _presence: presence,
+        _seat: seat,
         subscription,
         pending: Default::default(),
         done: false,

@@ -18,6 +18,7 @@ pub struct Metrics {
     pub append_latency: Histogram,
     /// Seconds between S2 storing an event and this node sending it to an agent.
     pub agent_lag: Histogram,
+    pub signal_latency: Histogram,
     /// Inputs refused, by reason.
     pub rejected: IntCounterVec,
 }
@@ -69,6 +70,14 @@ impl Metrics {
                     "cobrowse_agent_lag_seconds",
                     "Time from S2 storing an event to sending it to an agent",
                 )
+                .buckets(latency_buckets.clone()),
+            )
+            .expect("valid metric"),
+            signal_latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "cobrowse_signal_latency_seconds",
+                    "Time from S2 storing an agent's signal to this node handling it",
+                )
                 .buckets(latency_buckets),
             )
             .expect("valid metric"),
@@ -88,6 +97,7 @@ impl Metrics {
             Box::new(m.events_delivered.clone()),
             Box::new(m.append_latency.clone()),
             Box::new(m.agent_lag.clone()),
+            Box::new(m.signal_latency.clone()),
             Box::new(m.rejected.clone()),
         ];
         for c in collectors {

@@ -34,6 +34,8 @@ pub enum RecordKind {
     /// Written by the owning node when nothing else was written for a while, so readers can tell
     /// a quiet live session from an abandoned one.
     Heartbeat,
+    /// What an agent asked, did or was answered ([`AgentRecord`]): the session's audit trail.
+    Agent,
     /// Last record of a session ([`SessionEnd`]); the stream is sealed right after it.
     End,
 }
@@ -52,6 +54,7 @@ impl RecordKind {
             Self::Identify => "identify",
             Self::Metadata => "metadata",
             Self::Heartbeat => "heartbeat",
+            Self::Agent => "agent",
             Self::End => "end",
         }
     }
@@ -110,6 +113,26 @@ pub enum TrackerMessage {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The user's answer to a `consent_request`.
+    Consent {
+        request_id: String,
+        granted: bool,
+        #[serde(default)]
+        reason: Option<DeclineReason>,
+    },
+    /// The user stopped a grant.
+    Revoke { kind: GrantKind, agent_id: String },
+    /// The page could not perform an agent's input.
+    Refused {
+        agent_id: String,
+        action: String,
+        reason: String,
+    },
+}
+
+impl TrackerMessage {
+    /// Every `type` a tracker may send, to tell an unknown type from a malformed message.
+    pub const TYPES: [&'static str; 6] = ["hello", "events", "end", "consent", "revoke", "refused"];
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,7 +173,7 @@ pub struct Limits {
 }
 
 /// Messages the server sends a tracker.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     Welcome {
@@ -169,6 +192,28 @@ pub enum ServerMessage {
     /// The event `seq` was refused for good (too large, not JSON); resending it will not help.
     /// It counts as handled: a later `ack` covers it.
     Rejected { seq: u64, reason: String },
+    /// Ask the user: may this agent control the page, or draw on it?
+    ConsentRequest {
+        request_id: String,
+        kind: GrantKind,
+        agent: AgentRef,
+    },
+    /// That request is no longer pending: answered in another tab, withdrawn, or the agent left.
+    ConsentCancel { request_id: String },
+    /// The session's grants now; sent after `welcome` and on every change.
+    Grants { grants: Vec<Grant> },
+    /// Input from an agent that holds a `control` grant, for the tab `tab`.
+    Control {
+        agent_id: String,
+        tab: String,
+        input: ControlInput,
+    },
+    /// A stroke from an agent that holds an `annotate` grant, for the tab `tab`.
+    Stroke {
+        agent_id: String,
+        tab: String,
+        stroke: Stroke,
+    },
 }
 
 /// One event as an agent receives it: reassembled, deduplicated, in stream order.
@@ -198,6 +243,15 @@ pub enum AgentMessage {
     /// Everything stored up to `seq_num` has been sent; what follows is live.
     CaughtUp {
         seq_num: u64,
+    },
+    /// First message of a WebSocket connection: the id the session's records name this agent by.
+    Joined {
+        agent: AgentRef,
+    },
+    /// A frame this agent sent was dropped; the connection goes on.
+    Error {
+        error: String,
+        message: String,
     },
 }
 
@@ -270,6 +324,373 @@ pub struct SessionSummary {
 pub struct SessionPage {
     pub sessions: Vec<SessionSummary>,
     pub next_cursor: Option<String>,
+}
+
+/// An agent connection as signals and records name it: `id` is given by the agent's node to each
+/// connection, `name` is the authenticated agent's, so no agent can speak for another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// What an agent may be granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    Control,
+    Annotate,
+}
+
+/// A grant the user gave, as the holding node keeps it and trackers are told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub kind: GrantKind,
+    pub agent: AgentRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    Declined,
+    Timeout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NavigateTo {
+    Back,
+    Forward,
+    Reload,
+    Url,
+}
+
+/// One input of a controlling agent on the user's page. Coordinates are CSS pixels of the user's
+/// viewport; `id` is the target's rrweb node id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ControlInput {
+    Move {
+        x: f64,
+        y: f64,
+    },
+    Click {
+        id: u64,
+        x: f64,
+        y: f64,
+    },
+    Dblclick {
+        id: u64,
+        x: f64,
+        y: f64,
+    },
+    Scroll {
+        #[serde(default)]
+        id: Option<u64>,
+        x: f64,
+        y: f64,
+    },
+    Key {
+        key: String,
+        #[serde(default)]
+        id: Option<u64>,
+    },
+    Input {
+        id: u64,
+        value: String,
+    },
+    Select {
+        id: u64,
+        value: String,
+    },
+    Focus {
+        id: u64,
+    },
+    Navigate {
+        to: NavigateTo,
+        #[serde(default)]
+        url: Option<String>,
+    },
+}
+
+/// Named keys an agent may press; any single character is allowed too.
+pub const NAMED_KEYS: [&str; 10] = [
+    "Enter",
+    "Tab",
+    "Backspace",
+    "Delete",
+    "Escape",
+    "ArrowLeft",
+    "ArrowRight",
+    "ArrowUp",
+    "ArrowDown",
+    " ",
+];
+pub const MAX_INPUT_CHARS: usize = 4096;
+pub const MAX_URL_BYTES: usize = 2048;
+pub const MAX_STROKE_POINTS: usize = 1000;
+
+impl ControlInput {
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Move { .. } => "move",
+            Self::Click { .. } => "click",
+            Self::Dblclick { .. } => "dblclick",
+            Self::Scroll { .. } => "scroll",
+            Self::Key { .. } => "key",
+            Self::Input { .. } => "input",
+            Self::Select { .. } => "select",
+            Self::Focus { .. } => "focus",
+            Self::Navigate { .. } => "navigate",
+        }
+    }
+
+    /// Checks what the server can check; the page checks the rest (targets, origins).
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = |values: &[f64]| values.iter().all(|v| v.is_finite());
+        match self {
+            Self::Move { x, y }
+            | Self::Click { x, y, .. }
+            | Self::Dblclick { x, y, .. }
+            | Self::Scroll { x, y, .. }
+                if !finite(&[*x, *y]) =>
+            {
+                Err("coordinates must be finite numbers".into())
+            }
+            Self::Key { key, .. }
+                if key.chars().count() != 1 && !NAMED_KEYS.contains(&key.as_str()) =>
+            {
+                Err(format!(
+                    "key '{}' is not a single character or one of {NAMED_KEYS:?}",
+                    key.chars().take(16).collect::<String>()
+                ))
+            }
+            Self::Input { value, .. } | Self::Select { value, .. }
+                if value.chars().count() > MAX_INPUT_CHARS =>
+            {
+                Err(format!("value is over {MAX_INPUT_CHARS} characters"))
+            }
+            Self::Navigate {
+                to: NavigateTo::Url,
+                url,
+            } => match url {
+                Some(url) if !url.is_empty() && url.len() <= MAX_URL_BYTES => Ok(()),
+                _ => Err(format!(
+                    "navigate to a url needs a url of 1-{MAX_URL_BYTES} bytes"
+                )),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// The input as the audit trail keeps it: what was typed is not repeated there (inputs are
+    /// masked in the recording too), only how much.
+    pub fn audit(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("control inputs serialize");
+        if let Self::Input { value: typed, .. } = self {
+            value["value"] = serde_json::json!({"chars": typed.chars().count()});
+        }
+        value
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrokeTool {
+    Pen,
+    Arrow,
+    Rect,
+    Laser,
+}
+
+/// An annotation stroke; points are page coordinates (CSS pixels from the document's top-left),
+/// so the stroke stays on what it marks when the page scrolls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stroke {
+    pub id: String,
+    pub tool: StrokeTool,
+    pub color: String,
+    pub points: Vec<[f64; 2]>,
+}
+
+impl Stroke {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.is_empty() || self.id.len() > 64 {
+            return Err("stroke id must be 1-64 bytes".into());
+        }
+        let hex = self.color.len() == 7
+            && self.color.starts_with('#')
+            && self.color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex {
+            return Err("stroke color must be #rrggbb".into());
+        }
+        if self.points.is_empty() || self.points.len() > MAX_STROKE_POINTS {
+            return Err(format!("a stroke has 1-{MAX_STROKE_POINTS} points"));
+        }
+        if !self.points.iter().flatten().all(|v| v.is_finite()) {
+            return Err("stroke points must be finite numbers".into());
+        }
+        Ok(())
+    }
+}
+
+/// What an agent's node sends toward the session's tracker through `cluster/signals`: the
+/// agent's own requests (also what an agent sends on its WebSocket), and its presence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Signal {
+    Request {
+        kind: GrantKind,
+    },
+    Release {
+        kind: GrantKind,
+    },
+    Control {
+        tab: String,
+        input: ControlInput,
+    },
+    Stroke {
+        tab: String,
+        stroke: Stroke,
+    },
+    Resync,
+    /// Sent by the agent's node, never accepted from an agent.
+    Joined,
+    Left,
+    Heartbeat,
+}
+
+impl Signal {
+    /// Every `type` an agent may send.
+    pub const AGENT_TYPES: [&'static str; 5] =
+        ["request", "release", "control", "stroke", "resync"];
+
+    /// Whether an agent may send this itself (presence is the node's to say).
+    pub fn from_agent(&self) -> bool {
+        !matches!(self, Self::Joined | Self::Left | Self::Heartbeat)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Control { tab, input } => valid_tab_ref(tab).and_then(|()| input.validate()),
+            Self::Stroke { tab, stroke } => valid_tab_ref(tab).and_then(|()| stroke.validate()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn valid_tab_ref(tab: &str) -> Result<(), String> {
+    if (1..=64).contains(&tab.len()) {
+        Ok(())
+    } else {
+        Err("tab must name the tab the input is for".into())
+    }
+}
+
+/// One record of `cluster/signals` (MessagePack).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalRecord {
+    pub session: SessionId,
+    pub agent: AgentRef,
+    /// The agent's node.
+    pub node: String,
+    pub signal: Signal,
+}
+
+/// Why an agent left a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// Its connection closed.
+    Closed,
+    /// Its node went silent.
+    Lost,
+}
+
+/// Body of an `agent` record: who, and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub agent: AgentRef,
+    #[serde(flatten)]
+    pub action: AgentAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AgentAction {
+    Joined {
+        watchers: Vec<AgentRef>,
+    },
+    Left {
+        reason: LeftReason,
+        watchers: Vec<AgentRef>,
+    },
+    Requested {
+        kind: GrantKind,
+        request_id: String,
+    },
+    Busy {
+        kind: GrantKind,
+        holder: AgentRef,
+    },
+    Granted {
+        kind: GrantKind,
+        request_id: String,
+    },
+    Declined {
+        kind: GrantKind,
+        request_id: String,
+        reason: DeclineReason,
+    },
+    Withdrawn {
+        kind: GrantKind,
+        request_id: String,
+    },
+    Revoked {
+        kind: GrantKind,
+    },
+    Released {
+        kind: GrantKind,
+    },
+    Ended {
+        kind: GrantKind,
+        reason: String,
+    },
+    Control {
+        tab: String,
+        input: serde_json::Value,
+    },
+    Stroke {
+        tab: String,
+        stroke: Stroke,
+    },
+    Dropped {
+        what: String,
+        reason: String,
+        count: u32,
+    },
+    /// The page could not perform an input; `input` is its action (`click`, `navigate`, …).
+    Refused {
+        tab: String,
+        input: String,
+        reason: String,
+    },
+}
+
+/// One `agent` record as `GET /api/v1/sessions/{id}` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// When S2 stored it, ms since the Unix epoch.
+    pub ts: u64,
+    pub record: AgentRecord,
+}
+
+/// A session's summary and what agents did in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub summary: SessionSummary,
+    pub activity: Vec<Activity>,
 }
 
 /// JSON body of every HTTP error.

@@ -14,26 +14,29 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::consent::{Consent, Effect};
 use crate::frame::Event;
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
-use crate::protocol::{EndReason, PageInfo};
+use crate::protocol::{
+    AgentAction, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind, ServerMessage,
+    SignalRecord,
+};
 use crate::session::SessionId;
+use crate::stream::json_bytes;
 use crate::stream::{SessionStream, Store, StoreError};
 use crate::writer::Writer;
+use crate::writer::server_event;
 
 /// Records as one S2 read returned them, shared by every agent of the room on this node.
 pub type FeedBatch = Arc<Vec<SequencedRecord>>;
 
 const FEED_CAPACITY: usize = 512;
-const SIGNAL_CAPACITY: usize = 16;
+/// Messages for the room's trackers not yet taken by every connection: input comes in bursts.
+const TRACKER_QUEUE: usize = 256;
 
-/// Something this node asks of the room's tracker connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackerSignal {
-    /// Take a fresh full snapshot.
-    Resync,
-}
+/// A message for the tracker connections of a room.
+pub type TrackerSignal = Arc<ServerMessage>;
 
 /// Settings every room of a node shares.
 #[derive(Debug, Clone)]
@@ -60,6 +63,10 @@ pub struct Room {
     pub id: SessionId,
     stream: SessionStream,
     writer: tokio::sync::Mutex<Option<Writer>>,
+    /// The active writer, readable without waiting for a claim in progress: signals for the
+    /// session are handled only where it is set, and their records go through it.
+    active: Mutex<Option<Writer>>,
+    consent: Mutex<Consent>,
     feed: Mutex<Option<broadcast::Sender<FeedBatch>>>,
     trackers: AtomicUsize,
     /// Bumped whenever trackers come or go, so a stale idle timer knows it is stale.
@@ -89,6 +96,7 @@ impl Room {
         let mut slot = self.writer.lock().await;
         if let Some(writer) = slot.as_ref().filter(|w| w.is_active()) {
             writer.append(vec![first]).await.await?;
+            *self.active.lock().expect("lock") = Some(writer.clone());
             return Ok(writer.clone());
         }
         let token = fencing_token(&settings.node_id);
@@ -104,6 +112,7 @@ impl Room {
             settings.heartbeat,
         );
         *slot = Some(writer.clone());
+        *self.active.lock().expect("lock") = Some(writer.clone());
         Ok(writer)
     }
 
@@ -113,6 +122,7 @@ impl Room {
         let Some(writer) = slot.take() else {
             return Ok(());
         };
+        *self.active.lock().expect("lock") = None;
         metrics.sessions_live.dec();
         writer.seal(reason).await
     }
@@ -122,6 +132,7 @@ impl Room {
         let mut slot = self.writer.lock().await;
         if slot.as_ref().is_some_and(|w| !w.is_active()) {
             *slot = None;
+            *self.active.lock().expect("lock") = None;
             metrics.sessions_live.dec();
         }
     }
@@ -164,9 +175,112 @@ impl Room {
         self.signals.subscribe()
     }
 
-    /// Asks the session's trackers on this node for a fresh full snapshot.
-    pub fn request_resync(&self) {
-        let _ = self.signals.send(TrackerSignal::Resync);
+    /// Whether this node writes the session, and so answers its signals.
+    pub fn holds_session(&self) -> bool {
+        self.active
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .is_some_and(Writer::is_active)
+    }
+
+    /// What a tracker connecting now must be told: grants, and prompts still open.
+    pub fn consent_snapshot(&self) -> Vec<ServerMessage> {
+        self.consent.lock().expect("lock").snapshot()
+    }
+
+    /// A signal from an agent, through `cluster/signals`.
+    pub fn on_signal(&self, signal: SignalRecord, metrics: &Metrics) {
+        let effects = self.consent.lock().expect("lock").on_signal(
+            signal.agent,
+            signal.signal,
+            Instant::now(),
+        );
+        self.apply(effects, metrics);
+    }
+
+    /// The user's answer to a consent request, from one of the session's tabs.
+    pub fn on_answer(
+        &self,
+        request_id: &str,
+        granted: bool,
+        reason: Option<DeclineReason>,
+        metrics: &Metrics,
+    ) {
+        let effects = self
+            .consent
+            .lock()
+            .expect("lock")
+            .on_answer(request_id, granted, reason);
+        self.apply(effects, metrics);
+    }
+
+    /// The user stopped a grant.
+    pub fn on_revoke(&self, kind: GrantKind, agent_id: &str, metrics: &Metrics) {
+        let effects = self.consent.lock().expect("lock").on_revoke(kind, agent_id);
+        self.apply(effects, metrics);
+    }
+
+    /// The page could not perform an agent's input.
+    pub fn on_refused(
+        &self,
+        agent_id: &str,
+        tab: &str,
+        action: &str,
+        reason: &str,
+        metrics: &Metrics,
+    ) {
+        let effects = self
+            .consent
+            .lock()
+            .expect("lock")
+            .on_refused(agent_id, tab, action, reason);
+        self.apply(effects, metrics);
+    }
+
+    /// Time passing for consent: timeouts, agents whose node went silent, counted drops.
+    pub fn sweep_consent(&self, metrics: &Metrics) {
+        let effects = {
+            let mut consent = self.consent.lock().expect("lock");
+            if consent.is_idle() {
+                return;
+            }
+            consent.sweep(Instant::now())
+        };
+        self.apply(effects, metrics);
+    }
+
+    /// Sends what is for the trackers at once, and queues the records behind the session's
+    /// events. Records are not waited for: the tracker acts on input before its record is durable.
+    fn apply(&self, effects: Vec<Effect>, metrics: &Metrics) {
+        let mut records = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Tracker(message) => {
+                    let _ = self.signals.send(Arc::new(message));
+                }
+                Effect::Record(record) => {
+                    if let AgentAction::Dropped { what, count, .. } = &record.action {
+                        warn!(session = %self.id, agent = %record.agent.name, what, count, "dropped agent input without a grant");
+                        metrics
+                            .rejected
+                            .with_label_values(&["no_grant"])
+                            .inc_by(u64::from(*count));
+                    }
+                    records.push(server_event(RecordKind::Agent, json_bytes(&record)));
+                }
+            }
+        }
+        if records.is_empty() {
+            return;
+        }
+        let writer = self.active.lock().expect("lock").clone();
+        match writer {
+            Some(writer) if writer.try_append(records) => {}
+            _ => {
+                warn!(session = %self.id, "agent records not written: the session's writer is gone or full")
+            }
+        }
     }
 
     /// Subscribes to the room's shared tail, starting one S2 read session if none runs.
@@ -290,6 +404,8 @@ impl Rooms {
                     id,
                     stream: self.store.session(id),
                     writer: tokio::sync::Mutex::new(None),
+                    active: Mutex::new(None),
+                    consent: Mutex::new(Consent::default()),
                     feed: Mutex::new(None),
                     trackers: AtomicUsize::new(0),
                     tracker_epoch: AtomicU64::new(0),
@@ -300,7 +416,7 @@ impl Rooms {
                         self.settings.events_per_sec,
                         self.settings.events_burst,
                     )),
-                    signals: broadcast::channel(SIGNAL_CAPACITY).0,
+                    signals: broadcast::channel(TRACKER_QUEUE).0,
                 })
             })
             .clone()
@@ -329,6 +445,15 @@ impl Rooms {
             room,
             tab: None,
         }
+    }
+
+    /// Rooms this node writes, for the consent sweep.
+    pub fn held(&self) -> Vec<Arc<Room>> {
+        self.rooms
+            .iter()
+            .filter(|r| r.holds_session())
+            .map(|r| r.clone())
+            .collect()
     }
 
     fn remove_if_empty(&self, id: SessionId) {

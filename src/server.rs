@@ -24,6 +24,7 @@ use crate::embedded::{EmbeddedError, EmbeddedS2};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
 use crate::room::{RoomSettings, Rooms};
+use crate::signal::SignalBus;
 use crate::stream::{Store, StoreConfig, StoreError};
 use crate::{api, ingest, live};
 
@@ -114,6 +115,7 @@ pub enum ServerError {
 /// Shared by every handler.
 pub struct AppState {
     pub rooms: Arc<Rooms>,
+    pub signals: Arc<SignalBus>,
     pub store: Store,
     pub agents: AgentTokens,
     pub projects: Projects,
@@ -218,7 +220,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         metrics.clone(),
         shutdown.clone(),
     );
+    let signals = SignalBus::start(&store, rooms.clone(), shutdown.clone()).await?;
     let state = Arc::new(AppState {
+        signals,
         rooms,
         store,
         agents: AgentTokens::new(config.agent_tokens.clone()),

@@ -14,10 +14,11 @@ use s2_sdk::error::{AppendConditionFailed, AppendError, ReadError, RequestError}
 use s2_sdk::read_session::ReadSession;
 use s2_sdk::types::{
     AppendInput, AppendRecord, AppendRecordBatch, AppendRetryPolicy, BasinConfig, BasinName,
-    CommandRecord, CreateStreamInput, DeleteOnEmptyConfig, EnsureBasinInput, FencingToken,
-    ListStreamsInput, ReadFrom, ReadInput, ReadLimits, ReadSessionConfig, ReadSessionRetryPolicy,
-    ReadStart, ReadStop, RetentionPolicy, RetryConfig, S2Config, S2Endpoints, SequencedRecord,
-    StreamConfig, StreamNamePrefix, StreamNameStartAfter, StreamPosition,
+    CommandRecord, CreateStreamInput, DeleteOnEmptyConfig, EnsureBasinInput, EnsureStreamInput,
+    FencingToken, ListStreamsInput, ReadFrom, ReadInput, ReadLimits, ReadSessionConfig,
+    ReadSessionRetryPolicy, ReadStart, ReadStop, RetentionPolicy, RetryConfig, S2Config,
+    S2Endpoints, SequencedRecord, StreamConfig, StreamNamePrefix, StreamNameStartAfter,
+    StreamPosition,
 };
 use s2_sdk::{S2, S2Basin, S2Stream};
 
@@ -31,6 +32,10 @@ const MAX_BATCH_METERED: usize = 1_000_000;
 /// Metered size of a record with no headers: 8 bytes plus its body.
 const RECORD_OVERHEAD: usize = 8;
 const CLAIM_ATTEMPTS: usize = 8;
+/// The deployment-wide stream agents' signals travel through (docs/protocol.md §9.1).
+pub const SIGNAL_STREAM: &str = "cluster/signals";
+/// Signals matter for seconds; an hour is plenty to debug with.
+const SIGNAL_RETENTION: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -140,6 +145,21 @@ impl Store {
             .create_stream(CreateStreamInput::new(name).with_config(self.stream_config.clone()))
             .await?;
         Ok(self.session(id))
+    }
+
+    /// The signal stream, created if missing. It is never deleted when empty: nodes append to it
+    /// at any time.
+    pub async fn signal_stream(&self) -> Result<SignalStream, StoreError> {
+        let name: s2_sdk::types::StreamName = SIGNAL_STREAM.parse().expect("valid stream name");
+        let config = StreamConfig::new()
+            .with_retention_policy(RetentionPolicy::Age(SIGNAL_RETENTION.as_secs()))
+            .with_delete_on_empty(DeleteOnEmptyConfig::new().with_min_age(Duration::ZERO));
+        self.basin
+            .ensure_stream(EnsureStreamInput::new(name.clone()).with_config(config))
+            .await?;
+        Ok(SignalStream {
+            stream: self.basin.stream(name),
+        })
     }
 
     /// One page of session ids, newest first, after the session `after`.
@@ -331,15 +351,49 @@ impl SessionStream {
 
     /// A read session that follows the stream from `from` as records are appended.
     pub async fn follow(&self, from: u64) -> Result<ReadSession, StoreError> {
-        let input = ReadInput::new()
-            .with_start(ReadStart::new().with_from(ReadFrom::SeqNum(from)))
-            .with_ignore_command_records(true);
-        let config = ReadSessionConfig::new().with_retry_policy(ReadSessionRetryPolicy::Indefinite);
-        self.stream
-            .read_session(input, config)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        follow(&self.stream, ReadFrom::SeqNum(from)).await
     }
+}
+
+/// The stream of signals from agents to trackers, shared by every node.
+#[derive(Clone)]
+pub struct SignalStream {
+    stream: S2Stream,
+}
+
+impl SignalStream {
+    /// Appends signal records in order. No fencing: every node appends here.
+    pub async fn append(&self, bodies: Vec<Bytes>) -> Result<(), StoreError> {
+        let records = bodies
+            .into_iter()
+            .map(|body| AppendRecord::new(body).map_err(|e| StoreError::Unavailable(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        for batch in into_batches(records) {
+            self.stream
+                .append(AppendInput::new(batch))
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("appending signals: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// A read session from the stream's tail: a node cares only for signals sent after it
+    /// started.
+    pub async fn follow_from_tail(&self) -> Result<ReadSession, StoreError> {
+        follow(&self.stream, ReadFrom::TailOffset(0)).await
+    }
+}
+
+/// A read session that retries for as long as it takes, skipping fences.
+async fn follow(stream: &S2Stream, from: ReadFrom) -> Result<ReadSession, StoreError> {
+    let input = ReadInput::new()
+        .with_start(ReadStart::new().with_from(from))
+        .with_ignore_command_records(true);
+    let config = ReadSessionConfig::new().with_retry_policy(ReadSessionRetryPolicy::Indefinite);
+    stream
+        .read_session(input, config)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 /// Resolves where a reader asked to start into a sequence number.

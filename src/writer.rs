@@ -103,6 +103,13 @@ impl Writer {
         }
     }
 
+    /// Queues events without waiting for room in the queue or for durability; false when the
+    /// queue is full or the writer stopped. For records nobody waits on.
+    pub fn try_append(&self, events: Vec<Event>) -> bool {
+        let (done, _) = oneshot::channel();
+        self.tx.try_send(Command::Append { events, done }).is_ok()
+    }
+
     /// Writes the `end` record and seals the stream; the writer stops.
     pub async fn seal(&self, reason: EndReason) -> Result<(), StoreError> {
         let (done, rx) = oneshot::channel();

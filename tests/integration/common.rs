@@ -36,8 +36,23 @@ pub async fn start(config: ServerConfig) -> RunningServer {
         .expect("server starts")
 }
 
-pub fn ws_url(server: &RunningServer, path: &str) -> String {
-    format!("ws://{}{path}", server.addr)
+/// A server the helpers can reach: one in this process, or a `cobrowse serve` child process.
+pub trait Node {
+    fn addr(&self) -> SocketAddr;
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+}
+
+impl Node for RunningServer {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+pub fn ws_url(server: &impl Node, path: &str) -> String {
+    format!("ws://{}{path}", server.addr())
 }
 
 pub fn rrweb(seq: u64) -> TrackerEvent {
@@ -84,7 +99,7 @@ pub struct Tracker {
     pub token: String,
 }
 
-pub async fn connect(server: &RunningServer) -> Ws {
+pub async fn connect(server: &impl Node) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(ws_url(server, "/api/v1/track"))
         .await
         .expect("websocket connects");
@@ -126,7 +141,7 @@ pub async fn expect_close(ws: &mut Ws) -> (u16, String) {
 }
 
 impl Tracker {
-    pub async fn open(server: &RunningServer, token: Option<String>, tab: &str) -> Self {
+    pub async fn open(server: &impl Node, token: Option<String>, tab: &str) -> Self {
         let mut ws = connect(server).await;
         send(&mut ws, &TrackerMessage::Hello(hello(token, tab))).await;
         match recv(&mut ws).await {
@@ -166,10 +181,15 @@ impl Tracker {
     }
 }
 
-pub async fn agent(server: &RunningServer, session: &str, query: &str) -> Ws {
+pub async fn agent(server: &impl Node, session: &str, query: &str) -> Ws {
+    agent_with(server, AGENT_TOKEN, session, query).await
+}
+
+/// An agent connection with another agent's token.
+pub async fn agent_with(server: &impl Node, token: &str, session: &str, query: &str) -> Ws {
     let url = ws_url(
         server,
-        &format!("/api/v1/sessions/{session}/live?token={AGENT_TOKEN}&{query}"),
+        &format!("/api/v1/sessions/{session}/live?token={token}&{query}"),
     );
     let (ws, _) = tokio_tungstenite::connect_async(url)
         .await
@@ -199,7 +219,11 @@ pub async fn agent_collect(
     while !done(&all) {
         match agent_recv(ws).await {
             Some(AgentMessage::Events { events }) => all.extend(events),
-            Some(AgentMessage::CaughtUp { .. }) => {}
+            Some(
+                AgentMessage::CaughtUp { .. }
+                | AgentMessage::Joined { .. }
+                | AgentMessage::Error { .. },
+            ) => {}
             None => break,
         }
     }
@@ -218,7 +242,7 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-pub async fn get_json(server: &RunningServer, path: &str) -> serde_json::Value {
+pub async fn get_json(server: &impl Node, path: &str) -> serde_json::Value {
     let response = http()
         .get(format!("{}{path}", server.url()))
         .bearer_auth(AGENT_TOKEN)

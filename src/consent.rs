@@ -1,0 +1,611 @@
+//! Consent: what the user allowed which agent to do, kept by the node that holds the session's
+//! tracker. Everything an agent may do to the page passes through here, so a console that forges
+//! messages gets no further than one that follows the rules: input and strokes are forwarded only
+//! while their agent holds a grant the tracker reported, and a revoke applies to the very next
+//! message.
+//!
+//! The state machine is pure: each call takes the time and returns [`Effect`]s (messages for the
+//! session's trackers, records for its stream) for the room to carry out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use crate::protocol::{
+    AgentAction, AgentRecord, AgentRef, DeclineReason, Grant, GrantKind, LeftReason, ServerMessage,
+    Signal,
+};
+
+/// A request nobody answered is declined after this; the page's own prompt gives up at 30 s.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(35);
+/// An agent whose node sent nothing for this long is gone (its node sends heartbeats every 15 s).
+pub const AGENT_LEASE: Duration = Duration::from_secs(45);
+/// At most one `dropped` record per agent and kind of message in this window.
+const DROP_WINDOW: Duration = Duration::from_secs(1);
+
+/// Something the room must do after a change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send to every tracker connection of the session on this node.
+    Tracker(ServerMessage),
+    /// Write an `agent` record to the session stream.
+    Record(AgentRecord),
+}
+
+struct Pending {
+    agent: AgentRef,
+    kind: GrantKind,
+    deadline: Instant,
+}
+
+/// Refused messages of one agent not yet recorded.
+struct Drops {
+    agent: AgentRef,
+    last_recorded: Instant,
+    unrecorded: u32,
+}
+
+#[derive(Default)]
+pub struct Consent {
+    /// Agents watching, by id, and when their node last spoke for them.
+    watchers: BTreeMap<String, (AgentRef, Instant)>,
+    /// Requests awaiting the user's answer, by request id.
+    pending: BTreeMap<String, Pending>,
+    grants: Vec<Grant>,
+    drops: HashMap<(String, &'static str), Drops>,
+}
+
+impl Consent {
+    pub fn allows(&self, agent_id: &str, kind: GrantKind) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.kind == kind && g.agent.id == agent_id)
+    }
+
+    pub fn grants_message(&self) -> ServerMessage {
+        ServerMessage::Grants {
+            grants: self.grants.clone(),
+        }
+    }
+
+    /// What a tracker connecting now must be told: the grants, and the prompts still open (the
+    /// page may have navigated while one was shown).
+    pub fn snapshot(&self) -> Vec<ServerMessage> {
+        let mut messages = vec![self.grants_message()];
+        messages.extend(
+            self.pending
+                .iter()
+                .map(|(id, p)| ServerMessage::ConsentRequest {
+                    request_id: id.clone(),
+                    kind: p.kind,
+                    agent: p.agent.clone(),
+                }),
+        );
+        messages
+    }
+
+    pub fn watchers(&self) -> Vec<AgentRef> {
+        self.watchers.values().map(|(a, _)| a.clone()).collect()
+    }
+
+    /// A signal from an agent's node.
+    pub fn on_signal(&mut self, agent: AgentRef, signal: Signal, now: Instant) -> Vec<Effect> {
+        if signal == Signal::Left {
+            return self.leave(&agent, LeftReason::Closed);
+        }
+        // Any signal shows the agent is still there. A heartbeat from an agent this node did not
+        // know of (the tracker moved here) makes it a watcher again, quietly: it joined long ago.
+        self.watchers.insert(agent.id.clone(), (agent.clone(), now));
+        match signal {
+            Signal::Joined => vec![
+                record(
+                    &agent,
+                    AgentAction::Joined {
+                        watchers: self.watchers(),
+                    },
+                ),
+                Effect::Tracker(ServerMessage::Resync),
+            ],
+            Signal::Heartbeat | Signal::Left => Vec::new(),
+            Signal::Resync => vec![Effect::Tracker(ServerMessage::Resync)],
+            Signal::Request { kind } => self.request(agent, kind, now),
+            Signal::Release { kind } => self.release(&agent, kind),
+            Signal::Control { tab, input } => {
+                if self.allows(&agent.id, GrantKind::Control) {
+                    vec![
+                        Effect::Tracker(ServerMessage::Control {
+                            agent_id: agent.id.clone(),
+                            tab: tab.clone(),
+                            input: input.clone(),
+                        }),
+                        record(
+                            &agent,
+                            AgentAction::Control {
+                                tab,
+                                input: input.audit(),
+                            },
+                        ),
+                    ]
+                } else {
+                    self.refuse(agent, "control", now)
+                }
+            }
+            Signal::Stroke { tab, stroke } => {
+                if self.allows(&agent.id, GrantKind::Annotate) {
+                    vec![
+                        Effect::Tracker(ServerMessage::Stroke {
+                            agent_id: agent.id.clone(),
+                            tab: tab.clone(),
+                            stroke: stroke.clone(),
+                        }),
+                        record(&agent, AgentAction::Stroke { tab, stroke }),
+                    ]
+                } else {
+                    self.refuse(agent, "stroke", now)
+                }
+            }
+        }
+    }
+
+    fn request(&mut self, agent: AgentRef, kind: GrantKind, now: Instant) -> Vec<Effect> {
+        let asked = self
+            .pending
+            .values()
+            .any(|p| p.kind == kind && p.agent.id == agent.id);
+        if self.allows(&agent.id, kind) || asked {
+            return Vec::new();
+        }
+        if let Some(holder) = self.exclusive_holder(kind, &agent.id) {
+            return vec![record(&agent, AgentAction::Busy { kind, holder })];
+        }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        self.pending.insert(
+            request_id.clone(),
+            Pending {
+                agent: agent.clone(),
+                kind,
+                deadline: now + REQUEST_TIMEOUT,
+            },
+        );
+        vec![
+            record(
+                &agent,
+                AgentAction::Requested {
+                    kind,
+                    request_id: request_id.clone(),
+                },
+            ),
+            Effect::Tracker(ServerMessage::ConsentRequest {
+                request_id,
+                kind,
+                agent,
+            }),
+        ]
+    }
+
+    /// Only one agent controls at a time; any number may draw.
+    fn exclusive_holder(&self, kind: GrantKind, asker: &str) -> Option<AgentRef> {
+        if kind != GrantKind::Control {
+            return None;
+        }
+        self.grants
+            .iter()
+            .find(|g| g.kind == kind && g.agent.id != asker)
+            .map(|g| g.agent.clone())
+    }
+
+    /// The user's answer, from any tab; the first one counts.
+    pub fn on_answer(
+        &mut self,
+        request_id: &str,
+        granted: bool,
+        reason: Option<DeclineReason>,
+    ) -> Vec<Effect> {
+        let Some(Pending { agent, kind, .. }) = self.pending.remove(request_id) else {
+            // Too late (withdrawn, timed out, answered elsewhere): make sure the tab shows the
+            // grants as they are.
+            return vec![Effect::Tracker(self.grants_message())];
+        };
+        let cancel = Effect::Tracker(ServerMessage::ConsentCancel {
+            request_id: request_id.to_string(),
+        });
+        if !granted {
+            let reason = reason.unwrap_or(DeclineReason::Declined);
+            let request_id = request_id.to_string();
+            return vec![
+                record(
+                    &agent,
+                    AgentAction::Declined {
+                        kind,
+                        request_id,
+                        reason,
+                    },
+                ),
+                cancel,
+            ];
+        }
+        if let Some(holder) = self.exclusive_holder(kind, &agent.id) {
+            return vec![
+                record(&agent, AgentAction::Busy { kind, holder }),
+                cancel,
+                Effect::Tracker(self.grants_message()),
+            ];
+        }
+        self.grants.push(Grant {
+            kind,
+            agent: agent.clone(),
+        });
+        let request_id = request_id.to_string();
+        vec![
+            record(&agent, AgentAction::Granted { kind, request_id }),
+            cancel,
+            Effect::Tracker(self.grants_message()),
+        ]
+    }
+
+    /// The user stopped a grant.
+    pub fn on_revoke(&mut self, kind: GrantKind, agent_id: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(grant) = self.take_grant(kind, agent_id) {
+            effects.push(record(&grant.agent, AgentAction::Revoked { kind }));
+        }
+        effects.push(Effect::Tracker(self.grants_message()));
+        effects
+    }
+
+    /// The page could not perform an agent's input.
+    pub fn on_refused(&self, agent_id: &str, tab: &str, action: &str, reason: &str) -> Vec<Effect> {
+        let agent = self.agent(agent_id);
+        vec![record(
+            &agent,
+            AgentAction::Refused {
+                tab: tab.to_string(),
+                input: action.chars().take(32).collect(),
+                reason: reason.chars().take(300).collect(),
+            },
+        )]
+    }
+
+    fn agent(&self, agent_id: &str) -> AgentRef {
+        self.watchers
+            .get(agent_id)
+            .map(|(a, _)| a.clone())
+            .or_else(|| {
+                self.grants
+                    .iter()
+                    .find(|g| g.agent.id == agent_id)
+                    .map(|g| g.agent.clone())
+            })
+            .unwrap_or_else(|| AgentRef {
+                id: agent_id.chars().take(64).collect(),
+                name: "unknown agent".to_string(),
+            })
+    }
+
+    fn take_grant(&mut self, kind: GrantKind, agent_id: &str) -> Option<Grant> {
+        let at = self
+            .grants
+            .iter()
+            .position(|g| g.kind == kind && g.agent.id == agent_id)?;
+        Some(self.grants.remove(at))
+    }
+
+    fn release(&mut self, agent: &AgentRef, kind: GrantKind) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.take_grant(kind, &agent.id).is_some() {
+            effects.push(record(agent, AgentAction::Released { kind }));
+            effects.push(Effect::Tracker(self.grants_message()));
+        }
+        effects.extend(self.withdraw(&agent.id, Some(kind)));
+        effects
+    }
+
+    /// Withdraws an agent's pending requests (of one kind, or all).
+    fn withdraw(&mut self, agent_id: &str, kind: Option<GrantKind>) -> Vec<Effect> {
+        let ids: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.agent.id == agent_id && kind.is_none_or(|k| k == p.kind))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut effects = Vec::new();
+        for request_id in ids {
+            let Some(p) = self.pending.remove(&request_id) else {
+                continue;
+            };
+            effects.push(record(
+                &p.agent,
+                AgentAction::Withdrawn {
+                    kind: p.kind,
+                    request_id: request_id.clone(),
+                },
+            ));
+            effects.push(Effect::Tracker(ServerMessage::ConsentCancel { request_id }));
+        }
+        effects
+    }
+
+    /// An agent left: its requests are withdrawn and its grants end with it.
+    fn leave(&mut self, agent: &AgentRef, reason: LeftReason) -> Vec<Effect> {
+        let agent = self
+            .watchers
+            .remove(&agent.id)
+            .map_or_else(|| agent.clone(), |(a, _)| a);
+        let mut effects = self.withdraw(&agent.id, None);
+        let ended: Vec<Grant> = self
+            .grants
+            .iter()
+            .filter(|g| g.agent.id == agent.id)
+            .cloned()
+            .collect();
+        if !ended.is_empty() {
+            self.grants.retain(|g| g.agent.id != agent.id);
+            for grant in ended {
+                effects.push(record(
+                    &agent,
+                    AgentAction::Ended {
+                        kind: grant.kind,
+                        reason: "agent_left".to_string(),
+                    },
+                ));
+            }
+            effects.push(Effect::Tracker(self.grants_message()));
+        }
+        self.drops.retain(|(id, _), _| *id != agent.id);
+        let watchers = self.watchers();
+        effects.push(record(&agent, AgentAction::Left { reason, watchers }));
+        effects
+    }
+
+    /// Drops a message its agent had no grant for: the first of a burst is recorded at once,
+    /// the rest are counted into one record a second.
+    fn refuse(&mut self, agent: AgentRef, what: &'static str, now: Instant) -> Vec<Effect> {
+        let key = (agent.id.clone(), what);
+        match self.drops.get_mut(&key) {
+            Some(drops) if now.duration_since(drops.last_recorded) < DROP_WINDOW => {
+                drops.unrecorded += 1;
+                Vec::new()
+            }
+            Some(drops) => {
+                let count = drops.unrecorded + 1;
+                drops.last_recorded = now;
+                drops.unrecorded = 0;
+                vec![dropped(&agent, what, count)]
+            }
+            None => {
+                self.drops.insert(
+                    key,
+                    Drops {
+                        agent: agent.clone(),
+                        last_recorded: now,
+                        unrecorded: 0,
+                    },
+                );
+                vec![dropped(&agent, what, 1)]
+            }
+        }
+    }
+
+    /// Whether [`Consent::sweep`] has anything to look at.
+    pub fn is_idle(&self) -> bool {
+        self.watchers.is_empty() && self.pending.is_empty() && self.drops.is_empty()
+    }
+
+    /// Time passing: unanswered requests are declined, silent agents leave, counted drops are
+    /// recorded.
+    pub fn sweep(&mut self, now: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for request_id in expired {
+            effects.extend(self.on_answer(&request_id, false, Some(DeclineReason::Timeout)));
+        }
+        let lost: Vec<AgentRef> = self
+            .watchers
+            .values()
+            .filter(|(_, seen)| now.duration_since(*seen) >= AGENT_LEASE)
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in lost {
+            effects.extend(self.leave(&agent, LeftReason::Lost));
+        }
+        self.drops.retain(|(_, what), drops| {
+            if now.duration_since(drops.last_recorded) < DROP_WINDOW {
+                return true;
+            }
+            if drops.unrecorded == 0 {
+                return false;
+            }
+            effects.push(dropped(&drops.agent, what, drops.unrecorded));
+            drops.last_recorded = now;
+            drops.unrecorded = 0;
+            true
+        });
+        effects
+    }
+}
+
+fn record(agent: &AgentRef, action: AgentAction) -> Effect {
+    Effect::Record(AgentRecord {
+        agent: agent.clone(),
+        action,
+    })
+}
+
+fn dropped(agent: &AgentRef, what: &str, count: u32) -> Effect {
+    record(
+        agent,
+        AgentAction::Dropped {
+            what: what.to_string(),
+            reason: "no_grant".to_string(),
+            count,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ControlInput;
+
+    fn agent(name: &str) -> AgentRef {
+        AgentRef {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+        }
+    }
+
+    fn click() -> Signal {
+        Signal::Control {
+            tab: "t".into(),
+            input: ControlInput::Click {
+                id: 1,
+                x: 0.0,
+                y: 0.0,
+            },
+        }
+    }
+
+    fn prompt_id(effects: &[Effect]) -> String {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Tracker(ServerMessage::ConsentRequest { request_id, .. }) => {
+                    Some(request_id.clone())
+                }
+                _ => None,
+            })
+            .expect("the user is asked")
+    }
+
+    fn actions(effects: &[Effect]) -> Vec<&AgentAction> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Record(r) => Some(&r.action),
+                Effect::Tracker(_) => None,
+            })
+            .collect()
+    }
+
+    fn forwards(effects: &[Effect]) -> bool {
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Tracker(ServerMessage::Control { .. })))
+    }
+
+    fn granted(consent: &mut Consent, who: &AgentRef, kind: GrantKind, now: Instant) {
+        let asked = consent.on_signal(who.clone(), Signal::Request { kind }, now);
+        consent.on_answer(&prompt_id(&asked), true, None);
+    }
+
+    #[test]
+    fn an_unanswered_request_is_declined_as_timed_out_and_its_prompt_removed() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let asked = consent.on_signal(
+            agent("alice"),
+            Signal::Request {
+                kind: GrantKind::Control,
+            },
+            now,
+        );
+        let id = prompt_id(&asked);
+        assert!(consent.sweep(now + REQUEST_TIMEOUT / 2).is_empty());
+        let effects = consent.sweep(now + REQUEST_TIMEOUT);
+        assert!(matches!(
+            actions(&effects)[..],
+            [AgentAction::Declined {
+                reason: DeclineReason::Timeout,
+                ..
+            }]
+        ));
+        assert!(
+            effects.contains(&Effect::Tracker(ServerMessage::ConsentCancel {
+                request_id: id.clone()
+            }))
+        );
+        // The page's own late answer grants nothing.
+        consent.on_answer(&id, true, None);
+        assert!(!consent.allows("id-alice", GrantKind::Control));
+    }
+
+    #[test]
+    fn two_pending_control_requests_cannot_both_be_granted() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let a = consent.on_signal(
+            agent("alice"),
+            Signal::Request {
+                kind: GrantKind::Control,
+            },
+            now,
+        );
+        let b = consent.on_signal(
+            agent("bob"),
+            Signal::Request {
+                kind: GrantKind::Control,
+            },
+            now,
+        );
+        consent.on_answer(&prompt_id(&a), true, None);
+        let effects = consent.on_answer(&prompt_id(&b), true, None);
+        assert!(
+            matches!(actions(&effects)[..], [AgentAction::Busy { holder, .. }] if holder.name == "alice")
+        );
+        assert!(consent.allows("id-alice", GrantKind::Control));
+        assert!(!consent.allows("id-bob", GrantKind::Control));
+    }
+
+    #[test]
+    fn an_agent_whose_node_went_silent_loses_its_grant() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        consent.on_signal(alice.clone(), Signal::Joined, now);
+        granted(&mut consent, &alice, GrantKind::Annotate, now);
+        // Heartbeats keep it.
+        consent.on_signal(alice.clone(), Signal::Heartbeat, now + AGENT_LEASE / 2);
+        assert!(consent.sweep(now + AGENT_LEASE).is_empty());
+        let effects = consent.sweep(now + AGENT_LEASE / 2 + AGENT_LEASE);
+        assert!(matches!(
+            actions(&effects)[..],
+            [
+                AgentAction::Ended { .. },
+                AgentAction::Left {
+                    reason: LeftReason::Lost,
+                    ..
+                }
+            ]
+        ));
+        assert!(!consent.allows("id-alice", GrantKind::Annotate));
+    }
+
+    #[test]
+    fn a_revoke_applies_to_the_next_input_and_drops_are_counted_once_a_second() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        assert!(forwards(&consent.on_signal(alice.clone(), click(), now)));
+        consent.on_revoke(GrantKind::Control, "id-alice");
+        let first = consent.on_signal(alice.clone(), click(), now);
+        assert!(!forwards(&first));
+        assert!(matches!(
+            actions(&first)[..],
+            [AgentAction::Dropped { count: 1, .. }]
+        ));
+        for _ in 0..4 {
+            assert!(consent.on_signal(alice.clone(), click(), now).is_empty());
+        }
+        let flushed = consent.sweep(now + DROP_WINDOW);
+        assert!(matches!(
+            actions(&flushed)[..],
+            [AgentAction::Dropped { count: 4, .. }]
+        ));
+        assert!(consent.sweep(now + DROP_WINDOW * 3).is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! Signals from agents to trackers, across nodes: an agent may be connected to one node and the
+//! session's tracker to another, so every signal goes through S2 (docs/protocol.md §9.1).
+//!
+//! Each node appends its agents' signals to the shared `cluster/signals` stream from one task
+//! (in order, batched), and follows that stream with one read session, handing each signal to its
+//! room if this node holds the session. One read session per node, whatever the number of
+//! sessions; signals are small and few next to session events, so every node reading all of them
+//! costs little.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::metrics::Metrics;
+use crate::protocol::{AgentRef, Signal, SignalRecord};
+use crate::room::Rooms;
+use crate::session::SessionId;
+use crate::stream::{SignalStream, Store, StoreError};
+
+/// Signals queued for appending before new ones are dropped (S2 is then failing anyway).
+const QUEUE_DEPTH: usize = 8192;
+/// Records appended at once at most (S2's own limit per append).
+const MAX_BATCH: usize = 1000;
+/// How often consent timeouts, silent agents and counted drops are looked at.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// This node's end of the signal path.
+pub struct SignalBus {
+    node: String,
+    tx: mpsc::Sender<SignalRecord>,
+    metrics: Arc<Metrics>,
+}
+
+impl SignalBus {
+    /// Opens the signal stream and starts following it, before any agent can send a signal.
+    pub async fn start(
+        store: &Store,
+        rooms: Arc<Rooms>,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>, StoreError> {
+        let stream = store.signal_stream().await?;
+        let reads = stream.follow_from_tail().await?;
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let bus = Arc::new(Self {
+            node: rooms.settings.node_id.clone(),
+            tx,
+            metrics: rooms.metrics().clone(),
+        });
+        tokio::spawn(publish(stream.clone(), rx, shutdown.clone()));
+        tokio::spawn(dispatch(stream, reads, rooms, shutdown));
+        Ok(bus)
+    }
+
+    /// Sends a signal toward the session's tracker, wherever it is connected. Never waits: a
+    /// full queue means S2 is not keeping up, and the signal is dropped with a warning.
+    pub fn publish(&self, session: SessionId, agent: &AgentRef, signal: Signal) {
+        let record = SignalRecord {
+            session,
+            agent: agent.clone(),
+            node: self.node.clone(),
+            signal,
+        };
+        if self.tx.try_send(record).is_err() {
+            self.metrics
+                .rejected
+                .with_label_values(&["signal_overflow"])
+                .inc();
+            warn!(%session, "signal dropped: the signal stream is not keeping up");
+        }
+    }
+}
+
+/// Appends queued signals, as many per append as are waiting.
+async fn publish(
+    stream: SignalStream,
+    mut rx: mpsc::Receiver<SignalRecord>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            first = rx.recv() => match first {
+                Some(first) => first,
+                None => return,
+            },
+        };
+        let mut batch = vec![encode(&first)];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(encode(&next)),
+                Err(_) => break,
+            }
+        }
+        let count = batch.len();
+        if let Err(e) = stream.append(batch).await {
+            warn!(error = %e, count, "signals lost: appending to the signal stream failed");
+        }
+    }
+}
+
+fn encode(record: &SignalRecord) -> Bytes {
+    Bytes::from(rmp_serde::to_vec_named(record).expect("signal records serialize"))
+}
+
+/// Follows the signal stream and hands each signal to its room, where this node holds it; also
+/// sweeps the held rooms' consent state once a second.
+async fn dispatch(
+    stream: SignalStream,
+    mut reads: s2_sdk::read_session::ReadSession,
+    rooms: Arc<Rooms>,
+    shutdown: CancellationToken,
+) {
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = sweep.tick() => {
+                for room in rooms.held() {
+                    room.sweep_consent(rooms.metrics());
+                }
+            }
+            batch = reads.next() => match batch {
+                Some(Ok(batch)) => {
+                    let started = Instant::now();
+                    for record in batch.records {
+                        deliver(&rooms, &record.body, record.timestamp);
+                    }
+                    debug!(took = ?started.elapsed(), "signal batch handled");
+                }
+                Some(Err(e)) => {
+                    warn!(error = %e, "following the signal stream failed; following it again from its tail");
+                    tokio::time::sleep(SWEEP_EVERY).await;
+                    match stream.follow_from_tail().await {
+                        Ok(again) => reads = again,
+                        Err(e) => warn!(error = %e, "signal stream still unavailable"),
+                    }
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+fn deliver(rooms: &Rooms, body: &[u8], stored_ms: u64) {
+    let record: SignalRecord = match rmp_serde::from_slice(body) {
+        Ok(record) => record,
+        Err(e) => {
+            warn!(error = %e, "skipping a signal record that does not decode");
+            return;
+        }
+    };
+    let Some(room) = rooms.get(record.session) else {
+        return;
+    };
+    if !room.holds_session() {
+        return;
+    }
+    rooms
+        .metrics()
+        .signal_latency
+        .observe(crate::session::now_ms().saturating_sub(stored_ms) as f64 / 1000.0);
+    room.on_signal(record, rooms.metrics());
+}

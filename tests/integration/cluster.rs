@@ -1,0 +1,94 @@
+//! Separate processes: one `cobrowse store` (s2-lite) and `cobrowse serve` nodes pointed at it,
+//! the way a deployment without sticky routing runs. Children are killed when dropped.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::common::{AGENT_TOKEN, Node, WAIT};
+
+pub const BOB_TOKEN: &str = "bob-secret";
+pub const MALLORY_TOKEN: &str = "mallory-secret";
+
+pub struct Process {
+    _child: Child,
+    addr: SocketAddr,
+    /// What the process printed its address as (the store's endpoint URL).
+    pub url: String,
+}
+
+impl Node for Process {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// Starts the binary and waits for the line that starts with `marker`, followed by its URL.
+async fn spawn(args: &[&str], marker: &str) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cobrowse"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the cobrowse binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let url = tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(url) = line.strip_prefix(marker) {
+                return url.trim().to_string();
+            }
+        }
+        panic!("`cobrowse {}` exited before printing '{marker}'", args[0]);
+    })
+    .await
+    .expect("process starts in time");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let addr = url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("a host:port URL");
+    Process {
+        _child: child,
+        addr,
+        url,
+    }
+}
+
+pub async fn store() -> Process {
+    spawn(
+        &["store", "--listen", "127.0.0.1:0"],
+        "s2-lite listening at",
+    )
+    .await
+}
+
+/// A node on the shared store. Agents: alice (the common test token), bob and mallory.
+pub async fn node(store: &Process, name: &str) -> Process {
+    let alice = format!("alice:{AGENT_TOKEN}");
+    let bob = format!("bob:{BOB_TOKEN}");
+    let mallory = format!("mallory:{MALLORY_TOKEN}");
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--s2-endpoint",
+        &store.url,
+        "--node-id",
+        name,
+        "--secret",
+        "shared-test-secret",
+        "--agent-token",
+        &alice,
+        "--agent-token",
+        &bob,
+        "--agent-token",
+        &mallory,
+        "--web-root",
+        "/nonexistent",
+    ];
+    spawn(&args, "cobrowse is running at").await
+}

@@ -1,0 +1,533 @@
+//! Signals from agents to the page, with the agent and the tracker on different `cobrowse serve`
+//! processes sharing one s2-lite (no sticky routing): resync, consent, control forwarded only
+//! under a grant the tracker reported, and every decision in the session's record.
+//!
+//! "Never reaches the tracker" is checked by order, not by waiting: signals of one agent travel
+//! in order, so once a later `resync` from the same agent arrives, an earlier refused input
+//! would already have arrived if it had been forwarded.
+
+use std::time::{Duration, Instant};
+
+use cobrowse::protocol::{
+    AgentAction, AgentMessage, AgentRecord, AgentRef, ControlInput, GrantKind, RecordKind,
+    ServerMessage, Signal, SignalRecord, Stroke, StrokeTool, TrackerMessage,
+};
+use cobrowse::stream::{Store, StoreConfig};
+use futures::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::cluster::{self, BOB_TOKEN, MALLORY_TOKEN};
+use crate::common::*;
+
+async fn send_signal(ws: &mut Ws, signal: &Signal) {
+    let bytes = rmp_serde::to_vec_named(signal).unwrap();
+    ws.send(Message::Binary(bytes.into()))
+        .await
+        .expect("agent sends");
+}
+
+/// The agent's first message: who the session's records will say it is.
+async fn joined(ws: &mut Ws) -> AgentRef {
+    match agent_recv(ws).await {
+        Some(AgentMessage::Joined { agent }) => agent,
+        other => panic!("expected joined first, got {other:?}"),
+    }
+}
+
+/// Tracker messages up to and including the first that `stop` accepts (acks left out).
+async fn until(tracker: &mut Tracker, stop: impl Fn(&ServerMessage) -> bool) -> Vec<ServerMessage> {
+    let mut seen = Vec::new();
+    loop {
+        match recv(&mut tracker.ws).await {
+            Ok(ServerMessage::Ack { .. }) => {}
+            Ok(message) => {
+                let done = stop(&message);
+                seen.push(message);
+                if done {
+                    return seen;
+                }
+            }
+            Err(close) => panic!("tracker closed while waiting: {close:?}; saw {seen:?}"),
+        }
+    }
+}
+
+fn is_resync(m: &ServerMessage) -> bool {
+    matches!(m, ServerMessage::Resync)
+}
+
+/// Sends `resync` after whatever the agent sent, and returns what reached the tracker meanwhile.
+async fn flush(agent: &mut Ws, tracker: &mut Tracker) -> Vec<ServerMessage> {
+    send_signal(agent, &Signal::Resync).await;
+    until(tracker, is_resync).await
+}
+
+/// The next `agent` record an agent sees that `want` accepts.
+async fn record_where(ws: &mut Ws, want: impl Fn(&AgentRecord) -> bool) -> AgentRecord {
+    loop {
+        match agent_recv(ws).await {
+            Some(AgentMessage::Events { events }) => {
+                for event in events.iter().filter(|e| e.kind == RecordKind::Agent) {
+                    let record: AgentRecord = serde_json::from_slice(&event.data).unwrap();
+                    if want(&record) {
+                        return record;
+                    }
+                }
+            }
+            Some(_) => {}
+            None => panic!("agent connection closed before the record arrived"),
+        }
+    }
+}
+
+/// The `error` of the next error message the agent gets (what the agent was told goes on).
+async fn next_error(ws: &mut Ws) -> String {
+    loop {
+        match agent_recv(ws).await {
+            Some(AgentMessage::Error { error, .. }) => return error,
+            Some(_) => continue,
+            None => panic!("connection closed on a bad frame"),
+        }
+    }
+}
+
+fn click(id: u64) -> Signal {
+    Signal::Control {
+        tab: "tab-1".into(),
+        input: ControlInput::Click {
+            id,
+            x: 10.0,
+            y: 20.0,
+        },
+    }
+}
+
+fn arrow() -> Signal {
+    Signal::Stroke {
+        tab: "tab-1".into(),
+        stroke: Stroke {
+            id: "s1".into(),
+            tool: StrokeTool::Arrow,
+            color: "#ff0000".into(),
+            points: vec![[0.0, 0.0], [100.0, 50.0]],
+        },
+    }
+}
+
+/// Asks for `kind` and has the user accept in the tracker; returns once the agent sees the grant.
+async fn grant(agent: &mut Ws, me: &AgentRef, tracker: &mut Tracker, kind: GrantKind) {
+    send_signal(agent, &Signal::Request { kind }).await;
+    let seen = until(tracker, |m| {
+        matches!(m, ServerMessage::ConsentRequest { .. })
+    })
+    .await;
+    let Some(ServerMessage::ConsentRequest {
+        request_id,
+        kind: asked,
+        agent: asker,
+    }) = seen.last().cloned()
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (asked, &asker),
+        (kind, me),
+        "the prompt names the agent and what it asks"
+    );
+    send(
+        &mut tracker.ws,
+        &TrackerMessage::Consent {
+            request_id,
+            granted: true,
+            reason: None,
+        },
+    )
+    .await;
+    let seen = until(
+        tracker,
+        |m| matches!(m, ServerMessage::Grants { grants } if !grants.is_empty()),
+    )
+    .await;
+    let Some(ServerMessage::Grants { grants }) = seen.last() else {
+        unreachable!()
+    };
+    assert!(grants.iter().any(|g| g.kind == kind && &g.agent == me));
+    record_where(agent, |r| {
+        matches!(r.action, AgentAction::Granted { kind: k, .. } if k == kind) && &r.agent == me
+    })
+    .await;
+}
+
+/// A store, two nodes on it, and a tracker on the first that wrote one event.
+async fn two_nodes_and_a_tracker() -> (
+    cluster::Process,
+    cluster::Process,
+    cluster::Process,
+    Tracker,
+) {
+    let store = cluster::store().await;
+    let a = cluster::node(&store, "node-a").await;
+    let b = cluster::node(&store, "node-b").await;
+    let mut t = Tracker::open(&a, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    (store, a, b, t)
+}
+
+/// An agent joins live; returns once its joining asked the tracker for a fresh snapshot.
+async fn join(node: &impl Node, token: &str, tracker: &mut Tracker) -> (Ws, AgentRef) {
+    let mut ws = agent_with(node, token, &tracker.session_id, "from=live").await;
+    let me = joined(&mut ws).await;
+    until(tracker, is_resync).await;
+    (ws, me)
+}
+
+fn actions(activity: &serde_json::Value) -> Vec<(String, String)> {
+    activity["activity"]
+        .as_array()
+        .expect("activity is listed")
+        .iter()
+        .map(|a| {
+            (
+                a["record"]["agent"]["name"].as_str().unwrap().to_string(),
+                a["record"]["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_agent_on_another_process_gets_a_snapshot_asks_consent_and_controls_until_revoked() {
+    let (_store, _a, b, mut t) = two_nodes_and_a_tracker().await;
+    // Joining asks the tracker on the other process for a fresh snapshot.
+    let (mut alice, me) = join(&b, AGENT_TOKEN, &mut t).await;
+    assert_eq!(me.name, "alice");
+
+    // Before any grant, input is dropped.
+    send_signal(&mut alice, &click(7)).await;
+    let seen = flush(&mut alice, &mut t).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Control { .. })),
+        "{seen:?}"
+    );
+
+    grant(&mut alice, &me, &mut t, GrantKind::Control).await;
+
+    // Granted: input reaches the page, from the other process, in order.
+    let mut latencies = Vec::new();
+    for id in 0..20 {
+        let sent = Instant::now();
+        send_signal(&mut alice, &click(id)).await;
+        let seen = until(&mut t, |m| matches!(m, ServerMessage::Control { .. })).await;
+        latencies.push(sent.elapsed());
+        match seen.last() {
+            Some(ServerMessage::Control {
+                agent_id,
+                tab,
+                input: ControlInput::Click { id: got, .. },
+            }) => {
+                assert_eq!((agent_id, tab.as_str(), *got), (&me.id, "tab-1", id));
+            }
+            other => panic!("expected the click, got {other:?}"),
+        }
+    }
+    latencies.sort();
+    println!(
+        "signal latency agent -> tracker across processes: p50 {:?}, max {:?} (n={})",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+        latencies.len()
+    );
+
+    // The user revokes: the very next input is dropped.
+    send(
+        &mut t.ws,
+        &TrackerMessage::Revoke {
+            kind: GrantKind::Control,
+            agent_id: me.id.clone(),
+        },
+    )
+    .await;
+    until(
+        &mut t,
+        |m| matches!(m, ServerMessage::Grants { grants } if grants.is_empty()),
+    )
+    .await;
+    send_signal(&mut alice, &click(99)).await;
+    let seen = flush(&mut alice, &mut t).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Control { .. })),
+        "{seen:?}"
+    );
+
+    // Who did what, on the record, readable from either process.
+    record_where(&mut alice, |r| {
+        matches!(r.action, AgentAction::Dropped { .. })
+    })
+    .await;
+    let detail = get_json(&b, &format!("/api/v1/sessions/{}", t.session_id)).await;
+    let trail = actions(&detail);
+    let alice_did: Vec<&str> = trail
+        .iter()
+        .filter(|(who, _)| who == "alice")
+        .map(|(_, what)| what.as_str())
+        .collect();
+    assert_eq!(alice_did[0], "joined");
+    assert_eq!(
+        alice_did[1], "dropped",
+        "input before a grant is recorded as dropped"
+    );
+    assert_eq!(&alice_did[2..4], ["requested", "granted"]);
+    assert_eq!(alice_did.iter().filter(|a| **a == "control").count(), 20);
+    let revoked = alice_did
+        .iter()
+        .position(|a| *a == "revoked")
+        .expect("revoke recorded");
+    assert!(alice_did[revoked..].contains(&"dropped"));
+    assert_eq!(detail["live"], true);
+}
+
+#[tokio::test]
+async fn one_agent_controls_at_a_time_declines_hold_and_grants_end_when_the_agent_leaves() {
+    let (_store, a, b, mut t) = two_nodes_and_a_tracker().await;
+    let (mut alice, alice_ref) = join(&b, AGENT_TOKEN, &mut t).await;
+    grant(&mut alice, &alice_ref, &mut t, GrantKind::Control).await;
+
+    // Bob, on the tracker's own process, is told "busy" and the user is not asked.
+    let (mut bob, bob_ref) = join(&a, BOB_TOKEN, &mut t).await;
+    send_signal(
+        &mut bob,
+        &Signal::Request {
+            kind: GrantKind::Control,
+        },
+    )
+    .await;
+    let busy = record_where(&mut bob, |r| {
+        r.agent == bob_ref && matches!(r.action, AgentAction::Busy { .. })
+    })
+    .await;
+    assert!(matches!(busy.action, AgentAction::Busy { holder, .. } if holder == alice_ref));
+    let seen = flush(&mut bob, &mut t).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::ConsentRequest { .. })),
+        "{seen:?}"
+    );
+
+    // Bob asks to draw; the user declines; his strokes go nowhere.
+    send_signal(
+        &mut bob,
+        &Signal::Request {
+            kind: GrantKind::Annotate,
+        },
+    )
+    .await;
+    let seen = until(&mut t, |m| {
+        matches!(m, ServerMessage::ConsentRequest { .. })
+    })
+    .await;
+    let Some(ServerMessage::ConsentRequest {
+        request_id, agent, ..
+    }) = seen.last().cloned()
+    else {
+        unreachable!()
+    };
+    assert_eq!(agent, bob_ref);
+    send(
+        &mut t.ws,
+        &TrackerMessage::Consent {
+            request_id,
+            granted: false,
+            reason: None,
+        },
+    )
+    .await;
+    record_where(&mut bob, |r| {
+        matches!(r.action, AgentAction::Declined { .. })
+    })
+    .await;
+    send_signal(&mut bob, &arrow()).await;
+    let seen = flush(&mut bob, &mut t).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Stroke { .. })),
+        "{seen:?}"
+    );
+
+    // Alice's connection ends: her grant ends with it, and the page is told at once.
+    alice.close(None).await.unwrap();
+    until(
+        &mut t,
+        |m| matches!(m, ServerMessage::Grants { grants } if grants.is_empty()),
+    )
+    .await;
+    let left = record_where(&mut bob, |r| {
+        r.agent == alice_ref && matches!(r.action, AgentAction::Left { .. })
+    })
+    .await;
+    assert!(
+        matches!(left.action, AgentAction::Left { watchers, .. } if watchers == vec![bob_ref.clone()])
+    );
+
+    // Now bob may ask for control, and the user is asked.
+    send_signal(
+        &mut bob,
+        &Signal::Request {
+            kind: GrantKind::Control,
+        },
+    )
+    .await;
+    until(
+        &mut t,
+        |m| matches!(m, ServerMessage::ConsentRequest { agent, .. } if *agent == bob_ref),
+    )
+    .await;
+
+    let trail = actions(&get_json(&a, &format!("/api/v1/sessions/{}", t.session_id)).await);
+    let expect = [
+        ("alice", "ended"),
+        ("alice", "left"),
+        ("bob", "busy"),
+        ("bob", "declined"),
+        ("bob", "dropped"),
+    ];
+    for (who, what) in expect {
+        assert!(
+            trail.iter().any(|(w, a)| w == who && a == what),
+            "{who} {what} missing from {trail:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
+    let (store, a, b, mut t) = two_nodes_and_a_tracker().await;
+
+    // A modified console with no grant floods input and strokes.
+    let (mut mallory, mallory_ref) = join(&b, MALLORY_TOKEN, &mut t).await;
+    for id in 0..30 {
+        send_signal(&mut mallory, &click(id)).await;
+    }
+    for _ in 0..10 {
+        send_signal(&mut mallory, &arrow()).await;
+    }
+    let seen = flush(&mut mallory, &mut t).await;
+    assert!(
+        !seen.iter().any(|m| matches!(
+            m,
+            ServerMessage::Control { .. } | ServerMessage::Stroke { .. }
+        )),
+        "{seen:?}"
+    );
+
+    // Presence is the node's to say: an agent cannot claim to have left (or joined).
+    send_signal(&mut mallory, &Signal::Left).await;
+    assert_eq!(next_error(&mut mallory).await, "malformed");
+
+    // A grant belongs to one agent connection: after alice left, a signal forged in her name
+    // straight into the signal stream (a compromised node, say) is dropped too.
+    let (mut alice, alice_ref) = join(&b, AGENT_TOKEN, &mut t).await;
+    grant(&mut alice, &alice_ref, &mut t, GrantKind::Control).await;
+    alice.close(None).await.unwrap();
+    until(
+        &mut t,
+        |m| matches!(m, ServerMessage::Grants { grants } if grants.is_empty()),
+    )
+    .await;
+    let store_client = Store::connect(&StoreConfig {
+        endpoint: Some(store.url.clone()),
+        token: "s2-lite".into(),
+        basin: "cobrowse".into(),
+        retention: Duration::from_secs(3600),
+    })
+    .await
+    .unwrap();
+    let forged = |signal: Signal| {
+        let record = SignalRecord {
+            session: t.session_id.parse().unwrap(),
+            agent: alice_ref.clone(),
+            node: "node-b".into(),
+            signal,
+        };
+        bytes::Bytes::from(rmp_serde::to_vec_named(&record).unwrap())
+    };
+    store_client
+        .signal_stream()
+        .await
+        .unwrap()
+        .append(vec![forged(click(1)), forged(Signal::Resync)])
+        .await
+        .unwrap();
+    let seen = until(&mut t, is_resync).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Control { .. })),
+        "{seen:?}"
+    );
+
+    // Every refused message is counted on the record, in at most one record a second per kind.
+    let session = t.session_id.clone();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let trail = get_json(&a, &format!("/api/v1/sessions/{session}")).await;
+        let dropped: u64 = trail["activity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["record"]["agent"]["id"] == mallory_ref.id.as_str())
+            .filter(|a| a["record"]["action"] == "dropped")
+            .map(|a| a["record"]["count"].as_u64().unwrap())
+            .sum();
+        if dropped == 40 {
+            break;
+        }
+        assert!(dropped < 40, "more drops recorded than sent: {dropped}");
+        assert!(
+            Instant::now() < deadline,
+            "only {dropped} of 40 drops recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_agent_frames_are_answered_with_an_error_and_the_connection_goes_on() {
+    let server = start(config()).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    let mut alice = agent(&server, &t.session_id, "from=live").await;
+    joined(&mut alice).await;
+
+    let cases: Vec<(Message, &str)> = vec![
+        (Message::Text("hello".into()), "malformed"),
+        (Message::Binary(vec![0xc1].into()), "malformed"),
+        (
+            Message::Binary(rmp_serde::to_vec_named(&serde_json::json!({"type": "control", "tab": "tab-1", "input": {"action": "key", "key": "F13"}})).unwrap().into()),
+            "malformed",
+        ),
+        (Message::Binary(vec![0u8; 70 * 1024].into()), "too_big"),
+    ];
+    for (frame, expected) in cases {
+        alice.send(frame).await.unwrap();
+        assert_eq!(next_error(&mut alice).await, expected);
+    }
+    // Still served: a request goes through to the page.
+    send_signal(
+        &mut alice,
+        &Signal::Request {
+            kind: GrantKind::Annotate,
+        },
+    )
+    .await;
+    until(&mut t, |m| {
+        matches!(m, ServerMessage::ConsentRequest { .. })
+    })
+    .await;
+    server.stop().await;
+}
