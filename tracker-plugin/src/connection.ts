@@ -15,6 +15,11 @@
  *    and 4003 (origin not allowed) are configuration errors: the tracker stops. 4002, 1007 and
  *    1009 mean this client sent something wrong: logged as errors, then reconnect. Everything
  *    else (1001, 1006, 1011, 4009, 4029, ...) reconnects with exponential backoff.
+ *
+ * Agents' signals (§9: consent requests, grants, control input, strokes) are handed to
+ * `onSignal` as they arrive; the answers (`consent`, `revoke`, `refused`) go out through
+ * {@link TrackerConnection.sendSignal}. The connection only carries them: what they mean is the
+ * business of the consent, control and annotation modules.
  */
 
 import { Backoff } from "./backoff";
@@ -26,10 +31,12 @@ import {
   DEFAULT_LIMITS,
   type Limits,
   type PageInfo,
+  type PageSignal,
   PROTOCOL_VERSION,
   ProtocolError,
   type ServerMessage,
   type TrackerMessage,
+  type TrackerSignal,
   decodeServerMessage,
   encodeTrackerMessage,
 } from "./protocol";
@@ -75,6 +82,8 @@ export interface ConnectionOptions {
   hello: () => HelloInfo;
   /** Take a full snapshot now (an agent joined, or events were dropped). */
   takeFullSnapshot: () => void;
+  /** An agent's signal arrived: a consent request or cancel, the grants, control input, a stroke. */
+  onSignal: (signal: PageSignal) => void;
   /** The tracker gave up for good (configuration error, or the session was ended). */
   onStopped?: (reason: string) => void;
   webSocket?: WebSocketFactory;
@@ -146,6 +155,15 @@ export class TrackerConnection {
   /** Sends everything that may be sent now (the page is being hidden or unloaded). */
   flushNow(): void {
     if (this.state === "open") this.flush();
+  }
+
+  /**
+   * Sends a consent answer, revoke or refusal now, if the connection is open (after `welcome`),
+   * and says whether it did. Nothing is queued: an answer given while offline would be stale by
+   * the time it arrived (the server times requests out and drops grants of a moved tracker).
+   */
+  sendSignal(signal: TrackerSignal): boolean {
+    return this.state === "open" && this.send(signal);
   }
 
   /** Reconnects at once if waiting to retry (the browser came back online). */
@@ -257,6 +275,8 @@ export class TrackerConnection {
       case "resync":
         this.options.takeFullSnapshot();
         break;
+      default:
+        this.options.onSignal(message);
     }
   }
 
@@ -317,13 +337,16 @@ export class TrackerConnection {
     }
   }
 
-  private send(message: TrackerMessage): void {
+  /** Whether the message was handed to the socket. */
+  private send(message: TrackerMessage): boolean {
     const ws = this.ws;
-    if (ws === null || ws.readyState !== OPEN) return;
+    if (ws === null || ws.readyState !== OPEN) return false;
     try {
       ws.send(encodeTrackerMessage(message));
+      return true;
     } catch (error) {
       log.warn("send failed; the connection will be retried", error);
+      return false;
     }
   }
 

@@ -11,6 +11,10 @@
  * {@link TrackerConnection} sends what the buffer holds and trims it as the server acknowledges.
  * The buffer is saved to `sessionStorage` when the page goes away and picked up by the tab's
  * next page.
+ *
+ * Agents' signals (consent requests, grants, remote control, annotations) arrive on the same
+ * connection and go to {@link PageSignals}, which shows the prompts and the grant indicator and
+ * performs what the user allowed; see the README for what the user sees.
  */
 
 import type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
@@ -21,7 +25,8 @@ import { TrackerConnection, trackUrl } from "./connection";
 import { Identity } from "./identity";
 import { log } from "./log";
 import { type EventKind, type PageInfo, jsonBytes } from "./protocol";
-import { type PrivacyOptions, type Recorder, startRecording } from "./record";
+import { type PrivacyOptions, type Recorder, recordedNode, startRecording } from "./record";
+import { PageSignals } from "./signals";
 import { browserStorage, removeItem } from "./storage";
 
 export type { PrivacyOptions } from "./record";
@@ -92,6 +97,11 @@ export function start(options: StartOptions): Tracker {
   // the tab's next page, and an event taken now would use a seq that page never sees.
   let hidden = false;
 
+  const signals = new PageSignals({
+    tabId: identity.tabId,
+    send: (signal) => connection.sendSignal(signal),
+    nodeById: recordedNode,
+  });
   const connection = new TrackerConnection({
     url,
     projectKey: options.projectKey,
@@ -101,6 +111,7 @@ export function start(options: StartOptions): Tracker {
     takeFullSnapshot: () => {
       recorder?.takeFullSnapshot();
     },
+    onSignal: (signal) => signals.receive(signal),
     onStopped: (reason) => {
       log.debug(`tracker stopped: ${reason}`);
       teardown();
@@ -155,6 +166,7 @@ export function start(options: StartOptions): Tracker {
     stopped = true;
     recorder?.stop();
     recorder = null;
+    signals.stop();
     window.removeEventListener("pagehide", onPageHide);
     window.removeEventListener("pageshow", onPageShow);
     window.removeEventListener("online", onOnline);
@@ -175,6 +187,7 @@ export function start(options: StartOptions): Tracker {
       if (stopped) return;
       recorder?.stop();
       recorder = null;
+      signals.stop();
       connection.end(reason);
     },
     identify(id: string) {

@@ -59,8 +59,38 @@ export interface EndMessage {
   reason?: string;
 }
 
+/** The user's answer to a `consent_request`; the first answer from any tab counts. */
+export interface ConsentAnswer {
+  type: "consent";
+  request_id: string;
+  granted: boolean;
+  /** Why it was not granted; absent when granted. */
+  reason?: "declined" | "timeout";
+}
+
+/** The user stopped a grant (the indicator's Stop button). */
+export interface Revoke {
+  type: "revoke";
+  kind: GrantKind;
+  agent_id: string;
+}
+
+/** The page could not perform an agent's input; `action` is the input's `action`. */
+export interface Refused {
+  type: "refused";
+  agent_id: string;
+  action: string;
+  reason: string;
+}
+
+/**
+ * Tracker → server signals (§9.4). They are not events: no `seq`, no `ack`, and they are only
+ * meaningful live, so they are sent on the open connection or not at all.
+ */
+export type TrackerSignal = ConsentAnswer | Revoke | Refused;
+
 /** Messages a tracker sends. */
-export type TrackerMessage = Hello | EventsMessage | EndMessage;
+export type TrackerMessage = Hello | EventsMessage | EndMessage | TrackerSignal;
 
 /** Limits the server applies to a connection, announced in `welcome`. */
 export interface Limits {
@@ -102,8 +132,104 @@ export interface Resync {
   type: "resync";
 }
 
+/** What an agent may be granted: input on the page, or drawing on it. */
+export type GrantKind = "control" | "annotate";
+
+/** An agent as the server names it: `id` is its connection's id, `name` who signed in. */
+export interface AgentRef {
+  id: string;
+  name: string;
+}
+
+/** One grant the user gave, as the server holds it. */
+export interface Grant {
+  kind: GrantKind;
+  agent: AgentRef;
+}
+
+/** An agent asks the user for a grant: show a prompt (declined after 30 s). */
+export interface ConsentRequest {
+  type: "consent_request";
+  request_id: string;
+  kind: GrantKind;
+  agent: AgentRef;
+}
+
+/** The prompt for `request_id` is moot: answered in another tab, withdrawn, or the agent left. */
+export interface ConsentCancel {
+  type: "consent_cancel";
+  request_id: string;
+}
+
+/** The session's grants now; sent after `welcome` and on every change. The server's list is the truth. */
+export interface Grants {
+  type: "grants";
+  grants: Grant[];
+}
+
+/**
+ * One input of a controlling agent (§9.2). Coordinates are CSS pixels of the user's viewport;
+ * `id` is the target's rrweb node id.
+ */
+export type ControlInput =
+  | { action: "move"; x: number; y: number }
+  | { action: "click"; id: number; x: number; y: number }
+  | { action: "dblclick"; id: number; x: number; y: number }
+  /** Without `id`, the window scrolls. */
+  | { action: "scroll"; id?: number; x: number; y: number }
+  /** Without `id`, the key goes to the focused element. */
+  | { action: "key"; key: string; id?: number }
+  | { action: "input"; id: number; value: string }
+  | { action: "select"; id: number; value: string }
+  | { action: "focus"; id: number }
+  /** `url` is present exactly when `to` is `"url"`. */
+  | { action: "navigate"; to: "back" | "forward" | "reload" | "url"; url?: string };
+
+export type ControlAction = ControlInput["action"];
+
+/** An agent's input for tab `tab`; performed only under a `control` grant for `agent_id`. */
+export interface ControlMessage {
+  type: "control";
+  agent_id: string;
+  tab: string;
+  input: ControlInput;
+}
+
+export type StrokeTool = "pen" | "arrow" | "rect" | "laser";
+
+/**
+ * One annotation stroke. `points` are in page coordinates (CSS pixels from the document's
+ * top-left), so a stroke stays on what it marks when the page scrolls.
+ */
+export interface Stroke {
+  /** The agent's name for the stroke: a stroke sent again with the same id replaces it. */
+  id: string;
+  tool: StrokeTool;
+  /** `#rrggbb`. */
+  color: string;
+  points: [number, number][];
+}
+
+/** An agent's stroke for tab `tab`; drawn only under an `annotate` grant for `agent_id`. */
+export interface StrokeMessage {
+  type: "stroke";
+  agent_id: string;
+  tab: string;
+  stroke: Stroke;
+}
+
+/** Server → tracker signals of §9.3 besides `resync`: what agents ask of the page. */
+export type PageSignal = ConsentRequest | ConsentCancel | Grants | ControlMessage | StrokeMessage;
+
 /** Messages the server sends a tracker that this tracker understands. */
-export type ServerMessage = Welcome | Ack | Rejected | Resync;
+export type ServerMessage = Welcome | Ack | Rejected | Resync | PageSignal;
+
+/** The longest `value` an `input` control may carry, in characters (code points). */
+export const MAX_INPUT_VALUE_CHARS = 4096;
+/** The most points a stroke may have. */
+export const MAX_STROKE_POINTS = 1000;
+/** The longest stroke id, in UTF-8 bytes. */
+export const MAX_STROKE_ID_BYTES = 64;
 
 /** WebSocket close codes the server uses (`protocol::close`). */
 export const Close = {
@@ -178,6 +304,21 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
       return { type: "rejected", seq: uint(m, "seq"), reason: String(m["reason"] ?? "") };
     case "resync":
       return { type: "resync" };
+    case "consent_request":
+      return {
+        type: "consent_request",
+        request_id: str(m, "request_id"),
+        kind: grantKind(m),
+        agent: agentRef(m["agent"], "consent_request"),
+      };
+    case "consent_cancel":
+      return { type: "consent_cancel", request_id: str(m, "request_id") };
+    case "grants":
+      return { type: "grants", grants: list(m, "grants").map(grant) };
+    case "control":
+      return { type: "control", agent_id: str(m, "agent_id"), tab: str(m, "tab"), input: controlInput(m["input"]) };
+    case "stroke":
+      return { type: "stroke", agent_id: str(m, "agent_id"), tab: str(m, "tab"), stroke: stroke(m["stroke"]) };
     default:
       return null;
   }
@@ -187,18 +328,128 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-function str(m: Record<string, unknown>, key: string): string {
+/** `where` names the map in error messages: the message type unless it is a nested map. */
+function str(m: Record<string, unknown>, key: string, where = String(m["type"])): string {
   const v = m[key];
-  if (typeof v !== "string") throw new ProtocolError(`'${key}' of '${String(m["type"])}' is not a string`);
+  if (typeof v !== "string") throw new ProtocolError(`'${key}' of '${where}' is not a string`);
   return v;
 }
 
-function uint(m: Record<string, unknown>, key: string): number {
+function uint(m: Record<string, unknown>, key: string, where = String(m["type"] ?? "limits")): number {
   const v = m[key];
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-    throw new ProtocolError(`'${key}' of '${String(m["type"] ?? "limits")}' is not an unsigned integer`);
+    throw new ProtocolError(`'${key}' of '${where}' is not an unsigned integer`);
   }
   return v;
+}
+
+/** An absent or `nil` optional node id is `undefined`. */
+function optionalUint(m: Record<string, unknown>, key: string, where: string): number | undefined {
+  return m[key] === undefined || m[key] === null ? undefined : uint(m, key, where);
+}
+
+/** A coordinate: any finite number (agents may send fractional CSS pixels). */
+function num(m: Record<string, unknown>, key: string, where: string): number {
+  const v = m[key];
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ProtocolError(`'${key}' of '${where}' is not a number`);
+  return v;
+}
+
+function map(v: unknown, where: string): Record<string, unknown> {
+  if (!isRecord(v)) throw new ProtocolError(`'${where}' is not a map`);
+  return v;
+}
+
+function list(m: Record<string, unknown>, key: string): unknown[] {
+  const v = m[key];
+  if (!Array.isArray(v)) throw new ProtocolError(`'${key}' of '${String(m["type"])}' is not an array`);
+  return v;
+}
+
+function oneOf<T extends string>(m: Record<string, unknown>, key: string, values: readonly T[], where: string): T {
+  const v = m[key];
+  if (typeof v !== "string" || !(values as readonly string[]).includes(v)) {
+    throw new ProtocolError(`'${key}' of '${where}' is not one of ${values.join(", ")}`);
+  }
+  return v as T;
+}
+
+const GRANT_KINDS = ["control", "annotate"] as const;
+const STROKE_TOOLS = ["pen", "arrow", "rect", "laser"] as const;
+const NAVIGATE_TO = ["back", "forward", "reload", "url"] as const;
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+
+function grantKind(m: Record<string, unknown>, where = String(m["type"])): GrantKind {
+  return oneOf(m, "kind", GRANT_KINDS, where);
+}
+
+function agentRef(v: unknown, where: string): AgentRef {
+  const m = map(v, `agent of ${where}`);
+  return { id: str(m, "id", "agent"), name: str(m, "name", "agent") };
+}
+
+function grant(v: unknown): Grant {
+  const m = map(v, "grant");
+  return { kind: grantKind(m, "grant"), agent: agentRef(m["agent"], "grant") };
+}
+
+function controlInput(v: unknown): ControlInput {
+  const m = map(v, "input of control");
+  const action = str(m, "action", "input");
+  const where = `${action} input`;
+  switch (action) {
+    case "move":
+      return { action, x: num(m, "x", where), y: num(m, "y", where) };
+    case "click":
+    case "dblclick":
+      return { action, id: uint(m, "id", where), x: num(m, "x", where), y: num(m, "y", where) };
+    case "scroll":
+      return { action, id: optionalUint(m, "id", where), x: num(m, "x", where), y: num(m, "y", where) };
+    case "key":
+      return { action, key: str(m, "key", where), id: optionalUint(m, "id", where) };
+    case "input": {
+      const value = str(m, "value", where);
+      if ([...value].length > MAX_INPUT_VALUE_CHARS) {
+        throw new ProtocolError(`'value' of ${where} is over ${MAX_INPUT_VALUE_CHARS} characters`);
+      }
+      return { action, id: uint(m, "id", where), value };
+    }
+    case "select":
+      return { action, id: uint(m, "id", where), value: str(m, "value", where) };
+    case "focus":
+      return { action, id: uint(m, "id", where) };
+    case "navigate": {
+      const to = oneOf(m, "to", NAVIGATE_TO, where);
+      return to === "url" ? { action, to, url: str(m, "url", where) } : { action, to };
+    }
+    default:
+      throw new ProtocolError(`unknown control action '${action}'`);
+  }
+}
+
+function stroke(v: unknown): Stroke {
+  const m = map(v, "stroke of stroke");
+  const id = str(m, "id", "stroke");
+  if (utf8.encode(id).length > MAX_STROKE_ID_BYTES) {
+    throw new ProtocolError(`'id' of stroke is over ${MAX_STROKE_ID_BYTES} bytes`);
+  }
+  const color = str(m, "color", "stroke");
+  if (!COLOR.test(color)) throw new ProtocolError(`'color' of stroke is not #rrggbb`);
+  const points = m["points"];
+  if (!Array.isArray(points) || points.length === 0 || points.length > MAX_STROKE_POINTS) {
+    throw new ProtocolError(`'points' of stroke is not an array of 1 to ${MAX_STROKE_POINTS} points`);
+  }
+  return {
+    id,
+    tool: oneOf(m, "tool", STROKE_TOOLS, "stroke"),
+    color,
+    points: points.map((p) => {
+      if (!Array.isArray(p) || p.length !== 2 || !p.every((c) => typeof c === "number" && Number.isFinite(c))) {
+        throw new ProtocolError("a point of stroke is not an [x, y] pair of numbers");
+      }
+      return [p[0] as number, p[1] as number];
+    }),
+  };
 }
 
 /** A session id: 16 bytes of `bin` on the wire, a hyphenated lower-case UUID here. */

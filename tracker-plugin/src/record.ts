@@ -142,6 +142,14 @@ export function startRecording(emit: Emit, options: RecorderOptions = {}): Recor
   };
 }
 
+/**
+ * The page node rrweb recorded with `id`, or `null`: how an agent's input, which names nodes by
+ * the ids of its replay, finds its target. Blocked content has no ids inside it.
+ */
+export function recordedNode(id: number): Node | null {
+  return record.mirror.getNode(id);
+}
+
 function join(base: string, extra: string | undefined): string {
   return extra === undefined || extra.trim() === "" ? base : `${base}, ${extra}`;
 }

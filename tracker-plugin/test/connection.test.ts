@@ -67,6 +67,7 @@ function setup() {
   const buffer = new EventBuffer();
   const snapshots = vi.fn();
   const stopped = vi.fn();
+  const signals = vi.fn();
   const conn = new TrackerConnection({
     url: "ws://cobrowse.test/api/v1/track",
     projectKey: "demo",
@@ -78,6 +79,7 @@ function setup() {
       metadata: { plan: "gold" },
     }),
     takeFullSnapshot: snapshots,
+    onSignal: signals,
     onStopped: stopped,
     webSocket: (url) => {
       const s = new FakeSocket(url);
@@ -95,7 +97,7 @@ function setup() {
     }
   };
   const last = (): FakeSocket => sockets[sockets.length - 1]!;
-  return { sockets, last, local, identity, buffer, snapshots, stopped, conn, record };
+  return { sockets, last, local, identity, buffer, snapshots, signals, stopped, conn, record };
 }
 
 describe("tracker connection", () => {
@@ -291,5 +293,23 @@ describe("tracker connection", () => {
     t.last().serverClose(1000, "session ended");
     expect(t.identity.sessionToken()).toBeUndefined();
     expect(t.stopped).toHaveBeenCalledTimes(1);
+  });
+
+  it("hands agents' signals to onSignal and sends answers only while connected", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    // Before welcome nothing goes out: an answer must be live.
+    expect(t.conn.sendSignal({ type: "consent", request_id: "r-1", granted: true })).toBe(false);
+    t.last().welcome("tok");
+    const request = { type: "consent_request", request_id: "r-1", kind: "control", agent: { id: "a-1", name: "Alice" } };
+    t.last().receive(request);
+    expect(t.signals).toHaveBeenCalledWith(request);
+    expect(t.conn.sendSignal({ type: "consent", request_id: "r-1", granted: true })).toBe(true);
+    expect(t.last().sent[t.last().sent.length - 1]).toEqual({ type: "consent", request_id: "r-1", granted: true });
+    // No seq and no ack: the event buffer is untouched and nothing waits for an ack.
+    expect(t.buffer.all()).toEqual([]);
+    t.last().serverClose(1006);
+    expect(t.conn.sendSignal({ type: "revoke", kind: "control", agent_id: "a-1" })).toBe(false);
   });
 });

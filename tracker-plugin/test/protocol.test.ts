@@ -114,3 +114,109 @@ describe("server message decoding", () => {
     expect(() => decodeServerMessage(hex("c1"))).toThrow(ProtocolError);
   });
 });
+
+describe("agent signals (§9.3, §9.4)", () => {
+  const alice = { id: "a-1", name: "Alice" };
+
+  it("decodes consent_request, consent_cancel and grants", () => {
+    expect(decodeServerMessage(encode({ type: "consent_request", request_id: "r-1", kind: "control", agent: alice }))).toEqual({
+      type: "consent_request",
+      request_id: "r-1",
+      kind: "control",
+      agent: alice,
+    });
+    expect(decodeServerMessage(encode({ type: "consent_cancel", request_id: "r-1" }))).toEqual({
+      type: "consent_cancel",
+      request_id: "r-1",
+    });
+    expect(decodeServerMessage(encode({ type: "grants", grants: [{ kind: "annotate", agent: alice }] }))).toEqual({
+      type: "grants",
+      grants: [{ kind: "annotate", agent: alice }],
+    });
+    expect(decodeServerMessage(encode({ type: "grants", grants: [] }))).toEqual({ type: "grants", grants: [] });
+  });
+
+  it("decodes every control input action", () => {
+    const inputs = [
+      { action: "move", x: 10.5, y: 20 },
+      { action: "click", id: 7, x: 1, y: 2 },
+      { action: "dblclick", id: 7, x: 1, y: 2 },
+      { action: "scroll", id: 9, x: 0, y: 300 },
+      { action: "key", key: "a", id: 3 },
+      { action: "key", key: "Enter" },
+      { action: "input", id: 4, value: "hello" },
+      { action: "select", id: 5, value: "fr" },
+      { action: "focus", id: 6 },
+      { action: "navigate", to: "back" },
+      { action: "navigate", to: "url", url: "/cart" },
+    ];
+    for (const input of inputs) {
+      expect(decodeServerMessage(encode({ type: "control", agent_id: "a-1", tab: "t-1", input }))).toEqual({
+        type: "control",
+        agent_id: "a-1",
+        tab: "t-1",
+        input,
+      });
+    }
+    // A nil id of scroll means the window.
+    const scroll = decodeServerMessage(encode({ type: "control", agent_id: "a", tab: "t", input: { action: "scroll", id: null, x: 0, y: 5 } }));
+    expect(scroll).toMatchObject({ input: { action: "scroll", x: 0, y: 5 } });
+    expect((scroll as { input: { id?: number } }).input.id).toBeUndefined();
+  });
+
+  it("decodes a stroke", () => {
+    const stroke = { id: "s1", tool: "arrow", color: "#ff0000", points: [[1, 2], [30.5, 40]] };
+    expect(decodeServerMessage(encode({ type: "stroke", agent_id: "a-1", tab: "t-1", stroke }))).toEqual({
+      type: "stroke",
+      agent_id: "a-1",
+      tab: "t-1",
+      stroke,
+    });
+  });
+
+  it("throws ProtocolError for malformed signals", () => {
+    const bad = [
+      { type: "consent_request", request_id: "r", kind: "admin", agent: alice },
+      { type: "consent_request", request_id: "r", kind: "control", agent: { id: "a" } },
+      { type: "consent_cancel" },
+      { type: "grants", grants: "all" },
+      { type: "grants", grants: [{ kind: "control" }] },
+      { type: "control", agent_id: "a", tab: "t", input: { action: "explode" } },
+      { type: "control", agent_id: "a", tab: "t", input: { action: "click", id: -1, x: 0, y: 0 } },
+      { type: "control", agent_id: "a", tab: "t", input: { action: "move", x: "1", y: 0 } },
+      { type: "control", agent_id: "a", tab: "t", input: { action: "navigate", to: "url" } },
+      { type: "control", agent_id: "a", tab: "t", input: { action: "input", id: 1, value: "x".repeat(4097) } },
+      { type: "control", tab: "t", input: { action: "focus", id: 1 } },
+      { type: "stroke", agent_id: "a", tab: "t", stroke: { id: "s", tool: "pen", color: "red", points: [[0, 0]] } },
+      { type: "stroke", agent_id: "a", tab: "t", stroke: { id: "s", tool: "pen", color: "#000000", points: [] } },
+      { type: "stroke", agent_id: "a", tab: "t", stroke: { id: "s", tool: "pen", color: "#000000", points: [[0]] } },
+      { type: "stroke", agent_id: "a", tab: "t", stroke: { id: "s", tool: "brush", color: "#000000", points: [[0, 0]] } },
+    ];
+    for (const message of bad) expect(() => decodeServerMessage(encode(message)), JSON.stringify(message)).toThrow(ProtocolError);
+  });
+
+  it("encodes consent, revoke and refused as maps with their fields", () => {
+    expect(decode(encodeTrackerMessage({ type: "consent", request_id: "r-1", granted: true }))).toEqual({
+      type: "consent",
+      request_id: "r-1",
+      granted: true,
+    });
+    expect(decode(encodeTrackerMessage({ type: "consent", request_id: "r-1", granted: false, reason: "timeout" }))).toEqual({
+      type: "consent",
+      request_id: "r-1",
+      granted: false,
+      reason: "timeout",
+    });
+    expect(decode(encodeTrackerMessage({ type: "revoke", kind: "control", agent_id: "a-1" }))).toEqual({
+      type: "revoke",
+      kind: "control",
+      agent_id: "a-1",
+    });
+    expect(decode(encodeTrackerMessage({ type: "refused", agent_id: "a-1", action: "key", reason: "no" }))).toEqual({
+      type: "refused",
+      agent_id: "a-1",
+      action: "key",
+      reason: "no",
+    });
+  });
+});

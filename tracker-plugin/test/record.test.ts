@@ -1,11 +1,14 @@
 import type { eventWithTime } from "rrweb";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { PageSignals } from "../src/signals";
+
 import {
   DEFAULT_CHECKOUT_EVERY_MS,
   isPasswordField,
   maskInput,
   PASSWORD_MASK,
+  recordedNode,
   recordOptions,
   startRecording,
 } from "../src/record";
@@ -155,5 +158,31 @@ describe("recording a page", () => {
     const before = events.length;
     expect(recorder.takeFullSnapshot()).toBe(true);
     expect(events.slice(before).map((e) => e.type)).toEqual([4, 2]);
+  });
+
+  it("resolves agents' node ids through the recording, and leaves the tracker's own UI out of it", () => {
+    document.body.innerHTML = '<button id="buy">Buy</button>';
+    const signals = new PageSignals({ tabId: "t", send: () => true, nodeById: recordedNode });
+    signals.receive({ type: "consent_request", request_id: "r", kind: "control", agent: { id: "a", name: "Alice" } });
+    const events: eventWithTime[] = [];
+    const recorder = startRecording((e) => events.push(e), { consoleLevels: false });
+    stop = () => {
+      recorder.stop();
+      signals.stop();
+    };
+
+    const ids = new Map<string, number>();
+    const walk = (node: Record<string, unknown>): void => {
+      const attributes = node["attributes"] as Record<string, string> | undefined;
+      if (attributes?.["id"] !== undefined) ids.set(attributes["id"], node["id"] as number);
+      if (node["tagName"] === "cobrowse-ui") ids.set("ui", node["id"] as number);
+      for (const child of (node["childNodes"] as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    walk((events.find((e) => e.type === 2)!.data as { node: Record<string, unknown> }).node);
+    expect(recordedNode(ids.get("buy")!)).toBe(document.getElementById("buy"));
+    // The prompt's host is a blocked box: its text and buttons are not recorded.
+    expect(ids.has("ui")).toBe(true);
+    expect(JSON.stringify(events)).not.toContain("Alice asks");
+    expect(JSON.stringify(events)).not.toContain("consent-accept");
   });
 });

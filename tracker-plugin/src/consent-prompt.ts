@@ -1,0 +1,90 @@
+/**
+ * The dialog that asks the user whether an agent may control the page or draw on it.
+ *
+ * It does not take focus when it appears: a key the user meant for the page (Enter in a form,
+ * say) must never answer it. It is announced through the live region it is shown in, and
+ * reached with Tab like any other control; Escape inside it declines.
+ */
+
+import type { ConsentRequest, GrantKind } from "./protocol";
+import { UI_ATTRIBUTE } from "./page-ui";
+
+export const PROMPT_CSS = `
+.prompts {
+  position: fixed; top: 16px; right: 16px; width: min(360px, calc(100vw - 32px));
+  display: flex; flex-direction: column; gap: 8px; z-index: 3;
+  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+}
+[${UI_ATTRIBUTE}="consent-prompt"] {
+  pointer-events: auto; background: #ffffff; color: #1b1f24; border: 1px solid #c9ced6;
+  border-radius: 10px; box-shadow: 0 6px 24px rgba(0, 0, 0, 0.25); padding: 14px 16px;
+}
+.title { margin: 0 0 4px; font-weight: 600; overflow-wrap: anywhere; }
+.detail { margin: 0 0 12px; color: #4a515c; }
+.actions { display: flex; justify-content: flex-end; gap: 8px; }
+[${UI_ATTRIBUTE}="consent-accept"] { background: #1f6feb; border-color: #1f6feb; color: #ffffff; }
+`;
+
+/** "Alice asks to control this page": what the prompt's title says. */
+export function askText(kind: GrantKind, agentName: string): string {
+  return kind === "control" ? `${agentName} asks to control this page` : `${agentName} asks to draw on this page`;
+}
+
+const DETAIL: Record<GrantKind, string> = {
+  control:
+    "They will be able to click, scroll and type here, but not into password fields. " +
+    "You can stop it at any time with the Stop button at the top of the page.",
+  annotate:
+    "They will be able to draw on this page to point things out. " +
+    "You can stop it at any time with the Stop button at the top of the page.",
+};
+
+let nextId = 0;
+
+/** Builds the prompt for `request`; `answer` is called once, with the user's choice. */
+export function renderPrompt(doc: Document, request: ConsentRequest, answer: (granted: boolean) => void): HTMLElement {
+  const id = `cobrowse-prompt-${++nextId}`;
+  const root = doc.createElement("div");
+  root.setAttribute(UI_ATTRIBUTE, "consent-prompt");
+  root.dataset["kind"] = request.kind;
+  root.dataset["requestId"] = request.request_id;
+  root.setAttribute("role", "dialog");
+  root.setAttribute("aria-modal", "false");
+  root.setAttribute("aria-labelledby", `${id}-title`);
+  root.setAttribute("aria-describedby", `${id}-detail`);
+
+  const title = doc.createElement("p");
+  title.id = `${id}-title`;
+  title.className = "title";
+  title.textContent = askText(request.kind, request.agent.name);
+  const detail = doc.createElement("p");
+  detail.id = `${id}-detail`;
+  detail.className = "detail";
+  detail.textContent = DETAIL[request.kind];
+
+  let answered = false;
+  const once = (granted: boolean): void => {
+    if (answered) return;
+    answered = true;
+    answer(granted);
+  };
+  const decline = button(doc, "consent-decline", "Decline", () => once(false));
+  const accept = button(doc, "consent-accept", "Accept", () => once(true));
+  const actions = doc.createElement("div");
+  actions.className = "actions";
+  actions.append(decline, accept);
+  root.append(title, detail, actions);
+  root.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") once(false);
+  });
+  return root;
+}
+
+function button(doc: Document, name: string, label: string, onClick: () => void): HTMLButtonElement {
+  const b = doc.createElement("button");
+  b.type = "button";
+  b.setAttribute(UI_ATTRIBUTE, name);
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}

@@ -1,0 +1,107 @@
+/**
+ * The one element the tracker adds to the page: the host of the consent prompts, the grant
+ * indicator, the agent's cursor and the annotation overlay.
+ *
+ * - It carries rrweb's block class, so nothing the tracker shows is recorded: agents see the
+ *   page, not the tracker's own prompts (and replays do not show a stale "Accept" button).
+ * - Its content lives in an open shadow root, so the page's CSS cannot restyle or hide it, and
+ *   the host's own box is pinned with `!important` inline styles, which outrank any selector.
+ * - It is appended to `<html>` rather than `<body>`, so frameworks that replace the body keep it.
+ * - Agents' input never targets it: {@link PageUi.contains} lets the control executor refuse
+ *   nodes inside it, so a controlling agent cannot answer a consent prompt for the user.
+ *
+ * It is created on first use, so a page no agent talks to gets no extra element.
+ */
+
+import { BLOCK_CLASS } from "./record";
+
+/** The attribute that names every part of the tracker's UI (tests select on it). */
+export const UI_ATTRIBUTE = "data-cobrowse";
+
+/** Above everything a page can stack (the largest 32-bit z-index). */
+const TOP = "2147483647";
+
+/** Shared by every part: the shadow root starts from `all: initial`. */
+const BASE_CSS = `
+* { box-sizing: border-box; }
+button {
+  font: inherit; cursor: pointer; border-radius: 6px; padding: 6px 14px; border: 1px solid #8a8f98;
+  background: #ffffff; color: #1b1f24; line-height: 1.2;
+}
+button:focus-visible { outline: 3px solid #2f6fed; outline-offset: 2px; }
+`;
+
+export class PageUi {
+  private readonly doc: Document;
+  private host: HTMLElement | null = null;
+  private shadow: ShadowRoot | null = null;
+  private readonly styles = new Set<string>();
+
+  constructor(doc: Document = document) {
+    this.doc = doc;
+  }
+
+  get document(): Document {
+    return this.doc;
+  }
+
+  /** Appends `element` to the shadow root, adding `css` (once per distinct text) before it. */
+  mount(element: Element, css: string): void {
+    const root = this.root();
+    if (!this.styles.has(css)) {
+      this.styles.add(css);
+      const style = this.doc.createElement("style");
+      style.textContent = css;
+      root.prepend(style);
+    }
+    root.append(element);
+  }
+
+  /** Whether `node` is the host or inside it. */
+  contains(node: Node): boolean {
+    const host = this.host;
+    if (host === null) return false;
+    for (let n: Node | null = node; n !== null; n = n instanceof ShadowRoot ? n.host : n.parentNode) {
+      if (n === host) return true;
+    }
+    return false;
+  }
+
+  /** Removes the host and everything in it. */
+  remove(): void {
+    this.host?.remove();
+    this.host = null;
+    this.shadow = null;
+    this.styles.clear();
+  }
+
+  private root(): ShadowRoot {
+    if (this.shadow !== null && this.host?.isConnected === true) return this.shadow;
+    this.host?.remove();
+    this.styles.clear();
+    const host = this.doc.createElement("cobrowse-ui");
+    host.className = BLOCK_CLASS;
+    host.setAttribute(UI_ATTRIBUTE, "ui");
+    const pinned: [string, string][] = [
+      ["all", "initial"],
+      ["display", "block"],
+      ["position", "fixed"],
+      ["top", "0"],
+      ["left", "0"],
+      ["width", "0"],
+      ["height", "0"],
+      ["overflow", "visible"],
+      ["z-index", TOP],
+      ["pointer-events", "none"],
+    ];
+    for (const [property, value] of pinned) host.style.setProperty(property, value, "important");
+    const shadow = host.attachShadow({ mode: "open" });
+    const style = this.doc.createElement("style");
+    style.textContent = BASE_CSS;
+    shadow.append(style);
+    this.doc.documentElement.append(host);
+    this.host = host;
+    this.shadow = shadow;
+    return shadow;
+  }
+}

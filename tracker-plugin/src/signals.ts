@@ -1,0 +1,124 @@
+/**
+ * Where agents' signals reach the page: routes what the connection hands over (§9.3) to the
+ * consent prompts, the control executor and the annotation overlay, and sends their answers
+ * back.
+ *
+ * Every control input and stroke is checked here, right before it is performed: it must name
+ * this tab, and the grants as the page holds them (the server's list, minus what the user just
+ * stopped) must hold a grant of the right kind for the agent that sent it. The server checks
+ * too; the page does not rely on it. When a grant ends, the agent's cursor or strokes go with it.
+ */
+
+import { AgentCursor } from "./agent-cursor";
+import { AnnotationOverlay } from "./annotations";
+import { Consent } from "./consent";
+import { ControlExecutor } from "./control";
+import { log } from "./log";
+import { PageUi } from "./page-ui";
+import type { ControlMessage, PageSignal, StrokeMessage, TrackerSignal } from "./protocol";
+
+export interface PageSignalsOptions {
+  /** This tracker's tab id: input and strokes for other tabs are not performed here. */
+  tabId: string;
+  /** Sends a signal on the live connection; says whether it went out. */
+  send: (signal: TrackerSignal) => boolean;
+  /** The page node of an rrweb id (`record.mirror.getNode`). */
+  nodeById: (id: number) => Node | null;
+  doc?: Document;
+  win?: Window;
+}
+
+export class PageSignals {
+  private readonly tabId: string;
+  private readonly send: (signal: TrackerSignal) => boolean;
+  private readonly ui: PageUi;
+  private readonly consent: Consent;
+  private readonly cursor: AgentCursor;
+  private readonly executor: ControlExecutor;
+  private readonly overlay: AnnotationOverlay;
+  /** Agents whose cursor or strokes are on the page, to clear when their grant ends. */
+  private cursorAgent: string | null = null;
+  private readonly drawingAgents = new Set<string>();
+  private stopped = false;
+
+  constructor(options: PageSignalsOptions) {
+    const win = options.win ?? window;
+    this.tabId = options.tabId;
+    this.send = options.send;
+    this.ui = new PageUi(options.doc ?? document);
+    this.cursor = new AgentCursor(this.ui);
+    this.overlay = new AnnotationOverlay(this.ui, win);
+    this.executor = new ControlExecutor({ ui: this.ui, cursor: this.cursor, nodeById: options.nodeById, win });
+    this.consent = new Consent({ ui: this.ui, send: options.send, onChange: () => this.grantsChanged() });
+  }
+
+  receive(signal: PageSignal): void {
+    if (this.stopped) return;
+    switch (signal.type) {
+      case "consent_request":
+        this.consent.request(signal);
+        return;
+      case "consent_cancel":
+        this.consent.cancel(signal.request_id);
+        return;
+      case "grants":
+        this.consent.setGrants(signal.grants);
+        return;
+      case "control":
+        this.control(signal);
+        return;
+      case "stroke":
+        this.stroke(signal);
+        return;
+    }
+  }
+
+  /**
+   * Removes everything the tracker shows and stops its timers; later signals are ignored (the
+   * tracker stopped, or the user is ending the session).
+   */
+  stop(): void {
+    this.stopped = true;
+    this.consent.close();
+    this.cursor.hide();
+    this.overlay.remove();
+    this.ui.remove();
+  }
+
+  private control(message: ControlMessage): void {
+    if (message.tab !== this.tabId) return;
+    if (!this.consent.allows("control", message.agent_id)) {
+      log.debug(`ignoring ${message.input.action} input of agent ${message.agent_id}: no control grant`);
+      return;
+    }
+    this.cursorAgent = message.agent_id;
+    const name = this.consent.agentName(message.agent_id) ?? "Agent";
+    const refusal = this.executor.perform(message.input, name);
+    if (refusal !== undefined) {
+      log.debug(`refused ${message.input.action} input of agent ${message.agent_id}: ${refusal}`);
+      this.send({ type: "refused", agent_id: message.agent_id, action: message.input.action, reason: refusal });
+    }
+  }
+
+  private stroke(message: StrokeMessage): void {
+    if (message.tab !== this.tabId) return;
+    if (!this.consent.allows("annotate", message.agent_id)) {
+      log.debug(`ignoring a stroke of agent ${message.agent_id}: no annotate grant`);
+      return;
+    }
+    this.drawingAgents.add(message.agent_id);
+    this.overlay.draw(message.agent_id, message.stroke);
+  }
+
+  private grantsChanged(): void {
+    if (this.cursorAgent !== null && !this.consent.allows("control", this.cursorAgent)) {
+      this.cursorAgent = null;
+      this.cursor.hide();
+    }
+    for (const agentId of this.drawingAgents) {
+      if (this.consent.allows("annotate", agentId)) continue;
+      this.drawingAgents.delete(agentId);
+      this.overlay.clear(agentId);
+    }
+  }
+}
