@@ -9,6 +9,14 @@ export interface Viewport {
   height: number;
 }
 
+/** One `agent` record of a session (protocol.md §9.5), as `GET /api/v1/sessions/{id}` lists it. */
+export interface ActivityItem {
+  /** When it was stored, ms (server time). */
+  ts: number;
+  /** The record's JSON body; parsed by agent-records.ts. */
+  record: unknown;
+}
+
 /** A session as the server lists it (`SessionSummary` in src/protocol.rs). */
 export interface SessionSummary {
   id: string;
@@ -24,6 +32,8 @@ export interface SessionSummary {
   ended_ms: number | null;
   end_reason: "ended" | "idle" | null;
   records: number;
+  /** The session's `agent` records in order (§9.5); only in the answer of `session()`. */
+  activity?: ActivityItem[];
 }
 
 export interface SessionPage {

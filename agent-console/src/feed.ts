@@ -1,14 +1,19 @@
 // A session's live WebSocket (`/api/v1/sessions/{id}/live`), kept open: it decodes frames,
 // remembers the last `seq_num`, and reconnects after a drop from just after it, so the events it
 // hands on have no gaps and no repeats. The decisions (when to stop, where to resume) are the
-// pure `planAfterClose` in protocol.ts.
+// pure `planAfterClose` in protocol.ts. The same socket carries what the agent sends back
+// (requests, control input, strokes: protocol.md §9.2); each connection is one agent connection to
+// the server, named by the `joined` message it starts with, so a reconnect is a new agent id.
 
 import { Api, ApiError } from "./api";
 import {
   backoffMs,
   decodeAgentMessage,
+  encodeAgentRequest,
   FrameError,
   planAfterClose,
+  type AgentRef,
+  type AgentRequest,
   type DeliveredEvent,
   type StartPoint,
 } from "./protocol";
@@ -20,6 +25,10 @@ export interface FeedHandlers {
   /** Events in stream order, with the agent's clock when the frame arrived. */
   onEvents(events: DeliveredEvent[], receivedAt: number): void;
   onStatus(status: ConnectionStatus, detail: string): void;
+  /** This connection's agent, as `agent` records will name it (again after every reconnect). */
+  onJoined(agent: AgentRef): void;
+  /** The server dropped a frame this agent sent (`malformed`, `too_big`, `rate_limited`). */
+  onServerError(error: string, message: string): void;
 }
 
 export class LiveFeed {
@@ -80,6 +89,10 @@ export class LiveFeed {
         if (this.sawEnd) this.setStatus("ended", "the session ended");
       } else if (message.type === "caught_up") {
         if (!this.sawEnd) this.setStatus("live", "live");
+      } else if (message.type === "joined") {
+        this.handlers.onJoined(message.agent);
+      } else if (message.type === "error") {
+        this.handlers.onServerError(message.error, message.message);
       }
     };
     ws.onclose = (ev: CloseEvent) => {
@@ -113,6 +126,18 @@ export class LiveFeed {
         },
       );
     };
+  }
+
+  /**
+   * Sends `request` to the server. False when the socket is not open (connecting, reconnecting,
+   * closed): nothing is queued, since input meant for the page a moment ago is no use later and a
+   * grant does not survive a reconnect anyway.
+   */
+  send(request: AgentRequest): boolean {
+    const ws = this.socket;
+    if (this.closed || !ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(encodeAgentRequest(request));
+    return true;
   }
 
   /** Closes the socket for good. */

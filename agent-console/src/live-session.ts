@@ -1,12 +1,16 @@
-// Following one session live: its WebSocket, its tabs, one live player per tab, and the console
-// output as it arrives. The session view and each grid cell own one of these; they differ only in
-// the chrome they draw around it.
+// Following one session live: its WebSocket, its tabs, one live player per tab, the console
+// output as it arrives, and the agents' side of it (who watches, who may control or draw, the
+// activity trail). The session view and each grid cell own one of these; they differ only in the
+// chrome they draw around it.
 
-import type { Api } from "./api";
+import { ActivityLog } from "./activity";
+import { parseAgentRecord } from "./agent-records";
+import type { Api, ActivityItem } from "./api";
+import { ConsentState } from "./consent";
 import { consoleEntryOf, isError, type ConsoleEntry } from "./console-log";
 import { LiveFeed, type ConnectionStatus } from "./feed";
 import { LiveTabPlayer } from "./player";
-import { tryEventJson, type DeliveredEvent } from "./protocol";
+import { tryEventJson, type AgentRef, type AgentRequest, type DeliveredEvent } from "./protocol";
 import { EventType, isRrwebEvent, type RrwebEvent } from "./rrweb-events";
 import { TabTracker } from "./tabs";
 import { ClockEstimator } from "./timeline";
@@ -27,7 +31,12 @@ export interface LiveSessionOptions {
   knownTabs: readonly string[];
   /** An `id` to give the shown player's element (the session view uses `live-view`). */
   shownId?: string;
-  /** Something changed: status, tabs, the active tab, console entries. */
+  /**
+   * `agent` records from before this view joined (the summary's `activity`): the live feed starts
+   * at "now", so without them the activity list would start empty.
+   */
+  history?: readonly ActivityItem[];
+  /** Something changed: status, tabs, the active tab, console entries, agents. */
   onChange: () => void;
 }
 
@@ -38,6 +47,12 @@ export class LiveSession {
   statusDetail = "connecting…";
   /** When the session ended (server time), once its `end` record arrived. */
   endedMs: number | null = null;
+  readonly consent = new ConsentState();
+  readonly activity = new ActivityLog();
+  /** This connection's agent (null until the server said; a new one after each reconnect). */
+  self: AgentRef | null = null;
+  /** The server's last complaint about a frame this agent sent, and when (agent time). */
+  lastServerError: { text: string; at: number } | null = null;
   private readonly consoleByTab = new Map<string, ConsoleEntry[]>();
   private readonly players = new Map<string, LiveTabPlayer>();
   private pinned: string | null = null;
@@ -50,6 +65,7 @@ export class LiveSession {
 
   constructor(private readonly opts: LiveSessionOptions) {
     this.tracker.addKnown(opts.knownTabs);
+    for (const item of opts.history ?? []) this.observeAgentRecord(item.ts, item.record);
     // `from=live` makes the server ask the user's tabs for a fresh snapshot, so each tab's
     // player gets a Meta and a FullSnapshot within a moment.
     this.feed = new LiveFeed(opts.api, opts.sessionId, { from: "live" }, {
@@ -57,6 +73,14 @@ export class LiveSession {
       onStatus: (status, detail) => {
         this.status = status;
         this.statusDetail = detail;
+        opts.onChange();
+      },
+      onJoined: (agent) => {
+        this.self = agent;
+        opts.onChange();
+      },
+      onServerError: (error, message) => {
+        this.lastServerError = { text: message || error, at: Date.now() };
         opts.onChange();
       },
     });
@@ -85,6 +109,23 @@ export class LiveSession {
     return tab !== null && (this.players.get(tab)?.ready ?? false);
   }
 
+  /** The live player of `tab`, once one of its events arrived. */
+  playerOf(tab: string | null): LiveTabPlayer | null {
+    return (tab !== null && this.players.get(tab)) || null;
+  }
+
+  /** Sends `request` on the live socket; false when it is not open (see `LiveFeed.send`). */
+  send(request: AgentRequest): boolean {
+    return this.feed.send(request);
+  }
+
+  private observeAgentRecord(ts: number, json: unknown): void {
+    const record = parseAgentRecord(json);
+    if (record === null) return;
+    this.consent.observe(record);
+    this.activity.add(ts, record);
+  }
+
   /** Console entries of `tab`, oldest first. */
   consoleOf(tab: string | null): ConsoleEntry[] {
     return (tab !== null && this.consoleByTab.get(tab)) || [];
@@ -98,7 +139,9 @@ export class LiveSession {
       if (event.kind === "end") {
         const ended = (json as { ended_ms?: unknown } | undefined)?.ended_ms;
         this.endedMs = typeof ended === "number" ? ended : event.ts;
+        this.consent.sessionEnded();
       }
+      if (event.kind === "agent") this.observeAgentRecord(event.ts, json);
       if (event.kind !== "rrweb" || tab === null || !isRrwebEvent(json)) continue;
       let player = this.players.get(tab);
       if (!player) {

@@ -4,6 +4,7 @@
 //   recordings, positioned with `pause(offset)`.
 
 import { Replayer, type eventWithTime } from "rrweb";
+import type { Placement, Point, Size } from "./coords";
 import { h } from "./dom";
 import { EventType, playTimeOf, type RrwebEvent } from "./rrweb-events";
 import { fitInto, type ReplaySpan } from "./timeline";
@@ -15,6 +16,8 @@ export class ScaledView {
   readonly root: HTMLDivElement;
   private width = 0;
   private height = 0;
+  /** Where the page sits in the box since the last `fit()`. */
+  placement: Placement = { scale: 1, left: 0, top: 0 };
   private readonly observer: ResizeObserver;
 
   constructor(parent: HTMLElement, className: string) {
@@ -34,8 +37,14 @@ export class ScaledView {
     this.fit();
   }
 
+  /** The recorded page's size. */
+  get contentSize(): Size {
+    return { width: this.width, height: this.height };
+  }
+
   fit(): void {
     const { scale, left, top } = fitInto(this.width, this.height, this.el.clientWidth, this.el.clientHeight);
+    this.placement = { scale, left, top };
     this.root.style.width = `${this.width}px`;
     this.root.style.height = `${this.height}px`;
     this.root.style.transform = `translate(${left}px, ${top}px) scale(${scale})`;
@@ -55,6 +64,20 @@ const quietLogger = {
   },
 };
 
+/** What remote control and drawing need of the live replay of the tab on screen. */
+export interface ReplayTarget {
+  /** How the user's viewport sits on the stage. */
+  readonly placement: Placement;
+  /** The user's viewport size. */
+  readonly viewport: Size;
+  /** The replayed document, once the page arrived. */
+  readonly document: Document | null;
+  /** The replayed document's scroll offset (as the user's page was last seen scrolled). */
+  readonly scroll: Point;
+  /** rrweb's id of a node of the replayed document (what `control` inputs name); null if unknown. */
+  nodeId(node: Node): number | null;
+}
+
 /**
  * A live replayer for one tab. It starts at the tab's first Meta event (events before it cannot
  * be shown: there is no page yet) and then shows every event as soon as it arrives.
@@ -65,7 +88,7 @@ const quietLogger = {
  * event's start (never back): nothing waits, and a batch of mouse positions still plays out over
  * the time the user took to move.
  */
-export class LiveTabPlayer {
+export class LiveTabPlayer implements ReplayTarget {
   readonly view: ScaledView;
   private replayer: Replayer | null = null;
   private baseline = 0;
@@ -114,6 +137,28 @@ export class LiveTabPlayer {
 
   get iframe(): HTMLIFrameElement | null {
     return this.replayer?.iframe ?? null;
+  }
+
+  get placement(): Placement {
+    return this.view.placement;
+  }
+
+  get viewport(): Size {
+    return this.view.contentSize;
+  }
+
+  get document(): Document | null {
+    return this.replayer?.iframe.contentDocument ?? null;
+  }
+
+  get scroll(): Point {
+    const win = this.replayer?.iframe.contentWindow;
+    return win ? { x: win.scrollX, y: win.scrollY } : { x: 0, y: 0 };
+  }
+
+  nodeId(node: Node): number | null {
+    const id = this.replayer?.getMirror().getId(node) ?? -1;
+    return id >= 0 ? id : null;
   }
 
   destroy(): void {

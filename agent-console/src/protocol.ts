@@ -1,11 +1,18 @@
-// The agent side of the wire protocol (docs/protocol.md §3): decoding the MessagePack frames of
-// `GET /api/v1/sessions/{id}/live`, the JSON inside them, and what to do when the socket closes.
-// Pure code: no sockets, no DOM, so every case is a unit test.
+// The agent side of the wire protocol (docs/protocol.md §3, §9.2): decoding the MessagePack
+// frames of `GET /api/v1/sessions/{id}/live`, the JSON inside them, encoding what the agent sends
+// back on the same socket, and what to do when the socket closes. Pure code: no sockets, no DOM,
+// so every case is a unit test.
 
-import { decode } from "@msgpack/msgpack";
+import { decode, encode } from "@msgpack/msgpack";
 
-/** Record kinds of a session stream (protocol.md §6.4). */
-export type RecordKind = "start" | "page" | "rrweb" | "identify" | "metadata" | "heartbeat" | "end";
+/** Record kinds of a session stream (protocol.md §6.4, §9.5). */
+export type RecordKind = "start" | "page" | "rrweb" | "identify" | "metadata" | "heartbeat" | "end" | "agent";
+
+/** An agent as the server names it: `id` per connection, `name` from the agent token. */
+export interface AgentRef {
+  id: string;
+  name: string;
+}
 
 /** One event as the server delivers it: reassembled, deduplicated, in stream order. */
 export interface DeliveredEvent {
@@ -27,6 +34,10 @@ export interface DeliveredEvent {
 export type AgentMessage =
   | { type: "events"; events: DeliveredEvent[] }
   | { type: "caught_up"; seq_num: number }
+  /** First message of every connection: the id `agent` records name this connection by. */
+  | { type: "joined"; agent: AgentRef }
+  /** A frame this agent sent was dropped (`malformed`, `too_big`, `rate_limited`). */
+  | { type: "error"; error: string; message: string }
   /** A message type this console does not know; ignored, so the server can add new ones. */
   | { type: "other"; name: string };
 
@@ -100,9 +111,67 @@ export function decodeAgentMessage(frame: ArrayBuffer | Uint8Array): AgentMessag
     }
     case "caught_up":
       return { type, seq_num: uint(value, "seq_num", "caught_up") };
+    case "joined": {
+      const agent = value["agent"];
+      if (!isRecord(agent)) throw new FrameError(`joined: "agent" must be a map, got ${describe(agent)}`);
+      return { type, agent: { id: str(agent, "id", "joined.agent"), name: str(agent, "name", "joined.agent") } };
+    }
+    case "error":
+      return { type, error: str(value, "error", "error"), message: str(value, "message", "error") };
     default:
       return { type: "other", name: type };
   }
+}
+
+/** What an agent may ask the user for (protocol.md §9.2). */
+export type GrantKind = "control" | "annotate";
+
+/** Where `navigate` goes. */
+export type NavigateTo = "back" | "forward" | "reload" | "url";
+
+/**
+ * One input on the user's page. Coordinates are CSS pixels of the user's viewport (integers);
+ * `id` is the target's rrweb node id as the agent's replay knows it.
+ */
+export type ControlInput =
+  | { action: "move"; x: number; y: number }
+  | { action: "click" | "dblclick"; id: number; x: number; y: number }
+  /** Scrolls the element, or the window when `id` is null, to `scrollLeft = x`, `scrollTop = y`. */
+  | { action: "scroll"; id: number | null; x: number; y: number }
+  /** A `KeyboardEvent.key`; without `id` it goes to the page's focused element. */
+  | { action: "key"; key: string; id?: number }
+  | { action: "input"; id: number; value: string }
+  | { action: "select"; id: number; value: string }
+  | { action: "focus"; id: number }
+  | { action: "navigate"; to: NavigateTo; url?: string };
+
+export type StrokeTool = "pen" | "arrow" | "rect" | "laser";
+
+/** One annotation stroke; `points` are `[x, y]` in page coordinates of the user's document. */
+export interface Stroke {
+  id: string;
+  tool: StrokeTool;
+  /** `#rrggbb`. */
+  color: string;
+  points: Array<[number, number]>;
+}
+
+/** A message the agent sends on the live WebSocket (protocol.md §9.2). */
+export type AgentRequest =
+  | { type: "request"; kind: GrantKind }
+  | { type: "release"; kind: GrantKind }
+  | { type: "control"; tab: string; input: ControlInput }
+  | { type: "stroke"; tab: string; stroke: Stroke }
+  | { type: "resync" };
+
+/**
+ * A binary frame for `request`: a MessagePack map with exactly the fields of protocol.md §9.2.
+ * Optional fields left undefined are omitted rather than sent as nil (`id: null` of a window
+ * scroll stays nil, as the spec allows).
+ */
+export function encodeAgentRequest(request: AgentRequest): Uint8Array<ArrayBuffer> {
+  // `encode` writes into an ArrayBuffer of its own; its type only says "ArrayBufferLike".
+  return encode(request, { ignoreUndefined: true }) as Uint8Array<ArrayBuffer>;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

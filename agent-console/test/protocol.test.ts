@@ -1,8 +1,9 @@
-import { encode } from "@msgpack/msgpack";
+import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
 import {
   backoffMs,
   decodeAgentMessage,
+  encodeAgentRequest,
   eventJson,
   FrameError,
   fromSeqInReason,
@@ -137,5 +138,59 @@ describe("reconnecting", () => {
   it("builds the live query", () => {
     expect(liveQuery({ from: "live" }, "s3cr=t")).toBe("token=s3cr%3Dt&from=live");
     expect(liveQuery({ from_seq: 42 }, "t")).toBe("token=t&from_seq=42");
+  });
+});
+
+describe("signals on the agent WebSocket (protocol.md §9.2)", () => {
+  it("decodes joined: the connection's agent id and name", () => {
+    const frame = encode({ type: "joined", agent: { id: "5f0c-a", name: "alice" } });
+    expect(decodeAgentMessage(frame)).toEqual({ type: "joined", agent: { id: "5f0c-a", name: "alice" } });
+  });
+
+  it("rejects a joined without an agent map", () => {
+    expect(() => decodeAgentMessage(encode({ type: "joined", agent: "alice" }))).toThrow(FrameError);
+    expect(() => decodeAgentMessage(encode({ type: "joined", agent: { id: "x" } }))).toThrow(/name/);
+  });
+
+  it("decodes error: the code and message of a dropped frame", () => {
+    const frame = encode({ type: "error", error: "rate_limited", message: "more than 50 frames a second" });
+    expect(decodeAgentMessage(frame)).toEqual({ type: "error", error: "rate_limited", message: "more than 50 frames a second" });
+  });
+
+  it("encodes request as the exact MessagePack map the server reads", () => {
+    // {"type": "request", "kind": "control"}: fixmap of 2, fixstr keys and values.
+    const expected = hex(
+      "82 a4 74 79 70 65 a7 72 65 71 75 65 73 74 a4 6b 69 6e 64 a7 63 6f 6e 74 72 6f 6c",
+    );
+    expect(encodeAgentRequest({ type: "request", kind: "control" })).toEqual(expected);
+  });
+
+  it("encodes release, resync, control and stroke with exactly their fields", () => {
+    const roundTrip = (r: Parameters<typeof encodeAgentRequest>[0]) => decode(encodeAgentRequest(r));
+    expect(roundTrip({ type: "release", kind: "annotate" })).toStrictEqual({ type: "release", kind: "annotate" });
+    expect(roundTrip({ type: "resync" })).toStrictEqual({ type: "resync" });
+    expect(roundTrip({ type: "control", tab: "t-1", input: { action: "click", id: 42, x: 10, y: 20 } })).toStrictEqual({
+      type: "control",
+      tab: "t-1",
+      input: { action: "click", id: 42, x: 10, y: 20 },
+    });
+    expect(
+      roundTrip({ type: "stroke", tab: "t-1", stroke: { id: "s1", tool: "arrow", color: "#ff0000", points: [[1, 2], [30, 40]] } }),
+    ).toStrictEqual({ type: "stroke", tab: "t-1", stroke: { id: "s1", tool: "arrow", color: "#ff0000", points: [[1, 2], [30, 40]] } });
+  });
+
+  it("sends a window scroll's id as nil but leaves out an absent optional field", () => {
+    const scroll = decode(encodeAgentRequest({ type: "control", tab: "t", input: { action: "scroll", id: null, x: 0, y: 300 } })) as {
+      input: Record<string, unknown>;
+    };
+    expect(scroll.input).toStrictEqual({ action: "scroll", id: null, x: 0, y: 300 });
+    const key = decode(encodeAgentRequest({ type: "control", tab: "t", input: { action: "key", key: "a", id: undefined } })) as {
+      input: Record<string, unknown>;
+    };
+    expect(key.input).toStrictEqual({ action: "key", key: "a" });
+    const nav = decode(encodeAgentRequest({ type: "control", tab: "t", input: { action: "navigate", to: "back" } })) as {
+      input: Record<string, unknown>;
+    };
+    expect(Object.keys(nav.input)).toEqual(["action", "to"]);
   });
 });

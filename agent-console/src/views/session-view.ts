@@ -1,17 +1,27 @@
 // One session: the live view (a live replayer per tab), time travel (a second, non-live replayer
 // over the watched tab's recorded events, positioned from the timeline), the tabs, the console
-// panel, the viewport and the connection status. An ended session opens straight into replay.
+// panel, the viewport and the connection status; and acting on the page: remote control and
+// drawing over the live player (once the user granted them), who else is watching, and the
+// activity trail. An ended session opens straight into replay, with its activity.
 
+import { ActivityLog } from "../activity";
+import { parseAgentRecord } from "../agent-records";
+import { AnnotateLayer } from "../annotate-layer";
 import { ApiError, type Api, type SessionSummary } from "../api";
+import { watchersText } from "../consent";
 import { consoleEntries, countUpTo, type ConsoleEntry } from "../console-log";
+import { ControlLayer } from "../control-layer";
 import { h, type View } from "../dom";
 import type { ConnectionStatus } from "../feed";
 import { browserName, formatClockTime, formatOffset, userLabel } from "../format";
 import { LiveSession } from "../live-session";
 import { PastPlayer, replayable } from "../player";
+import type { AgentRequest, GrantKind } from "../protocol";
 import { viewportOf, type RrwebEvent, type Viewport } from "../rrweb-events";
 import { tabLabel, TabTracker } from "../tabs";
 import { replayerOffset, timelineEnd, timelineOffset } from "../timeline";
+import { ActivityPanel } from "./activity-panel";
+import { AgentControls } from "./agent-controls";
 import { ConsolePanel } from "./console-panel";
 
 type Mode = "live" | "past" | "recorded";
@@ -28,6 +38,8 @@ interface Recording {
 }
 
 const SPEEDS = [1, 2, 4] as const;
+/** How long a notice about a failed send or a dropped frame stays up, ms. */
+const NOTICE_MS = 6000;
 
 export function sessionView(api: Api, sessionId: string): View {
   const el = h("section", { id: "session-view", "data-session-id": sessionId, "data-mode": "loading" });
@@ -74,6 +86,8 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   const pastHolder = h("div", { id: "past-view", class: "past-holder", hidden: true });
   stage.append(pastHolder, stageMessage);
   const consolePanel = new ConsolePanel();
+  const activityPanel = new ActivityPanel();
+  const watchersEl = h("span", { class: "watchers", "data-testid": "watchers", hidden: true });
   const timeline = h("input", {
     id: "timeline",
     type: "range",
@@ -90,6 +104,57 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   );
   const backToLive = h("button", { id: "back-to-live", type: "button", class: "primary", hidden: true }, "● Back to live");
 
+  // ---- Acting on the page ---------------------------------------------------------------------
+  /** Which layer takes the mouse when the agent may both control and draw. */
+  let pointerMode: GrantKind = "control";
+  let notice: { text: string; at: number } | null = null;
+  const showNotice = (text: string) => {
+    notice = { text, at: Date.now() };
+    render();
+  };
+  /** Sends on the live socket; says so when it could not. */
+  const send = (request: AgentRequest): boolean => {
+    const ok = live?.send(request) ?? false;
+    if (!ok) showNotice("Not connected to the session right now; try again in a moment.");
+    return ok;
+  };
+  /** The tab on screen and its live replay, while the live view shows a page. */
+  const liveTarget = () => {
+    const tab = live?.watched ?? null;
+    const player = live?.playerOf(tab);
+    return tab !== null && player?.ready ? { tab, replay: player } : null;
+  };
+  const controlLayer = new ControlLayer({
+    target: liveTarget,
+    send: (tab, input) => send({ type: "control", tab, input }),
+  });
+  const annotateLayer = new AnnotateLayer({
+    target: liveTarget,
+    send: (tab, stroke) => send({ type: "stroke", tab, stroke }),
+  });
+  stage.append(controlLayer.el, annotateLayer.el);
+  const agentControls = new AgentControls({
+    request: (kind) => send({ type: "request", kind }),
+    release: (kind) => send({ type: "release", kind }),
+    navigate: (to, url) => {
+      const tab = live?.watched;
+      if (tab) send({ type: "control", tab, input: url === undefined ? { action: "navigate", to } : { action: "navigate", to, url } });
+    },
+    tool: (tool) => {
+      annotateLayer.tool = tool;
+      pointerMode = "annotate";
+      render();
+    },
+    pointer: (kind) => {
+      pointerMode = kind;
+      render();
+    },
+    color: (color) => {
+      annotateLayer.color = color;
+    },
+  });
+  agentControls.el.hidden = !summary.live;
+
   el.replaceChildren(
     h(
       "header",
@@ -99,10 +164,12 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
       urlEl,
       h("span", { id: "session-browser", class: "browser" }, browserName(summary.user_agent)),
       viewportEl,
+      watchersEl,
       status,
     ),
     h("div", { class: "tabs-bar" }, tabsEl, followBtn),
-    h("div", { class: "session-body" }, stage, consolePanel.el),
+    agentControls.el,
+    h("div", { class: "session-body" }, stage, h("div", { class: "side-panels" }, consolePanel.el, activityPanel.el)),
     h(
       "div",
       { class: "timeline-bar" },
@@ -121,6 +188,7 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
         sessionId: summary.id,
         stage,
         knownTabs: summary.tabs,
+        history: summary.activity ?? [],
         shownId: "live-view",
         onChange: () => render(),
       })
@@ -128,6 +196,14 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   // A recorded session's tabs come from its summary.
   const recordedTabs = new TabTracker();
   recordedTabs.addKnown(summary.tabs);
+  // ... and its activity too (a live session's comes through its LiveSession).
+  const recordedActivity = new ActivityLog();
+  if (!live) {
+    for (const item of summary.activity ?? []) {
+      const record = parseAgentRecord(item.record);
+      if (record) recordedActivity.add(item.ts, record);
+    }
+  }
 
   // ---- Time travel ----------------------------------------------------------------------------
   const recordings = new Map<string, Recording>();
@@ -312,6 +388,46 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   });
 
   // ---- Rendering ------------------------------------------------------------------------------
+  let wasGranted: Record<GrantKind, boolean> = { control: false, annotate: false };
+  function renderAgents(): void {
+    activityPanel.update((live?.activity ?? recordedActivity).entries);
+    const watchers = live && live.status !== "ended" ? watchersText(live.consent.watchers, live.self?.id ?? null) : "";
+    watchersEl.textContent = watchers;
+    watchersEl.hidden = watchers === "";
+    if (!live) return;
+    const selfId = live.self?.id ?? null;
+    const control = live.consent.of(selfId, "control");
+    const annotate = live.consent.of(selfId, "annotate");
+    // A grant that just arrived takes the mouse; with both, the agent switches (`pointer`).
+    const granted = { control: control.status === "granted", annotate: annotate.status === "granted" };
+    if (granted.control && !wasGranted.control) pointerMode = "control";
+    if (granted.annotate && !wasGranted.annotate) pointerMode = "annotate";
+    wasGranted = granted;
+    const showingLive = mode === "live" && liveTarget() !== null;
+    const canControl = showingLive && control.status === "granted";
+    const canDraw = showingLive && annotate.status === "granted";
+    annotateLayer.setActive(canDraw && (!canControl || pointerMode === "annotate"));
+    controlLayer.setActive(canControl && (!canDraw || pointerMode === "control"));
+    if (notice && Date.now() - notice.at > NOTICE_MS) notice = null;
+    const serverError = live.lastServerError;
+    const noticeText =
+      notice?.text ??
+      (serverError && Date.now() - serverError.at < NOTICE_MS ? `The server dropped a message: ${serverError.text}` : "");
+    agentControls.el.hidden = live.status === "ended";
+    agentControls.update({
+      control,
+      annotate,
+      live: mode === "live",
+      pointer: granted.control && granted.annotate ? pointerMode : null,
+      controlHolder: (() => {
+        const holder = live.consent.controlHolder;
+        return holder !== null && holder.id !== selfId ? holder : null;
+      })(),
+      connected: live.status === "live" && selfId !== null,
+      notice: noticeText,
+    });
+  }
+
   function currentViewport(): Viewport | null {
     const tab = watchedTab();
     if (mode !== "live" && past && pastRecording) {
@@ -425,6 +541,7 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
     playBtn.disabled = inPast && !past;
     for (const btn of speedBtns) btn.setAttribute("aria-pressed", Number(btn.dataset["speed"]) === speed ? "true" : "false");
     backToLive.hidden = !(live && mode === "past");
+    renderAgents();
   }
 
   // Ticks: the timeline's end moves with the clock, the replayer plays on.
@@ -439,6 +556,8 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   return () => {
     clearInterval(ticker);
     loadToken++;
+    controlLayer.destroy();
+    annotateLayer.destroy();
     past?.destroy();
     live?.close();
   };
