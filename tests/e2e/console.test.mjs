@@ -1,7 +1,7 @@
 // The agent console watching the demo page, both in headless Chromium against a real server.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { AGENT_TOKEN, api, eventually, launchBrowser, newestSession, startServer } from "./harness.mjs";
+import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer } from "./harness.mjs";
 
 let browser;
 let server;
@@ -14,35 +14,8 @@ after(async () => {
   await browser?.close();
 });
 
-/** A user on the demo page, in a browser context of their own (their own session). */
-async function user() {
-  const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
-  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-  const page = await context.newPage();
-  await page.goto(`${server.url}/demo/`);
-  const id = await newestSession(server, existing);
-  return { context, page, id };
-}
-
-/** An agent signed in to the console. */
-async function agent() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${server.url}/`);
-  await page.fill("#token-input", AGENT_TOKEN);
-  await page.click("#sign-in");
-  await page.waitForSelector("#session-list");
-  return { context, page };
-}
-
-/** Opens a session from the list; resolves once the live view shows `selector`. */
-async function openSession(a, id, selector = "#item-count") {
-  await a.page.click(`.session-row[data-session-id="${id}"]`);
-  await a.page.waitForSelector('#connection-status[data-status="live"]');
-  const view = a.page.frameLocator("#live-view iframe");
-  await view.locator(selector).waitFor();
-  return view;
-}
+const user = () => openUser(browser, server);
+const agent = () => openAgent(browser, server);
 
 const itemCount = async (locator) => Number(await locator.locator("#item-count").textContent());
 

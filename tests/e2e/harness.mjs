@@ -168,3 +168,33 @@ export function trackerSeqs(events, tab) {
 export function contiguous(seqs) {
   return seqs.every((s, i) => i === 0 || s === seqs[i - 1] + 1);
 }
+
+/** A user on the demo page, in a browser context of their own (their own session). */
+export async function openUser(browser, server) {
+  const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/demo/`);
+  const id = await newestSession(server, existing);
+  return { context, page, id };
+}
+
+/** An agent signed in to the console. */
+export async function openAgent(browser, server) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  await page.fill("#token-input", AGENT_TOKEN);
+  await page.click("#sign-in");
+  await page.waitForSelector("#session-list");
+  return { context, page };
+}
+
+/** Opens a session from the list; resolves once the live view shows `selector`. */
+export async function openSession(a, id, selector = "#item-count") {
+  await a.page.click(`.session-row[data-session-id="${id}"]`);
+  await a.page.waitForSelector('#connection-status[data-status="live"]');
+  const view = a.page.frameLocator("#live-view iframe");
+  await view.locator(selector).waitFor();
+  return view;
+}
