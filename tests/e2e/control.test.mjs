@@ -3,7 +3,7 @@
 // accepts, the page's own handlers run, and a stop or a decline leaves the page alone.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer } from "./harness.mjs";
+import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer, storedEvents } from "./harness.mjs";
 
 let browser;
 let server;
@@ -117,6 +117,13 @@ test("with the user's consent the agent clicks and types on the page, and the us
   }
   assert.ok(activity.every((entry) => entry.record.agent.name === "e2e"));
   await a.page.locator('[data-testid="activity-entry"][data-action="revoked"]').waitFor();
+
+  // The tracker's own prompt and indicator are not part of the recording, nor any warning
+  // about them.
+  const recorded = JSON.stringify(await storedEvents(server, u.id));
+  for (const text of ["asks to control", "is controlling this page", "Couldn't record"]) {
+    assert.ok(!recorded.includes(text), `the recording contains "${text}"`);
+  }
   await a.context.close();
   await u.context.close();
 });

@@ -4,6 +4,10 @@
  *
  * - It carries rrweb's block class, so nothing the tracker shows is recorded: agents see the
  *   page, not the tracker's own prompts (and replays do not show a stale "Accept" button).
+ *   rrweb still watches an open shadow root for changes once it has seen its host (every full
+ *   snapshot does), so everything inside hangs off one blocked element that is there from the
+ *   start: rrweb ignores changes under a blocked parent, where it would otherwise try to record
+ *   them and log warnings (which the console recording would then send to the agent).
  * - Its content lives in an open shadow root, so the page's CSS cannot restyle or hide it, and
  *   the host's own box is pinned with `!important` inline styles, which outrank any selector.
  * - It is appended to `<html>` rather than `<body>`, so frameworks that replace the body keep it.
@@ -34,7 +38,8 @@ button:focus-visible { outline: 3px solid #2f6fed; outline-offset: 2px; }
 export class PageUi {
   private readonly doc: Document;
   private host: HTMLElement | null = null;
-  private shadow: ShadowRoot | null = null;
+  /** The blocked element inside the shadow root that holds everything. */
+  private inner: HTMLElement | null = null;
   private readonly styles = new Set<string>();
 
   constructor(doc: Document = document) {
@@ -45,7 +50,7 @@ export class PageUi {
     return this.doc;
   }
 
-  /** Appends `element` to the shadow root, adding `css` (once per distinct text) before it. */
+  /** Appends `element` inside the shadow root, adding `css` (once per distinct text) before it. */
   mount(element: Element, css: string): void {
     const root = this.root();
     if (!this.styles.has(css)) {
@@ -71,12 +76,12 @@ export class PageUi {
   remove(): void {
     this.host?.remove();
     this.host = null;
-    this.shadow = null;
+    this.inner = null;
     this.styles.clear();
   }
 
-  private root(): ShadowRoot {
-    if (this.shadow !== null && this.host?.isConnected === true) return this.shadow;
+  private root(): HTMLElement {
+    if (this.inner !== null && this.host?.isConnected === true) return this.inner;
     this.host?.remove();
     this.styles.clear();
     const host = this.doc.createElement("cobrowse-ui");
@@ -95,13 +100,16 @@ export class PageUi {
       ["pointer-events", "none"],
     ];
     for (const [property, value] of pinned) host.style.setProperty(property, value, "important");
-    const shadow = host.attachShadow({ mode: "open" });
+    const inner = this.doc.createElement("div");
+    inner.className = BLOCK_CLASS;
+    inner.style.display = "contents";
     const style = this.doc.createElement("style");
     style.textContent = BASE_CSS;
-    shadow.append(style);
+    inner.append(style);
+    host.attachShadow({ mode: "open" }).append(inner);
     this.doc.documentElement.append(host);
     this.host = host;
-    this.shadow = shadow;
-    return shadow;
+    this.inner = inner;
+    return inner;
   }
 }
