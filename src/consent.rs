@@ -19,8 +19,13 @@ use crate::protocol::{
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(35);
 /// An agent whose node sent nothing for this long is gone (its node sends heartbeats every 15 s).
 pub const AGENT_LEASE: Duration = Duration::from_secs(45);
-/// At most one `dropped` record per agent and kind of message in this window.
+/// At most one `dropped` record per agent, kind of message and reason in this window.
 const DROP_WINDOW: Duration = Duration::from_secs(1);
+/// Why input or a stroke was dropped: its agent holds no grant for it.
+pub const NO_GRANT: &str = "no_grant";
+/// Why input or a stroke was dropped: no tab of the session is connected to act on it (the page
+/// is between two loads).
+pub const NO_PAGE: &str = "no_page";
 
 /// Something the room must do after a change.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +56,7 @@ pub struct Consent {
     /// Requests awaiting the user's answer, by request id.
     pending: BTreeMap<String, Pending>,
     grants: Vec<Grant>,
-    drops: HashMap<(String, &'static str), Drops>,
+    drops: HashMap<(String, &'static str, &'static str), Drops>,
 }
 
 impl Consent {
@@ -87,8 +92,15 @@ impl Consent {
         self.watchers.values().map(|(a, _)| a.clone()).collect()
     }
 
-    /// A signal from an agent's node.
-    pub fn on_signal(&mut self, agent: AgentRef, signal: Signal, now: Instant) -> Vec<Effect> {
+    /// A signal from an agent's node; `page` says whether a tab of the session is connected here
+    /// to act on input.
+    pub fn on_signal(
+        &mut self,
+        agent: AgentRef,
+        signal: Signal,
+        page: bool,
+        now: Instant,
+    ) -> Vec<Effect> {
         if signal == Signal::Left {
             return self.leave(&agent, LeftReason::Closed);
         }
@@ -109,6 +121,24 @@ impl Consent {
             Signal::Resync => vec![Effect::Tracker(ServerMessage::Resync)],
             Signal::Request { kind } => self.request(agent, kind, now),
             Signal::Release { kind } => self.release(&agent, kind),
+            Signal::Control { .. } | Signal::Stroke { .. } if !page => {
+                let what = if matches!(signal, Signal::Control { .. }) {
+                    "control"
+                } else {
+                    "stroke"
+                };
+                let kind = if what == "control" {
+                    GrantKind::Control
+                } else {
+                    GrantKind::Annotate
+                };
+                let reason = if self.allows(&agent.id, kind) {
+                    NO_PAGE
+                } else {
+                    NO_GRANT
+                };
+                self.refuse(agent, what, reason, now)
+            }
             Signal::Control { tab, input } => {
                 if self.allows(&agent.id, GrantKind::Control) {
                     vec![
@@ -126,7 +156,7 @@ impl Consent {
                         ),
                     ]
                 } else {
-                    self.refuse(agent, "control", now)
+                    self.refuse(agent, "control", NO_GRANT, now)
                 }
             }
             Signal::Stroke { tab, stroke } => {
@@ -140,7 +170,7 @@ impl Consent {
                         record(&agent, AgentAction::Stroke { tab, stroke }),
                     ]
                 } else {
-                    self.refuse(agent, "stroke", now)
+                    self.refuse(agent, "stroke", NO_GRANT, now)
                 }
             }
         }
@@ -350,7 +380,7 @@ impl Consent {
             }
             effects.push(Effect::Tracker(self.grants_message()));
         }
-        self.drops.retain(|(id, _), _| *id != agent.id);
+        self.drops.retain(|(id, _, _), _| *id != agent.id);
         let watchers = self.watchers();
         effects.push(record(&agent, AgentAction::Left { reason, watchers }));
         effects
@@ -358,8 +388,14 @@ impl Consent {
 
     /// Drops a message its agent had no grant for: the first of a burst is recorded at once,
     /// the rest are counted into one record a second.
-    fn refuse(&mut self, agent: AgentRef, what: &'static str, now: Instant) -> Vec<Effect> {
-        let key = (agent.id.clone(), what);
+    fn refuse(
+        &mut self,
+        agent: AgentRef,
+        what: &'static str,
+        reason: &'static str,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let key = (agent.id.clone(), what, reason);
         match self.drops.get_mut(&key) {
             Some(drops) if now.duration_since(drops.last_recorded) < DROP_WINDOW => {
                 drops.unrecorded += 1;
@@ -369,7 +405,7 @@ impl Consent {
                 let count = drops.unrecorded + 1;
                 drops.last_recorded = now;
                 drops.unrecorded = 0;
-                vec![dropped(&agent, what, count)]
+                vec![dropped(&agent, what, reason, count)]
             }
             None => {
                 self.drops.insert(
@@ -380,7 +416,7 @@ impl Consent {
                         unrecorded: 0,
                     },
                 );
-                vec![dropped(&agent, what, 1)]
+                vec![dropped(&agent, what, reason, 1)]
             }
         }
     }
@@ -412,14 +448,14 @@ impl Consent {
         for agent in lost {
             effects.extend(self.leave(&agent, LeftReason::Lost));
         }
-        self.drops.retain(|(_, what), drops| {
+        self.drops.retain(|(_, what, reason), drops| {
             if now.duration_since(drops.last_recorded) < DROP_WINDOW {
                 return true;
             }
             if drops.unrecorded == 0 {
                 return false;
             }
-            effects.push(dropped(&drops.agent, what, drops.unrecorded));
+            effects.push(dropped(&drops.agent, what, reason, drops.unrecorded));
             drops.last_recorded = now;
             drops.unrecorded = 0;
             true
@@ -435,12 +471,12 @@ fn record(agent: &AgentRef, action: AgentAction) -> Effect {
     })
 }
 
-fn dropped(agent: &AgentRef, what: &str, count: u32) -> Effect {
+fn dropped(agent: &AgentRef, what: &str, reason: &str, count: u32) -> Effect {
     record(
         agent,
         AgentAction::Dropped {
             what: what.to_string(),
-            reason: "no_grant".to_string(),
+            reason: reason.to_string(),
             count,
         },
     )
@@ -498,7 +534,7 @@ mod tests {
     }
 
     fn granted(consent: &mut Consent, who: &AgentRef, kind: GrantKind, now: Instant) {
-        let asked = consent.on_signal(who.clone(), Signal::Request { kind }, now);
+        let asked = consent.on_signal(who.clone(), Signal::Request { kind }, true, now);
         consent.on_answer(&prompt_id(&asked), true, None);
     }
 
@@ -511,6 +547,7 @@ mod tests {
             Signal::Request {
                 kind: GrantKind::Control,
             },
+            true,
             now,
         );
         let id = prompt_id(&asked);
@@ -542,6 +579,7 @@ mod tests {
             Signal::Request {
                 kind: GrantKind::Control,
             },
+            true,
             now,
         );
         let b = consent.on_signal(
@@ -549,6 +587,7 @@ mod tests {
             Signal::Request {
                 kind: GrantKind::Control,
             },
+            true,
             now,
         );
         consent.on_answer(&prompt_id(&a), true, None);
@@ -565,10 +604,15 @@ mod tests {
         let mut consent = Consent::default();
         let now = Instant::now();
         let alice = agent("alice");
-        consent.on_signal(alice.clone(), Signal::Joined, now);
+        consent.on_signal(alice.clone(), Signal::Joined, true, now);
         granted(&mut consent, &alice, GrantKind::Annotate, now);
         // Heartbeats keep it.
-        consent.on_signal(alice.clone(), Signal::Heartbeat, now + AGENT_LEASE / 2);
+        consent.on_signal(
+            alice.clone(),
+            Signal::Heartbeat,
+            true,
+            now + AGENT_LEASE / 2,
+        );
         assert!(consent.sweep(now + AGENT_LEASE).is_empty());
         let effects = consent.sweep(now + AGENT_LEASE / 2 + AGENT_LEASE);
         assert!(matches!(
@@ -590,16 +634,25 @@ mod tests {
         let now = Instant::now();
         let alice = agent("alice");
         granted(&mut consent, &alice, GrantKind::Control, now);
-        assert!(forwards(&consent.on_signal(alice.clone(), click(), now)));
+        assert!(forwards(&consent.on_signal(
+            alice.clone(),
+            click(),
+            true,
+            now
+        )));
         consent.on_revoke(GrantKind::Control, "id-alice");
-        let first = consent.on_signal(alice.clone(), click(), now);
+        let first = consent.on_signal(alice.clone(), click(), true, now);
         assert!(!forwards(&first));
         assert!(matches!(
             actions(&first)[..],
             [AgentAction::Dropped { count: 1, .. }]
         ));
         for _ in 0..4 {
-            assert!(consent.on_signal(alice.clone(), click(), now).is_empty());
+            assert!(
+                consent
+                    .on_signal(alice.clone(), click(), true, now)
+                    .is_empty()
+            );
         }
         let flushed = consent.sweep(now + DROP_WINDOW);
         assert!(matches!(

@@ -20,11 +20,12 @@ use crate::protocol::{
     EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
     TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
-use crate::room::Presence;
+use crate::room::{Presence, TrackerSignal};
 use crate::server::AppState;
 use crate::session::SessionId;
 use crate::stream::{StoreError, json_bytes};
 use crate::writer::{Writer, WriterState, server_event};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Batches a tracker may have unacknowledged before the server stops reading its socket.
@@ -113,6 +114,9 @@ struct TrackerConnection {
 /// A tracker connection after its handshake.
 struct Attached {
     presence: Presence,
+    /// Taken as the tracker joins the room, so nothing the room sends its trackers from then on
+    /// is missed while the handshake completes.
+    signals: broadcast::Receiver<TrackerSignal>,
     writer: Writer,
     tab: String,
 }
@@ -199,6 +203,7 @@ impl TrackerConnection {
         };
         let presence = state.rooms.join_tracker(id, &hello.tab);
         let room = presence.room().clone();
+        let signals = room.tracker_signals();
         let writer = room
             .writer_for_tracker(first, &state.rooms.settings, state.rooms.metrics())
             .await?;
@@ -224,15 +229,15 @@ impl TrackerConnection {
         }
         Ok(Attached {
             presence,
+            signals,
             writer,
             tab: hello.tab,
         })
     }
 
-    async fn serve(&mut self, attached: Attached) -> Result<(), Reject> {
+    async fn serve(&mut self, mut attached: Attached) -> Result<(), Reject> {
         let room = attached.presence.room().clone();
         let mut writer_state = attached.writer.state();
-        let mut signals = room.tracker_signals();
         let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
         let shutdown = self.state.shutdown.clone();
         let result = loop {
@@ -251,7 +256,7 @@ impl TrackerConnection {
                         Ok(Flow::Continue)
                     }
                 }
-                signal = signals.recv() => match signal {
+                signal = attached.signals.recv() => match signal {
                     Ok(message) => self.forward(&message, &attached.tab).await.map(|()| Flow::Continue),
                     Err(RecvError::Lagged(missed)) => {
                         // Input was lost on the way to this tab; at least its grants are current.

@@ -101,6 +101,9 @@ impl Room {
         }
         let token = fencing_token(&settings.node_id);
         self.stream.claim(&first, &token).await?;
+        // Grants given while this node last held the session may have been revoked elsewhere
+        // since: a fresh claim starts with none.
+        *self.consent.lock().expect("lock") = Consent::default();
         if slot.is_none() {
             metrics.sessions_live.inc();
         }
@@ -191,9 +194,12 @@ impl Room {
 
     /// A signal from an agent, through `cluster/signals`.
     pub fn on_signal(&self, signal: SignalRecord, metrics: &Metrics) {
+        // Between two page loads no tab acts on input: it is dropped as such, not recorded as done.
+        let page = self.tracker_count() > 0;
         let effects = self.consent.lock().expect("lock").on_signal(
             signal.agent,
             signal.signal,
+            page,
             Instant::now(),
         );
         self.apply(effects, metrics);
@@ -260,11 +266,16 @@ impl Room {
                     let _ = self.signals.send(Arc::new(message));
                 }
                 Effect::Record(record) => {
-                    if let AgentAction::Dropped { what, count, .. } = &record.action {
-                        warn!(session = %self.id, agent = %record.agent.name, what, count, "dropped agent input without a grant");
+                    if let AgentAction::Dropped {
+                        what,
+                        reason,
+                        count,
+                    } = &record.action
+                    {
+                        warn!(session = %self.id, agent = %record.agent.name, what, reason, count, "dropped agent input");
                         metrics
                             .rejected
-                            .with_label_values(&["no_grant"])
+                            .with_label_values(&[reason])
                             .inc_by(u64::from(*count));
                     }
                     records.push(server_event(RecordKind::Agent, json_bytes(&record)));

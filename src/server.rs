@@ -169,6 +169,7 @@ impl RunningServer {
             warn!("connections did not finish within 15 s");
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.http).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.signals.close()).await;
         if let Some(embedded) = self.embedded {
             embedded.close().await;
         }

@@ -8,13 +8,14 @@
 //! costs little.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::metrics::Metrics;
 use crate::protocol::{AgentRef, Signal, SignalRecord};
@@ -34,6 +35,9 @@ pub struct SignalBus {
     node: String,
     tx: mpsc::Sender<SignalRecord>,
     metrics: Arc<Metrics>,
+    /// Stops the publisher once it has appended what is queued.
+    closing: CancellationToken,
+    publisher: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl SignalBus {
@@ -46,14 +50,27 @@ impl SignalBus {
         let stream = store.signal_stream().await?;
         let reads = stream.follow_from_tail().await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let closing = CancellationToken::new();
+        let publisher = tokio::spawn(publish(stream.clone(), rx, closing.clone()));
         let bus = Arc::new(Self {
             node: rooms.settings.node_id.clone(),
             tx,
             metrics: rooms.metrics().clone(),
+            closing,
+            publisher: std::sync::Mutex::new(Some(publisher)),
         });
-        tokio::spawn(publish(stream.clone(), rx, shutdown.clone()));
         tokio::spawn(dispatch(stream, reads, rooms, shutdown));
         Ok(bus)
+    }
+
+    /// Appends what is still queued (the `left` of agents whose connections shutdown closed, so
+    /// their grants end now rather than when their lease runs out) and stops publishing.
+    pub async fn close(&self) {
+        self.closing.cancel();
+        let publisher = self.publisher.lock().expect("lock").take();
+        if let Some(publisher) = publisher {
+            let _ = publisher.await;
+        }
     }
 
     /// Sends a signal toward the session's tracker, wherever it is connected. Never waits: a
@@ -79,15 +96,16 @@ impl SignalBus {
 async fn publish(
     stream: SignalStream,
     mut rx: mpsc::Receiver<SignalRecord>,
-    shutdown: CancellationToken,
+    closing: CancellationToken,
 ) {
     loop {
         let first = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            biased;
             first = rx.recv() => match first {
                 Some(first) => first,
                 None => return,
             },
+            _ = closing.cancelled() => return,
         };
         let mut batch = vec![encode(&first)];
         while batch.len() < MAX_BATCH {
@@ -108,16 +126,30 @@ fn encode(record: &SignalRecord) -> Bytes {
 }
 
 /// Follows the signal stream and hands each signal to its room, where this node holds it; also
-/// sweeps the held rooms' consent state once a second.
+/// sweeps the held rooms' consent state once a second. A read that fails is opened again from
+/// the tail: signals are for now, and those missed meanwhile are lost (agents repeat a request
+/// that gets no answer).
 async fn dispatch(
     stream: SignalStream,
-    mut reads: s2_sdk::read_session::ReadSession,
+    reads: s2_sdk::read_session::ReadSession,
     rooms: Arc<Rooms>,
     shutdown: CancellationToken,
 ) {
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reads = Some(reads);
     loop {
+        let Some(session) = reads.as_mut() else {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            }
+            match stream.follow_from_tail().await {
+                Ok(again) => reads = Some(again),
+                Err(e) => warn!(error = %e, "the signal stream is still unavailable"),
+            }
+            continue;
+        };
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = sweep.tick() => {
@@ -125,23 +157,17 @@ async fn dispatch(
                     room.sweep_consent(rooms.metrics());
                 }
             }
-            batch = reads.next() => match batch {
+            batch = session.next() => match batch {
                 Some(Ok(batch)) => {
-                    let started = Instant::now();
                     for record in batch.records {
                         deliver(&rooms, &record.body, record.timestamp);
                     }
-                    debug!(took = ?started.elapsed(), "signal batch handled");
                 }
                 Some(Err(e)) => {
                     warn!(error = %e, "following the signal stream failed; following it again from its tail");
-                    tokio::time::sleep(SWEEP_EVERY).await;
-                    match stream.follow_from_tail().await {
-                        Ok(again) => reads = again,
-                        Err(e) => warn!(error = %e, "signal stream still unavailable"),
-                    }
+                    reads = None;
                 }
-                None => return,
+                None => reads = None,
             },
         }
     }

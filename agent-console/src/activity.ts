@@ -21,6 +21,12 @@ export interface ActivityEntry {
   mergeKey: string | null;
 }
 
+/** Why the server dropped input, as an agent reads it. */
+const DROP_REASONS: Record<string, string> = {
+  no_grant: "no grant",
+  no_page: "the page was loading",
+};
+
 /** Lines kept; older ones are dropped. */
 const MAX_ENTRIES = 1000;
 
@@ -117,7 +123,7 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
     case "stroke":
       return strokeText(name, record.stroke);
     case "dropped":
-      return `dropped ${plural(count, record.what === "control" ? "input" : "stroke")} from ${name}: ${record.reason.replace(/_/g, " ")}`;
+      return `dropped ${plural(count, record.what === "control" ? "input" : "stroke")} from ${name}: ${DROP_REASONS[record.reason] ?? record.reason.replace(/_/g, " ")}`;
     case "refused":
       return `the page could not perform ${name}'s ${record.input ?? "input"}${record.reason ? `: ${record.reason}` : ""}`;
     case "other":

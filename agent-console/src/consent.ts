@@ -96,6 +96,8 @@ export class ConsentState {
         this.set(id, record.kind, "none", "agent_left");
         break;
       case "dropped": {
+        // `no_page` drops (the page was between two loads) leave the grant as it was.
+        if (record.reason !== "no_grant") break;
         const kind: GrantKind = record.what === "control" ? "control" : "annotate";
         if (this.grantsOf(id)[kind].status === "granted") this.set(id, kind, "none", "dropped");
         break;

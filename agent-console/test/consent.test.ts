@@ -88,6 +88,11 @@ describe("ConsentState", () => {
     expect(t.of(alice.id, "control").status).toBe("granted");
   });
 
+  it("keeps the grant when input was dropped only because the page was loading", () => {
+    const s = stateAfter(requested(), granted(), { action: "dropped", agent: alice, what: "control", reason: "no_page", count: 1 });
+    expect(s.of(alice.id, "control").status).toBe("granted");
+  });
+
   it("gives a reconnected agent (new id) nothing from its old connection", () => {
     const s = stateAfter(requested(), granted());
     expect(s.of("a2", "control").status).toBe("none");

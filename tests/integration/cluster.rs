@@ -13,7 +13,7 @@ pub const BOB_TOKEN: &str = "bob-secret";
 pub const MALLORY_TOKEN: &str = "mallory-secret";
 
 pub struct Process {
-    _child: Child,
+    child: Child,
     addr: SocketAddr,
     /// What the process printed its address as (the store's endpoint URL).
     pub url: String,
@@ -51,10 +51,20 @@ async fn spawn(args: &[&str], marker: &str) -> Process {
         .trim_start_matches("http://")
         .parse()
         .expect("a host:port URL");
-    Process {
-        _child: child,
-        addr,
-        url,
+    Process { child, addr, url }
+}
+
+impl Process {
+    /// Asks the process to shut down gracefully (SIGTERM) and waits for it to exit.
+    pub async fn terminate(mut self) {
+        let pid = self.child.id().expect("still running").to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().await;
+        assert!(killed.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let exited = tokio::time::timeout(WAIT, self.child.wait()).await;
+        assert!(
+            exited.is_ok_and(|s| s.is_ok()),
+            "process {pid} exits on SIGTERM"
+        );
     }
 }
 

@@ -405,6 +405,26 @@ async fn one_agent_controls_at_a_time_declines_hold_and_grants_end_when_the_agen
 }
 
 #[tokio::test]
+async fn a_grant_ends_at_once_when_the_agent_s_server_shuts_down() {
+    let (_store, _a, b, mut t) = two_nodes_and_a_tracker().await;
+    let (mut alice, me) = join(&b, AGENT_TOKEN, &mut t).await;
+    grant(&mut alice, &me, &mut t, GrantKind::Control).await;
+    let stopping = Instant::now();
+    b.terminate().await;
+    // The page is told when the agent's node says it left, not when its 45 s lease runs out.
+    until(
+        &mut t,
+        |m| matches!(m, ServerMessage::Grants { grants } if grants.is_empty()),
+    )
+    .await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        stopping.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
     let (store, a, b, mut t) = two_nodes_and_a_tracker().await;
 
@@ -529,5 +549,60 @@ async fn bad_agent_frames_are_answered_with_an_error_and_the_connection_goes_on(
         matches!(m, ServerMessage::ConsentRequest { .. })
     })
     .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_grant_survives_a_navigation_and_input_between_pages_is_not_recorded() {
+    let server = start(config()).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    let (mut alice, me) = join(&server, AGENT_TOKEN, &mut t).await;
+    grant(&mut alice, &me, &mut t, GrantKind::Control).await;
+
+    // The page navigates: its connection closes before the next page's opens.
+    let token = t.token.clone();
+    t.ws.close(None).await.unwrap();
+    expect_close(&mut t.ws).await;
+    let deadline = Instant::now() + WAIT;
+    while server.metrics().tracker_connections.get() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the tracker connection never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    send_signal(&mut alice, &click(1)).await;
+    let dropped = record_where(&mut alice, |r| {
+        matches!(r.action, AgentAction::Dropped { .. })
+    })
+    .await;
+    assert!(
+        matches!(&dropped.action, AgentAction::Dropped { reason, .. } if reason == "no_page"),
+        "{dropped:?}"
+    );
+
+    // The next page is told the grant still holds, and input reaches it.
+    let mut next = Tracker::open(&server, Some(token), "tab-1").await;
+    until(
+        &mut next,
+        |m| matches!(m, ServerMessage::Grants { grants } if grants.iter().any(|g| g.agent == me)),
+    )
+    .await;
+    send_signal(&mut alice, &click(2)).await;
+    let seen = until(&mut next, |m| matches!(m, ServerMessage::Control { .. })).await;
+    assert!(matches!(
+        seen.last(),
+        Some(ServerMessage::Control {
+            input: ControlInput::Click { id: 2, .. },
+            ..
+        })
+    ));
+    let trail = actions(&get_json(&server, &format!("/api/v1/sessions/{}", next.session_id)).await);
+    let controls = trail.iter().filter(|(_, a)| a == "control").count();
+    assert_eq!(
+        controls, 1,
+        "only the click a page received is on the record: {trail:?}"
+    );
     server.stop().await;
 }
