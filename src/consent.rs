@@ -24,8 +24,13 @@ const DROP_WINDOW: Duration = Duration::from_secs(1);
 /// Why input or a stroke was dropped: its agent holds no grant for it.
 pub const NO_GRANT: &str = "no_grant";
 /// Why input or a stroke was dropped: no tab of the session is connected to act on it (the page
-/// is between two loads).
+/// is between two loads, or the tab it names is closed).
 pub const NO_PAGE: &str = "no_page";
+/// Why a request was dropped: the same agent asked for the same thing moments ago. Prompts
+/// flashing up and away would let an agent put an Accept button under the user's pointer.
+pub const TOO_SOON: &str = "too_soon";
+/// The least time between two requests of one agent for one kind.
+pub const REQUEST_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Something the room must do after a change.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +62,11 @@ pub struct Consent {
     pending: BTreeMap<String, Pending>,
     grants: Vec<Grant>,
     drops: HashMap<(String, &'static str, &'static str), Drops>,
+    /// When each agent last had the user prompted for each kind, for [`REQUEST_INTERVAL`].
+    asked: HashMap<(String, GrantKind), Instant>,
+    /// Agents that left, and when: a heartbeat their node sent just before the `left` must not
+    /// bring them back.
+    departed: HashMap<String, Instant>,
 }
 
 impl Consent {
@@ -102,7 +112,10 @@ impl Consent {
         now: Instant,
     ) -> Vec<Effect> {
         if signal == Signal::Left {
-            return self.leave(&agent, LeftReason::Closed);
+            return self.leave(&agent, LeftReason::Closed, now);
+        }
+        if self.departed.contains_key(&agent.id) {
+            return Vec::new();
         }
         // Any signal shows the agent is still there. A heartbeat from an agent this node did not
         // know of (the tracker moved here) makes it a watcher again, quietly: it joined long ago.
@@ -184,9 +197,19 @@ impl Consent {
         if self.allows(&agent.id, kind) || asked {
             return Vec::new();
         }
+        let key = (agent.id.clone(), kind);
+        if self
+            .asked
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < REQUEST_INTERVAL)
+        {
+            return self.refuse(agent, "request", TOO_SOON, now);
+        }
         if let Some(holder) = self.exclusive_holder(kind, &agent.id) {
             return vec![record(&agent, AgentAction::Busy { kind, holder })];
         }
+        // Only a request that shows the user a prompt counts toward the interval.
+        self.asked.insert(key, now);
         let request_id = uuid::Uuid::new_v4().to_string();
         self.pending.insert(
             request_id.clone(),
@@ -264,12 +287,16 @@ impl Consent {
             kind,
             agent: agent.clone(),
         });
+        // Drops counted before the grant are recorded before it, so no reader takes them for
+        // drops of the new grant's input.
+        let mut effects = self.flush_drops(&agent.id);
         let request_id = request_id.to_string();
-        vec![
+        effects.extend([
             record(&agent, AgentAction::Granted { kind, request_id }),
             cancel,
             Effect::Tracker(self.grants_message()),
-        ]
+        ]);
+        effects
     }
 
     /// The user stopped a grant.
@@ -355,7 +382,7 @@ impl Consent {
     }
 
     /// An agent left: its requests are withdrawn and its grants end with it.
-    fn leave(&mut self, agent: &AgentRef, reason: LeftReason) -> Vec<Effect> {
+    fn leave(&mut self, agent: &AgentRef, reason: LeftReason, now: Instant) -> Vec<Effect> {
         let agent = self
             .watchers
             .remove(&agent.id)
@@ -380,7 +407,9 @@ impl Consent {
             }
             effects.push(Effect::Tracker(self.grants_message()));
         }
-        self.drops.retain(|(id, _, _), _| *id != agent.id);
+        effects.extend(self.flush_drops(&agent.id));
+        self.asked.retain(|(id, _), _| *id != agent.id);
+        self.departed.insert(agent.id.clone(), now);
         let watchers = self.watchers();
         effects.push(record(&agent, AgentAction::Left { reason, watchers }));
         effects
@@ -421,9 +450,48 @@ impl Consent {
         }
     }
 
+    /// Records what was counted of an agent's drops, and forgets its counters.
+    fn flush_drops(&mut self, agent_id: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.drops.retain(|(id, what, reason), drops| {
+            if id != agent_id {
+                return true;
+            }
+            if drops.unrecorded > 0 {
+                effects.push(dropped(&drops.agent, what, reason, drops.unrecorded));
+            }
+            false
+        });
+        effects
+    }
+
+    /// The session ends, or this node stops holding it: every grant ends (recorded with
+    /// `reason`), counted drops are recorded, and nothing is left.
+    pub fn end_all(&mut self, reason: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let agents: Vec<String> = self.drops.keys().map(|(id, _, _)| id.clone()).collect();
+        for agent in agents {
+            effects.extend(self.flush_drops(&agent));
+        }
+        for grant in std::mem::take(&mut self.grants) {
+            effects.push(record(
+                &grant.agent,
+                AgentAction::Ended {
+                    kind: grant.kind,
+                    reason: reason.to_string(),
+                },
+            ));
+        }
+        *self = Self::default();
+        effects
+    }
+
     /// Whether [`Consent::sweep`] has anything to look at.
     pub fn is_idle(&self) -> bool {
-        self.watchers.is_empty() && self.pending.is_empty() && self.drops.is_empty()
+        self.watchers.is_empty()
+            && self.pending.is_empty()
+            && self.drops.is_empty()
+            && self.departed.is_empty()
     }
 
     /// Time passing: unanswered requests are declined, silent agents leave, counted drops are
@@ -446,8 +514,12 @@ impl Consent {
             .map(|(a, _)| a.clone())
             .collect();
         for agent in lost {
-            effects.extend(self.leave(&agent, LeftReason::Lost));
+            effects.extend(self.leave(&agent, LeftReason::Lost, now));
         }
+        self.departed
+            .retain(|_, at| now.duration_since(*at) < AGENT_LEASE);
+        self.asked
+            .retain(|_, at| now.duration_since(*at) < REQUEST_INTERVAL);
         self.drops.retain(|(_, what, reason), drops| {
             if now.duration_since(drops.last_recorded) < DROP_WINDOW {
                 return true;
@@ -660,5 +732,76 @@ mod tests {
             [AgentAction::Dropped { count: 4, .. }]
         ));
         assert!(consent.sweep(now + DROP_WINDOW * 3).is_empty());
+    }
+
+    #[test]
+    fn an_agent_cannot_flash_prompts_at_the_user() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        let request = Signal::Request {
+            kind: GrantKind::Control,
+        };
+        let release = Signal::Release {
+            kind: GrantKind::Control,
+        };
+        prompt_id(&consent.on_signal(alice.clone(), request.clone(), true, now));
+        consent.on_signal(alice.clone(), release.clone(), true, now);
+        let again = consent.on_signal(alice.clone(), request.clone(), true, now);
+        assert!(
+            matches!(actions(&again)[..], [AgentAction::Dropped { reason, .. }] if reason == TOO_SOON)
+        );
+        consent.on_signal(alice.clone(), release, true, now);
+        prompt_id(&consent.on_signal(alice, request, true, now + REQUEST_INTERVAL));
+    }
+
+    #[test]
+    fn a_heartbeat_sent_just_before_an_agent_left_does_not_bring_it_back() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        consent.on_signal(alice.clone(), Signal::Joined, true, now);
+        consent.on_signal(alice.clone(), Signal::Left, true, now);
+        consent.on_signal(alice.clone(), Signal::Heartbeat, true, now);
+        assert!(consent.watchers().is_empty());
+        assert!(
+            consent.sweep(now + AGENT_LEASE * 2).is_empty(),
+            "no second `left`"
+        );
+    }
+
+    #[test]
+    fn drops_counted_before_an_agent_leaves_are_recorded_as_it_leaves() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let mallory = agent("mallory");
+        for _ in 0..5 {
+            consent.on_signal(mallory.clone(), click(), true, now);
+        }
+        let effects = consent.on_signal(mallory, Signal::Left, true, now);
+        let counted: u32 = actions(&effects)
+            .iter()
+            .map(|a| match a {
+                AgentAction::Dropped { count, .. } => *count,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(
+            counted, 4,
+            "the first drop was recorded at once, the other four now"
+        );
+    }
+
+    #[test]
+    fn the_session_ending_ends_its_grants_on_the_record() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        let effects = consent.end_all("session_ended");
+        assert!(
+            matches!(actions(&effects)[..], [AgentAction::Ended { reason, .. }] if reason == "session_ended")
+        );
+        assert!(!consent.allows("id-alice", GrantKind::Control));
     }
 }

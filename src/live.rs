@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, authenticate, parse_session};
 use crate::auth::Agent;
@@ -113,7 +113,8 @@ struct Seat {
     _presence: Presence,
     session: SessionId,
     signals: Arc<SignalBus>,
-    _heartbeat: DropGuard,
+    /// Stops the heartbeats; cancelled before `left` is sent.
+    heartbeat: CancellationToken,
 }
 
 impl Seat {
@@ -148,7 +149,7 @@ impl Seat {
             _presence: presence,
             session,
             signals: state.signals.clone(),
-            _heartbeat: stop.drop_guard(),
+            heartbeat: stop,
         }
     }
 
@@ -205,6 +206,7 @@ impl Seat {
 
 impl Drop for Seat {
     fn drop(&mut self) {
+        self.heartbeat.cancel();
         self.signals
             .publish(self.session, &self.agent, Signal::Left);
     }

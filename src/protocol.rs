@@ -487,8 +487,15 @@ impl ControlInput {
     /// masked in the recording too), only how much.
     pub fn audit(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).expect("control inputs serialize");
-        if let Self::Input { value: typed, .. } = self {
-            value["value"] = serde_json::json!({"chars": typed.chars().count()});
+        match self {
+            Self::Input { value: typed, .. } => {
+                value["value"] = serde_json::json!({"chars": typed.chars().count()});
+            }
+            // A typed character is kept as "a character"; named keys (Enter, Tab, …) as they are.
+            Self::Key { key, .. } if !NAMED_KEYS.contains(&key.as_str()) || key == " " => {
+                value["key"] = serde_json::json!({"chars": 1});
+            }
+            _ => {}
         }
         value
     }
@@ -740,6 +747,26 @@ pub mod close {
 #[cfg(test)]
 mod tests {
     use super::close;
+
+    #[test]
+    fn the_audit_trail_keeps_how_much_was_typed_not_what() {
+        use super::ControlInput;
+        let typed = ControlInput::Key {
+            key: "s".into(),
+            id: Some(3),
+        };
+        assert_eq!(typed.audit()["key"], serde_json::json!({"chars": 1}));
+        let enter = ControlInput::Key {
+            key: "Enter".into(),
+            id: None,
+        };
+        assert_eq!(enter.audit()["key"], "Enter");
+        let input = ControlInput::Input {
+            id: 3,
+            value: "secret".into(),
+        };
+        assert_eq!(input.audit()["value"], serde_json::json!({"chars": 6}));
+    }
 
     #[test]
     fn close_reasons_fit_the_websocket_limit_even_in_multibyte_text() {

@@ -19,7 +19,7 @@ use crate::frame::Event;
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::protocol::{
-    AgentAction, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind, ServerMessage,
+    AgentAction, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind, ServerMessage, Signal,
     SignalRecord,
 };
 use crate::session::SessionId;
@@ -101,9 +101,9 @@ impl Room {
         }
         let token = fencing_token(&settings.node_id);
         self.stream.claim(&first, &token).await?;
-        // Grants given while this node last held the session may have been revoked elsewhere
-        // since: a fresh claim starts with none.
-        *self.consent.lock().expect("lock") = Consent::default();
+        // Grants given while this node last held the session ended when it moved away (and may
+        // have been revoked elsewhere since): a fresh claim starts with none.
+        let ended = self.consent.lock().expect("lock").end_all("moved");
         if slot.is_none() {
             metrics.sessions_live.inc();
         }
@@ -116,12 +116,19 @@ impl Room {
         );
         *slot = Some(writer.clone());
         *self.active.lock().expect("lock") = Some(writer.clone());
+        self.apply(ended, metrics);
         Ok(writer)
     }
 
     /// Ends the session for good, if this node writes it.
     pub async fn end(&self, reason: EndReason, metrics: &Metrics) -> Result<(), StoreError> {
         let mut slot = self.writer.lock().await;
+        if slot.is_none() {
+            return Ok(());
+        }
+        // Queued ahead of the seal: the session's grants end with it.
+        let ended = self.consent.lock().expect("lock").end_all("session_ended");
+        self.apply(ended, metrics);
         let Some(writer) = slot.take() else {
             return Ok(());
         };
@@ -194,8 +201,14 @@ impl Room {
 
     /// A signal from an agent, through `cluster/signals`.
     pub fn on_signal(&self, signal: SignalRecord, metrics: &Metrics) {
-        // Between two page loads no tab acts on input: it is dropped as such, not recorded as done.
-        let page = self.tracker_count() > 0;
+        // Input for a tab not connected here (between two page loads, or closed) is dropped as
+        // such, not recorded as done.
+        let page = match &signal.signal {
+            Signal::Control { tab, .. } | Signal::Stroke { tab, .. } => {
+                self.info.lock().expect("lock").tabs.contains_key(tab)
+            }
+            _ => self.tracker_count() > 0,
+        };
         let effects = self.consent.lock().expect("lock").on_signal(
             signal.agent,
             signal.signal,

@@ -25,6 +25,7 @@ export interface ActivityEntry {
 const DROP_REASONS: Record<string, string> = {
   no_grant: "no grant",
   no_page: "the page was loading",
+  too_soon: "asked again too soon",
 };
 
 /** Lines kept; older ones are dropped. */
@@ -123,7 +124,7 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
     case "stroke":
       return strokeText(name, record.stroke);
     case "dropped":
-      return `dropped ${plural(count, record.what === "control" ? "input" : "stroke")} from ${name}: ${DROP_REASONS[record.reason] ?? record.reason.replace(/_/g, " ")}`;
+      return `dropped ${plural(count, { control: "input", stroke: "stroke", request: "request" }[record.what])} from ${name}: ${DROP_REASONS[record.reason] ?? record.reason.replace(/_/g, " ")}`;
     case "refused":
       return `the page could not perform ${name}'s ${record.input ?? "input"}${record.reason ? `: ${record.reason}` : ""}`;
     case "other":

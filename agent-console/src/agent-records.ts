@@ -6,6 +6,9 @@
 
 import type { AgentRef, GrantKind, NavigateTo, Stroke, StrokeTool } from "./protocol";
 
+/** Stands for a character an agent typed, which records do not repeat. */
+export const TYPED_CHARACTER = "•";
+
 /**
  * A `ControlInput` as recorded: the same as sent, except that an `input` action's typed text is
  * replaced by its length (the stream does not keep what the agent typed into the user's fields).
@@ -35,8 +38,8 @@ export type AgentRecord =
   | { action: "ended"; agent: AgentRef; kind: GrantKind; reason: string }
   | { action: "control"; agent: AgentRef; tab: string; input: RecordedInput }
   | { action: "stroke"; agent: AgentRef; tab: string; stroke: Stroke }
-  /** Input or strokes the server threw away (no grant), `count` of them within a second. */
-  | { action: "dropped"; agent: AgentRef; what: "control" | "stroke"; reason: string; count: number }
+  /** Input, strokes or requests the server threw away (`reason`), `count` of them within a second. */
+  | { action: "dropped"; agent: AgentRef; what: "control" | "stroke" | "request"; reason: string; count: number }
   /** The page could not perform an input; `input` names which (null when the record does not say). */
   | { action: "refused"; agent: AgentRef; tab: string; input: string | null; reason: string }
   | { action: "other"; agent: AgentRef; name: string };
@@ -98,7 +101,9 @@ export function parseRecordedInput(v: unknown): RecordedInput | null {
     case "scroll":
       return x === null || y === null ? null : { action, id: nodeId(v), x, y };
     case "key": {
-      const key = str(v, "key");
+      // The server records a typed character as `{"chars": 1}` (not the character itself).
+      const raw = v["key"];
+      const key = typeof raw === "string" ? raw : isObj(raw) ? TYPED_CHARACTER : null;
       return key === null ? null : { action, key };
     }
     case "input": {
@@ -184,7 +189,7 @@ export function parseAgentRecord(json: unknown): AgentRecord | null {
     }
     case "dropped": {
       const what = str(json, "what");
-      if (what !== "control" && what !== "stroke") return null;
+      if (what !== "control" && what !== "stroke" && what !== "request") return null;
       return { action, agent, what, reason: reason ?? "no_grant", count: num(json, "count") ?? 1 };
     }
     case "refused": {

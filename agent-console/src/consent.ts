@@ -25,7 +25,10 @@ export type ConsentReason =
   | "agent_left"
   /** The server dropped this agent's input for lack of a grant: it no longer honours one. */
   | "dropped"
-  | "session_ended";
+  /** The session ended, and the grant with it. */
+  | "session_ended"
+  /** The user's page moved to another server, which starts with no grants. */
+  | "moved";
 
 export interface KindState {
   status: ConsentStatus;
@@ -93,7 +96,7 @@ export class ConsentState {
         this.set(id, record.kind, "none", "revoked");
         break;
       case "ended":
-        this.set(id, record.kind, "none", "agent_left");
+        this.set(id, record.kind, "none", endReason(record.reason));
         break;
       case "dropped": {
         // `no_page` drops (the page was between two loads) leave the grant as it was.
@@ -162,11 +165,19 @@ export function consentText(kind: GrantKind, state: KindState, holder: AgentRef 
           return `The page no longer accepts your ${kind === "control" ? "input" : "drawing"}; ask again`;
         case "session_ended":
           return "The session ended";
+        case "moved":
+          return `The user's page reconnected elsewhere; ask again for the ${what}`;
         default:
           if (kind === "control" && holder !== null) return `${holder.name} is in control`;
           return kind === "control" ? "You do not control the page" : "Not drawing";
       }
   }
+}
+
+/** What ended a grant, from an `ended` record's reason. */
+function endReason(reason: string): ConsentReason {
+  if (reason === "session_ended" || reason === "moved") return reason;
+  return "agent_left";
 }
 
 /** "Watching now: alice (you), bob ×2" for the session header; "" when nobody is listed. */

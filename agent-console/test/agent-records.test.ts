@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { parseAgentRecord, parseRecordedInput } from "../src/agent-records";
+import { TYPED_CHARACTER, parseAgentRecord, parseRecordedInput } from "../src/agent-records";
 
 const alice = { id: "a1", name: "alice" };
 const bob = { id: "b1", name: "bob" };
 
 describe("parseAgentRecord", () => {
+  it("reads a typed character the server recorded as a count, and a request dropped as too soon", () => {
+    expect(parseRecordedInput({ action: "key", key: { chars: 1 } })).toEqual({ action: "key", key: TYPED_CHARACTER });
+    expect(parseRecordedInput({ action: "key", key: "Enter" })).toEqual({ action: "key", key: "Enter" });
+    expect(parseAgentRecord({ action: "dropped", agent: alice, what: "request", reason: "too_soon", count: 2 })).toMatchObject({
+      what: "request",
+      reason: "too_soon",
+      count: 2,
+    });
+  });
+
   it("parses the spec's example record", () => {
     const json = JSON.parse('{"action":"granted","agent":{"id":"5f0c","name":"alice"},"kind":"control","request_id":"9a1e"}');
     expect(parseAgentRecord(json)).toEqual({ action: "granted", agent: { id: "5f0c", name: "alice" }, kind: "control", request_id: "9a1e" });

@@ -88,6 +88,13 @@ describe("ConsentState", () => {
     expect(t.of(alice.id, "control").status).toBe("granted");
   });
 
+  it("says why a grant ended: the session, or the page moving to another server", () => {
+    const s = stateAfter(requested(), granted(), { action: "ended", agent: alice, kind: "control", reason: "moved" });
+    expect(s.of(alice.id, "control")).toMatchObject({ status: "none", reason: "moved" });
+    const t = stateAfter(requested(), granted(), { action: "ended", agent: alice, kind: "control", reason: "session_ended" });
+    expect(t.of(alice.id, "control")).toMatchObject({ status: "none", reason: "session_ended" });
+  });
+
   it("keeps the grant when input was dropped only because the page was loading", () => {
     const s = stateAfter(requested(), granted(), { action: "dropped", agent: alice, what: "control", reason: "no_page", count: 1 });
     expect(s.of(alice.id, "control").status).toBe("granted");

@@ -467,10 +467,10 @@ async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
     })
     .await
     .unwrap();
-    let forged = |signal: Signal| {
+    let forged = |agent: &AgentRef, signal: Signal| {
         let record = SignalRecord {
             session: t.session_id.parse().unwrap(),
-            agent: alice_ref.clone(),
+            agent: agent.clone(),
             node: "node-b".into(),
             signal,
         };
@@ -480,7 +480,11 @@ async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
         .signal_stream()
         .await
         .unwrap()
-        .append(vec![forged(click(1)), forged(Signal::Resync)])
+        // The resync (from an agent still there) shows the click was handled before it.
+        .append(vec![
+            forged(&alice_ref, click(1)),
+            forged(&mallory_ref, Signal::Resync),
+        ])
         .await
         .unwrap();
     let seen = until(&mut t, is_resync).await;
@@ -553,7 +557,7 @@ async fn bad_agent_frames_are_answered_with_an_error_and_the_connection_goes_on(
 }
 
 #[tokio::test]
-async fn a_grant_survives_a_navigation_and_input_between_pages_is_not_recorded() {
+async fn a_grant_survives_a_navigation_and_input_no_page_got_is_not_recorded_as_done() {
     let server = start(config()).await;
     let mut t = Tracker::open(&server, None, "tab-1").await;
     t.write(vec![rrweb(1)]).await;
@@ -598,11 +602,38 @@ async fn a_grant_survives_a_navigation_and_input_between_pages_is_not_recorded()
             ..
         })
     ));
+    // Input for a tab that is not open is not done either.
+    let elsewhere = Signal::Control {
+        tab: "tab-closed".into(),
+        input: ControlInput::Focus { id: 1 },
+    };
+    send_signal(&mut alice, &elsewhere).await;
+    let seen = flush(&mut alice, &mut next).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Control { .. })),
+        "{seen:?}"
+    );
+
+    // The session ends, and its grant with it, on the record.
+    send(&mut next.ws, &TrackerMessage::End { reason: None }).await;
+    expect_close(&mut next.ws).await;
     let trail = actions(&get_json(&server, &format!("/api/v1/sessions/{}", next.session_id)).await);
     let controls = trail.iter().filter(|(_, a)| a == "control").count();
     assert_eq!(
         controls, 1,
-        "only the click a page received is on the record: {trail:?}"
+        "only the click a page received is recorded as done: {trail:?}"
+    );
+    let drops = trail.iter().filter(|(_, a)| a == "dropped").count();
+    assert_eq!(
+        drops, 2,
+        "the click between pages and the focus on a closed tab: {trail:?}"
+    );
+    assert_eq!(
+        trail.last(),
+        Some(&("alice".to_string(), "ended".to_string())),
+        "{trail:?}"
     );
     server.stop().await;
 }
