@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use s2_sdk::append_session::{AppendSession, AppendSessionConfig};
-use s2_sdk::error::AppendSessionError;
 use s2_sdk::error::{AppendConditionFailed, AppendError, ReadError, RequestError};
 use s2_sdk::read_session::ReadSession;
 use s2_sdk::types::{
@@ -232,13 +230,24 @@ impl SessionStream {
         Err(StoreError::Contended(self.id))
     }
 
-    /// An append session for the session's writer: its appends travel on one long-lived
-    /// HTTP/2 stream instead of a request each, which is most of an append's cost in CPU.
-    pub fn appender(&self) -> Appender {
-        Appender {
-            id: self.id,
-            session: self.stream.append_session(AppendSessionConfig::new()),
+    /// Appends events in order with the claim's token. Fails with `TakenOver` once another node
+    /// has claimed the session (or it was sealed).
+    pub async fn append(&self, events: &[Event], token: &FencingToken) -> Result<(), StoreError> {
+        let mut records = Vec::new();
+        for event in events {
+            records.extend(records_of(event)?);
         }
+        for batch in into_batches(records) {
+            let input = AppendInput::new(batch).with_fencing_token(token.clone());
+            match self.stream.append(input).await {
+                Ok(_) => {}
+                Err(AppendError::ConditionFailed(AppendConditionFailed::FencingTokenMismatch(
+                    _,
+                ))) => return Err(StoreError::TakenOver(self.id)),
+                Err(e) => return Err(self.classify(e)),
+            }
+        }
+        Ok(())
     }
 
     /// Appends the `end` record and seals the stream with a fencing token nobody holds.
@@ -343,41 +352,6 @@ impl SessionStream {
     /// A read session that follows the stream from `from` as records are appended.
     pub async fn follow(&self, from: u64) -> Result<ReadSession, StoreError> {
         follow(&self.stream, ReadFrom::SeqNum(from)).await
-    }
-}
-
-/// A writer's append session on its session's stream.
-pub struct Appender {
-    id: SessionId,
-    session: AppendSession,
-}
-
-impl Appender {
-    /// Appends events in order with the claim's token and waits for S2's acknowledgement. Fails
-    /// with `TakenOver` once another node has claimed the session (or it was sealed).
-    pub async fn append(&self, events: &[Event], token: &FencingToken) -> Result<(), StoreError> {
-        let mut records = Vec::new();
-        for event in events {
-            records.extend(records_of(event)?);
-        }
-        for batch in into_batches(records) {
-            let input = AppendInput::new(batch).with_fencing_token(token.clone());
-            let acked = match self.session.submit(input).await {
-                Ok(ticket) => ticket.await,
-                Err(e) => Err(e),
-            };
-            match acked {
-                Ok(_) => {}
-                Err(AppendSessionError::Append(AppendError::ConditionFailed(
-                    AppendConditionFailed::FencingTokenMismatch(_),
-                ))) => return Err(StoreError::TakenOver(self.id)),
-                Err(AppendSessionError::Append(e)) if is_not_found(e.request_error()) => {
-                    return Err(StoreError::NotFound(self.id));
-                }
-                Err(e) => return Err(StoreError::Unavailable(e.to_string())),
-            }
-        }
-        Ok(())
     }
 }
 

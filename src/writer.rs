@@ -14,7 +14,7 @@ use crate::frame::Event;
 use crate::metrics::Metrics;
 use crate::protocol::{EndReason, RecordKind, SessionEnd};
 use crate::session::{SessionId, now_ms};
-use crate::stream::{Appender, SessionStream, StoreError, json_bytes};
+use crate::stream::{SessionStream, StoreError, json_bytes};
 
 /// A queued batch and who waits for it to be durable.
 type Queued = (Vec<Event>, oneshot::Sender<Result<(), StoreError>>);
@@ -67,7 +67,6 @@ impl Writer {
         let (state_tx, state) = watch::channel(WriterState::Active);
         let id = stream.id();
         let task = WriterTask {
-            appender: stream.appender(),
             stream,
             token,
             metrics,
@@ -134,7 +133,6 @@ fn gone(id: SessionId, state: WriterState) -> StoreError {
 
 struct WriterTask {
     stream: SessionStream,
-    appender: Appender,
     token: FencingToken,
     metrics: Arc<Metrics>,
     heartbeat: Duration,
@@ -150,7 +148,7 @@ impl WriterTask {
                 _ = tokio::time::sleep_until(last_write + self.heartbeat) => {
                     last_write = tokio::time::Instant::now();
                     let beat = server_event(RecordKind::Heartbeat, json_bytes(&serde_json::json!({})));
-                    if let Err(e) = self.appender.append(&[beat], &self.token).await {
+                    if let Err(e) = self.stream.append(&[beat], &self.token).await {
                         self.stop(&e);
                         return;
                     }
@@ -200,7 +198,7 @@ impl WriterTask {
         let events: Vec<Event> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
         let bytes: usize = events.iter().map(|e| e.body.len()).sum();
         let started = Instant::now();
-        let result = self.appender.append(&events, &self.token).await;
+        let result = self.stream.append(&events, &self.token).await;
         self.metrics
             .append_latency
             .observe(started.elapsed().as_secs_f64());
