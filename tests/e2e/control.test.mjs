@@ -128,10 +128,15 @@ test("with the user's consent the agent clicks and types on the page, and the us
   await u.context.close();
 });
 
-test("an arrow the agent draws appears on the user's page where it was drawn, then fades", async () => {
+test("an arrow the agent draws appears on the user's page where it was drawn, follows scroll, then fades", async () => {
   const u = await openUser(browser, server);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
+  // The user has scrolled: the agent's view follows, and strokes are placed on the page, not the
+  // viewport.
+  await u.page.evaluate(() => window.scrollTo(0, 200));
+  const replayScroll = () => a.page.locator("#live-view iframe").evaluate((f) => f.contentWindow.scrollY);
+  await eventually(async () => (await replayScroll()) === 200, 5_000, "the live view to scroll");
   await granted(a, u, "annotate");
   await a.page.click('[data-testid="annotate-tool-arrow"]');
   await a.page.waitForSelector('[data-testid="annotate-layer"]', { state: "visible" });
@@ -150,11 +155,16 @@ test("an arrow the agent draws appears on the user's page where it was drawn, th
   const near = (value, expected) => Math.abs(value - expected) < 25;
   assert.ok(near(box.x, 200) && near(box.y, 150), `arrow starts near (200, 150): ${JSON.stringify(box)}`);
   assert.ok(near(box.x + box.width, 500) && near(box.y + box.height, 350), `arrow ends near (500, 350): ${JSON.stringify(box)}`);
+  // It stays on what it marks when the user scrolls back up.
+  await u.page.evaluate(() => window.scrollTo(0, 0));
+  await eventually(async () => near((await arrow.boundingBox())?.y ?? -1, 350), 2_000, "the arrow to move with the page");
   await eventually(async () => (await arrow.count()) === 0, 8_000, "the arrow to fade");
 
   const { activity } = await api(server, `/api/v1/sessions/${u.id}`);
   const stroke = activity.find((entry) => entry.record.action === "stroke");
   assert.equal(stroke?.record.stroke.tool, "arrow");
+  const [x, y] = stroke.record.stroke.points[0];
+  assert.ok(near(x, 200) && near(y, 350), `the stroke is kept in page coordinates: ${x}, ${y}`);
   await a.context.close();
   await u.context.close();
 });

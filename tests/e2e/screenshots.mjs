@@ -46,6 +46,8 @@ async function ask(agent, user, kind) {
   await agent.click(`[data-testid="request-${kind}"]`);
   const prompt = user.locator(`[data-cobrowse="consent-prompt"][data-kind="${kind}"]`);
   await prompt.waitFor();
+  // Accept is held for a moment after the prompt appears (so no click meant for the page lands on it).
+  await prompt.locator('[data-cobrowse="consent-accept"]:enabled').waitFor();
   return prompt;
 }
 

@@ -16,6 +16,11 @@
  *    1009 mean this client sent something wrong: logged as errors, then reconnect. Everything
  *    else (1001, 1006, 1011, 4009, 4029, ...) reconnects with exponential backoff.
  *
+ * Full snapshots serialise the whole page, and `resync` comes from agents, who may send it as
+ * fast as the server lets them. So a `resync` is served by at most one snapshot a
+ * {@link RESYNC_INTERVAL_MS} (see {@link SnapshotLimiter}); the snapshots the connection needs for
+ * itself (a new session, events dropped) are taken at once and count as the latest.
+ *
  * Agents' signals (§9: consent requests, grants, control input, strokes) are handed to
  * `onSignal` as they arrive; the answers (`consent`, `revoke`, `refused`) go out through
  * {@link TrackerConnection.sendSignal}. The connection only carries them: what they mean is the
@@ -51,6 +56,8 @@ export const MAX_IN_FLIGHT = 64;
 export const BATCH_MAX_BYTES = 1024 * 1024;
 /** A connection that has not received `welcome` by then is dropped and retried. */
 export const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** A `resync` is served by at most one full snapshot this often. */
+export const RESYNC_INTERVAL_MS = 1_000;
 
 /** The part of the browser `WebSocket` this module uses. */
 export interface WebSocketLike {
@@ -82,6 +89,11 @@ export interface ConnectionOptions {
   hello: () => HelloInfo;
   /** Take a full snapshot now (an agent joined, or events were dropped). */
   takeFullSnapshot: () => void;
+  /**
+   * `welcome` arrived: the connection is open and {@link TrackerConnection.sendSignal} works.
+   * Called before anything else is sent on this connection.
+   */
+  onWelcome?: () => void;
   /** An agent's signal arrived: a consent request or cancel, the grants, control input, a stroke. */
   onSignal: (signal: PageSignal) => void;
   /** The tracker gave up for good (configuration error, or the session was ended). */
@@ -110,6 +122,7 @@ export class TrackerConnection {
   /** Last `seq` of each batch sent and not yet acknowledged, oldest first. */
   private inFlight: number[] = [];
   private pacer = new Pacer(DEFAULT_LIMITS.events_per_sec);
+  private readonly snapshots: SnapshotLimiter;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -122,6 +135,7 @@ export class TrackerConnection {
     this.backoff = options.backoff ?? new Backoff();
     this.openSocket = options.webSocket ?? ((url) => new WebSocket(url));
     this.now = options.now ?? Date.now;
+    this.snapshots = new SnapshotLimiter(options.takeFullSnapshot, this.now);
   }
 
   /** Limits announced by the server (its defaults until the first `welcome`). */
@@ -194,6 +208,7 @@ export class TrackerConnection {
     clearTimeout(this.retryTimer);
     clearTimeout(this.handshakeTimer);
     this.flushTimer = undefined;
+    this.snapshots.cancel();
   }
 
   private connect(): void {
@@ -273,7 +288,7 @@ export class TrackerConnection {
         this.options.buffer.remove(message.seq);
         break;
       case "resync":
-        this.options.takeFullSnapshot();
+        this.snapshots.request();
         break;
       default:
         this.options.onSignal(message);
@@ -289,9 +304,10 @@ export class TrackerConnection {
     this.limitsValue = limits;
     this.pacer = new Pacer(limits.events_per_sec);
     this.backoff.reset();
+    this.options.onWelcome?.();
     if (this.options.buffer.snapshotNeeded) {
       this.options.buffer.snapshotNeeded = false;
-      this.options.takeFullSnapshot();
+      this.snapshots.takeNow();
     }
     this.flush();
   }
@@ -406,7 +422,7 @@ export class TrackerConnection {
       this.stopFor("the session was ended");
       return;
     }
-    this.options.takeFullSnapshot();
+    this.snapshots.takeNow();
     this.retryLater();
   }
 
@@ -438,6 +454,50 @@ export function trackUrl(server: string): string {
   url.search = "";
   url.hash = "";
   return url.toString();
+}
+
+/**
+ * Spaces out the full snapshots taken for `resync`: the first request is served at once; one
+ * within {@link RESYNC_INTERVAL_MS} of the last snapshot waits for the rest of that interval, and
+ * requests while it waits add nothing, since the one snapshot then taken comes after all of them.
+ * A snapshot taken for another reason ({@link takeNow}) is never delayed, counts as the last, and
+ * serves a request that was waiting.
+ */
+class SnapshotLimiter {
+  private readonly take: () => void;
+  private readonly now: () => number;
+  private last = Number.NEGATIVE_INFINITY;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(take: () => void, now: () => number) {
+    this.take = take;
+    this.now = now;
+  }
+
+  /** An agent asked for a snapshot. */
+  request(): void {
+    if (this.timer !== undefined) return;
+    // At most a whole interval, should the clock have gone back.
+    const wait = Math.min(RESYNC_INTERVAL_MS, this.last + RESYNC_INTERVAL_MS - this.now());
+    if (wait <= 0) {
+      this.takeNow();
+    } else {
+      this.timer = setTimeout(() => this.takeNow(), wait);
+    }
+  }
+
+  /** Takes a snapshot now. */
+  takeNow(): void {
+    this.cancel();
+    this.last = this.now();
+    this.take();
+  }
+
+  /** Forgets a waiting request (the tracker stopped). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }
 
 /**

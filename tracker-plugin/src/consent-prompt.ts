@@ -4,6 +4,11 @@
  * It does not take focus when it appears: a key the user meant for the page (Enter in a form,
  * say) must never answer it. It is announced through the live region it is shown in, and
  * reached with Tab like any other control; Escape inside it declines.
+ *
+ * Accept is disabled for {@link ACCEPT_DELAY_MS} after the prompt appears, and again whenever
+ * the prompt moves ({@link Prompt.hold}). An agent could otherwise make an Accept button appear
+ * under the user's pointer (by requesting and releasing again and again) just as they click on
+ * the page, and a double click on one Accept could land on the next prompt's.
  */
 
 import type { ConsentRequest, GrantKind } from "./protocol";
@@ -23,7 +28,20 @@ export const PROMPT_CSS = `
 .detail { margin: 0 0 12px; color: #4a515c; }
 .actions { display: flex; justify-content: flex-end; gap: 8px; }
 [${UI_ATTRIBUTE}="consent-accept"] { background: #1f6feb; border-color: #1f6feb; color: #ffffff; }
+[${UI_ATTRIBUTE}="consent-accept"]:disabled { opacity: 0.45; cursor: default; }
 `;
+
+/** Accept ignores activation for this long after the prompt appears or moves. */
+export const ACCEPT_DELAY_MS = 600;
+
+/** A prompt on the page. */
+export interface Prompt {
+  readonly element: HTMLElement;
+  /** Disables Accept for {@link ACCEPT_DELAY_MS} from now: the prompt just moved under the pointer. */
+  hold(): void;
+  /** Stops its timer (the prompt is gone). */
+  dispose(): void;
+}
 
 /** "Alice asks to control this page": what the prompt's title says. */
 export function askText(kind: GrantKind, agentName: string): string {
@@ -41,8 +59,11 @@ const DETAIL: Record<GrantKind, string> = {
 
 let nextId = 0;
 
-/** Builds the prompt for `request`; `answer` is called once, with the user's choice. */
-export function renderPrompt(doc: Document, request: ConsentRequest, answer: (granted: boolean) => void): HTMLElement {
+/**
+ * Builds the prompt for `request`, with Accept held (see {@link Prompt.hold}); `answer` is called
+ * once, with the user's choice.
+ */
+export function renderPrompt(doc: Document, request: ConsentRequest, answer: (granted: boolean) => void): Prompt {
   const id = `cobrowse-prompt-${++nextId}`;
   const root = doc.createElement("div");
   root.setAttribute(UI_ATTRIBUTE, "consent-prompt");
@@ -69,7 +90,11 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
     answer(granted);
   };
   const decline = button(doc, "consent-decline", "Decline", () => once(false));
-  const accept = button(doc, "consent-accept", "Accept", () => once(true));
+  // A disabled button gets no click from the user's pointer or keyboard; the check also covers a
+  // click dispatched to it by script.
+  const accept = button(doc, "consent-accept", "Accept", () => {
+    if (!accept.disabled) once(true);
+  });
   const actions = doc.createElement("div");
   actions.className = "actions";
   actions.append(decline, accept);
@@ -77,7 +102,25 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   root.addEventListener("keydown", (event) => {
     if (event.key === "Escape") once(false);
   });
-  return root;
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const prompt: Prompt = {
+    element: root,
+    hold() {
+      clearTimeout(timer);
+      accept.disabled = true;
+      timer = setTimeout(() => {
+        timer = undefined;
+        accept.disabled = false;
+      }, ACCEPT_DELAY_MS);
+    },
+    dispose() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+  prompt.hold();
+  return prompt;
 }
 
 function button(doc: Document, name: string, label: string, onClick: () => void): HTMLButtonElement {

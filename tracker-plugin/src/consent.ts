@@ -6,20 +6,26 @@
  *   left unanswered for {@link CONSENT_TIMEOUT_MS} is declined with reason `timeout` (before the
  *   server's own 35 s, so the record says the user did not answer). Several prompts may be open
  *   at once; `consent_cancel` removes one (answered in another tab, withdrawn, agent gone).
+ *   Accept works only {@link ACCEPT_DELAY_MS} after its prompt appeared or last moved (the
+ *   prompts below one that goes away move up).
  * - A `grants` list replaces the grants; while any is on, the indicator shows it.
- * - Stop sends `revoke` and turns the grant off here at once, before the server confirms (see
- *   {@link GrantSet}), so the agent's input still in flight is not performed.
+ * - Stop sends `revoke` and turns the grant off here at once, before the server confirms, so the
+ *   agent's input still in flight is not performed. The Stop is kept in the tab's storage and the
+ *   `revoke` sent again after every `welcome` ({@link Consent.connected}) until a `grants` list
+ *   no longer holds the grant (see {@link GrantSet}): a `revoke` lost with the connection or the
+ *   page cannot give the agent back what the user stopped.
  *
  * Answers are sent only live; one given while the connection is down is lost, and the server
  * times the request out.
  */
 
 import { GrantIndicator } from "./grant-indicator";
-import { GrantSet } from "./grants";
+import { GrantSet, type StoppedGrant } from "./grants";
 import { log } from "./log";
-import { PROMPT_CSS, renderPrompt } from "./consent-prompt";
+import { ACCEPT_DELAY_MS, PROMPT_CSS, type Prompt, renderPrompt } from "./consent-prompt";
 import type { PageUi } from "./page-ui";
 import type { ConsentRequest, Grant, GrantKind, TrackerSignal } from "./protocol";
+import type { StorageLike } from "./storage";
 
 /** An unanswered prompt is declined after this long. */
 export const CONSENT_TIMEOUT_MS = 30_000;
@@ -30,10 +36,12 @@ export interface ConsentOptions {
   send: (signal: TrackerSignal) => boolean;
   /** The grants in force changed (a new list, or the user stopped one). */
   onChange?: () => void;
+  /** The tab's storage (`sessionStorage`), where the grants the user stopped are kept. */
+  storage?: StorageLike;
 }
 
 interface Pending {
-  element: HTMLElement;
+  prompt: Prompt;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -41,7 +49,7 @@ export class Consent {
   private readonly ui: PageUi;
   private readonly send: (signal: TrackerSignal) => boolean;
   private readonly onChange: () => void;
-  private readonly grants = new GrantSet();
+  private readonly grants: GrantSet;
   private readonly indicator: GrantIndicator;
   private readonly pending = new Map<string, Pending>();
   private prompts: HTMLElement | null = null;
@@ -50,6 +58,7 @@ export class Consent {
     this.ui = options.ui;
     this.send = options.send;
     this.onChange = options.onChange ?? (() => {});
+    this.grants = new GrantSet(options.storage);
     this.indicator = new GrantIndicator(options.ui, (grant) => this.stop(grant));
   }
 
@@ -66,16 +75,16 @@ export class Consent {
   /** Shows a prompt for `request` (once per request id). */
   request(request: ConsentRequest): void {
     if (this.pending.has(request.request_id)) return;
-    const element = renderPrompt(this.ui.document, request, (granted) => {
-      if (granted) this.grants.accepted(request.kind, request.agent.id);
-      this.answer(request.request_id, granted ? { granted: true } : { granted: false, reason: "declined" });
+    const prompt = renderPrompt(this.ui.document, request, (granted) => {
+      const sent = this.answer(request.request_id, granted ? { granted: true } : { granted: false, reason: "declined" });
+      if (granted && sent) this.grants.accepted(request.kind, request.agent.id);
     });
     const timer = setTimeout(
       () => this.answer(request.request_id, { granted: false, reason: "timeout" }),
       CONSENT_TIMEOUT_MS,
     );
-    this.pending.set(request.request_id, { element, timer });
-    this.promptList().append(element);
+    this.pending.set(request.request_id, { prompt, timer });
+    this.promptList().append(prompt.element);
   }
 
   /** Removes the prompt of `requestId` without answering it. */
@@ -83,7 +92,14 @@ export class Consent {
     const pending = this.pending.get(requestId);
     if (pending === undefined) return;
     clearTimeout(pending.timer);
-    pending.element.remove();
+    pending.prompt.dispose();
+    pending.prompt.element.remove();
+    // The prompts below it (shown later) move up, maybe under the pointer: hold their Accept again.
+    let below = false;
+    for (const [id, other] of this.pending) {
+      if (below) other.prompt.hold();
+      else below = id === requestId;
+    }
     this.pending.delete(requestId);
     if (this.pending.size === 0) {
       this.prompts?.remove();
@@ -91,11 +107,14 @@ export class Consent {
     }
   }
 
+  /** A new connection is open (`welcome`): revokes every grant the user stopped, again. */
+  connected(): void {
+    this.revoke(this.grants.connected());
+  }
+
   /** Takes the server's grants list. */
   setGrants(list: Grant[]): void {
-    for (const grant of this.grants.update(list)) {
-      if (this.sendRevoke(grant)) this.grants.revokeSent(grant);
-    }
+    this.revoke(this.grants.update(list));
     this.changed();
   }
 
@@ -105,21 +124,28 @@ export class Consent {
     this.indicator.remove();
   }
 
-  private answer(requestId: string, answer: { granted: true } | { granted: false; reason: "declined" | "timeout" }): void {
-    if (!this.pending.has(requestId)) return;
+  /** Sends the answer; says whether it reached the socket. */
+  private answer(requestId: string, answer: { granted: true } | { granted: false; reason: "declined" | "timeout" }): boolean {
+    if (!this.pending.has(requestId)) return false;
     this.cancel(requestId);
-    if (!this.send({ type: "consent", request_id: requestId, ...answer })) {
-      log.debug(`consent answer for ${requestId} not sent: not connected`);
-    }
+    if (this.send({ type: "consent", request_id: requestId, ...answer })) return true;
+    log.debug(`consent answer for ${requestId} not sent: not connected`);
+    return false;
   }
 
   private stop(grant: Grant): void {
-    this.grants.stop(grant, this.sendRevoke(grant));
+    this.grants.stop(grant, this.sendRevoke({ kind: grant.kind, agent_id: grant.agent.id }));
     this.changed();
   }
 
-  private sendRevoke(grant: Grant): boolean {
-    return this.send({ type: "revoke", kind: grant.kind, agent_id: grant.agent.id });
+  private revoke(grants: StoppedGrant[]): void {
+    for (const grant of grants) {
+      if (this.sendRevoke(grant)) this.grants.revokeSent(grant);
+    }
+  }
+
+  private sendRevoke(grant: StoppedGrant): boolean {
+    return this.send({ type: "revoke", kind: grant.kind, agent_id: grant.agent_id });
   }
 
   private changed(): void {

@@ -101,6 +101,7 @@ export function start(options: StartOptions): Tracker {
     tabId: identity.tabId,
     send: (signal) => connection.sendSignal(signal),
     nodeById: recordedNode,
+    storage: tabStorage,
   });
   const connection = new TrackerConnection({
     url,
@@ -112,6 +113,7 @@ export function start(options: StartOptions): Tracker {
       recorder?.takeFullSnapshot();
     },
     onSignal: (signal) => signals.receive(signal),
+    onWelcome: () => signals.connected(),
     onStopped: (reason) => {
       log.debug(`tracker stopped: ${reason}`);
       teardown();

@@ -4,9 +4,10 @@
  * back.
  *
  * Every control input and stroke is checked here, right before it is performed: it must name
- * this tab, and the grants as the page holds them (the server's list, minus what the user just
- * stopped) must hold a grant of the right kind for the agent that sent it. The server checks
- * too; the page does not rely on it. When a grant ends, the agent's cursor or strokes go with it.
+ * this tab, and the grants as the page holds them (the server's list, minus what the user
+ * stopped and the server has not yet confirmed gone) must hold a grant of the right kind for the
+ * agent that sent it. The server checks too; the page does not rely on it. When a grant ends, the
+ * agent's cursor or strokes go with it.
  */
 
 import { AgentCursor } from "./agent-cursor";
@@ -16,6 +17,7 @@ import { ControlExecutor } from "./control";
 import { log } from "./log";
 import { PageUi } from "./page-ui";
 import type { ControlMessage, PageSignal, StrokeMessage, TrackerSignal } from "./protocol";
+import type { StorageLike } from "./storage";
 
 export interface PageSignalsOptions {
   /** This tracker's tab id: input and strokes for other tabs are not performed here. */
@@ -24,6 +26,8 @@ export interface PageSignalsOptions {
   send: (signal: TrackerSignal) => boolean;
   /** The page node of an rrweb id (`record.mirror.getNode`). */
   nodeById: (id: number) => Node | null;
+  /** The tab's storage (`sessionStorage`): grants the user stopped stay stopped on the tab's next page. */
+  storage?: StorageLike;
   doc?: Document;
   win?: Window;
 }
@@ -49,7 +53,12 @@ export class PageSignals {
     this.cursor = new AgentCursor(this.ui);
     this.overlay = new AnnotationOverlay(this.ui, win);
     this.executor = new ControlExecutor({ ui: this.ui, cursor: this.cursor, nodeById: options.nodeById, win });
-    this.consent = new Consent({ ui: this.ui, send: options.send, onChange: () => this.grantsChanged() });
+    this.consent = new Consent({
+      ui: this.ui,
+      send: options.send,
+      storage: options.storage,
+      onChange: () => this.grantsChanged(),
+    });
   }
 
   receive(signal: PageSignal): void {
@@ -71,6 +80,11 @@ export class PageSignals {
         this.stroke(signal);
         return;
     }
+  }
+
+  /** The connection received `welcome`: signals may be sent again, and earlier ones were maybe lost. */
+  connected(): void {
+    if (!this.stopped) this.consent.connected();
   }
 
   /**

@@ -1,64 +1,13 @@
-import { decode, encode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { Backoff } from "../src/backoff";
 import { type BufferedEvent, EventBuffer } from "../src/buffer";
-import { BATCH_DELAY_MS, type WebSocketLike, TrackerConnection, trackUrl } from "../src/connection";
+import { BATCH_DELAY_MS, RESYNC_INTERVAL_MS, TrackerConnection, trackUrl } from "../src/connection";
 import { Identity } from "../src/identity";
 import { log } from "../src/log";
 import { jsonBytes } from "../src/protocol";
 import { MemoryStorage } from "../src/storage";
-
-/** A WebSocket the test drives by hand. */
-class FakeSocket implements WebSocketLike {
-  binaryType: BinaryType = "blob";
-  readyState = 0;
-  onopen: ((event: Event) => void) | null = null;
-  onmessage: ((event: MessageEvent) => void) | null = null;
-  onclose: ((event: CloseEvent) => void) | null = null;
-  onerror: ((event: Event) => void) | null = null;
-  sent: Record<string, unknown>[] = [];
-  closedWith: number | undefined;
-
-  constructor(readonly url: string) {}
-
-  send(data: Uint8Array): void {
-    this.sent.push(decode(data) as Record<string, unknown>);
-  }
-  close(code?: number): void {
-    this.closedWith = code ?? 1005;
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-  receive(message: Record<string, unknown>): void {
-    const bytes = encode(message);
-    const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    this.onmessage?.(new MessageEvent("message", { data }));
-  }
-  welcome(token: string): void {
-    this.receive({
-      type: "welcome",
-      session_id: new Uint8Array(16),
-      session_token: token,
-      tab: "t",
-      resumed: false,
-      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500 },
-    });
-  }
-  serverClose(code: number, reason = ""): void {
-    this.readyState = 3;
-    this.onclose?.(new CloseEvent("close", { code, reason }));
-  }
-  /** Seqs of every `events` message sent, one array per batch. */
-  batches(): number[][] {
-    return this.sent
-      .filter((m) => m["type"] === "events")
-      .map((m) => (m["events"] as { seq: number }[]).map((e) => e.seq));
-  }
-}
+import { FakeSocket } from "./socket";
 
 function setup() {
   const sockets: FakeSocket[] = [];
@@ -68,6 +17,7 @@ function setup() {
   const snapshots = vi.fn();
   const stopped = vi.fn();
   const signals = vi.fn();
+  const welcomes = vi.fn();
   const conn = new TrackerConnection({
     url: "ws://cobrowse.test/api/v1/track",
     projectKey: "demo",
@@ -80,6 +30,7 @@ function setup() {
     }),
     takeFullSnapshot: snapshots,
     onSignal: signals,
+    onWelcome: welcomes,
     onStopped: stopped,
     webSocket: (url) => {
       const s = new FakeSocket(url);
@@ -97,7 +48,7 @@ function setup() {
     }
   };
   const last = (): FakeSocket => sockets[sockets.length - 1]!;
-  return { sockets, last, local, identity, buffer, snapshots, signals, stopped, conn, record };
+  return { sockets, last, local, identity, buffer, snapshots, signals, welcomes, stopped, conn, record };
 }
 
 describe("tracker connection", () => {
@@ -175,6 +126,61 @@ describe("tracker connection", () => {
     warn.mockRestore();
     expect(t.snapshots).not.toHaveBeenCalled();
     t.last().receive({ type: "resync" });
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+  });
+
+  it("serves a flood of resyncs with one snapshot at once and one when the second is up", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    // An agent sends 100 resyncs in 100 ms.
+    for (let i = 0; i < 100; i++) {
+      t.last().receive({ type: "resync" });
+      vi.advanceTimersByTime(1);
+    }
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(RESYNC_INTERVAL_MS - 101);
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1); // a second after the first snapshot, after the last resync
+    expect(t.snapshots).toHaveBeenCalledTimes(2);
+    vi.advanceTimersByTime(10 * RESYNC_INTERVAL_MS);
+    expect(t.snapshots).toHaveBeenCalledTimes(2);
+    // Once a second has passed, a resync is served at once again.
+    t.last().receive({ type: "resync" });
+    expect(t.snapshots).toHaveBeenCalledTimes(3);
+  });
+
+  it("counts the connection's own snapshots as the last one, and never delays them", () => {
+    const t = setup();
+    t.buffer.snapshotNeeded = true; // events were dropped
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok-1");
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+    t.last().receive({ type: "resync" });
+    expect(t.snapshots).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(RESYNC_INTERVAL_MS);
+    expect(t.snapshots).toHaveBeenCalledTimes(2);
+
+    // A resync waits; the session ends meanwhile: the new session's snapshot is taken at once
+    // and serves the waiting resync too.
+    t.last().receive({ type: "resync" });
+    t.last().serverClose(4010);
+    expect(t.snapshots).toHaveBeenCalledTimes(3);
+    vi.advanceTimersByTime(RESYNC_INTERVAL_MS);
+    expect(t.snapshots).toHaveBeenCalledTimes(3);
+  });
+
+  it("takes no waiting resync snapshot after the tracker stopped", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    t.last().receive({ type: "resync" });
+    t.last().receive({ type: "resync" });
+    t.conn.stop();
+    vi.advanceTimersByTime(RESYNC_INTERVAL_MS);
     expect(t.snapshots).toHaveBeenCalledTimes(1);
   });
 
@@ -301,7 +307,9 @@ describe("tracker connection", () => {
     t.last().open();
     // Before welcome nothing goes out: an answer must be live.
     expect(t.conn.sendSignal({ type: "consent", request_id: "r-1", granted: true })).toBe(false);
+    expect(t.welcomes).not.toHaveBeenCalled();
     t.last().welcome("tok");
+    expect(t.welcomes).toHaveBeenCalledTimes(1);
     const request = { type: "consent_request", request_id: "r-1", kind: "control", agent: { id: "a-1", name: "Alice" } };
     t.last().receive(request);
     expect(t.signals).toHaveBeenCalledWith(request);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { CONSENT_TIMEOUT_MS } from "../src/consent";
+import { ACCEPT_DELAY_MS } from "../src/consent-prompt";
 import { alice, bob, find, findAll, setupSignals, TAB, uiRoot } from "./page";
 
 type Setup = ReturnType<typeof setupSignals>;
@@ -44,6 +45,7 @@ describe("consent prompts", () => {
   it("sends granted:true on Accept and granted:false on Decline, then removes the prompt", () => {
     ask(t, "r-1");
     ask(t, "r-2", "annotate");
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
     find("consent-accept")!.click();
     expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
     expect(findAll("consent-prompt").map((p) => p.dataset["requestId"])).toEqual(["r-2"]);
@@ -53,6 +55,47 @@ describe("consent prompts", () => {
     // Answered prompts do not time out later.
     vi.advanceTimersByTime(CONSENT_TIMEOUT_MS);
     expect(t.sent).toHaveLength(2);
+  });
+
+  it("ignores Accept for 600 ms after the prompt appears, so a click meant for the page cannot land on it", () => {
+    ask(t, "r-1");
+    const accept = find("consent-accept") as HTMLButtonElement;
+    expect(accept.disabled).toBe(true);
+    accept.click();
+    accept.dispatchEvent(new MouseEvent("click", { bubbles: true })); // even a click sent by script
+    accept.focus(); // nor can the keyboard reach it
+    expect(uiRoot()!.activeElement).not.toBe(accept);
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS - 1);
+    accept.click();
+    expect(t.sent).toEqual([]);
+    expect(find("consent-prompt")).not.toBeNull();
+    vi.advanceTimersByTime(1);
+    expect(accept.disabled).toBe(false);
+    accept.click();
+    expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
+  });
+
+  it("holds the Accept of every fresh prompt when an agent requests and releases again and again", () => {
+    for (let i = 0; i < 5; i++) {
+      ask(t, `r-${i}`);
+      vi.advanceTimersByTime(ACCEPT_DELAY_MS / 2);
+      find("consent-accept")!.click();
+      t.receive({ type: "consent_cancel", request_id: `r-${i}` });
+    }
+    expect(t.sent).toEqual([]);
+  });
+
+  it("holds Accept again on a prompt that moves up when the one above it goes", () => {
+    ask(t, "r-1");
+    ask(t, "r-2", "annotate", bob);
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
+    // A double click on the first Accept: the second click must not accept Bob's request.
+    find("consent-accept")!.click();
+    find("consent-accept")!.click();
+    expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
+    find("consent-accept")!.click();
+    expect(t.sent[1]).toEqual({ type: "consent", request_id: "r-2", granted: true });
   });
 
   it("declines with reason timeout after 30 s without an answer", () => {
@@ -141,6 +184,7 @@ describe("consent prompts", () => {
     t.grant({ kind: "control", agent: alice });
     find("grant-stop")!.click();
     ask(t, "r-9");
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
     find("consent-accept")!.click();
     t.grant({ kind: "control", agent: alice });
     expect(find("grant-indicator")!.textContent).toContain("Alice is controlling this page");

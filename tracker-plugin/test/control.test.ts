@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { ACCEPT_DELAY_MS } from "../src/consent-prompt";
 import type { ControlInput } from "../src/protocol";
 import { alice, bob, find, setupSignals, TAB } from "./page";
 
@@ -206,14 +207,20 @@ describe("remote control", () => {
   });
 
   it("refuses input aimed at the consent prompt: only the user answers it", () => {
-    t.receive({ type: "consent_request", request_id: "r-1", kind: "annotate", agent: alice });
-    const accept = find("consent-accept")!;
-    control({ action: "click", id: t.register(accept), x: 0, y: 0 });
-    accept.focus();
-    control({ action: "key", key: "Enter" });
-    expect(find("consent-prompt")).not.toBeNull();
-    expect(t.sent.filter((s) => s.type === "consent")).toEqual([]);
-    expect(refusals()).toHaveLength(2);
+    vi.useFakeTimers();
+    try {
+      t.receive({ type: "consent_request", request_id: "r-1", kind: "annotate", agent: alice });
+      vi.advanceTimersByTime(ACCEPT_DELAY_MS); // Accept is active now
+      const accept = find("consent-accept")!;
+      control({ action: "click", id: t.register(accept), x: 0, y: 0 });
+      accept.focus();
+      control({ action: "key", key: "Enter" });
+      expect(find("consent-prompt")).not.toBeNull();
+      expect(t.sent.filter((s) => s.type === "consent")).toEqual([]);
+      expect(refusals()).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("does nothing without a control grant for that agent, or for another tab", () => {
