@@ -27,7 +27,6 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, authenticate, parse_session};
 use crate::auth::Agent;
 use crate::frame::StoredEvent;
-use crate::ingest::SOCKET_BUFFER_BYTES;
 use crate::limits::RateLimiter;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
 use crate::protocol::{AgentRef, Signal};
@@ -45,6 +44,8 @@ const AGENT_HEARTBEAT: Duration = Duration::from_secs(15);
 const MAX_AGENT_FRAME: usize = 64 * 1024;
 const AGENT_FRAMES_PER_SEC: u32 = 50;
 const AGENT_FRAMES_BURST: u32 = 100;
+/// Read buffer of an agent's WebSocket: a larger frame still arrives whole, over several reads.
+const AGENT_READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Where an agent starts reading.
 #[derive(Debug, Default, Deserialize)]
@@ -232,8 +233,8 @@ pub async fn websocket(
         Err(e) => return e.into_response(),
     };
     let tasks = state.tasks.clone();
-    // Small read buffer (agents send next to nothing); frames are written as they are sent.
-    ws.read_buffer_size(SOCKET_BUFFER_BYTES)
+    // Small read buffer (agents send a few small signals); frames are written as they are sent.
+    ws.read_buffer_size(AGENT_READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_message_size(MAX_AGENT_FRAME * 4)
         .on_upgrade(move |socket| {

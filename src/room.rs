@@ -31,9 +31,9 @@ use crate::writer::server_event;
 /// Records as one S2 read returned them, shared by every agent of the room on this node.
 pub type FeedBatch = Arc<Vec<SequencedRecord>>;
 
-const FEED_CAPACITY: usize = 512;
+const FEED_CAPACITY: usize = 128;
 /// Messages for the room's trackers not yet taken by every connection: input comes in bursts.
-const TRACKER_QUEUE: usize = 256;
+const TRACKER_QUEUE: usize = 64;
 
 /// A message for the tracker connections of a room.
 pub type TrackerSignal = Arc<ServerMessage>;
