@@ -85,7 +85,7 @@ impl Consent {
     /// What a tracker connecting now must be told: the grants, and the prompts still open (the
     /// page may have navigated while one was shown).
     pub fn snapshot(&self) -> Vec<ServerMessage> {
-        let mut messages = vec![self.grants_message()];
+        let mut messages = vec![self.grants_message(), self.watching_message()];
         messages.extend(
             self.pending
                 .iter()
@@ -102,6 +102,22 @@ impl Consent {
         self.watchers.values().map(|(a, _)| a.clone()).collect()
     }
 
+    /// How many agents watch: trackers batch less often while nobody does, which is most of the
+    /// time for most sessions, and each batch is an S2 append.
+    pub fn watching_message(&self) -> ServerMessage {
+        ServerMessage::Watching {
+            agents: u32::try_from(self.watchers.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Tells the trackers first when the number of watchers changed.
+    fn note_watchers(&self, before: usize, mut effects: Vec<Effect>) -> Vec<Effect> {
+        if self.watchers.len() != before {
+            effects.insert(0, Effect::Tracker(self.watching_message()));
+        }
+        effects
+    }
+
     /// A signal from an agent's node; `page` says whether a tab of the session is connected here
     /// to act on input.
     pub fn on_signal(
@@ -111,6 +127,12 @@ impl Consent {
         page: bool,
         now: Instant,
     ) -> Vec<Effect> {
+        let before = self.watchers.len();
+        let effects = self.handle(agent, signal, page, now);
+        self.note_watchers(before, effects)
+    }
+
+    fn handle(&mut self, agent: AgentRef, signal: Signal, page: bool, now: Instant) -> Vec<Effect> {
         if signal == Signal::Left {
             return self.leave(&agent, LeftReason::Closed, now);
         }
@@ -497,6 +519,12 @@ impl Consent {
     /// Time passing: unanswered requests are declined, silent agents leave, counted drops are
     /// recorded.
     pub fn sweep(&mut self, now: Instant) -> Vec<Effect> {
+        let before = self.watchers.len();
+        let effects = self.expire(now);
+        self.note_watchers(before, effects)
+    }
+
+    fn expire(&mut self, now: Instant) -> Vec<Effect> {
         let mut effects = Vec::new();
         let expired: Vec<String> = self
             .pending

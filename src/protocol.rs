@@ -202,6 +202,9 @@ pub enum ServerMessage {
     ConsentCancel { request_id: String },
     /// The session's grants now; sent after `welcome` and on every change.
     Grants { grants: Vec<Grant> },
+    /// How many agents watch the session; sent after `welcome` and on every change. While none
+    /// does, a tracker may batch less often.
+    Watching { agents: u32 },
     /// Input from an agent that holds a `control` grant, for the tab `tab`.
     Control {
         agent_id: String,

@@ -24,6 +24,9 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Sessions connecting at once; more makes the handshakes themselves the benchmark.
 const CONNECT_CONCURRENCY: usize = 64;
 const BATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// While the server says nobody watches, a tracker sends every this many intervals (one second),
+/// as the project's tracker does.
+const UNWATCHED_INTERVALS: u32 = 10;
 const DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
@@ -277,10 +280,12 @@ impl Session {
         let (mut sink, mut stream) = ws.split();
         let in_flight: Arc<Mutex<VecDeque<InFlight>>> = Default::default();
         let resync = Arc::new(AtomicBool::new(true));
+        let watched = Arc::new(AtomicBool::new(true));
         let reader = {
-            let (in_flight, resync, totals, acked_through) = (
+            let (in_flight, resync, watched, totals, acked_through) = (
                 in_flight.clone(),
                 resync.clone(),
+                watched.clone(),
                 self.totals.clone(),
                 acked_through.clone(),
             );
@@ -304,6 +309,9 @@ impl Session {
                             acked_through.store(seq, Ordering::SeqCst);
                         }
                         Ok(ServerMessage::Resync) => resync.store(true, Ordering::SeqCst),
+                        Ok(ServerMessage::Watching { agents }) => {
+                            watched.store(agents > 0, Ordering::SeqCst);
+                        }
                         _ => {}
                     }
                 }
@@ -315,6 +323,9 @@ impl Session {
         let mut seq = 0u64;
         let mut next = self.index * 7 % mix.incremental.len();
         let mut tick = tokio::time::interval(BATCH_INTERVAL);
+        let mut events: Vec<TrackerEvent> = Vec::new();
+        let mut bytes = 0u64;
+        let mut waited = 0u32;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
@@ -328,19 +339,23 @@ impl Session {
                 bodies.push(&mix.incremental[next]);
                 next = (next + 1) % mix.incremental.len();
             }
-            let bytes: u64 = bodies.iter().map(|b| b.len() as u64).sum();
-            let events: Vec<TrackerEvent> = bodies
-                .into_iter()
-                .map(|body| {
-                    seq += 1;
-                    TrackerEvent {
-                        seq,
-                        ts: now_micros(),
-                        kind: TrackerEventKind::Rrweb,
-                        data: ByteBuf::from(body.clone()),
-                    }
-                })
-                .collect();
+            bytes += bodies.iter().map(|b| b.len() as u64).sum::<u64>();
+            events.extend(bodies.into_iter().map(|body| {
+                seq += 1;
+                TrackerEvent {
+                    seq,
+                    ts: now_micros(),
+                    kind: TrackerEventKind::Rrweb,
+                    data: ByteBuf::from(body.clone()),
+                }
+            }));
+            waited += 1;
+            if !watched.load(Ordering::SeqCst) && waited < UNWATCHED_INTERVALS {
+                continue;
+            }
+            waited = 0;
+            let events = std::mem::take(&mut events);
+            let bytes = std::mem::take(&mut bytes);
             let count = events.len() as u64;
             in_flight.lock().expect("lock").push_back(InFlight {
                 last_seq: seq,
@@ -357,8 +372,10 @@ impl Session {
                 break;
             }
         }
+        // Events generated but not yet sent when the window closed were never offered.
+        let last_sent = seq - events.len() as u64;
         let deadline = Instant::now() + DRAIN;
-        while acked_through.load(Ordering::SeqCst) < seq && Instant::now() < deadline {
+        while acked_through.load(Ordering::SeqCst) < last_sent && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         reader.abort();

@@ -355,8 +355,9 @@ async fn bad_events_are_rejected_one_by_one_and_the_rest_of_the_batch_is_kept() 
         match recv(&mut t.ws).await.expect("still open") {
             ServerMessage::Rejected { seq, reason } => rejected.push((seq, reason)),
             ServerMessage::Ack { seq: 4 } => break,
-            // Sent after `welcome`: the session's grants (none).
+            // Sent after `welcome`: the session's grants (none), and that nobody watches.
             ServerMessage::Grants { grants } if grants.is_empty() => {}
+            ServerMessage::Watching { agents: 0 } => {}
             other => panic!("unexpected {other:?}"),
         }
     }

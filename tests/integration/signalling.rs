@@ -173,11 +173,17 @@ async fn two_nodes_and_a_tracker() -> (
     (store, a, b, t)
 }
 
-/// An agent joins live; returns once its joining asked the tracker for a fresh snapshot.
+/// An agent joins live; returns once its joining asked the tracker for a fresh snapshot (and
+/// told it someone watches, so it batches for live viewing).
 async fn join(node: &impl Node, token: &str, tracker: &mut Tracker) -> (Ws, AgentRef) {
     let mut ws = agent_with(node, token, &tracker.session_id, "from=live").await;
     let me = joined(&mut ws).await;
-    until(tracker, is_resync).await;
+    let seen = until(tracker, is_resync).await;
+    assert!(
+        seen.iter()
+            .any(|m| matches!(m, ServerMessage::Watching { agents } if *agents >= 1)),
+        "{seen:?}"
+    );
     (ws, me)
 }
 
@@ -411,12 +417,17 @@ async fn a_grant_ends_at_once_when_the_agent_s_server_shuts_down() {
     grant(&mut alice, &me, &mut t, GrantKind::Control).await;
     let stopping = Instant::now();
     b.terminate().await;
-    // The page is told when the agent's node says it left, not when its 45 s lease runs out.
-    until(
+    // The page is told when the agent's node says it left, not when its 45 s lease runs out,
+    // and that nobody watches any more.
+    let seen = until(
         &mut t,
         |m| matches!(m, ServerMessage::Grants { grants } if grants.is_empty()),
     )
     .await;
+    assert!(
+        seen.contains(&ServerMessage::Watching { agents: 0 }),
+        "{seen:?}"
+    );
     assert!(
         stopping.elapsed() < Duration::from_secs(20),
         "took {:?}",

@@ -6,7 +6,8 @@
  * Lifecycle:
  * 1. open the socket and send `hello` (with the stored session token, if any);
  * 2. on `welcome`: store the new token and send every unacknowledged event in `seq` order, then
- *    new events in batches (every {@link BATCH_DELAY_MS} ms, or at once when
+ *    new events in batches (every {@link BATCH_DELAY_MS} ms while an agent watches, every
+ *    {@link UNWATCHED_BATCH_DELAY_MS} ms while the server says none does, or at once when
  *    {@link BATCH_MAX_EVENTS} are waiting), at most {@link MAX_IN_FLIGHT} batches unacknowledged,
  *    paced below the session's `events_per_sec`;
  * 3. on close, by code: 4010 (ended), 4004 (no such session) and 4001 after presenting a token
@@ -46,8 +47,13 @@ import {
   encodeTrackerMessage,
 } from "./protocol";
 
-/** New events wait at most this long before they are sent. */
+/** New events wait at most this long before they are sent while an agent watches. */
 export const BATCH_DELAY_MS = 100;
+/**
+ * ... and this long while nobody watches: every batch is a write to the store, most sessions are
+ * recorded with nobody watching, and then nobody waits for the events.
+ */
+export const UNWATCHED_BATCH_DELAY_MS = 1_000;
 /** A batch holds at most this many events; this many waiting are sent at once. */
 export const BATCH_MAX_EVENTS = 64;
 /** Batches sent and not yet acknowledged (the server stops reading beyond 64). */
@@ -124,6 +130,8 @@ export class TrackerConnection {
   private pacer = new Pacer(DEFAULT_LIMITS.events_per_sec);
   private readonly snapshots: SnapshotLimiter;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether an agent watches; until the server says, batch as if one did. */
+  private watched = true;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private endReason: string | undefined;
@@ -162,7 +170,8 @@ export class TrackerConnection {
     if (this.options.buffer.countAfter(this.sentSeq) >= BATCH_MAX_EVENTS) {
       this.flush();
     } else if (this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => this.flush(), BATCH_DELAY_MS);
+      const delay = this.watched ? BATCH_DELAY_MS : UNWATCHED_BATCH_DELAY_MS;
+      this.flushTimer = setTimeout(() => this.flush(), delay);
     }
   }
 
@@ -213,6 +222,7 @@ export class TrackerConnection {
 
   private connect(): void {
     this.state = "handshake";
+    this.watched = true;
     this.sentSeq = 0;
     this.inFlight = [];
     this.endSent = false;
@@ -290,9 +300,19 @@ export class TrackerConnection {
       case "resync":
         this.snapshots.request();
         break;
+      case "watching":
+        this.setWatched(message.agents > 0);
+        break;
       default:
         this.options.onSignal(message);
     }
+  }
+
+  /** An agent started watching: what waits goes now, and batches go every {@link BATCH_DELAY_MS}. */
+  private setWatched(watched: boolean): void {
+    const started = watched && !this.watched;
+    this.watched = watched;
+    if (started && this.flushTimer !== undefined) this.flush();
   }
 
   private welcome(token: string, limits: Limits): void {

@@ -132,6 +132,12 @@ export interface Resync {
   type: "resync";
 }
 
+/** How many agents watch the session (after `welcome`, and on every change). */
+export interface Watching {
+  type: "watching";
+  agents: number;
+}
+
 /** What an agent may be granted: input on the page, or drawing on it. */
 export type GrantKind = "control" | "annotate";
 
@@ -222,7 +228,7 @@ export interface StrokeMessage {
 export type PageSignal = ConsentRequest | ConsentCancel | Grants | ControlMessage | StrokeMessage;
 
 /** Messages the server sends a tracker that this tracker understands. */
-export type ServerMessage = Welcome | Ack | Rejected | Resync | PageSignal;
+export type ServerMessage = Welcome | Ack | Rejected | Resync | Watching | PageSignal;
 
 /** The longest `value` an `input` control may carry, in characters (code points). */
 export const MAX_INPUT_VALUE_CHARS = 4096;
@@ -304,6 +310,8 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
       return { type: "rejected", seq: uint(m, "seq"), reason: String(m["reason"] ?? "") };
     case "resync":
       return { type: "resync" };
+    case "watching":
+      return { type: "watching", agents: uint(m, "agents") };
     case "consent_request":
       return {
         type: "consent_request",

@@ -2,7 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { Backoff } from "../src/backoff";
 import { type BufferedEvent, EventBuffer } from "../src/buffer";
-import { BATCH_DELAY_MS, RESYNC_INTERVAL_MS, TrackerConnection, trackUrl } from "../src/connection";
+import {
+  BATCH_DELAY_MS,
+  RESYNC_INTERVAL_MS,
+  TrackerConnection,
+  UNWATCHED_BATCH_DELAY_MS,
+  trackUrl,
+} from "../src/connection";
 import { Identity } from "../src/identity";
 import { log } from "../src/log";
 import { jsonBytes } from "../src/protocol";
@@ -110,6 +116,28 @@ describe("tracker connection", () => {
     t.record(64);
     expect(t.last().batches()).toHaveLength(2);
     expect(t.last().batches()[1]).toHaveLength(64);
+  });
+
+  it("batches every second while nobody watches, and sends what waits as soon as an agent does", () => {
+    const t = setup();
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    t.last().receive({ type: "watching", agents: 0 });
+    t.record(2);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    expect(t.last().batches()).toEqual([]);
+    vi.advanceTimersByTime(UNWATCHED_BATCH_DELAY_MS - BATCH_DELAY_MS);
+    expect(t.last().batches()).toEqual([[1, 2]]);
+
+    t.record(1);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    expect(t.last().batches()).toHaveLength(1);
+    t.last().receive({ type: "watching", agents: 1 });
+    expect(t.last().batches()).toEqual([[1, 2], [3]]);
+    t.record(1);
+    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    expect(t.last().batches()).toEqual([[1, 2], [3], [4]]);
   });
 
   it("drops a rejected event and takes a full snapshot on resync", () => {
