@@ -261,8 +261,7 @@ impl TrackerConnection {
                     Err(RecvError::Lagged(missed)) => {
                         // Input was lost on the way to this tab; at least its grants are current.
                         warn!(session = %room.id, tab = %attached.tab, missed, "tracker fell behind on agent signals");
-                        let grants = room.consent_snapshot().swap_remove(0);
-                        self.send(&grants).await.map(|()| Flow::Continue)
+                        self.send(&room.grants_message()).await.map(|()| Flow::Continue)
                     }
                     // The room owns the sender and outlives this connection; closed means broken.
                     Err(RecvError::Closed) => Err(Reject::new(close::INTERNAL, "room signals closed")),

@@ -76,7 +76,7 @@ pub async fn summarize(
         summary.user_id = info.user_id.or(summary.user_id);
         summary.metadata.extend(info.metadata);
     }
-    let writing_here = room.as_ref().is_some_and(|r| r.has_writer());
+    let writing_here = room.as_ref().is_some_and(|r| r.holds_session());
     let recent = now_ms().saturating_sub(tail.timestamp) < live_window.as_millis() as u64;
     summary.live = end.is_none() && (writing_here || recent);
     Ok(summary)

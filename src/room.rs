@@ -147,13 +147,6 @@ impl Room {
         }
     }
 
-    pub fn has_writer(&self) -> bool {
-        self.writer
-            .try_lock()
-            .map(|slot| slot.as_ref().is_some_and(Writer::is_active))
-            .unwrap_or(true)
-    }
-
     pub fn info(&self) -> RoomInfo {
         self.info.lock().expect("lock").clone()
     }
@@ -192,6 +185,11 @@ impl Room {
             .expect("lock")
             .as_ref()
             .is_some_and(Writer::is_active)
+    }
+
+    /// The session's grants, for a tracker that may have missed a change.
+    pub fn grants_message(&self) -> ServerMessage {
+        self.consent.lock().expect("lock").grants_message()
     }
 
     /// What a tracker connecting now must be told: grants, and prompts still open.

@@ -91,6 +91,15 @@ async fn next_error(ws: &mut Ws) -> String {
     }
 }
 
+fn ask(kind: GrantKind) -> Signal {
+    Signal::Request { kind }
+}
+
+/// Fails if anything in `seen` is what `forwarded` accepts: it reached the tracker and must not.
+fn assert_none(seen: &[ServerMessage], forwarded: impl Fn(&ServerMessage) -> bool) {
+    assert!(!seen.iter().any(forwarded), "{seen:?}");
+}
+
 fn click(id: u64) -> Signal {
     Signal::Control {
         tab: "tab-1".into(),
@@ -116,7 +125,7 @@ fn arrow() -> Signal {
 
 /// Asks for `kind` and has the user accept in the tracker; returns once the agent sees the grant.
 async fn grant(agent: &mut Ws, me: &AgentRef, tracker: &mut Tracker, kind: GrantKind) {
-    send_signal(agent, &Signal::Request { kind }).await;
+    send_signal(agent, &ask(kind)).await;
     let seen = until(tracker, |m| {
         matches!(m, ServerMessage::ConsentRequest { .. })
     })
@@ -211,12 +220,7 @@ async fn an_agent_on_another_process_gets_a_snapshot_asks_consent_and_controls_u
     // Before any grant, input is dropped.
     send_signal(&mut alice, &click(7)).await;
     let seen = flush(&mut alice, &mut t).await;
-    assert!(
-        !seen
-            .iter()
-            .any(|m| matches!(m, ServerMessage::Control { .. })),
-        "{seen:?}"
-    );
+    assert_none(&seen, |m| matches!(m, ServerMessage::Control { .. }));
 
     grant(&mut alice, &me, &mut t, GrantKind::Control).await;
 
@@ -262,12 +266,7 @@ async fn an_agent_on_another_process_gets_a_snapshot_asks_consent_and_controls_u
     .await;
     send_signal(&mut alice, &click(99)).await;
     let seen = flush(&mut alice, &mut t).await;
-    assert!(
-        !seen
-            .iter()
-            .any(|m| matches!(m, ServerMessage::Control { .. })),
-        "{seen:?}"
-    );
+    assert_none(&seen, |m| matches!(m, ServerMessage::Control { .. }));
 
     // Who did what, on the record, readable from either process.
     record_where(&mut alice, |r| {
@@ -304,34 +303,17 @@ async fn one_agent_controls_at_a_time_declines_hold_and_grants_end_when_the_agen
 
     // Bob, on the tracker's own process, is told "busy" and the user is not asked.
     let (mut bob, bob_ref) = join(&a, BOB_TOKEN, &mut t).await;
-    send_signal(
-        &mut bob,
-        &Signal::Request {
-            kind: GrantKind::Control,
-        },
-    )
-    .await;
+    send_signal(&mut bob, &ask(GrantKind::Control)).await;
     let busy = record_where(&mut bob, |r| {
         r.agent == bob_ref && matches!(r.action, AgentAction::Busy { .. })
     })
     .await;
     assert!(matches!(busy.action, AgentAction::Busy { holder, .. } if holder == alice_ref));
     let seen = flush(&mut bob, &mut t).await;
-    assert!(
-        !seen
-            .iter()
-            .any(|m| matches!(m, ServerMessage::ConsentRequest { .. })),
-        "{seen:?}"
-    );
+    assert_none(&seen, |m| matches!(m, ServerMessage::ConsentRequest { .. }));
 
     // Bob asks to draw; the user declines; his strokes go nowhere.
-    send_signal(
-        &mut bob,
-        &Signal::Request {
-            kind: GrantKind::Annotate,
-        },
-    )
-    .await;
+    send_signal(&mut bob, &ask(GrantKind::Annotate)).await;
     let seen = until(&mut t, |m| {
         matches!(m, ServerMessage::ConsentRequest { .. })
     })
@@ -358,12 +340,7 @@ async fn one_agent_controls_at_a_time_declines_hold_and_grants_end_when_the_agen
     .await;
     send_signal(&mut bob, &arrow()).await;
     let seen = flush(&mut bob, &mut t).await;
-    assert!(
-        !seen
-            .iter()
-            .any(|m| matches!(m, ServerMessage::Stroke { .. })),
-        "{seen:?}"
-    );
+    assert_none(&seen, |m| matches!(m, ServerMessage::Stroke { .. }));
 
     // Alice's connection ends: her grant ends with it, and the page is told at once.
     alice.close(None).await.unwrap();
@@ -381,13 +358,7 @@ async fn one_agent_controls_at_a_time_declines_hold_and_grants_end_when_the_agen
     );
 
     // Now bob may ask for control, and the user is asked.
-    send_signal(
-        &mut bob,
-        &Signal::Request {
-            kind: GrantKind::Control,
-        },
-    )
-    .await;
+    send_signal(&mut bob, &ask(GrantKind::Control)).await;
     until(
         &mut t,
         |m| matches!(m, ServerMessage::ConsentRequest { agent, .. } if *agent == bob_ref),
@@ -448,13 +419,12 @@ async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
         send_signal(&mut mallory, &arrow()).await;
     }
     let seen = flush(&mut mallory, &mut t).await;
-    assert!(
-        !seen.iter().any(|m| matches!(
+    assert_none(&seen, |m| {
+        matches!(
             m,
             ServerMessage::Control { .. } | ServerMessage::Stroke { .. }
-        )),
-        "{seen:?}"
-    );
+        )
+    });
 
     // Presence is the node's to say: an agent cannot claim to have left (or joined).
     send_signal(&mut mallory, &Signal::Left).await;
@@ -499,12 +469,7 @@ async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
         .await
         .unwrap();
     let seen = until(&mut t, is_resync).await;
-    assert!(
-        !seen
-            .iter()
-            .any(|m| matches!(m, ServerMessage::Control { .. })),
-        "{seen:?}"
-    );
+    assert_none(&seen, |m| matches!(m, ServerMessage::Control { .. }));
 
     // Every refused message is counted on the record, in at most one record a second per kind.
     let session = t.session_id.clone();
@@ -553,13 +518,7 @@ async fn bad_agent_frames_are_answered_with_an_error_and_the_connection_goes_on(
         assert_eq!(next_error(&mut alice).await, expected);
     }
     // Still served: a request goes through to the page.
-    send_signal(
-        &mut alice,
-        &Signal::Request {
-            kind: GrantKind::Annotate,
-        },
-    )
-    .await;
+    send_signal(&mut alice, &ask(GrantKind::Annotate)).await;
     until(&mut t, |m| {
         matches!(m, ServerMessage::ConsentRequest { .. })
     })
@@ -620,12 +579,7 @@ async fn a_grant_survives_a_navigation_and_input_no_page_got_is_not_recorded_as_
     };
     send_signal(&mut alice, &elsewhere).await;
     let seen = flush(&mut alice, &mut next).await;
-    assert!(
-        !seen
-            .iter()
-            .any(|m| matches!(m, ServerMessage::Control { .. })),
-        "{seen:?}"
-    );
+    assert_none(&seen, |m| matches!(m, ServerMessage::Control { .. }));
 
     // The session ends, and its grant with it, on the record.
     send(&mut next.ws, &TrackerMessage::End { reason: None }).await;
