@@ -154,21 +154,33 @@ pub async fn list_sessions(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct TokenParam {
+pub struct SessionParams {
     token: Option<String>,
+    /// `false` leaves `activity` empty: it reads the whole stream, which a caller refreshing a
+    /// session's summary (the session list, the grid) does not need.
+    #[serde(default = "yes")]
+    activity: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 pub async fn get_session(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    params: Result<Query<TokenParam>, QueryRejection>,
+    params: Result<Query<SessionParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
     authenticate(&state, &headers, params.token.as_deref())?;
     let id = parse_session(&id)?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
-    let activity = listing::activity(&state.store.session(id)).await?;
+    let activity = if params.activity {
+        listing::activity(&state.store.session(id)).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(SessionDetail { summary, activity }).into_response())
 }
 

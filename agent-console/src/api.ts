@@ -115,9 +115,13 @@ export class Api {
     return (await res.json()) as SessionPage;
   }
 
-  /** `GET /api/v1/sessions/{id}`. */
-  async session(id: string, signal?: AbortSignal): Promise<SessionSummary> {
-    const res = await this.get(`/api/v1/sessions/${encodeURIComponent(id)}`, signal);
+  /**
+   * `GET /api/v1/sessions/{id}`. With `activity: false` the server skips reading the whole stream
+   * for the agent records; a refreshed summary does not need them.
+   */
+  async session(id: string, signal?: AbortSignal, { activity = true } = {}): Promise<SessionSummary> {
+    const q = activity ? "" : "?activity=false";
+    const res = await this.get(`/api/v1/sessions/${encodeURIComponent(id)}${q}`, signal);
     return (await res.json()) as SessionSummary;
   }
 

@@ -117,7 +117,7 @@ export class LiveFeed {
         return;
       }
       // The upgrade was refused: the browser only says 1006. Ask the REST API why.
-      this.api.session(this.sessionId).then(
+      this.api.session(this.sessionId, undefined, { activity: false }).then(
         () => retry(),
         (e: unknown) => {
           if (e instanceof ApiError && e.status === 404) this.setStatus("error", "no such session");

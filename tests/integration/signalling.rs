@@ -293,6 +293,14 @@ async fn an_agent_on_another_process_gets_a_snapshot_asks_consent_and_controls_u
         .expect("revoke recorded");
     assert!(alice_did[revoked..].contains(&"dropped"));
     assert_eq!(detail["live"], true);
+    // A caller that only refreshes the summary can skip reading the stream.
+    let summary = get_json(
+        &b,
+        &format!("/api/v1/sessions/{}?activity=false", t.session_id),
+    )
+    .await;
+    assert_eq!(summary["activity"], serde_json::json!([]));
+    assert_eq!(summary["live"], true);
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ function cell(api: Api, id: string, onRemove: () => void): Cell {
     meta.textContent = `${tabs > 1 ? `${tabs} tabs · ` : ""}${info?.href ?? ""}`;
   };
 
-  api.session(id).then(
+  api.session(id, undefined, { activity: false }).then(
     (s: SessionSummary) => {
       if (destroyed) return;
       title.textContent = userLabel(s);

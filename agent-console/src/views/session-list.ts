@@ -98,7 +98,7 @@ export function sessionListView(api: Api): View {
       if (cursor === undefined) cursor = page.next_cursor;
       // Sessions shown as live that neither answer covered may have ended: ask about them.
       const stale = [...sessions.values()].filter((s) => s.live && !fresh.has(s.id)).slice(0, 10);
-      const updates = await Promise.allSettled(stale.map((s) => api.session(s.id)));
+      const updates = await Promise.allSettled(stale.map((s) => api.session(s.id, undefined, { activity: false })));
       if (gen !== generation || destroyed) return;
       for (const u of updates) if (u.status === "fulfilled") sessions.set(u.value.id, u.value);
       if (live) for (const [id, s] of sessions) if (!s.live) sessions.delete(id);
