@@ -14,6 +14,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::auth::{Agent, AuthError};
+use crate::call::archive;
 use crate::listing::{self, ListQuery};
 use crate::protocol::{ErrorBody, RecordKind, SessionDetail};
 use crate::server::AppState;
@@ -176,12 +177,58 @@ pub async fn get_session(
     authenticate(&state, &headers, params.token.as_deref())?;
     let id = parse_session(&id)?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
-    let activity = if params.activity {
-        listing::activity(&state.store.session(id)).await?
+    let (activity, recordings) = if params.activity {
+        (
+            listing::activity(&state.store.session(id)).await?,
+            archive::list(&state.store, id).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    Ok(Json(SessionDetail { summary, activity }).into_response())
+    Ok(Json(SessionDetail {
+        summary,
+        activity,
+        recordings,
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenParam {
+    token: Option<String>,
+}
+
+/// One file of a call recording, as stored so far.
+pub async fn get_recording(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, recording, file)): Path<(String, String, String)>,
+    params: Result<Query<TokenParam>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params?;
+    authenticate(&state, &headers, params.token.as_deref())?;
+    let id = parse_session(&id)?;
+    let Some(body) = archive::read(&state.store, id, &recording, &file).await? else {
+        return Err(ApiError::not_found(format!(
+            "session {id} has no recorded file {recording}/{file}"
+        )));
+    };
+    let content_type = if file.ends_with(".ogg") {
+        "audio/ogg"
+    } else {
+        "video/x-ivf"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{recording}-{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]

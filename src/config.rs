@@ -1,11 +1,12 @@
 //! Command-line flags and their `COBROWSE_*` environment variables.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
 use crate::protocol::Limits;
 use crate::server::{ServerConfig, random_node_id, random_secret};
 
@@ -155,6 +156,29 @@ pub struct ServeArgs {
     /// Agents that may watch one session at once.
     #[arg(long, env = "COBROWSE_MAX_AGENTS_PER_ROOM", default_value_t = 32)]
     pub max_agents_per_room: usize,
+    /// STUN or TURN server for calls (repeatable): `stun:HOST:PORT`, or
+    /// `turn:HOST:PORT?transport=udp|USERNAME|CREDENTIAL`. Given to browsers with every offer.
+    #[arg(
+        long = "ice-server",
+        env = "COBROWSE_ICE_SERVERS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub ice_servers: Vec<String>,
+    /// Address the call media sockets bind (0.0.0.0: every interface but loopback).
+    #[arg(long, env = "COBROWSE_RTC_BIND", default_value = "0.0.0.0")]
+    pub rtc_bind: IpAddr,
+    /// UDP ports for call media, FIRST-LAST: one per participant connection.
+    #[arg(long, env = "COBROWSE_RTC_PORTS", default_value = "50000-50199")]
+    pub rtc_ports: String,
+    /// Address(es) browsers reach the media ports at, announced instead of the bound ones
+    /// (behind 1:1 NAT, or a container's host address).
+    #[arg(
+        long = "rtc-announce-ip",
+        env = "COBROWSE_RTC_ANNOUNCE_IPS",
+        value_delimiter = ','
+    )]
+    pub rtc_announce_ips: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +189,8 @@ pub enum ConfigError {
     NodeId,
     #[error("{0} must be at least {1:?}")]
     TooShort(&'static str, Duration),
+    #[error(transparent)]
+    Call(#[from] CallConfigError),
 }
 
 impl ServeArgs {
@@ -234,6 +260,16 @@ impl ServeArgs {
         };
         config.max_agents_per_room = self.max_agents_per_room;
         config.web_root = self.web_root;
+        config.calls = CallConfig {
+            ice_servers: self
+                .ice_servers
+                .iter()
+                .map(|s| parse_ice_server(s))
+                .collect::<Result<_, _>>()?,
+            bind_ip: self.rtc_bind,
+            ports: parse_ports(&self.rtc_ports)?,
+            announce_ips: self.rtc_announce_ips,
+        };
         Ok((config, generated))
     }
 }

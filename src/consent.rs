@@ -44,6 +44,8 @@ pub enum Effect {
 struct Pending {
     agent: AgentRef,
     kind: GrantKind,
+    /// A call with video.
+    video: bool,
     deadline: Instant,
 }
 
@@ -93,6 +95,7 @@ impl Consent {
                     request_id: id.clone(),
                     kind: p.kind,
                     agent: p.agent.clone(),
+                    video: p.video,
                 }),
         );
         messages
@@ -154,7 +157,7 @@ impl Consent {
             ],
             Signal::Heartbeat | Signal::Left => Vec::new(),
             Signal::Resync => vec![Effect::Tracker(ServerMessage::Resync)],
-            Signal::Request { kind } => self.request(agent, kind, now),
+            Signal::Request { kind, video } => self.request(agent, kind, video, now),
             Signal::Release { kind } => self.release(&agent, kind),
             Signal::Control { .. } | Signal::Stroke { .. } if !page => {
                 let what = if matches!(signal, Signal::Control { .. }) {
@@ -208,10 +211,27 @@ impl Consent {
                     self.refuse(agent, "stroke", NO_GRANT, now)
                 }
             }
+            // Call negotiation goes to the call, which checks it against the grants itself.
+            Signal::CallJoin { .. }
+            | Signal::CallAnswer { .. }
+            | Signal::CallCandidate { .. }
+            | Signal::Canvas { .. }
+            | Signal::ToAgent { .. } => Vec::new(),
         }
     }
 
-    fn request(&mut self, agent: AgentRef, kind: GrantKind, now: Instant) -> Vec<Effect> {
+    fn request(
+        &mut self,
+        agent: AgentRef,
+        kind: GrantKind,
+        video: bool,
+        now: Instant,
+    ) -> Vec<Effect> {
+        // Only someone in the call may ask to record it.
+        if kind == GrantKind::Record && !self.allows(&agent.id, GrantKind::Call) {
+            return self.refuse(agent, "request", NO_GRANT, now);
+        }
+        let video = video && kind == GrantKind::Call;
         let asked = self
             .pending
             .values()
@@ -238,6 +258,7 @@ impl Consent {
             Pending {
                 agent: agent.clone(),
                 kind,
+                video,
                 deadline: now + REQUEST_TIMEOUT,
             },
         );
@@ -247,19 +268,22 @@ impl Consent {
                 AgentAction::Requested {
                     kind,
                     request_id: request_id.clone(),
+                    video,
                 },
             ),
             Effect::Tracker(ServerMessage::ConsentRequest {
                 request_id,
                 kind,
                 agent,
+                video,
             }),
         ]
     }
 
-    /// Only one agent controls at a time; any number may draw.
+    /// Only one agent controls at a time, and one recording runs at a time; any number may draw
+    /// or be in the call.
     fn exclusive_holder(&self, kind: GrantKind, asker: &str) -> Option<AgentRef> {
-        if kind != GrantKind::Control {
+        if !matches!(kind, GrantKind::Control | GrantKind::Record) {
             return None;
         }
         self.grants
@@ -275,7 +299,10 @@ impl Consent {
         granted: bool,
         reason: Option<DeclineReason>,
     ) -> Vec<Effect> {
-        let Some(Pending { agent, kind, .. }) = self.pending.remove(request_id) else {
+        let Some(Pending {
+            agent, kind, video, ..
+        }) = self.pending.remove(request_id)
+        else {
             // Too late (withdrawn, timed out, answered elsewhere): make sure the tab shows the
             // grants as they are.
             return vec![Effect::Tracker(self.grants_message())];
@@ -305,9 +332,18 @@ impl Consent {
                 Effect::Tracker(self.grants_message()),
             ];
         }
+        // A recording asked for by someone who has since left the call is not started.
+        if kind == GrantKind::Record && !self.allows(&agent.id, GrantKind::Call) {
+            let request_id = request_id.to_string();
+            return vec![
+                record(&agent, AgentAction::Withdrawn { kind, request_id }),
+                cancel,
+            ];
+        }
         self.grants.push(Grant {
             kind,
             agent: agent.clone(),
+            video,
         });
         // Drops counted before the grant are recorded before it, so no reader takes them for
         // drops of the new grant's input.
@@ -327,8 +363,48 @@ impl Consent {
         if let Some(grant) = self.take_grant(kind, agent_id) {
             effects.push(record(&grant.agent, AgentAction::Revoked { kind }));
         }
+        effects.extend(self.end_orphan_recording());
         effects.push(Effect::Tracker(self.grants_message()));
         effects
+    }
+
+    /// The user hung up: every `call` and `record` grant ends at once.
+    pub fn hangup(&mut self) -> Vec<Effect> {
+        let (ended, kept): (Vec<Grant>, Vec<Grant>) = std::mem::take(&mut self.grants)
+            .into_iter()
+            .partition(|g| matches!(g.kind, GrantKind::Call | GrantKind::Record));
+        self.grants = kept;
+        let mut effects: Vec<Effect> = ended
+            .iter()
+            .map(|g| record(&g.agent, AgentAction::Revoked { kind: g.kind }))
+            .collect();
+        effects.push(Effect::Tracker(self.grants_message()));
+        effects
+    }
+
+    /// A recording belongs to the call of the agent who asked for it: it ends when that agent
+    /// leaves the call.
+    fn end_orphan_recording(&mut self) -> Vec<Effect> {
+        let orphan = self
+            .grants
+            .iter()
+            .find(|g| g.kind == GrantKind::Record && !self.allows(&g.agent.id, GrantKind::Call))
+            .map(|g| g.agent.id.clone());
+        let Some(agent_id) = orphan else {
+            return Vec::new();
+        };
+        self.take_grant(GrantKind::Record, &agent_id)
+            .map(|grant| {
+                record(
+                    &grant.agent,
+                    AgentAction::Ended {
+                        kind: GrantKind::Record,
+                        reason: "call_ended".into(),
+                    },
+                )
+            })
+            .into_iter()
+            .collect()
     }
 
     /// The page could not perform an agent's input.
@@ -372,6 +448,7 @@ impl Consent {
         let mut effects = Vec::new();
         if self.take_grant(kind, &agent.id).is_some() {
             effects.push(record(agent, AgentAction::Released { kind }));
+            effects.extend(self.end_orphan_recording());
             effects.push(Effect::Tracker(self.grants_message()));
         }
         effects.extend(self.withdraw(&agent.id, Some(kind)));
@@ -634,7 +711,12 @@ mod tests {
     }
 
     fn granted(consent: &mut Consent, who: &AgentRef, kind: GrantKind, now: Instant) {
-        let asked = consent.on_signal(who.clone(), Signal::Request { kind }, true, now);
+        let asked = consent.on_signal(
+            who.clone(),
+            Signal::Request { kind, video: false },
+            true,
+            now,
+        );
         consent.on_answer(&prompt_id(&asked), true, None);
     }
 
@@ -646,6 +728,7 @@ mod tests {
             agent("alice"),
             Signal::Request {
                 kind: GrantKind::Control,
+                video: false,
             },
             true,
             now,
@@ -678,6 +761,7 @@ mod tests {
             agent("alice"),
             Signal::Request {
                 kind: GrantKind::Control,
+                video: false,
             },
             true,
             now,
@@ -686,6 +770,7 @@ mod tests {
             agent("bob"),
             Signal::Request {
                 kind: GrantKind::Control,
+                video: false,
             },
             true,
             now,
@@ -769,6 +854,7 @@ mod tests {
         let alice = agent("alice");
         let request = Signal::Request {
             kind: GrantKind::Control,
+            video: false,
         };
         let release = Signal::Release {
             kind: GrantKind::Control,

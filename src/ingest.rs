@@ -15,6 +15,7 @@ use futures::{FutureExt, StreamExt};
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 
+use crate::call::{Command, USER};
 use crate::frame::Event;
 use crate::protocol::{
     EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
@@ -31,6 +32,8 @@ use tokio::sync::broadcast::error::RecvError;
 /// Batches a tracker may have unacknowledged before the server stops reading its socket.
 pub const MAX_IN_FLIGHT: usize = 64;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Canvases a page may stream at once.
+const MAX_CANVASES: usize = 8;
 /// Read buffer of each WebSocket. Tungstenite's default (128 KiB) is most of an idle session's
 /// memory; larger frames still arrive whole, the buffer just fills more than once.
 pub const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
@@ -327,6 +330,25 @@ impl TrackerConnection {
                 &reason,
                 self.state.rooms.metrics(),
             ),
+            Some(TrackerMessage::CallJoin {
+                audio,
+                video,
+                mut canvases,
+            }) => {
+                canvases.truncate(MAX_CANVASES);
+                room.on_call_join(&attached.tab, audio, video, canvases);
+            }
+            Some(TrackerMessage::CallAnswer { sdp }) => room.call_command(Command::Answer {
+                participant: USER.into(),
+                sdp,
+            }),
+            Some(TrackerMessage::CallCandidate { candidate }) => {
+                room.call_command(Command::Candidate {
+                    participant: USER.into(),
+                    candidate,
+                })
+            }
+            Some(TrackerMessage::Hangup) => room.on_hangup(self.state.rooms.metrics()),
             Some(TrackerMessage::Hello(_)) => {
                 return Err(Reject::new(
                     close::PROTOCOL,
@@ -511,10 +533,15 @@ impl TrackerConnection {
         })
     }
 
-    /// Passes on what the room has for its trackers; input and strokes only to the tab they name.
+    /// Passes on what the room has for its trackers; input, strokes and call negotiation only to
+    /// the tab they name.
     async fn forward(&mut self, message: &ServerMessage, tab: &str) -> Result<(), Reject> {
         match message {
-            ServerMessage::Control { tab: to, .. } | ServerMessage::Stroke { tab: to, .. }
+            ServerMessage::Control { tab: to, .. }
+            | ServerMessage::Stroke { tab: to, .. }
+            | ServerMessage::CallOffer { tab: to, .. }
+            | ServerMessage::CallCandidate { tab: to, .. }
+            | ServerMessage::CallClosed { tab: to, .. }
                 if to != tab =>
             {
                 Ok(())

@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod call;
 pub mod cli;
 pub mod config;
 pub mod consent;

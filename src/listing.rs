@@ -57,6 +57,7 @@ pub async fn summarize(
         ended_ms: end.as_ref().map(|e| e.ended_ms),
         end_reason: end.as_ref().map(|e| e.reason),
         records: tail.seq_num,
+        call: room.as_ref().is_some_and(|r| r.call_running()),
     };
     if let Some(start) = start {
         summary.url = start.page.url;

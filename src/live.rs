@@ -154,6 +154,11 @@ impl Seat {
         }
     }
 
+    /// Where call messages for this connection arrive (WebSocket agents only: SSE cannot answer).
+    fn inbox(&self) -> tokio::sync::mpsc::Receiver<AgentMessage> {
+        self.signals.inbox(&self.agent.id)
+    }
+
     /// Checks a frame the agent sent and passes its signal on; the error to tell the agent, if not.
     fn take_frame(&self, message: Message, limiter: &mut RateLimiter) -> Option<AgentMessage> {
         let error = |error: &str, message: String| {
@@ -208,6 +213,7 @@ impl Seat {
 impl Drop for Seat {
     fn drop(&mut self) {
         self.heartbeat.cancel();
+        self.signals.close_inbox(&self.agent.id);
         self.signals
             .publish(self.session, &self.agent, Signal::Left);
     }
@@ -257,9 +263,16 @@ async fn follow_over_websocket(
     if send_message(&state, &mut socket, &joined).await.is_err() {
         return;
     }
+    let mut inbox = seat.inbox();
     let (code, reason) = loop {
         let item = tokio::select! {
             _ = state.shutdown.cancelled() => break (close::GOING_AWAY, "server is shutting down; reconnect".to_string()),
+            Some(message) = inbox.recv() => {
+                match send_message(&state, &mut socket, &message).await {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                }
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(message)) => {

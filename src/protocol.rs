@@ -107,7 +107,9 @@ pub enum TrackerMessage {
     /// Must be the first message of a connection.
     Hello(Box<Hello>),
     /// A batch of events of this connection's tab, in increasing `seq`.
-    Events { events: Vec<TrackerEvent> },
+    Events {
+        events: Vec<TrackerEvent>,
+    },
     /// The user (or the page) ends the session for good.
     End {
         #[serde(default)]
@@ -121,18 +123,47 @@ pub enum TrackerMessage {
         reason: Option<DeclineReason>,
     },
     /// The user stopped a grant.
-    Revoke { kind: GrantKind, agent_id: String },
+    Revoke {
+        kind: GrantKind,
+        agent_id: String,
+    },
     /// The page could not perform an agent's input.
     Refused {
         agent_id: String,
         action: String,
         reason: String,
     },
+    /// This tab is ready to send media: its microphone, camera and canvases.
+    CallJoin {
+        audio: bool,
+        video: bool,
+        #[serde(default)]
+        canvases: Vec<u32>,
+    },
+    CallAnswer {
+        sdp: String,
+    },
+    CallCandidate {
+        candidate: IceCandidate,
+    },
+    /// The user ends the call for everyone.
+    Hangup,
 }
 
 impl TrackerMessage {
     /// Every `type` a tracker may send, to tell an unknown type from a malformed message.
-    pub const TYPES: [&'static str; 6] = ["hello", "events", "end", "consent", "revoke", "refused"];
+    pub const TYPES: [&'static str; 10] = [
+        "hello",
+        "events",
+        "end",
+        "consent",
+        "revoke",
+        "refused",
+        "call_join",
+        "call_answer",
+        "call_candidate",
+        "hangup",
+    ];
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,26 +216,40 @@ pub enum ServerMessage {
         limits: Limits,
     },
     /// Every event of this tab with `seq <= ack` is durable; the tracker may forget it.
-    Ack { seq: u64 },
+    Ack {
+        seq: u64,
+    },
     /// An agent joined: take a fresh full snapshot (rrweb `takeFullSnapshot`) so its view
     /// starts from the page as it is now.
     Resync,
     /// The event `seq` was refused for good (too large, not JSON); resending it will not help.
     /// It counts as handled: a later `ack` covers it.
-    Rejected { seq: u64, reason: String },
+    Rejected {
+        seq: u64,
+        reason: String,
+    },
     /// Ask the user: may this agent control the page, or draw on it?
     ConsentRequest {
         request_id: String,
         kind: GrantKind,
         agent: AgentRef,
+        /// For a call: whether the agent asks for video.
+        #[serde(default, skip_serializing_if = "is_false")]
+        video: bool,
     },
     /// That request is no longer pending: answered in another tab, withdrawn, or the agent left.
-    ConsentCancel { request_id: String },
+    ConsentCancel {
+        request_id: String,
+    },
     /// The session's grants now; sent after `welcome` and on every change.
-    Grants { grants: Vec<Grant> },
+    Grants {
+        grants: Vec<Grant>,
+    },
     /// How many agents watch the session; sent after `welcome` and on every change. While none
     /// does, a tracker may batch less often.
-    Watching { agents: u32 },
+    Watching {
+        agents: u32,
+    },
     /// Input from an agent that holds a `control` grant, for the tab `tab`.
     Control {
         agent_id: String,
@@ -216,6 +261,24 @@ pub enum ServerMessage {
         agent_id: String,
         tab: String,
         stroke: Stroke,
+    },
+    /// Call negotiation for the tab in the call.
+    CallOffer {
+        tab: String,
+        #[serde(flatten)]
+        offer: CallOffer,
+    },
+    CallCandidate {
+        tab: String,
+        candidate: IceCandidate,
+    },
+    CallClosed {
+        tab: String,
+        reason: String,
+    },
+    /// Whether any agent wants the page's canvases as video.
+    Canvas {
+        on: bool,
     },
 }
 
@@ -256,6 +319,34 @@ pub enum AgentMessage {
         error: String,
         message: String,
     },
+    CallOffer(CallOffer),
+    CallCandidate {
+        candidate: IceCandidate,
+    },
+    CallClosed {
+        reason: String,
+    },
+}
+
+impl From<CallMessage> for AgentMessage {
+    fn from(message: CallMessage) -> Self {
+        match message {
+            CallMessage::CallOffer(offer) => Self::CallOffer(offer),
+            CallMessage::CallCandidate { candidate } => Self::CallCandidate { candidate },
+            CallMessage::CallClosed { reason } => Self::CallClosed { reason },
+        }
+    }
+}
+
+impl CallMessage {
+    /// The same message for the tracker of `tab`.
+    pub fn for_tab(self, tab: String) -> ServerMessage {
+        match self {
+            Self::CallOffer(offer) => ServerMessage::CallOffer { tab, offer },
+            Self::CallCandidate { candidate } => ServerMessage::CallCandidate { tab, candidate },
+            Self::CallClosed { reason } => ServerMessage::CallClosed { tab, reason },
+        }
+    }
 }
 
 /// Body of the `start` record.
@@ -320,6 +411,9 @@ pub struct SessionSummary {
     pub end_reason: Option<EndReason>,
     /// Records in the stream.
     pub records: u64,
+    /// A call runs (known to the node that holds the session).
+    #[serde(default)]
+    pub call: bool,
 }
 
 /// A page of sessions; pass `next_cursor` as `cursor` for the next one.
@@ -343,6 +437,10 @@ pub struct AgentRef {
 pub enum GrantKind {
     Control,
     Annotate,
+    /// Take part in a call with the user.
+    Call,
+    /// Record the call on the server.
+    Record,
 }
 
 /// A grant the user gave, as the holding node keeps it and trackers are told.
@@ -350,6 +448,79 @@ pub enum GrantKind {
 pub struct Grant {
     pub kind: GrantKind,
     pub agent: AgentRef,
+    /// For a call: the user accepted video.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub video: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+/// An ICE candidate as browsers give it (`RTCIceCandidateInit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(rename = "sdpMid", default)]
+    pub sdp_mid: Option<String>,
+    #[serde(rename = "sdpMLineIndex", default)]
+    pub sdp_mline_index: Option<u16>,
+}
+
+/// Someone in a call: an agent connection, or the page's user (id `"user"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
+}
+
+/// What flows on a media section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Media {
+    Audio,
+    Video,
+    Canvas,
+}
+
+/// One media section of a `call_offer`, from the participant's side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    pub mid: String,
+    /// True: the participant sends its own track on it.
+    pub send: bool,
+    pub media: Media,
+    /// Whose media it carries, when the participant receives on it.
+    pub from: Option<Participant>,
+    /// The rrweb node id of the canvas, for `media: canvas`.
+    pub canvas: Option<u32>,
+}
+
+/// An ICE server as browsers take it (`RTCIceServer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallOffer {
+    pub sdp: String,
+    pub ice_servers: Vec<IceServer>,
+    pub slots: Vec<Slot>,
+}
+
+/// What the server says to one participant of a call; agents and trackers get it in their own
+/// message types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallMessage {
+    CallOffer(CallOffer),
+    CallCandidate { candidate: IceCandidate },
+    CallClosed { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -551,6 +722,9 @@ impl Stroke {
 pub enum Signal {
     Request {
         kind: GrantKind,
+        /// For a call: ask for video too.
+        #[serde(default, skip_serializing_if = "is_false")]
+        video: bool,
     },
     Release {
         kind: GrantKind,
@@ -564,20 +738,51 @@ pub enum Signal {
         stroke: Stroke,
     },
     Resync,
+    /// The agent is ready to send (and receive) call media.
+    CallJoin {
+        audio: bool,
+        video: bool,
+    },
+    CallAnswer {
+        sdp: String,
+    },
+    CallCandidate {
+        candidate: IceCandidate,
+    },
+    /// Start or stop receiving the page's canvases as video.
+    Canvas {
+        on: bool,
+    },
     /// Sent by the agent's node, never accepted from an agent.
     Joined,
     Left,
     Heartbeat,
+    /// From the holding node to the agent named by the record, on the node named by it.
+    ToAgent {
+        message: CallMessage,
+    },
 }
 
 impl Signal {
     /// Every `type` an agent may send.
-    pub const AGENT_TYPES: [&'static str; 5] =
-        ["request", "release", "control", "stroke", "resync"];
+    pub const AGENT_TYPES: [&'static str; 9] = [
+        "request",
+        "release",
+        "control",
+        "stroke",
+        "resync",
+        "call_join",
+        "call_answer",
+        "call_candidate",
+        "canvas",
+    ];
 
-    /// Whether an agent may send this itself (presence is the node's to say).
+    /// Whether an agent may send this itself (presence and replies are the nodes' to say).
     pub fn from_agent(&self) -> bool {
-        !matches!(self, Self::Joined | Self::Left | Self::Heartbeat)
+        !matches!(
+            self,
+            Self::Joined | Self::Left | Self::Heartbeat | Self::ToAgent { .. }
+        )
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -638,6 +843,8 @@ pub enum AgentAction {
     Requested {
         kind: GrantKind,
         request_id: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        video: bool,
     },
     Busy {
         kind: GrantKind,
@@ -685,6 +892,36 @@ pub enum AgentAction {
         input: String,
         reason: String,
     },
+    /// The server started or stopped recording the call.
+    Recording {
+        recording: String,
+        state: RecordingState,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    Started,
+    Stopped,
+}
+
+/// One file of a recording, as `GET /api/v1/sessions/{id}` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingFile {
+    pub name: String,
+    pub participant: Participant,
+    pub media: Media,
+    pub bytes: u64,
+    /// The recording of this file ended cleanly (its final record is stored).
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recording {
+    pub id: String,
+    pub started_ms: u64,
+    pub files: Vec<RecordingFile>,
 }
 
 /// One `agent` record as `GET /api/v1/sessions/{id}` lists it.
@@ -701,6 +938,7 @@ pub struct SessionDetail {
     #[serde(flatten)]
     pub summary: SessionSummary,
     pub activity: Vec<Activity>,
+    pub recordings: Vec<Recording>,
 }
 
 /// JSON body of every HTTP error.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -14,15 +14,17 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::call::{self, Call, CallServices, Command, Who};
 use crate::consent::{Consent, Effect};
 use crate::frame::Event;
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::protocol::{
-    AgentAction, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind, ServerMessage, Signal,
-    SignalRecord,
+    AgentAction, AgentRecord, AgentRef, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind,
+    ServerMessage, Signal, SignalRecord,
 };
 use crate::session::SessionId;
+use crate::signal::SignalBus;
 use crate::stream::json_bytes;
 use crate::stream::{SessionStream, Store, StoreError};
 use crate::writer::Writer;
@@ -78,6 +80,12 @@ pub struct Room {
     durable: Mutex<HashMap<String, u64>>,
     limiter: Mutex<RateLimiter>,
     signals: broadcast::Sender<TrackerSignal>,
+    /// The session's call, while it has one (on the node that holds the session).
+    call: Mutex<Option<Call>>,
+    calls: Arc<CallServices>,
+    store: Store,
+    bus: Arc<OnceLock<Arc<SignalBus>>>,
+    me: Weak<Room>,
 }
 
 impl Room {
@@ -129,6 +137,7 @@ impl Room {
         // Queued ahead of the seal: the session's grants end with it.
         let ended = self.consent.lock().expect("lock").end_all("session_ended");
         self.apply(ended, metrics);
+        self.call.lock().expect("lock").take();
         let Some(writer) = slot.take() else {
             return Ok(());
         };
@@ -194,26 +203,144 @@ impl Room {
 
     /// What a tracker connecting now must be told: grants, and prompts still open.
     pub fn consent_snapshot(&self) -> Vec<ServerMessage> {
-        self.consent.lock().expect("lock").snapshot()
+        let mut messages = self.consent.lock().expect("lock").snapshot();
+        if self.canvas_wanted() {
+            messages.push(ServerMessage::Canvas { on: true });
+        }
+        messages
     }
 
     /// A signal from an agent, through `cluster/signals`.
     pub fn on_signal(&self, signal: SignalRecord, metrics: &Metrics) {
+        let SignalRecord {
+            agent,
+            node,
+            signal,
+            ..
+        } = signal;
+        let participant = agent.id.clone();
+        let command = match signal {
+            Signal::CallJoin { audio, video } => Command::Join {
+                who: Who::Agent { agent, node },
+                audio,
+                video,
+                canvases: Vec::new(),
+            },
+            Signal::CallAnswer { sdp } => Command::Answer { participant, sdp },
+            Signal::CallCandidate { candidate } => Command::Candidate {
+                participant,
+                candidate,
+            },
+            Signal::Canvas { on } => Command::Canvas { agent, node, on },
+            Signal::ToAgent { .. } => return,
+            signal => {
+                if signal == Signal::Left {
+                    self.call_command(Command::AgentLeft {
+                        agent_id: agent.id.clone(),
+                    });
+                }
+                return self.on_consent_signal(agent, signal, metrics);
+            }
+        };
+        self.call_command(command);
+    }
+
+    fn on_consent_signal(&self, agent: AgentRef, signal: Signal, metrics: &Metrics) {
         // Input for a tab not connected here (between two page loads, or closed) is dropped as
         // such, not recorded as done.
-        let page = match &signal.signal {
+        let page = match &signal {
             Signal::Control { tab, .. } | Signal::Stroke { tab, .. } => {
                 self.info.lock().expect("lock").tabs.contains_key(tab)
             }
             _ => self.tracker_count() > 0,
         };
-        let effects = self.consent.lock().expect("lock").on_signal(
-            signal.agent,
-            signal.signal,
-            page,
-            Instant::now(),
-        );
+        let effects =
+            self.consent
+                .lock()
+                .expect("lock")
+                .on_signal(agent, signal, page, Instant::now());
         self.apply(effects, metrics);
+    }
+
+    /// The tab `tab` is ready to send call media (or canvases).
+    pub fn on_call_join(&self, tab: &str, audio: bool, video: bool, canvases: Vec<u32>) {
+        let name = self
+            .info
+            .lock()
+            .expect("lock")
+            .user_id
+            .clone()
+            .unwrap_or_else(|| "User".into());
+        self.call_command(Command::Join {
+            who: Who::User {
+                tab: tab.to_string(),
+                name,
+            },
+            audio,
+            video,
+            canvases,
+        });
+    }
+
+    /// Call negotiation from a tracker or an agent.
+    pub fn call_command(&self, command: Command) {
+        let mut call = self.call.lock().expect("lock");
+        if call.is_none() {
+            let starts = match &command {
+                Command::Join { .. } => true,
+                Command::Canvas { on, .. } => *on,
+                Command::Grants(grants) => grants.iter().any(|g| g.kind == GrantKind::Call),
+                _ => false,
+            };
+            let Some(bus) = self.bus.get().filter(|_| starts) else {
+                return;
+            };
+            *call = Some(Call::spawn(call::Context {
+                session: self.id,
+                services: self.calls.clone(),
+                store: self.store.clone(),
+                trackers: self.signals.clone(),
+                bus: bus.clone(),
+                room: self.me.clone(),
+            }));
+        }
+        if let Some(call) = call.as_ref() {
+            call.send(command);
+        }
+    }
+
+    /// Whether a call runs in the session.
+    pub fn call_running(&self) -> bool {
+        self.call
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .is_some_and(|c| c.shared.running())
+    }
+
+    /// Whether an agent wants the page's canvases: a tracker connecting is told.
+    pub fn canvas_wanted(&self) -> bool {
+        self.call
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .is_some_and(|c| c.shared.canvas_wanted())
+    }
+
+    /// The user hung up: every call and record grant ends.
+    pub fn on_hangup(&self, metrics: &Metrics) {
+        let effects = self.consent.lock().expect("lock").hangup();
+        self.apply(effects, metrics);
+    }
+
+    /// Records what the call did (recording started, stopped) behind the session's events.
+    pub fn record(&self, records: Vec<AgentRecord>) {
+        self.write_records(
+            records
+                .iter()
+                .map(|r| server_event(RecordKind::Agent, json_bytes(r)))
+                .collect(),
+        );
     }
 
     /// The user's answer to a consent request, from one of the session's tabs.
@@ -274,6 +401,9 @@ impl Room {
         for effect in effects {
             match effect {
                 Effect::Tracker(message) => {
+                    if let ServerMessage::Grants { grants } = &message {
+                        self.call_command(Command::Grants(grants.clone()));
+                    }
                     let _ = self.signals.send(Arc::new(message));
                 }
                 Effect::Record(record) => {
@@ -293,6 +423,10 @@ impl Room {
                 }
             }
         }
+        self.write_records(records);
+    }
+
+    fn write_records(&self, records: Vec<Event>) {
         if records.is_empty() {
             return;
         }
@@ -388,6 +522,9 @@ pub struct Rooms {
     pub settings: RoomSettings,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    calls: Arc<CallServices>,
+    /// Set once the signal path runs: calls send agents their messages through it.
+    bus: Arc<OnceLock<Arc<SignalBus>>>,
 }
 
 impl Rooms {
@@ -396,6 +533,7 @@ impl Rooms {
         settings: RoomSettings,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
+        calls: Arc<CallServices>,
     ) -> Arc<Self> {
         Arc::new(Self {
             rooms: DashMap::new(),
@@ -403,7 +541,13 @@ impl Rooms {
             settings,
             metrics,
             shutdown,
+            calls,
+            bus: Arc::default(),
         })
+    }
+
+    pub fn set_bus(&self, bus: Arc<SignalBus>) {
+        let _ = self.bus.set(bus);
     }
 
     pub fn store(&self) -> &Store {
@@ -422,7 +566,7 @@ impl Rooms {
         self.rooms
             .entry(id)
             .or_insert_with(|| {
-                Arc::new(Room {
+                Arc::new_cyclic(|me| Room {
                     id,
                     stream: self.store.session(id),
                     writer: tokio::sync::Mutex::new(None),
@@ -439,6 +583,11 @@ impl Rooms {
                         self.settings.events_burst,
                     )),
                     signals: broadcast::channel(TRACKER_QUEUE).0,
+                    call: Mutex::new(None),
+                    calls: self.calls.clone(),
+                    store: self.store.clone(),
+                    bus: self.bus.clone(),
+                    me: me.clone(),
                 })
             })
             .clone()
@@ -522,6 +671,8 @@ impl Drop for Presence {
             self.room.update_info(|info| {
                 info.tabs.remove(tab);
             });
+            self.room
+                .call_command(Command::TabClosed { tab: tab.clone() });
             self.rooms.metrics.tracker_connections.dec();
             if self.room.trackers.fetch_sub(1, Ordering::SeqCst) == 1 {
                 self.rooms.schedule_idle_end(self.room.clone());

@@ -20,6 +20,8 @@ use tower_http::services::{ServeDir, ServeFile};
 use tracing::{info, warn};
 
 use crate::auth::{AgentTokens, Projects, SessionTokens};
+use crate::call::CallServices;
+use crate::call::config::CallConfig;
 use crate::embedded::{EmbeddedError, EmbeddedS2};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
@@ -57,6 +59,7 @@ pub struct ServerConfig {
     pub agent_send_timeout: Duration,
     /// Where the built web parts live: `agent-console/dist`, `tracker-plugin/dist` and `demo`.
     pub web_root: PathBuf,
+    pub calls: CallConfig,
 }
 
 impl ServerConfig {
@@ -85,6 +88,7 @@ impl ServerConfig {
             max_agents_per_room: 32,
             agent_send_timeout: Duration::from_secs(10),
             web_root: PathBuf::from("."),
+            calls: CallConfig::default(),
         }
     }
 }
@@ -220,6 +224,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         },
         metrics.clone(),
         shutdown.clone(),
+        CallServices::new(config.calls.clone()),
     );
     let signals = SignalBus::start(&store, rooms.clone(), shutdown.clone()).await?;
     let state = Arc::new(AppState {
@@ -303,6 +308,10 @@ fn router(state: Arc<AppState>, web_root: &Path) -> Router {
         .route("/api/v1/sessions/{id}/events", get(api::export_events))
         .route("/api/v1/sessions/{id}/events/stream", get(live::sse))
         .route("/api/v1/sessions/{id}/live", get(live::websocket))
+        .route(
+            "/api/v1/sessions/{id}/recordings/{recording}/{file}",
+            get(api::get_recording),
+        )
         .fallback_service(
             ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
         )

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use dashmap::DashMap;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::metrics::Metrics;
-use crate::protocol::{AgentRef, Signal, SignalRecord};
+use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
 use crate::room::Rooms;
 use crate::session::SessionId;
 use crate::stream::{SignalStream, Store, StoreError};
@@ -30,10 +31,17 @@ const MAX_BATCH: usize = 1000;
 /// How often consent timeouts, silent agents and counted drops are looked at.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
+/// Messages for one agent connection, waiting to be written to its WebSocket.
+const INBOX_DEPTH: usize = 256;
+
+/// The agent connections of this node that can take call messages, by agent id.
+pub type Inboxes = Arc<DashMap<String, mpsc::Sender<AgentMessage>>>;
+
 /// This node's end of the signal path.
 pub struct SignalBus {
     node: String,
     tx: mpsc::Sender<SignalRecord>,
+    inboxes: Inboxes,
     metrics: Arc<Metrics>,
     /// Stops the publisher once it has appended what is queued.
     closing: CancellationToken,
@@ -52,14 +60,17 @@ impl SignalBus {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let closing = CancellationToken::new();
         let publisher = tokio::spawn(publish(stream.clone(), rx, closing.clone()));
+        let inboxes = Inboxes::default();
         let bus = Arc::new(Self {
             node: rooms.settings.node_id.clone(),
             tx,
+            inboxes: inboxes.clone(),
             metrics: rooms.metrics().clone(),
             closing,
             publisher: std::sync::Mutex::new(Some(publisher)),
         });
-        tokio::spawn(dispatch(stream, reads, rooms, shutdown));
+        rooms.set_bus(bus.clone());
+        tokio::spawn(dispatch(stream, reads, rooms, inboxes, shutdown));
         Ok(bus)
     }
 
@@ -76,12 +87,43 @@ impl SignalBus {
     /// Sends a signal toward the session's tracker, wherever it is connected. Never waits: a
     /// full queue means S2 is not keeping up, and the signal is dropped with a warning.
     pub fn publish(&self, session: SessionId, agent: &AgentRef, signal: Signal) {
-        let record = SignalRecord {
+        self.append(SignalRecord {
             session,
             agent: agent.clone(),
             node: self.node.clone(),
             signal,
-        };
+        });
+    }
+
+    /// Where call messages for the agent connection `agent_id` of this node go; the receiver is
+    /// the connection's. Dropping it (the connection ending) is enough to stop delivery.
+    pub fn inbox(&self, agent_id: &str) -> mpsc::Receiver<AgentMessage> {
+        let (tx, rx) = mpsc::channel(INBOX_DEPTH);
+        self.inboxes.insert(agent_id.to_string(), tx);
+        rx
+    }
+
+    pub fn close_inbox(&self, agent_id: &str) {
+        self.inboxes.remove(agent_id);
+    }
+
+    /// Sends a call message to an agent connected to `node`: straight to its connection when that
+    /// is this node, else through `cluster/signals`.
+    pub fn to_agent(&self, session: SessionId, agent: &AgentRef, node: &str, message: CallMessage) {
+        if node == self.node {
+            deliver_to_agent(&self.inboxes, &agent.id, message);
+            return;
+        }
+        self.append(SignalRecord {
+            session,
+            agent: agent.clone(),
+            node: node.to_string(),
+            signal: Signal::ToAgent { message },
+        });
+    }
+
+    fn append(&self, record: SignalRecord) {
+        let session = record.session;
         if self.tx.try_send(record).is_err() {
             self.metrics
                 .rejected
@@ -133,6 +175,7 @@ async fn dispatch(
     stream: SignalStream,
     reads: s2_sdk::read_session::ReadSession,
     rooms: Arc<Rooms>,
+    inboxes: Inboxes,
     shutdown: CancellationToken,
 ) {
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
@@ -160,7 +203,7 @@ async fn dispatch(
             batch = session.next() => match batch {
                 Some(Ok(batch)) => {
                     for record in batch.records {
-                        deliver(&rooms, &record.body, record.timestamp);
+                        deliver(&rooms, &inboxes, &record.body, record.timestamp);
                     }
                 }
                 Some(Err(e)) => {
@@ -173,7 +216,7 @@ async fn dispatch(
     }
 }
 
-fn deliver(rooms: &Rooms, body: &[u8], stored_ms: u64) {
+fn deliver(rooms: &Rooms, inboxes: &Inboxes, body: &[u8], stored_ms: u64) {
     let record: SignalRecord = match rmp_serde::from_slice(body) {
         Ok(record) => record,
         Err(e) => {
@@ -181,6 +224,12 @@ fn deliver(rooms: &Rooms, body: &[u8], stored_ms: u64) {
             return;
         }
     };
+    if let Signal::ToAgent { message } = record.signal {
+        if record.node == rooms.settings.node_id {
+            deliver_to_agent(inboxes, &record.agent.id, message);
+        }
+        return;
+    }
     let Some(room) = rooms.get(record.session) else {
         return;
     };
@@ -192,4 +241,17 @@ fn deliver(rooms: &Rooms, body: &[u8], stored_ms: u64) {
         .signal_latency
         .observe(crate::session::now_ms().saturating_sub(stored_ms) as f64 / 1000.0);
     room.on_signal(record, rooms.metrics());
+}
+
+/// Hands a call message to a local agent connection; one that cannot keep up loses it (its
+/// negotiation then fails and the call closes its connection, which the agent sees).
+fn deliver_to_agent(inboxes: &Inboxes, agent_id: &str, message: CallMessage) {
+    if let Some(inbox) = inboxes.get(agent_id)
+        && inbox.try_send(message.into()).is_err()
+    {
+        warn!(
+            agent = agent_id,
+            "call message dropped: the agent connection is not reading"
+        );
+    }
 }

@@ -119,6 +119,16 @@ impl Store {
         })
     }
 
+    /// The basin, for streams other than sessions' (call recordings).
+    pub(crate) fn basin(&self) -> &S2Basin {
+        &self.basin
+    }
+
+    /// How session streams are configured; recordings kept beside them share it.
+    pub(crate) fn stream_config(&self) -> &StreamConfig {
+        &self.stream_config
+    }
+
     /// Cheap round trip for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.basin
@@ -411,7 +421,7 @@ pub async fn resolve_start(stream: &SessionStream, from: ReadFrom) -> Result<u64
     }
 }
 
-fn is_not_found(e: Option<&RequestError>) -> bool {
+pub(crate) fn is_not_found(e: Option<&RequestError>) -> bool {
     matches!(e, Some(RequestError::Server(s)) if s.code == "stream_not_found")
 }
 

@@ -219,11 +219,7 @@ pub async fn agent_collect(
     while !done(&all) {
         match agent_recv(ws).await {
             Some(AgentMessage::Events { events }) => all.extend(events),
-            Some(
-                AgentMessage::CaughtUp { .. }
-                | AgentMessage::Joined { .. }
-                | AgentMessage::Error { .. },
-            ) => {}
+            Some(_) => {}
             None => break,
         }
     }

@@ -92,7 +92,7 @@ async fn next_error(ws: &mut Ws) -> String {
 }
 
 fn ask(kind: GrantKind) -> Signal {
-    Signal::Request { kind }
+    Signal::Request { kind, video: false }
 }
 
 /// Fails if anything in `seen` is what `forwarded` accepts: it reached the tracker and must not.
@@ -134,6 +134,7 @@ async fn grant(agent: &mut Ws, me: &AgentRef, tracker: &mut Tracker, kind: Grant
         request_id,
         kind: asked,
         agent: asker,
+        ..
     }) = seen.last().cloned()
     else {
         unreachable!()

@@ -1,0 +1,284 @@
+//! Call recordings in S2, next to the session: one stream per recorded file,
+//! `recordings/<session>/<recording>/<file>`, with the session streams' retention. A file's
+//! records are its metadata, then chunks of the file as written, then a last record saying it
+//! ended cleanly. Any node can list and serve them.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use s2_sdk::S2Stream;
+use s2_sdk::error::ReadError;
+use s2_sdk::types::{
+    AppendInput, AppendRecord, AppendRecordBatch, CreateStreamInput, ListStreamsInput, ReadFrom,
+    ReadInput, ReadLimits, ReadStart, ReadStop, StreamNamePrefix,
+};
+use serde::{Deserialize, Serialize};
+
+use super::ivf;
+use crate::protocol::{Media, Participant, Recording, RecordingFile};
+use crate::session::SessionId;
+use crate::stream::{Store, StoreError, is_not_found};
+
+const PREFIX: &str = "recordings/";
+const META: u8 = b'M';
+const CHUNK: u8 = b'C';
+const END: u8 = b'E';
+/// Recordings listed per session at most.
+const MAX_FILES: usize = 1000;
+
+/// What a file is, in its first record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileMeta {
+    pub participant: Participant,
+    pub media: Media,
+    pub started_ms: u64,
+}
+
+/// Its last record, once it ended cleanly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FileEnd {
+    bytes: u64,
+    frames: u32,
+}
+
+fn prefix(session: SessionId) -> String {
+    format!("{PREFIX}{session}/")
+}
+
+/// A recording's file names are the participant's id and what it holds: `user-audio.ogg`,
+/// `<agent id>-video.ivf`, `user-canvas-12.ivf`.
+pub fn file_name(participant: &str, media: Media, canvas: Option<u32>) -> String {
+    match (media, canvas) {
+        (Media::Audio, _) => format!("{participant}-audio.ogg"),
+        (Media::Video, _) => format!("{participant}-video.ivf"),
+        (Media::Canvas, Some(id)) => format!("{participant}-canvas-{id}.ivf"),
+        (Media::Canvas, None) => format!("{participant}-canvas.ivf"),
+    }
+}
+
+fn valid_part(part: &str) -> bool {
+    (1..=128).contains(&part.len())
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !part.starts_with('.')
+}
+
+/// One recorded file being written.
+pub struct FileWriter {
+    stream: S2Stream,
+    bytes: u64,
+}
+
+impl FileWriter {
+    pub async fn create(
+        store: &Store,
+        session: SessionId,
+        recording: &str,
+        file: &str,
+        meta: &FileMeta,
+    ) -> Result<Self, StoreError> {
+        let name = format!("{}{recording}/{file}", prefix(session));
+        let name: s2_sdk::types::StreamName = name
+            .parse()
+            .map_err(|e| StoreError::Config(format!("recording stream name: {e}")))?;
+        store
+            .basin()
+            .create_stream(
+                CreateStreamInput::new(name.clone()).with_config(store.stream_config().clone()),
+            )
+            .await?;
+        let writer = Self {
+            stream: store.basin().stream(name),
+            bytes: 0,
+        };
+        writer
+            .append(
+                META,
+                &serde_json::to_vec(meta).expect("file metadata serializes"),
+            )
+            .await?;
+        Ok(writer)
+    }
+
+    /// Appends a piece of the file (at most 1 MiB less S2's overhead).
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.append(CHUNK, chunk).await?;
+        self.bytes += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Marks the file complete.
+    pub async fn finish(self, frames: u32) -> Result<(), StoreError> {
+        let end = FileEnd {
+            bytes: self.bytes,
+            frames,
+        };
+        self.append(END, &serde_json::to_vec(&end).expect("file end serializes"))
+            .await
+    }
+
+    async fn append(&self, tag: u8, body: &[u8]) -> Result<(), StoreError> {
+        let mut record = BytesMut::with_capacity(body.len() + 1);
+        record.put_u8(tag);
+        record.put_slice(body);
+        let record = AppendRecord::new(record.freeze())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let batch = AppendRecordBatch::try_from_iter([record])
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.stream
+            .append(AppendInput::new(batch))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("appending to a recording: {e}")))?;
+        Ok(())
+    }
+}
+
+/// The session's recordings, oldest first, each file with its size and whether it is complete.
+pub async fn list(store: &Store, session: SessionId) -> Result<Vec<Recording>, StoreError> {
+    let prefix_text = prefix(session);
+    let prefix: StreamNamePrefix = prefix_text
+        .parse()
+        .map_err(|e| StoreError::Config(format!("recording prefix: {e}")))?;
+    let page = store
+        .basin()
+        .list_streams(
+            ListStreamsInput::new()
+                .with_prefix(prefix)
+                .with_limit(MAX_FILES),
+        )
+        .await?;
+    let mut recordings: Vec<Recording> = Vec::new();
+    for info in page.values.iter().filter(|i| i.deleted_at.is_none()) {
+        let name = info.name.to_string();
+        let Some((recording, file)) = name[prefix_text.len()..].split_once('/') else {
+            continue;
+        };
+        let stream = store.basin().stream(info.name.clone());
+        let Some(meta) = read_meta(&stream).await? else {
+            continue;
+        };
+        let end = read_end(&stream).await?;
+        let entry = RecordingFile {
+            name: file.to_string(),
+            participant: meta.participant,
+            media: meta.media,
+            bytes: end.as_ref().map_or(0, |e| e.bytes),
+            complete: end.is_some(),
+        };
+        match recordings.iter_mut().find(|r| r.id == recording) {
+            Some(existing) => {
+                existing.started_ms = existing.started_ms.min(meta.started_ms);
+                existing.files.push(entry);
+            }
+            None => recordings.push(Recording {
+                id: recording.to_string(),
+                started_ms: meta.started_ms,
+                files: vec![entry],
+            }),
+        }
+    }
+    recordings.sort_by_key(|r| r.started_ms);
+    Ok(recordings)
+}
+
+/// A recorded file as it can be played: its chunks in order, the IVF frame count filled in.
+/// `None` when there is no such file.
+pub async fn read(
+    store: &Store,
+    session: SessionId,
+    recording: &str,
+    file: &str,
+) -> Result<Option<Bytes>, StoreError> {
+    if !valid_part(recording) || !valid_part(file) {
+        return Ok(None);
+    }
+    let name = format!("{}{recording}/{file}", prefix(session));
+    let Ok(name) = name.parse::<s2_sdk::types::StreamName>() else {
+        return Ok(None);
+    };
+    let stream = store.basin().stream(name);
+    let mut body = BytesMut::new();
+    let mut frames = None;
+    let mut next = 0;
+    loop {
+        let records = match read_records(&stream, next, 1000).await {
+            Ok(records) => records,
+            Err(None) => return Ok(None),
+            Err(Some(e)) => return Err(e),
+        };
+        let Some(last) = records.last().map(|r| r.0) else {
+            break;
+        };
+        for (_, record) in &records {
+            match record.split_first() {
+                Some((&CHUNK, chunk)) => body.put_slice(chunk),
+                Some((&END, end)) => {
+                    frames = serde_json::from_slice::<FileEnd>(end)
+                        .ok()
+                        .map(|e| e.frames);
+                }
+                _ => {}
+            }
+        }
+        next = last + 1;
+    }
+    if let Some(frames) = frames
+        && file.ends_with(".ivf")
+        && body.len() >= ivf::HEADER_LEN
+    {
+        body[ivf::FRAME_COUNT_AT..ivf::FRAME_COUNT_AT + 4].copy_from_slice(&frames.to_le_bytes());
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// Records from `from`: `Err(None)` when the stream does not exist.
+async fn read_records(
+    stream: &S2Stream,
+    from: u64,
+    max: usize,
+) -> Result<Vec<(u64, Bytes)>, Option<StoreError>> {
+    let input = ReadInput::new()
+        .with_start(ReadStart::new().with_from(ReadFrom::SeqNum(from)))
+        .with_stop(ReadStop::new().with_limits(ReadLimits::new().with_count(max)));
+    match stream.read(input).await {
+        Ok(batch) => Ok(batch
+            .records
+            .into_iter()
+            .map(|r| (r.seq_num, r.body))
+            .collect()),
+        Err(ReadError::ReadUnwritten(_)) => Ok(Vec::new()),
+        Err(ReadError::Request(r)) if is_not_found(Some(&r)) => Err(None),
+        Err(e) => Err(Some(StoreError::Unavailable(e.to_string()))),
+    }
+}
+
+async fn read_meta(stream: &S2Stream) -> Result<Option<FileMeta>, StoreError> {
+    let records = read_records(stream, 0, 1).await.map_err(|e| {
+        e.unwrap_or_else(|| StoreError::Unavailable("recording stream vanished".into()))
+    })?;
+    Ok(records
+        .first()
+        .and_then(|(_, body)| match body.split_first() {
+            Some((&META, meta)) => serde_json::from_slice(meta).ok(),
+            _ => None,
+        }))
+}
+
+async fn read_end(stream: &S2Stream) -> Result<Option<FileEnd>, StoreError> {
+    let tail = stream
+        .check_tail()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .seq_num;
+    if tail == 0 {
+        return Ok(None);
+    }
+    let records = read_records(stream, tail - 1, 1).await.map_err(|e| {
+        e.unwrap_or_else(|| StoreError::Unavailable("recording stream vanished".into()))
+    })?;
+    Ok(records
+        .first()
+        .and_then(|(_, body)| match body.split_first() {
+            Some((&END, end)) => serde_json::from_slice(end).ok(),
+            _ => None,
+        }))
+}

@@ -1,0 +1,166 @@
+//! Calls: the server as a WebRTC peer of everyone in a session's call (docs/protocol.md §10).
+//!
+//! Each session with a call has one [`Call`] on the node that holds the session: a task that owns
+//! the participants' peer connections and forwards RTP between them ([`sfu`]), so the user
+//! uploads one stream whatever the number of agents. What it may forward follows the session's
+//! grants, which the room hands it on every change: media reaches only agents the user accepted.
+//! While the user allows recording, the [`recorder`] also writes every track into S2
+//! ([`archive`]) as Ogg ([`ogg`]) or IVF ([`ivf`]).
+
+pub mod archive;
+pub mod config;
+pub mod forward;
+pub mod ivf;
+pub mod ogg;
+pub mod peer;
+pub mod recorder;
+pub mod sfu;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use tokio::sync::{broadcast, mpsc};
+
+use crate::protocol::{AgentRef, CallMessage, Grant, IceCandidate, Participant};
+use crate::room::{Room, TrackerSignal};
+use crate::session::SessionId;
+use crate::signal::SignalBus;
+use crate::stream::Store;
+use config::{CallConfig, PortPool};
+
+/// The page's user, as calls name it.
+pub const USER: &str = "user";
+
+/// What a node needs to run calls.
+pub struct CallServices {
+    pub config: CallConfig,
+    pub ports: PortPool,
+}
+
+impl CallServices {
+    pub fn new(config: CallConfig) -> Arc<Self> {
+        let ports = PortPool::new(&config);
+        Arc::new(Self { config, ports })
+    }
+}
+
+/// Someone taking part, and how to reach them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// The page's user, through the tracker connection of `tab`.
+    User { tab: String, name: String },
+    /// An agent, through its connection on `node`.
+    Agent { agent: AgentRef, node: String },
+}
+
+impl Who {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::User { .. } => USER,
+            Self::Agent { agent, .. } => &agent.id,
+        }
+    }
+
+    pub fn participant(&self) -> Participant {
+        match self {
+            Self::User { name, .. } => Participant {
+                id: USER.into(),
+                name: name.clone(),
+            },
+            Self::Agent { agent, .. } => Participant {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+            },
+        }
+    }
+}
+
+/// What the call is told.
+#[derive(Debug)]
+pub enum Command {
+    Join {
+        who: Who,
+        audio: bool,
+        video: bool,
+        canvases: Vec<u32>,
+    },
+    Answer {
+        participant: String,
+        sdp: String,
+    },
+    Candidate {
+        participant: String,
+        candidate: IceCandidate,
+    },
+    Canvas {
+        agent: AgentRef,
+        node: String,
+        on: bool,
+    },
+    /// The session's grants changed.
+    Grants(Vec<Grant>),
+    /// A tracker connection ended.
+    TabClosed {
+        tab: String,
+    },
+    AgentLeft {
+        agent_id: String,
+    },
+}
+
+/// Where the call's messages and records go.
+pub struct Context {
+    pub session: SessionId,
+    pub services: Arc<CallServices>,
+    pub store: Store,
+    pub trackers: broadcast::Sender<TrackerSignal>,
+    pub bus: Arc<SignalBus>,
+    pub room: Weak<Room>,
+}
+
+impl Context {
+    fn send(&self, who: &Who, message: CallMessage) {
+        match who {
+            Who::User { tab, .. } => {
+                let _ = self.trackers.send(Arc::new(message.for_tab(tab.clone())));
+            }
+            Who::Agent { agent, node } => self.bus.to_agent(self.session, agent, node, message),
+        }
+    }
+}
+
+/// What others may read of a call without asking its task.
+#[derive(Default)]
+pub struct Shared {
+    running: AtomicBool,
+    canvas: AtomicBool,
+}
+
+impl Shared {
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    pub fn canvas_wanted(&self) -> bool {
+        self.canvas.load(Ordering::Relaxed)
+    }
+}
+
+/// A session's call, as its room holds it. Dropping it ends the call.
+pub struct Call {
+    tx: mpsc::UnboundedSender<Command>,
+    pub shared: Arc<Shared>,
+}
+
+impl Call {
+    pub fn spawn(context: Context) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::default());
+        tokio::spawn(sfu::run(context, shared.clone(), rx));
+        Self { tx, shared }
+    }
+
+    pub fn send(&self, command: Command) {
+        let _ = self.tx.send(command);
+    }
+}

@@ -1,0 +1,520 @@
+//! Calls through the server's SFU, without a browser: the page and the agents are webrtc peers
+//! in this process speaking the wire protocol (docs/protocol.md §10) over real WebSockets to a
+//! real server with the embedded s2-lite. What is checked is who gets which media when, as the
+//! user's grants change, and what a recording leaves in S2.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use cobrowse::call::config::CallConfig;
+use cobrowse::protocol::{
+    AgentAction, AgentMessage, AgentRecord, AgentRef, CallOffer, GrantKind, Media, RecordKind,
+    RecordingState, ServerMessage, Signal, TrackerMessage,
+};
+use cobrowse::server::RunningServer;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::call_client::{Received, TestPeer, receiving, sending};
+use crate::common::*;
+
+/// A participant running on its own: it answers offers and trickles candidates as a browser
+/// would, and reports every message it gets to the test.
+struct Side<M> {
+    out: mpsc::UnboundedSender<Vec<u8>>,
+    seen: mpsc::UnboundedReceiver<M>,
+    received: Received,
+}
+
+impl<M: std::fmt::Debug> Side<M> {
+    /// The next message `want` accepts; fails after the harness's wait.
+    async fn until(&mut self, want: impl Fn(&M) -> bool) -> M {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.seen.recv()).await {
+                Ok(Some(message)) if want(&message) => return message,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the connection closed"),
+                Err(_) => panic!("nothing wanted arrived in {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Waits until every stream this side receives has brought at least `packets` RTP packets,
+    /// and there are `streams` of them.
+    async fn receives(&self, streams: usize, packets: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let counts = self.received.counts();
+            if counts.iter().filter(|c| **c >= packets).count() >= streams {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {streams} streams of {packets}+ packets, got {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Side<ServerMessage> {
+    fn send(&self, message: &TrackerMessage) {
+        let _ = self.out.send(rmp_serde::to_vec_named(message).unwrap());
+    }
+}
+
+impl Side<AgentMessage> {
+    fn send(&self, signal: &Signal) {
+        let _ = self.out.send(rmp_serde::to_vec_named(signal).unwrap());
+    }
+}
+
+fn user(tracker: Tracker) -> Side<ServerMessage> {
+    spawn_side(
+        tracker.ws,
+        |bytes| rmp_serde::from_slice(bytes).ok(),
+        |m| match m {
+            ServerMessage::CallOffer { offer, .. } => Some(offer.clone()),
+            _ => None,
+        },
+        |m| match m {
+            ServerMessage::CallCandidate { candidate, .. } => Some(candidate.clone()),
+            _ => None,
+        },
+        |sdp| TrackerMessage::CallAnswer { sdp },
+        |candidate| TrackerMessage::CallCandidate { candidate },
+    )
+}
+
+fn agent_side(ws: Ws) -> Side<AgentMessage> {
+    spawn_side(
+        ws,
+        |bytes| rmp_serde::from_slice(bytes).ok(),
+        |m| match m {
+            AgentMessage::CallOffer(offer) => Some(offer.clone()),
+            _ => None,
+        },
+        |m| match m {
+            AgentMessage::CallCandidate { candidate } => Some(candidate.clone()),
+            _ => None,
+        },
+        |sdp| Signal::CallAnswer { sdp },
+        |candidate| Signal::CallCandidate { candidate },
+    )
+}
+
+fn spawn_side<M, A>(
+    mut ws: Ws,
+    decode: fn(&[u8]) -> Option<M>,
+    offer_of: fn(&M) -> Option<CallOffer>,
+    candidate_of: fn(&M) -> Option<cobrowse::protocol::IceCandidate>,
+    answer: fn(String) -> A,
+    candidate: fn(cobrowse::protocol::IceCandidate) -> A,
+) -> Side<M>
+where
+    M: Send + 'static,
+    A: serde::Serialize + Send + 'static,
+{
+    let (out, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (seen_tx, seen) = mpsc::unbounded_channel();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    tokio::spawn(async move {
+        let mut peer = TestPeer::new().await;
+        let _ = ready_tx.send(peer.counter());
+        loop {
+            tokio::select! {
+                bytes = outgoing.recv() => match bytes {
+                    Some(bytes) => { let _ = ws.send(Message::Binary(bytes.into())).await; }
+                    None => break,
+                },
+                Some(local) = peer.candidates.recv() => {
+                    let bytes = rmp_serde::to_vec_named(&candidate(local)).unwrap();
+                    let _ = ws.send(Message::Binary(bytes.into())).await;
+                }
+                incoming = ws.next() => {
+                    let Some(Ok(incoming)) = incoming else { break };
+                    let Message::Binary(bytes) = incoming else { continue };
+                    let Some(message) = decode(&bytes) else { continue };
+                    if let Some(offer) = offer_of(&message) {
+                        let sdp = peer.answer(&offer).await;
+                        let bytes = rmp_serde::to_vec_named(&answer(sdp)).unwrap();
+                        let _ = ws.send(Message::Binary(bytes.into())).await;
+                    }
+                    if let Some(remote) = candidate_of(&message) {
+                        peer.add_candidate(remote).await;
+                    }
+                    if seen_tx.send(message).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        peer.close().await;
+    });
+    let received = ready.recv().expect("the peer starts");
+    Side {
+        out,
+        seen,
+        received,
+    }
+}
+
+async fn call_server(first_port: u16) -> RunningServer {
+    let mut config = config();
+    config.calls = CallConfig {
+        bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ports: first_port..=first_port + 19,
+        ..CallConfig::default()
+    };
+    start(config).await
+}
+
+async fn joined_agent(server: &RunningServer, session: &str) -> (Side<AgentMessage>, AgentRef) {
+    let ws = agent(server, session, "").await;
+    let mut side = agent_side(ws);
+    let Some(AgentMessage::Joined { agent }) = Some(
+        side.until(|m| matches!(m, AgentMessage::Joined { .. }))
+            .await,
+    ) else {
+        unreachable!()
+    };
+    (side, agent)
+}
+
+/// The user accepts `kind` for the agent; returns once the page has the grant.
+async fn accept(
+    page: &mut Side<ServerMessage>,
+    agent: &Side<AgentMessage>,
+    kind: GrantKind,
+    video: bool,
+) {
+    agent.send(&Signal::Request { kind, video });
+    let prompt = page
+        .until(|m| matches!(m, ServerMessage::ConsentRequest { kind: k, .. } if *k == kind))
+        .await;
+    let ServerMessage::ConsentRequest {
+        request_id,
+        video: asked_video,
+        ..
+    } = prompt
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        asked_video, video,
+        "the prompt says whether video is asked for"
+    );
+    page.send(&TrackerMessage::Consent {
+        request_id,
+        granted: true,
+        reason: None,
+    });
+    page.until(
+        |m| matches!(m, ServerMessage::Grants { grants } if grants.iter().any(|g| g.kind == kind)),
+    )
+    .await;
+}
+
+/// An offer to the page in which it receives `n` tracks.
+fn offer_receiving(m: &ServerMessage, n: usize) -> bool {
+    matches!(m, ServerMessage::CallOffer { offer, .. } if receiving(offer).len() == n)
+}
+
+fn is_offer(m: &ServerMessage) -> bool {
+    matches!(m, ServerMessage::CallOffer { .. })
+}
+
+fn offer_of(m: ServerMessage) -> CallOffer {
+    match m {
+        ServerMessage::CallOffer { offer, .. } => offer,
+        other => panic!("not an offer: {other:?}"),
+    }
+}
+
+fn agent_offer(m: AgentMessage) -> CallOffer {
+    match m {
+        AgentMessage::CallOffer(offer) => offer,
+        other => panic!("not an offer: {other:?}"),
+    }
+}
+
+fn record_in(m: &AgentMessage, want: impl Fn(&AgentRecord) -> bool) -> bool {
+    let AgentMessage::Events { events } = m else {
+        return false;
+    };
+    events
+        .iter()
+        .filter(|e| e.kind == RecordKind::Agent)
+        .filter_map(|e| serde_json::from_slice::<AgentRecord>(&e.data).ok())
+        .any(|r| want(&r))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn media_flows_through_the_server_only_between_people_the_user_accepted() {
+    let server = call_server(42000).await;
+    let tracker = Tracker::open(&server, None, "tab-1").await;
+    let session = tracker.session_id.clone();
+    let mut page = user(tracker);
+    let (mut alice, _) = joined_agent(&server, &session).await;
+
+    // Without a grant the server sets up nothing, for the agent or for the page.
+    alice.send(&Signal::CallJoin {
+        audio: true,
+        video: true,
+    });
+    alice
+        .until(|m| matches!(m, AgentMessage::CallClosed { reason } if reason == "no_grant"))
+        .await;
+    page.send(&TrackerMessage::CallJoin {
+        audio: true,
+        video: true,
+        canvases: vec![],
+    });
+    page.until(|m| matches!(m, ServerMessage::CallClosed { reason, .. } if reason == "no_grant"))
+        .await;
+
+    accept(&mut page, &alice, GrantKind::Call, true).await;
+    let started = std::time::Instant::now();
+    page.send(&TrackerMessage::CallJoin {
+        audio: true,
+        video: true,
+        canvases: vec![],
+    });
+    let first = offer_of(page.until(is_offer).await);
+    assert_eq!(sending(&first), vec![Media::Audio, Media::Video]);
+    assert!(
+        receiving(&first).is_empty(),
+        "nobody else is in the call yet"
+    );
+
+    alice.send(&Signal::CallJoin {
+        audio: true,
+        video: false,
+    });
+    let offer = agent_offer(
+        alice
+            .until(|m| matches!(m, AgentMessage::CallOffer(_)))
+            .await,
+    );
+    assert_eq!(sending(&offer), vec![Media::Audio]);
+    let from_user: Vec<Media> = receiving(&offer).iter().map(|s| s.media).collect();
+    assert_eq!(from_user, vec![Media::Audio, Media::Video]);
+    assert!(
+        receiving(&offer)
+            .iter()
+            .all(|s| s.from.as_ref().unwrap().id == "user")
+    );
+    alice.receives(2, 25).await;
+    println!(
+        "call set up: request accepted → agent receiving in {:?}",
+        started.elapsed()
+    );
+
+    // The page is offered the agent's audio, on the same connection.
+    let again = offer_of(page.until(is_offer).await);
+    assert_eq!(
+        sending(&again),
+        vec![Media::Audio, Media::Video],
+        "still one upstream"
+    );
+    assert_eq!(receiving(&again).len(), 1);
+    page.receives(1, 25).await;
+
+    // A second agent without a grant gets nothing; once accepted it receives the user too, and
+    // the page still sends one stream of each.
+    let (mut bob, _) = joined_agent(&server, &session).await;
+    bob.send(&Signal::CallJoin {
+        audio: true,
+        video: false,
+    });
+    bob.until(|m| matches!(m, AgentMessage::CallClosed { .. }))
+        .await;
+    accept(&mut page, &bob, GrantKind::Call, false).await;
+    bob.send(&Signal::CallJoin {
+        audio: true,
+        video: false,
+    });
+    let bobs = agent_offer(bob.until(|m| matches!(m, AgentMessage::CallOffer(_))).await);
+    assert_eq!(
+        receiving(&bobs).len(),
+        3,
+        "the user's audio and video, and alice's audio"
+    );
+    bob.receives(3, 25).await;
+    let third = offer_of(page.until(|m| offer_receiving(m, 2)).await);
+    assert_eq!(
+        sending(&third),
+        vec![Media::Audio, Media::Video],
+        "still one upstream"
+    );
+
+    // Bob hangs up: alice is offered the call without him; the user hangs up: everyone's
+    // connection closes and the grants are gone.
+    bob.send(&Signal::Release {
+        kind: GrantKind::Call,
+    });
+    bob.until(|m| matches!(m, AgentMessage::CallClosed { .. }))
+        .await;
+    let without_bob = agent_offer(
+        alice
+            .until(|m| matches!(m, AgentMessage::CallOffer(o) if o.slots.iter().any(|s| !s.send && s.from.is_none())))
+            .await,
+    );
+    assert_eq!(
+        receiving(&without_bob).len(),
+        2,
+        "bob's slot is inactive, the user's remain"
+    );
+    page.send(&TrackerMessage::Hangup);
+    alice
+        .until(|m| matches!(m, AgentMessage::CallClosed { .. }))
+        .await;
+    page.until(|m| matches!(m, ServerMessage::CallClosed { .. }))
+        .await;
+    alice
+        .until(|m| {
+            record_in(m, |r| {
+                matches!(
+                    r.action,
+                    AgentAction::Revoked {
+                        kind: GrantKind::Call
+                    }
+                )
+            })
+        })
+        .await;
+    let detail = get_json(
+        &server,
+        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
+    )
+    .await;
+    assert_eq!(detail["call"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served() {
+    let server = call_server(42100).await;
+    let tracker = Tracker::open(&server, None, "tab-1").await;
+    let session = tracker.session_id.clone();
+    let mut page = user(tracker);
+    let (mut alice, _) = joined_agent(&server, &session).await;
+
+    // Recording needs a call.
+    alice.send(&Signal::Request {
+        kind: GrantKind::Record,
+        video: false,
+    });
+    alice
+        .until(|m| record_in(m, |r| matches!(&r.action, AgentAction::Dropped { what, reason, .. } if what == "request" && reason == "no_grant")))
+        .await;
+
+    accept(&mut page, &alice, GrantKind::Call, true).await;
+    page.send(&TrackerMessage::CallJoin {
+        audio: true,
+        video: true,
+        canvases: vec![],
+    });
+    page.until(is_offer).await;
+    alice.send(&Signal::CallJoin {
+        audio: true,
+        video: false,
+    });
+    alice.receives(2, 10).await;
+
+    accept(&mut page, &alice, GrantKind::Record, false).await;
+    alice
+        .until(|m| {
+            record_in(m, |r| {
+                matches!(
+                    r.action,
+                    AgentAction::Recording {
+                        state: RecordingState::Started,
+                        ..
+                    }
+                )
+            })
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let detail = get_json(
+        &server,
+        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
+    )
+    .await;
+    assert_eq!(
+        detail["call"], true,
+        "the session list shows a call running"
+    );
+
+    // The user stops the recording; the call goes on.
+    let holder = alice_id(&detail);
+    page.send(&TrackerMessage::Revoke {
+        kind: GrantKind::Record,
+        agent_id: holder,
+    });
+    alice
+        .until(|m| {
+            record_in(m, |r| {
+                matches!(
+                    r.action,
+                    AgentAction::Recording {
+                        state: RecordingState::Stopped,
+                        ..
+                    }
+                )
+            })
+        })
+        .await;
+    let detail = get_json(
+        &server,
+        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
+    )
+    .await;
+    let recordings = detail["recordings"].as_array().unwrap();
+    assert_eq!(recordings.len(), 1, "{detail}");
+    let files = recordings[0]["files"].as_array().unwrap();
+    let mut names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    names.sort();
+    let alice_audio = format!("{}-audio.ogg", alice_id(&detail));
+    let mut expected = vec!["user-audio.ogg", "user-video.ivf", alice_audio.as_str()];
+    expected.sort();
+    assert_eq!(names, expected);
+    assert!(files.iter().all(|f| f["complete"] == true), "{files:?}");
+
+    let recording = recordings[0]["id"].as_str().unwrap();
+    let file = |name: &str, token: &str| {
+        let url = format!(
+            "{}/api/v1/sessions/{session}/recordings/{recording}/{name}?token={token}",
+            server.url()
+        );
+        async move { http().get(url).send().await.unwrap() }
+    };
+    let video = file("user-video.ivf", AGENT_TOKEN).await;
+    assert_eq!(video.headers()["content-type"], "video/x-ivf");
+    let video = video.bytes().await.unwrap();
+    assert_eq!(&video[0..4], b"DKIF");
+    let frames = u32::from_le_bytes(video[24..28].try_into().unwrap());
+    // About 3 s at 50 frames a second, each frame stamped with its RTP time.
+    assert!(frames > 50, "{frames} frames");
+    let audio = file("user-audio.ogg", AGENT_TOKEN)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&audio[0..4], b"OggS");
+    assert_eq!(file("nobody-audio.ogg", AGENT_TOKEN).await.status(), 404);
+    assert_eq!(file("user-audio.ogg", "wrong").await.status(), 401);
+}
+
+/// The agent that holds the call grant, from the session's activity.
+fn alice_id(detail: &serde_json::Value) -> String {
+    detail["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["record"]["action"] == "granted")
+        .map(|a| a["record"]["agent"]["id"].as_str().unwrap().to_string())
+        .unwrap()
+}
