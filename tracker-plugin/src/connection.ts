@@ -22,10 +22,11 @@
  * {@link RESYNC_INTERVAL_MS} (see {@link SnapshotLimiter}); the snapshots the connection needs for
  * itself (a new session, events dropped) are taken at once and count as the latest.
  *
- * Agents' signals (§9: consent requests, grants, control input, strokes) are handed to
- * `onSignal` as they arrive; the answers (`consent`, `revoke`, `refused`) go out through
+ * Agents' signals (§9, §10: consent requests, grants, control input, strokes, call offers and
+ * candidates) are handed to `onSignal` as they arrive; the answers (`consent`, `revoke`,
+ * `refused`, `call_join`, `call_answer`, `call_candidate`, `hangup`) go out through
  * {@link TrackerConnection.sendSignal}. The connection only carries them: what they mean is the
- * business of the consent, control and annotation modules.
+ * business of the consent, control, annotation and call modules.
  */
 
 import { Backoff } from "./backoff";
@@ -100,7 +101,10 @@ export interface ConnectionOptions {
    * Called before anything else is sent on this connection.
    */
   onWelcome?: () => void;
-  /** An agent's signal arrived: a consent request or cancel, the grants, control input, a stroke. */
+  /**
+   * An agent's signal arrived: a consent request or cancel, the grants, control input, a stroke,
+   * or a message of a call.
+   */
   onSignal: (signal: PageSignal) => void;
   /** The tracker gave up for good (configuration error, or the session was ended). */
   onStopped?: (reason: string) => void;
@@ -181,9 +185,10 @@ export class TrackerConnection {
   }
 
   /**
-   * Sends a consent answer, revoke or refusal now, if the connection is open (after `welcome`),
-   * and says whether it did. Nothing is queued: an answer given while offline would be stale by
-   * the time it arrived (the server times requests out and drops grants of a moved tracker).
+   * Sends a consent answer, revoke, refusal or call message now, if the connection is open
+   * (after `welcome`), and says whether it did. Nothing is queued: an answer given while offline
+   * would be stale by the time it arrived (the server times requests out and drops grants of a
+   * moved tracker, and a call is joined again after the next `welcome`).
    */
   sendSignal(signal: TrackerSignal): boolean {
     return this.state === "open" && this.send(signal);

@@ -1,5 +1,6 @@
 /**
- * The dialog that asks the user whether an agent may control the page or draw on it.
+ * The dialog that asks the user whether an agent may control the page, draw on it, call them,
+ * or record the call.
  *
  * It does not take focus when it appears: a key the user meant for the page (Enter in a form,
  * say) must never answer it. It is announced through the live region it is shown in, and
@@ -43,19 +44,48 @@ export interface Prompt {
   dispose(): void;
 }
 
-/** "Alice asks to control this page": what the prompt's title says. */
-export function askText(kind: GrantKind, agentName: string): string {
-  return kind === "control" ? `${agentName} asks to control this page` : `${agentName} asks to draw on this page`;
+/**
+ * "Alice asks to control this page": what the prompt's title says. `video` tells a video call
+ * from a voice call.
+ */
+export function askText(kind: GrantKind, agentName: string, video = false): string {
+  switch (kind) {
+    case "control":
+      return `${agentName} asks to control this page`;
+    case "annotate":
+      return `${agentName} asks to draw on this page`;
+    case "call":
+      return `${agentName} asks for ${video ? "a video call" : "a voice call"}`;
+    case "record":
+      return `${agentName} asks to record this call`;
+  }
 }
 
-const DETAIL: Record<GrantKind, string> = {
-  control:
-    "They will be able to click, scroll and type here, but not into password fields. " +
-    "You can stop it at any time with the Stop button at the top of the page.",
-  annotate:
-    "They will be able to draw on this page to point things out. " +
-    "You can stop it at any time with the Stop button at the top of the page.",
-};
+/** What the prompt explains under its title. */
+export function detailText(kind: GrantKind, video = false): string {
+  switch (kind) {
+    case "control":
+      return (
+        "They will be able to click, scroll and type here, but not into password fields. " +
+        "You can stop it at any time with the Stop button at the top of the page."
+      );
+    case "annotate":
+      return (
+        "They will be able to draw on this page to point things out. " +
+        "You can stop it at any time with the Stop button at the top of the page."
+      );
+    case "call":
+      return (
+        `If you accept, your browser will ask to use your ${video ? "microphone and camera" : "microphone"}. ` +
+        "You can mute or hang up at any time in the call window."
+      );
+    case "record":
+      return (
+        "The call's sound and video will be saved. " +
+        "You can stop the recording at any time in the call window."
+      );
+  }
+}
 
 let nextId = 0;
 
@@ -69,6 +99,7 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   root.setAttribute(UI_ATTRIBUTE, "consent-prompt");
   root.dataset["kind"] = request.kind;
   root.dataset["requestId"] = request.request_id;
+  if (request.kind === "call") root.dataset["video"] = String(request.video === true);
   root.setAttribute("role", "dialog");
   root.setAttribute("aria-modal", "false");
   root.setAttribute("aria-labelledby", `${id}-title`);
@@ -77,11 +108,11 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   const title = doc.createElement("p");
   title.id = `${id}-title`;
   title.className = "title";
-  title.textContent = askText(request.kind, request.agent.name);
+  title.textContent = askText(request.kind, request.agent.name, request.video === true);
   const detail = doc.createElement("p");
   detail.id = `${id}-detail`;
   detail.className = "detail";
-  detail.textContent = DETAIL[request.kind];
+  detail.textContent = detailText(request.kind, request.video === true);
 
   let answered = false;
   const once = (granted: boolean): void => {

@@ -8,12 +8,16 @@
  *   at once; `consent_cancel` removes one (answered in another tab, withdrawn, agent gone).
  *   Accept works only {@link ACCEPT_DELAY_MS} after its prompt appeared or last moved (the
  *   prompts below one that goes away move up).
- * - A `grants` list replaces the grants; while any is on, the indicator shows it.
+ * - A `grants` list replaces the grants; while a `control` or `annotate` grant is on, the
+ *   indicator shows it (`call` and `record` grants are shown by the call window).
  * - Stop sends `revoke` and turns the grant off here at once, before the server confirms, so the
  *   agent's input still in flight is not performed. The Stop is kept in the tab's storage and the
  *   `revoke` sent again after every `welcome` ({@link Consent.connected}) until a `grants` list
  *   no longer holds the grant (see {@link GrantSet}): a `revoke` lost with the connection or the
  *   page cannot give the agent back what the user stopped.
+ * - Hang up ({@link Consent.hangup}) sends `hangup` and stops every `call` and `record` grant
+ *   here the way Stop does, so a `grants` list the server sent before it saw the `hangup` does
+ *   not start the call again.
  *
  * Answers are sent only live; one given while the connection is down is lost, and the server
  * times the request out.
@@ -36,6 +40,8 @@ export interface ConsentOptions {
   send: (signal: TrackerSignal) => boolean;
   /** The grants in force changed (a new list, or the user stopped one). */
   onChange?: () => void;
+  /** The user accepted `request` and the answer went out. */
+  onAccepted?: (request: ConsentRequest) => void;
   /** The tab's storage (`sessionStorage`), where the grants the user stopped are kept. */
   storage?: StorageLike;
 }
@@ -49,6 +55,7 @@ export class Consent {
   private readonly ui: PageUi;
   private readonly send: (signal: TrackerSignal) => boolean;
   private readonly onChange: () => void;
+  private readonly onAccepted: (request: ConsentRequest) => void;
   private readonly grants: GrantSet;
   private readonly indicator: GrantIndicator;
   private readonly pending = new Map<string, Pending>();
@@ -58,6 +65,7 @@ export class Consent {
     this.ui = options.ui;
     this.send = options.send;
     this.onChange = options.onChange ?? (() => {});
+    this.onAccepted = options.onAccepted ?? (() => {});
     this.grants = new GrantSet(options.storage);
     this.indicator = new GrantIndicator(options.ui, (grant) => this.stop(grant));
   }
@@ -65,6 +73,11 @@ export class Consent {
   /** Whether the page may act for `agentId` under a `kind` grant now. */
   allows(kind: GrantKind, agentId: string): boolean {
     return this.grants.allows(kind, agentId);
+  }
+
+  /** The grants in force: the server's list minus what the user stopped here. */
+  active(): Grant[] {
+    return this.grants.active();
   }
 
   /** The agent's name as the grants give it (for the cursor label). */
@@ -77,7 +90,10 @@ export class Consent {
     if (this.pending.has(request.request_id)) return;
     const prompt = renderPrompt(this.ui.document, request, (granted) => {
       const sent = this.answer(request.request_id, granted ? { granted: true } : { granted: false, reason: "declined" });
-      if (granted && sent) this.grants.accepted(request.kind, request.agent.id);
+      if (granted && sent) {
+        this.grants.accepted(request.kind, request.agent.id);
+        this.onAccepted(request);
+      }
     });
     const timer = setTimeout(
       () => this.answer(request.request_id, { granted: false, reason: "timeout" }),
@@ -133,8 +149,22 @@ export class Consent {
     return false;
   }
 
-  private stop(grant: Grant): void {
+  /** The user stopped `grant`: sends `revoke` and turns it off here at once. */
+  stop(grant: Grant): void {
     this.grants.stop(grant, this.sendRevoke({ kind: grant.kind, agent_id: grant.agent.id }));
+    this.changed();
+  }
+
+  /**
+   * The user hung up: sends `hangup`, which ends every `call` and `record` grant, and turns them
+   * off here at once. Should the `hangup` not reach the server, each is revoked after the next
+   * `welcome`, like a Stop.
+   */
+  hangup(): void {
+    const sent = this.send({ type: "hangup" });
+    for (const grant of this.grants.active()) {
+      if (grant.kind === "call" || grant.kind === "record") this.grants.stop(grant, sent);
+    }
     this.changed();
   }
 
@@ -149,7 +179,7 @@ export class Consent {
   }
 
   private changed(): void {
-    this.indicator.show(this.grants.active());
+    this.indicator.show(this.grants.active().filter((g) => g.kind === "control" || g.kind === "annotate"));
     this.onChange();
   }
 

@@ -20,9 +20,21 @@ const INDICATOR_CSS = `
 [${UI_ATTRIBUTE}="grant-stop"] { padding: 3px 12px; border-color: #ffffff; font-weight: 600; }
 `;
 
-/** "Alice is controlling this page": what the indicator says about a grant. */
+/**
+ * "Alice is controlling this page": what the indicator says about a grant. (Calls and their
+ * recording are shown by the call window, not here.)
+ */
 export function grantText(kind: GrantKind, agentName: string): string {
-  return kind === "control" ? `${agentName} is controlling this page` : `${agentName} can draw on this page`;
+  switch (kind) {
+    case "control":
+      return `${agentName} is controlling this page`;
+    case "annotate":
+      return `${agentName} can draw on this page`;
+    case "call":
+      return `${agentName} is in a call with you`;
+    case "record":
+      return `${agentName} is recording the call`;
+  }
 }
 
 export class GrantIndicator {

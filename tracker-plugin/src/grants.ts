@@ -132,9 +132,13 @@ function loadStopped(storage: StorageLike): StoppedGrant[] {
   for (const item of value.slice(-MAX_STOPPED) as unknown[]) {
     if (typeof item !== "object" || item === null) continue;
     const { kind, agent_id } = item as Record<string, unknown>;
-    if ((kind === "control" || kind === "annotate") && typeof agent_id === "string" && agent_id !== "") {
+    if (isGrantKind(kind) && typeof agent_id === "string" && agent_id !== "") {
       out.push({ kind, agent_id });
     }
   }
   return out;
+}
+
+function isGrantKind(value: unknown): value is GrantKind {
+  return value === "control" || value === "annotate" || value === "call" || value === "record";
 }

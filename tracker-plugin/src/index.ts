@@ -12,9 +12,9 @@
  * The buffer is saved to `sessionStorage` when the page goes away and picked up by the tab's
  * next page.
  *
- * Agents' signals (consent requests, grants, remote control, annotations) arrive on the same
- * connection and go to {@link PageSignals}, which shows the prompts and the grant indicator and
- * performs what the user allowed; see the README for what the user sees.
+ * Agents' signals (consent requests, grants, remote control, annotations, calls) arrive on the
+ * same connection and go to {@link PageSignals}, which shows the prompts, the grant indicator and
+ * the call window and performs what the user allowed; see the README for what the user sees.
  */
 
 import type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
@@ -25,7 +25,7 @@ import { TrackerConnection, trackUrl } from "./connection";
 import { Identity } from "./identity";
 import { log } from "./log";
 import { type EventKind, type PageInfo, jsonBytes } from "./protocol";
-import { type PrivacyOptions, type Recorder, recordedNode, startRecording } from "./record";
+import { type PrivacyOptions, type Recorder, recordedCanvasId, recordedNode, startRecording } from "./record";
 import { PageSignals } from "./signals";
 import { browserStorage, removeItem } from "./storage";
 
@@ -101,6 +101,7 @@ export function start(options: StartOptions): Tracker {
     tabId: identity.tabId,
     send: (signal) => connection.sendSignal(signal),
     nodeById: recordedNode,
+    canvasId: (canvas) => recordedCanvasId(canvas, options.privacy),
     storage: tabStorage,
   });
   const connection = new TrackerConnection({

@@ -84,10 +84,49 @@ export interface Refused {
 }
 
 /**
- * Tracker → server signals (§9.4). They are not events: no `seq`, no `ack`, and they are only
- * meaningful live, so they are sent on the open connection or not at all.
+ * This tab is ready to send (§10.4): `audio`/`video` say whether it sends the microphone and
+ * the camera (only ever true under a `call` grant), `canvases` the rrweb ids of the `<canvas>`
+ * elements it streams. Sent again whenever one of them changes.
  */
-export type TrackerSignal = ConsentAnswer | Revoke | Refused;
+export interface CallJoin {
+  type: "call_join";
+  audio: boolean;
+  video: boolean;
+  canvases: number[];
+}
+
+/** The answer to the last `call_offer`. */
+export interface CallAnswer {
+  type: "call_answer";
+  sdp: string;
+}
+
+/** One local ICE candidate, as `RTCIceCandidateInit`. */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+}
+
+/** A local ICE candidate of the page's peer connection. */
+export interface CallCandidateOut {
+  type: "call_candidate";
+  candidate: IceCandidate;
+}
+
+/** The user ends the call for everyone: every `call` and `record` grant ends at once. */
+export interface Hangup {
+  type: "hangup";
+}
+
+/** What the page sends about a call (§10.4). */
+export type CallSignal = CallJoin | CallAnswer | CallCandidateOut | Hangup;
+
+/**
+ * Tracker → server signals (§9.4, §10.4). They are not events: no `seq`, no `ack`, and they are
+ * only meaningful live, so they are sent on the open connection or not at all.
+ */
+export type TrackerSignal = ConsentAnswer | Revoke | Refused | CallSignal;
 
 /** Messages a tracker sends. */
 export type TrackerMessage = Hello | EventsMessage | EndMessage | TrackerSignal;
@@ -138,8 +177,11 @@ export interface Watching {
   agents: number;
 }
 
-/** What an agent may be granted: input on the page, or drawing on it. */
-export type GrantKind = "control" | "annotate";
+/**
+ * What an agent may be granted: input on the page, drawing on it, a call with the user, or
+ * recording that call.
+ */
+export type GrantKind = "control" | "annotate" | "call" | "record";
 
 /** An agent as the server names it: `id` is its connection's id, `name` who signed in. */
 export interface AgentRef {
@@ -151,6 +193,8 @@ export interface AgentRef {
 export interface Grant {
   kind: GrantKind;
   agent: AgentRef;
+  /** For `call`: a video call (the page also sends its camera). Absent for other kinds. */
+  video?: boolean;
 }
 
 /** An agent asks the user for a grant: show a prompt (declined after 30 s). */
@@ -159,6 +203,8 @@ export interface ConsentRequest {
   request_id: string;
   kind: GrantKind;
   agent: AgentRef;
+  /** For `call`: whether the agent asks for a video call. Absent for other kinds. */
+  video?: boolean;
 }
 
 /** The prompt for `request_id` is moot: answered in another tab, withdrawn, or the agent left. */
@@ -224,8 +270,67 @@ export interface StrokeMessage {
   stroke: Stroke;
 }
 
-/** Server → tracker signals of §9.3 besides `resync`: what agents ask of the page. */
-export type PageSignal = ConsentRequest | ConsentCancel | Grants | ControlMessage | StrokeMessage;
+/** An ICE server for the page's peer connection, as `RTCPeerConnection`'s `iceServers` take it. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Whose media a slot carries: an agent (`id` as in `AgentRef`), or `"user"` for the page's user. */
+export interface Participant {
+  id: string;
+  name: string;
+}
+
+export type SlotMedia = "audio" | "video" | "canvas";
+
+/** One media section of a `call_offer`, in SDP order (§10.1). */
+export interface CallSlot {
+  mid: string;
+  /** True: the page sends its own track here; false: it receives `from`'s. */
+  send: boolean;
+  media: SlotMedia;
+  /** Whose media it carries, for `send: false`; null when its sender left (the slot is inactive). */
+  from: Participant | null;
+  /** For `media: "canvas"`: the rrweb node id of the `<canvas>`. */
+  canvas: number | null;
+}
+
+/** The server's offer for the page's peer connection (it always offers; the page answers). */
+export interface CallOffer {
+  type: "call_offer";
+  tab: string;
+  sdp: string;
+  ice_servers: IceServer[];
+  slots: CallSlot[];
+}
+
+/** A remote ICE candidate for the page's peer connection. */
+export interface CallCandidateIn {
+  type: "call_candidate";
+  tab: string;
+  candidate: IceCandidate;
+}
+
+/** The server closed the page's peer connection (grant ended, call over, another tab joined). */
+export interface CallClosed {
+  type: "call_closed";
+  tab: string;
+  reason: string;
+}
+
+/** Whether any agent wants the page's canvases as video; after `welcome` and on every change. */
+export interface CanvasMessage {
+  type: "canvas";
+  on: boolean;
+}
+
+/** Server → tracker messages of a call (§10.3). */
+export type CallMessage = CallOffer | CallCandidateIn | CallClosed | CanvasMessage;
+
+/** Server → tracker signals of §9.3 and §10.3 besides `resync`: what agents ask of the page. */
+export type PageSignal = ConsentRequest | ConsentCancel | Grants | ControlMessage | StrokeMessage | CallMessage;
 
 /** Messages the server sends a tracker that this tracker understands. */
 export type ServerMessage = Welcome | Ack | Rejected | Resync | Watching | PageSignal;
@@ -312,13 +417,16 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
       return { type: "resync" };
     case "watching":
       return { type: "watching", agents: uint(m, "agents") };
-    case "consent_request":
+    case "consent_request": {
+      const kind = grantKind(m);
       return {
         type: "consent_request",
         request_id: str(m, "request_id"),
-        kind: grantKind(m),
+        kind,
         agent: agentRef(m["agent"], "consent_request"),
+        ...videoFlag(m, kind, "consent_request"),
       };
+    }
     case "consent_cancel":
       return { type: "consent_cancel", request_id: str(m, "request_id") };
     case "grants":
@@ -327,6 +435,20 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
       return { type: "control", agent_id: str(m, "agent_id"), tab: str(m, "tab"), input: controlInput(m["input"]) };
     case "stroke":
       return { type: "stroke", agent_id: str(m, "agent_id"), tab: str(m, "tab"), stroke: stroke(m["stroke"]) };
+    case "call_offer":
+      return {
+        type: "call_offer",
+        tab: str(m, "tab"),
+        sdp: str(m, "sdp"),
+        ice_servers: list(m, "ice_servers").map(iceServer),
+        slots: list(m, "slots").map(callSlot),
+      };
+    case "call_candidate":
+      return { type: "call_candidate", tab: str(m, "tab"), candidate: iceCandidate(m["candidate"]) };
+    case "call_closed":
+      return { type: "call_closed", tab: str(m, "tab"), reason: str(m, "reason") };
+    case "canvas":
+      return { type: "canvas", on: bool(m, "on") };
     default:
       return null;
   }
@@ -349,6 +471,17 @@ function uint(m: Record<string, unknown>, key: string, where = String(m["type"] 
     throw new ProtocolError(`'${key}' of '${where}' is not an unsigned integer`);
   }
   return v;
+}
+
+function bool(m: Record<string, unknown>, key: string, where = String(m["type"])): boolean {
+  const v = m[key];
+  if (typeof v !== "boolean") throw new ProtocolError(`'${key}' of '${where}' is not a bool`);
+  return v;
+}
+
+/** An absent or `nil` optional string is `undefined`. */
+function optionalStr(m: Record<string, unknown>, key: string, where: string): string | undefined {
+  return m[key] === undefined || m[key] === null ? undefined : str(m, key, where);
 }
 
 /** An absent or `nil` optional node id is `undefined`. */
@@ -382,7 +515,8 @@ function oneOf<T extends string>(m: Record<string, unknown>, key: string, values
   return v as T;
 }
 
-const GRANT_KINDS = ["control", "annotate"] as const;
+const GRANT_KINDS = ["control", "annotate", "call", "record"] as const;
+const SLOT_MEDIA = ["audio", "video", "canvas"] as const;
 const STROKE_TOOLS = ["pen", "arrow", "rect", "laser"] as const;
 const NAVIGATE_TO = ["back", "forward", "reload", "url"] as const;
 const COLOR = /^#[0-9a-fA-F]{6}$/;
@@ -398,7 +532,59 @@ function agentRef(v: unknown, where: string): AgentRef {
 
 function grant(v: unknown): Grant {
   const m = map(v, "grant");
-  return { kind: grantKind(m, "grant"), agent: agentRef(m["agent"], "grant") };
+  const kind = grantKind(m, "grant");
+  return { kind, agent: agentRef(m["agent"], "grant"), ...videoFlag(m, kind, "grant") };
+}
+
+/**
+ * `{video}` for a `call` (absent or `nil` is a voice call), nothing for other kinds: the flag
+ * means nothing there, so it is not kept.
+ */
+function videoFlag(m: Record<string, unknown>, kind: GrantKind, where: string): { video?: boolean } {
+  if (m["video"] !== undefined && m["video"] !== null && typeof m["video"] !== "boolean") {
+    throw new ProtocolError(`'video' of '${where}' is not a bool`);
+  }
+  return kind === "call" ? { video: m["video"] === true } : {};
+}
+
+function iceServer(v: unknown): IceServer {
+  const m = map(v, "ice server");
+  const urls = m["urls"];
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string")) {
+    throw new ProtocolError("'urls' of an ice server is not a non-empty array of strings");
+  }
+  const server: IceServer = { urls: urls as string[] };
+  const username = optionalStr(m, "username", "ice server");
+  const credential = optionalStr(m, "credential", "ice server");
+  if (username !== undefined) server.username = username;
+  if (credential !== undefined) server.credential = credential;
+  return server;
+}
+
+function callSlot(v: unknown): CallSlot {
+  const m = map(v, "slot of call_offer");
+  const from = m["from"];
+  return {
+    mid: str(m, "mid", "slot"),
+    send: bool(m, "send", "slot"),
+    media: oneOf(m, "media", SLOT_MEDIA, "slot"),
+    from: from === undefined || from === null ? null : participant(from),
+    canvas: optionalUint(m, "canvas", "slot") ?? null,
+  };
+}
+
+function participant(v: unknown): Participant {
+  const m = map(v, "from of slot");
+  return { id: str(m, "id", "participant"), name: str(m, "name", "participant") };
+}
+
+function iceCandidate(v: unknown): IceCandidate {
+  const m = map(v, "candidate of call_candidate");
+  return {
+    candidate: str(m, "candidate", "candidate"),
+    sdpMid: optionalStr(m, "sdpMid", "candidate") ?? null,
+    sdpMLineIndex: optionalUint(m, "sdpMLineIndex", "candidate") ?? null,
+  };
 }
 
 function controlInput(v: unknown): ControlInput {

@@ -82,15 +82,21 @@ export function maskInput(text: string, element: HTMLElement): string {
   return "*".repeat(text.length);
 }
 
+/** The `blockSelector` given to rrweb (besides the {@link BLOCK_CLASS} class). */
+export function blockSelectorFor(privacy: PrivacyOptions = {}): string {
+  const maskAllInputs = privacy.maskAllInputs ?? true;
+  return join(
+    maskAllInputs ? DEFAULT_BLOCK_SELECTOR : `${DEFAULT_BLOCK_SELECTOR}, ${PASSWORD_HINT_SELECTOR}`,
+    privacy.blockSelector,
+  );
+}
+
 /** The options this tracker passes to rrweb's `record`. */
 export function recordOptions(emit: Emit, options: RecorderOptions = {}): RecordOptions {
   const privacy = options.privacy ?? {};
   const levels = options.consoleLevels === false ? [] : (options.consoleLevels ?? DEFAULT_CONSOLE_LEVELS);
   const maskAllInputs = privacy.maskAllInputs ?? true;
-  const blockSelector = join(
-    maskAllInputs ? DEFAULT_BLOCK_SELECTOR : `${DEFAULT_BLOCK_SELECTOR}, ${PASSWORD_HINT_SELECTOR}`,
-    privacy.blockSelector,
-  );
+  const blockSelector = blockSelectorFor(privacy);
   const maskTextSelector = privacy.maskAllText === true ? "*" : join(DEFAULT_MASK_TEXT_SELECTOR, privacy.maskTextSelector);
   return {
     emit,
@@ -148,6 +154,23 @@ export function startRecording(emit: Emit, options: RecorderOptions = {}): Recor
  */
 export function recordedNode(id: number): Node | null {
   return record.mirror.getNode(id);
+}
+
+/**
+ * The rrweb id of `canvas` if the page may stream it to agents: rrweb recorded it, and neither
+ * it nor an ancestor is blocked (its box is all an agent may see of a blocked element). A canvas
+ * is otherwise recorded as an empty box (canvas content is not recorded), so streaming it is
+ * what shows its content.
+ */
+export function recordedCanvasId(canvas: HTMLCanvasElement, privacy: PrivacyOptions = {}): number | undefined {
+  try {
+    if (canvas.closest(`.${BLOCK_CLASS}, ${blockSelectorFor(privacy)}`) !== null) return undefined;
+  } catch {
+    // A selector the browser does not understand: rrweb could not apply it either, but stay safe.
+    return undefined;
+  }
+  const id = record.mirror.getId(canvas);
+  return id > 0 ? id : undefined;
 }
 
 function join(base: string, extra: string | undefined): string {

@@ -1,17 +1,19 @@
 /**
- * Where agents' signals reach the page: routes what the connection hands over (§9.3) to the
- * consent prompts, the control executor and the annotation overlay, and sends their answers
- * back.
+ * Where agents' signals reach the page: routes what the connection hands over (§9.3, §10.3) to
+ * the consent prompts, the control executor, the annotation overlay and the call, and sends
+ * their answers back.
  *
  * Every control input and stroke is checked here, right before it is performed: it must name
  * this tab, and the grants as the page holds them (the server's list, minus what the user
  * stopped and the server has not yet confirmed gone) must hold a grant of the right kind for the
  * agent that sent it. The server checks too; the page does not rely on it. When a grant ends, the
- * agent's cursor or strokes go with it.
+ * agent's cursor or strokes go with it, and the call learns of every change of the grants (it
+ * opens the microphone only under a `call` grant).
  */
 
 import { AgentCursor } from "./agent-cursor";
 import { AnnotationOverlay } from "./annotations";
+import { Call, type CallEnv } from "./call";
 import { Consent } from "./consent";
 import { ControlExecutor } from "./control";
 import { log } from "./log";
@@ -26,8 +28,18 @@ export interface PageSignalsOptions {
   send: (signal: TrackerSignal) => boolean;
   /** The page node of an rrweb id (`record.mirror.getNode`). */
   nodeById: (id: number) => Node | null;
-  /** The tab's storage (`sessionStorage`): grants the user stopped stay stopped on the tab's next page. */
+  /**
+   * The rrweb id of a `<canvas>` the page may stream to agents as video, or undefined (blocked,
+   * or not recorded yet). Without it no canvas is streamed.
+   */
+  canvasId?: (canvas: HTMLCanvasElement) => number | undefined;
+  /**
+   * The tab's storage (`sessionStorage`): grants the user stopped stay stopped on the tab's next
+   * page, and the tab in a call joins it again.
+   */
   storage?: StorageLike;
+  /** The browser's media and WebRTC (tests give fakes). */
+  callEnv?: Partial<CallEnv>;
   doc?: Document;
   win?: Window;
 }
@@ -40,6 +52,7 @@ export class PageSignals {
   private readonly cursor: AgentCursor;
   private readonly executor: ControlExecutor;
   private readonly overlay: AnnotationOverlay;
+  private readonly call: Call;
   /** Agents whose cursor or strokes are on the page, to clear when their grant ends. */
   private cursorAgent: string | null = null;
   private readonly drawingAgents = new Set<string>();
@@ -58,6 +71,18 @@ export class PageSignals {
       send: options.send,
       storage: options.storage,
       onChange: () => this.grantsChanged(),
+      onAccepted: (request) => this.call.accepted(request),
+    });
+    this.call = new Call({
+      ui: this.ui,
+      tabId: options.tabId,
+      send: options.send,
+      hangup: () => this.consent.hangup(),
+      stopGrant: (grant) => this.consent.stop(grant),
+      canvasId: options.canvasId ?? (() => undefined),
+      storage: options.storage,
+      env: options.callEnv,
+      win,
     });
   }
 
@@ -79,12 +104,26 @@ export class PageSignals {
       case "stroke":
         this.stroke(signal);
         return;
+      case "call_offer":
+        this.call.offer(signal);
+        return;
+      case "call_candidate":
+        this.call.candidate(signal);
+        return;
+      case "call_closed":
+        this.call.closed(signal);
+        return;
+      case "canvas":
+        this.call.canvas(signal.on);
+        return;
     }
   }
 
   /** The connection received `welcome`: signals may be sent again, and earlier ones were maybe lost. */
   connected(): void {
-    if (!this.stopped) this.consent.connected();
+    if (this.stopped) return;
+    this.consent.connected();
+    this.call.connected();
   }
 
   /**
@@ -93,6 +132,7 @@ export class PageSignals {
    */
   stop(): void {
     this.stopped = true;
+    this.call.stop();
     this.consent.close();
     this.cursor.hide();
     this.overlay.remove();
@@ -125,6 +165,7 @@ export class PageSignals {
   }
 
   private grantsChanged(): void {
+    this.call.setGrants(this.consent.active());
     if (this.cursorAgent !== null && !this.consent.allows("control", this.cursorAgent)) {
       this.cursorAgent = null;
       this.cursor.hide();

@@ -104,7 +104,7 @@ describe("server message decoding", () => {
   });
 
   it("returns null for a message type it does not know", () => {
-    expect(decodeServerMessage(encode({ type: "call_offer", sdp: "x" }))).toBeNull();
+    expect(decodeServerMessage(encode({ type: "screen_share", sdp: "x" }))).toBeNull();
   });
 
   it("throws ProtocolError for malformed messages", () => {
@@ -218,5 +218,109 @@ describe("agent signals (§9.3, §9.4)", () => {
       action: "key",
       reason: "no",
     });
+  });
+});
+
+describe("calls (§10.3, §10.4)", () => {
+  const alice = { id: "a-1", name: "Alice" };
+
+  it("decodes call and record consent requests and grants, with video only for calls", () => {
+    expect(decodeServerMessage(encode({ type: "consent_request", request_id: "r", kind: "call", agent: alice, video: true }))).toEqual({
+      type: "consent_request",
+      request_id: "r",
+      kind: "call",
+      agent: alice,
+      video: true,
+    });
+    // Absent or nil: a voice call.
+    expect(decodeServerMessage(encode({ type: "consent_request", request_id: "r", kind: "call", agent: alice }))).toMatchObject({ video: false });
+    expect(decodeServerMessage(encode({ type: "consent_request", request_id: "r", kind: "call", agent: alice, video: null }))).toMatchObject({ video: false });
+    const recordRequest = decodeServerMessage(encode({ type: "consent_request", request_id: "r", kind: "record", agent: alice, video: null }));
+    expect(recordRequest).toEqual({ type: "consent_request", request_id: "r", kind: "record", agent: alice });
+    expect("video" in recordRequest!).toBe(false);
+    expect(
+      decodeServerMessage(
+        encode({ type: "grants", grants: [{ kind: "call", agent: alice, video: false }, { kind: "record", agent: alice }, { kind: "control", agent: alice, video: null }] }),
+      ),
+    ).toEqual({
+      type: "grants",
+      grants: [{ kind: "call", agent: alice, video: false }, { kind: "record", agent: alice }, { kind: "control", agent: alice }],
+    });
+  });
+
+  it("decodes call_offer with its ICE servers and slots", () => {
+    const message = {
+      type: "call_offer",
+      tab: "t-1",
+      sdp: "v=0\r\n",
+      ice_servers: [{ urls: ["stun:stun.example:3478"] }, { urls: ["turn:turn.example:3478?transport=udp"], username: "u", credential: "p" }],
+      slots: [
+        { mid: "0", send: true, media: "audio", from: null, canvas: null },
+        { mid: "1", send: false, media: "video", from: alice },
+        { mid: "2", send: true, media: "canvas", from: null, canvas: 17 },
+      ],
+    };
+    expect(decodeServerMessage(encode(message))).toEqual({
+      ...message,
+      ice_servers: [{ urls: ["stun:stun.example:3478"] }, { urls: ["turn:turn.example:3478?transport=udp"], username: "u", credential: "p" }],
+      slots: [
+        { mid: "0", send: true, media: "audio", from: null, canvas: null },
+        { mid: "1", send: false, media: "video", from: alice, canvas: null },
+        { mid: "2", send: true, media: "canvas", from: null, canvas: 17 },
+      ],
+    });
+  });
+
+  it("decodes call_candidate, call_closed and canvas", () => {
+    const candidate = { candidate: "candidate:1 1 udp 2122260223 10.0.0.1 50000 typ host", sdpMid: "0", sdpMLineIndex: 0 };
+    expect(decodeServerMessage(encode({ type: "call_candidate", tab: "t-1", candidate }))).toEqual({ type: "call_candidate", tab: "t-1", candidate });
+    expect(decodeServerMessage(encode({ type: "call_candidate", tab: "t-1", candidate: { candidate: "c", sdpMid: null } }))).toEqual({
+      type: "call_candidate",
+      tab: "t-1",
+      candidate: { candidate: "c", sdpMid: null, sdpMLineIndex: null },
+    });
+    expect(decodeServerMessage(encode({ type: "call_closed", tab: "t-1", reason: "call over" }))).toEqual({ type: "call_closed", tab: "t-1", reason: "call over" });
+    expect(decodeServerMessage(encode({ type: "canvas", on: true }))).toEqual({ type: "canvas", on: true });
+  });
+
+  it("throws ProtocolError for malformed call messages", () => {
+    const slot = { mid: "0", send: true, media: "audio" };
+    const offer = { type: "call_offer", tab: "t", sdp: "v=0", ice_servers: [], slots: [slot] };
+    const bad = [
+      { type: "consent_request", request_id: "r", kind: "call", agent: alice, video: "yes" },
+      { type: "grants", grants: [{ kind: "call", agent: alice, video: 1 }] },
+      { ...offer, tab: undefined },
+      { ...offer, sdp: 5 },
+      { ...offer, ice_servers: "stun:x" },
+      { ...offer, ice_servers: [{ urls: "stun:x" }] },
+      { ...offer, ice_servers: [{ urls: [] }] },
+      { ...offer, ice_servers: [{ urls: ["stun:x"], username: 1 }] },
+      { ...offer, slots: [{ ...slot, media: "screen" }] },
+      { ...offer, slots: [{ ...slot, send: "true" }] },
+      { ...offer, slots: [{ ...slot, mid: 0 }] },
+      { ...offer, slots: [{ ...slot, from: { id: "a" } }] },
+      { ...offer, slots: [{ ...slot, canvas: -1 }] },
+      { type: "call_candidate", tab: "t", candidate: "candidate:1" },
+      { type: "call_candidate", tab: "t", candidate: { sdpMid: "0" } },
+      { type: "call_candidate", tab: "t", candidate: { candidate: "c", sdpMLineIndex: -1 } },
+      { type: "call_closed", tab: "t" },
+      { type: "canvas" },
+      { type: "canvas", on: 1 },
+    ];
+    for (const message of bad) expect(() => decodeServerMessage(encode(message, { ignoreUndefined: true })), JSON.stringify(message)).toThrow(ProtocolError);
+  });
+
+  it("encodes call_join, call_answer, call_candidate and hangup", () => {
+    expect(decode(encodeTrackerMessage({ type: "call_join", audio: true, video: false, canvases: [3, 9] }))).toEqual({
+      type: "call_join",
+      audio: true,
+      video: false,
+      canvases: [3, 9],
+    });
+    expect(decode(encodeTrackerMessage({ type: "call_answer", sdp: "v=0" }))).toEqual({ type: "call_answer", sdp: "v=0" });
+    // A null sdpMid travels as nil, not left out.
+    const frame = encodeTrackerMessage({ type: "call_candidate", candidate: { candidate: "c", sdpMid: null, sdpMLineIndex: 0 } });
+    expect(decode(frame)).toEqual({ type: "call_candidate", candidate: { candidate: "c", sdpMid: null, sdpMLineIndex: 0 } });
+    expect(decode(encodeTrackerMessage({ type: "hangup" }))).toEqual({ type: "hangup" });
   });
 });

@@ -8,6 +8,7 @@ import {
   isPasswordField,
   maskInput,
   PASSWORD_MASK,
+  recordedCanvasId,
   recordedNode,
   recordOptions,
   startRecording,
@@ -184,5 +185,43 @@ describe("recording a page", () => {
     expect(ids.has("ui")).toBe(true);
     expect(JSON.stringify(events)).not.toContain("Alice asks");
     expect(JSON.stringify(events)).not.toContain("consent-accept");
+  });
+  it("names canvases by their recorded ids for streaming, except blocked ones", () => {
+    document.body.innerHTML = `
+      <canvas id="chart"></canvas>
+      <canvas id="own" data-cobrowse-block></canvas>
+      <div class="cobrowse-block"><canvas id="inside"></canvas></div>
+      <canvas id="custom" class="card-preview"></canvas>`;
+    const recorder = startRecording(() => {}, { consoleLevels: false });
+    stop = () => recorder.stop();
+    const canvas = (id: string) => document.getElementById(id) as HTMLCanvasElement;
+    const privacy = { blockSelector: ".card-preview" };
+    const chart = recordedCanvasId(canvas("chart"), privacy);
+    expect(chart).toBeGreaterThan(0);
+    expect(recordedNode(chart!)).toBe(canvas("chart"));
+    expect(recordedCanvasId(canvas("own"), privacy)).toBeUndefined();
+    expect(recordedCanvasId(canvas("inside"), privacy)).toBeUndefined();
+    expect(recordedCanvasId(canvas("custom"), privacy)).toBeUndefined();
+    expect(recordedCanvasId(canvas("custom"))).toBeGreaterThan(0);
+    // A canvas rrweb has not seen has no id yet.
+    const late = document.createElement("canvas");
+    expect(recordedCanvasId(late)).toBeUndefined();
+  });
+
+  it("leaves the call window out of the recording", async () => {
+    const { setupCall, flush } = await import("./call-fakes");
+    const t = setupCall();
+    t.signals.connected();
+    t.grant({ kind: "call", agent: { id: "a", name: "Alice" }, video: false }, { kind: "record", agent: { id: "a", name: "Alice" } });
+    await flush();
+    const events: eventWithTime[] = [];
+    const recorder = startRecording((e) => events.push(e), { consoleLevels: false });
+    stop = () => {
+      recorder.stop();
+      t.signals.stop();
+    };
+    const json = JSON.stringify(events);
+    expect(json).toContain("cobrowse-ui");
+    for (const text of ["Hang up", "Recording", "call-window", "Join here"]) expect(json, text).not.toContain(text);
   });
 });
