@@ -35,9 +35,56 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function asking(kind: GrantKind): string {
-  return kind === "control" ? "to control the page" : "to draw on the page";
+function asking(kind: GrantKind, video = false): string {
+  switch (kind) {
+    case "control":
+      return "to control the page";
+    case "annotate":
+      return "to draw on the page";
+    case "call":
+      return video ? "for a video call" : "for a call";
+    case "record":
+      return "to record the call";
+  }
 }
+
+/** "alice's control", "alice's call", … */
+function grantOf(kind: GrantKind): string {
+  return { control: "control", annotate: "drawing", call: "call", record: "recording" }[kind];
+}
+
+function grantedText(name: string, kind: GrantKind): string {
+  switch (kind) {
+    case "control":
+      return `the user granted control to ${name}`;
+    case "annotate":
+      return `the user let ${name} draw`;
+    case "call":
+      return `the user accepted ${name}'s call`;
+    case "record":
+      return `the user let ${name} record the call`;
+  }
+}
+
+function releasedText(name: string, kind: GrantKind): string {
+  switch (kind) {
+    case "control":
+      return `${name} released control`;
+    case "annotate":
+      return `${name} stopped drawing`;
+    case "call":
+      return `${name} hung up`;
+    case "record":
+      return `${name} stopped recording`;
+  }
+}
+
+/** Why a grant ended, from an `ended` record's reason. */
+const END_REASONS: Record<string, string> = {
+  session_ended: "the session ended",
+  moved: "the user's page moved to another server",
+  call_ended: "the call ended",
+};
 
 function inputText(name: string, input: RecordedInput, count: number): string {
   switch (input.action) {
@@ -102,11 +149,11 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
     case "left":
       return record.reason === "lost" ? `${name} stopped watching (connection lost)` : `${name} stopped watching`;
     case "requested":
-      return `${name} asked ${asking(record.kind)}`;
+      return `${name} asked ${asking(record.kind, record.video)}`;
     case "busy":
       return `${name} asked ${asking(record.kind)}, but ${record.holder.name} is in control`;
     case "granted":
-      return record.kind === "control" ? `the user granted control to ${name}` : `the user let ${name} draw`;
+      return grantedText(name, record.kind);
     case "declined":
       return record.reason === "timeout"
         ? `${name}'s request ${asking(record.kind)} timed out`
@@ -114,11 +161,13 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
     case "withdrawn":
       return `${name} withdrew the request ${asking(record.kind)}`;
     case "revoked":
-      return record.kind === "control" ? `the user stopped ${name}'s control` : `the user stopped ${name}'s drawing`;
+      return record.kind === "call" ? `the user ended ${name}'s call` : `the user stopped ${name}'s ${grantOf(record.kind)}`;
     case "released":
-      return record.kind === "control" ? `${name} released control` : `${name} stopped drawing`;
+      return releasedText(name, record.kind);
     case "ended":
-      return `${name}'s ${record.kind === "control" ? "control" : "drawing"} ended: ${name} left`;
+      return `${name}'s ${grantOf(record.kind)} ended: ${END_REASONS[record.reason] ?? `${name} left`}`;
+    case "recording":
+      return record.state === "started" ? "the call is being recorded" : "the recording stopped";
     case "control":
       return inputText(name, record.input, count);
     case "stroke":

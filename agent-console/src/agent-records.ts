@@ -1,4 +1,4 @@
-// The bodies of `agent` records (docs/protocol.md §9.5): every request, answer and agent action
+// The bodies of `agent` records (docs/protocol.md §9.5, §10.5): every request, answer and agent action
 // the server writes to the session stream, which every agent reads like any other event. Parsed
 // into typed values here, once, so the consent state and the activity list never look at raw JSON.
 // A body that does not have the fields its action needs is dropped (`null`); an action this
@@ -27,7 +27,8 @@ export type RecordedInput =
 export type AgentRecord =
   | { action: "joined"; agent: AgentRef; watchers: AgentRef[] }
   | { action: "left"; agent: AgentRef; reason: string; watchers: AgentRef[] }
-  | { action: "requested"; agent: AgentRef; kind: GrantKind; request_id: string }
+  /** `video` says whether a `call` request was for a video call (false for other kinds). */
+  | { action: "requested"; agent: AgentRef; kind: GrantKind; request_id: string; video: boolean }
   | { action: "busy"; agent: AgentRef; kind: GrantKind; holder: AgentRef }
   | { action: "granted"; agent: AgentRef; kind: GrantKind; request_id: string }
   /** `reason` is `declined` (the user said no) or `timeout` (nobody answered). */
@@ -42,6 +43,8 @@ export type AgentRecord =
   | { action: "dropped"; agent: AgentRef; what: "control" | "stroke" | "request"; reason: string; count: number }
   /** The page could not perform an input; `input` names which (null when the record does not say). */
   | { action: "refused"; agent: AgentRef; tab: string; input: string | null; reason: string }
+  /** The server started or stopped recording the call (`recording` is its id, protocol.md §10.5). */
+  | { action: "recording"; agent: AgentRef; recording: string; state: "started" | "stopped" }
   | { action: "other"; agent: AgentRef; name: string };
 
 type Obj = Record<string, unknown>;
@@ -78,9 +81,11 @@ function agentList(v: unknown): AgentRef[] | null {
   return refs.every((r): r is AgentRef => r !== null) ? refs : null;
 }
 
+const GRANT_KINDS: readonly string[] = ["control", "annotate", "call", "record"];
+
 function grantKind(o: Obj): GrantKind | null {
   const k = str(o, "kind");
-  return k === "control" || k === "annotate" ? k : null;
+  return k !== null && GRANT_KINDS.includes(k) ? (k as GrantKind) : null;
 }
 
 const NAVIGATE: readonly string[] = ["back", "forward", "reload", "url"];
@@ -161,6 +166,8 @@ export function parseAgentRecord(json: unknown): AgentRecord | null {
       return watchers === null ? null : { action, agent, reason: reason ?? "closed", watchers };
     }
     case "requested":
+      if (kind === null || requestId === null) return null;
+      return { action, agent, kind, request_id: requestId, video: kind === "call" && json["video"] === true };
     case "granted":
     case "withdrawn":
       return kind === null || requestId === null ? null : { action, agent, kind, request_id: requestId };
@@ -195,6 +202,12 @@ export function parseAgentRecord(json: unknown): AgentRecord | null {
     case "refused": {
       const input = str(json, "input");
       return { action, agent, tab: str(json, "tab") ?? "", input, reason: reason ?? "" };
+    }
+    case "recording": {
+      const recording = str(json, "recording");
+      const state = str(json, "state");
+      if (recording === null || (state !== "started" && state !== "stopped")) return null;
+      return { action, agent, recording, state };
     }
     default:
       return { action: "other", agent, name: action };

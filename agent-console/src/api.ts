@@ -1,8 +1,9 @@
-// The server's agent API (docs/protocol.md §3–4): the session list, one session, a session's rrweb
-// events, and the URL of its live WebSocket. Every call carries the agent token.
+// The server's agent API (docs/protocol.md §3–4, §10.6): the session list, one session, a
+// session's rrweb events, its call recordings' files, and the URL of its live WebSocket. Every
+// call carries the agent token.
 
 import type { RrwebEvent } from "./rrweb-events";
-import { liveQuery, type StartPoint } from "./protocol";
+import { liveQuery, type Participant, type StartPoint } from "./protocol";
 
 export interface Viewport {
   width: number;
@@ -15,6 +16,25 @@ export interface ActivityItem {
   ts: number;
   /** The record's JSON body; parsed by agent-records.ts. */
   record: unknown;
+}
+
+/** One file of a call recording (protocol.md §10.6). */
+export interface RecordingFile {
+  /** `<participant id>-<media>[-<canvas id>].<ext>`: `.ogg` (Opus audio) or `.ivf` (VP8 video). */
+  name: string;
+  participant: Participant;
+  /** `audio`, `video` or `canvas`. */
+  media: string;
+  bytes: number;
+  /** The final record was written: the file is whole. */
+  complete: boolean;
+}
+
+/** One recording of a session's call. */
+export interface RecordingInfo {
+  id: string;
+  started_ms: number;
+  files: RecordingFile[];
 }
 
 /** A session as the server lists it (`SessionSummary` in src/protocol.rs). */
@@ -34,6 +54,10 @@ export interface SessionSummary {
   records: number;
   /** The session's `agent` records in order (§9.5); only in the answer of `session()`. */
   activity?: ActivityItem[];
+  /** A call runs in the session now (§10); absent from a server without calls. */
+  call?: boolean;
+  /** The session's call recordings (§10.6); only in the answer of `session()`. */
+  recordings?: RecordingInfo[];
 }
 
 export interface SessionPage {
@@ -71,11 +95,11 @@ export class Api {
     readonly base = "",
   ) {}
 
-  private async get(path: string, signal?: AbortSignal): Promise<Response> {
+  private async get(path: string, signal?: AbortSignal, accept = "application/json"): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
-        headers: { Authorization: `Bearer ${this.token}`, Accept: "application/json" },
+        headers: { Authorization: `Bearer ${this.token}`, Accept: accept },
         signal: signal ?? null,
       });
     } catch (e) {
@@ -133,6 +157,15 @@ export class Api {
     return (await res.json()) as RrwebEvent[];
   }
 
+  /**
+   * `GET /api/v1/sessions/{id}/recordings/{recording}/{file}`: one recorded file (`audio/ogg` or
+   * `video/x-ivf`). Fetched rather than linked, since the token goes in a header.
+   */
+  async recordingFile(id: string, recording: string, file: string, signal?: AbortSignal): Promise<Blob> {
+    const res = await this.get(recordingFilePath(id, recording, file), signal, "*/*");
+    return await res.blob();
+  }
+
   /** The URL of `GET /api/v1/sessions/{id}/live` (a WebSocket; the token goes in the query). */
   liveUrl(id: string, start: StartPoint): string {
     const origin = this.base || window.location.origin;
@@ -141,4 +174,10 @@ export class Api {
     url.search = liveQuery(start, this.token);
     return url.toString();
   }
+}
+
+/** The path of a recorded file (protocol.md §10.6), each part escaped. */
+export function recordingFilePath(sessionId: string, recording: string, file: string): string {
+  const e = encodeURIComponent;
+  return `/api/v1/sessions/${e(sessionId)}/recordings/${e(recording)}/${e(file)}`;
 }

@@ -1,5 +1,6 @@
-// Who is watching a session and what each agent may do to the page, derived from the `agent`
-// records in stream order (docs/protocol.md §9.5). The server decides; this only follows what it
+// Who is watching a session and what each agent may do to the page (control, drawing) or with
+// the user (a call, a recording of it), derived from the `agent` records in stream order
+// (docs/protocol.md §9.5, §10). The server decides; this only follows what it
 // recorded, so every agent's console agrees with the page. Pure: records in, state out.
 //
 // Grants belong to an agent *connection* (its `joined` id): an agent that reconnects gets a new
@@ -7,7 +8,7 @@
 // connection).
 
 import type { AgentRecord } from "./agent-records";
-import type { AgentRef, GrantKind } from "./protocol";
+import type { AgentRef, GrantKind, PageGrantKind } from "./protocol";
 
 export type ConsentStatus = "none" | "pending" | "granted" | "declined" | "busy";
 
@@ -28,7 +29,9 @@ export type ConsentReason =
   /** The session ended, and the grant with it. */
   | "session_ended"
   /** The user's page moved to another server, which starts with no grants. */
-  | "moved";
+  | "moved"
+  /** A recording stopped because the last call grant ended. */
+  | "call_ended";
 
 export interface KindState {
   status: ConsentStatus;
@@ -37,7 +40,7 @@ export interface KindState {
   holder: AgentRef | null;
 }
 
-export const GRANT_KINDS: readonly GrantKind[] = ["control", "annotate"];
+export const GRANT_KINDS: readonly GrantKind[] = ["control", "annotate", "call", "record"];
 
 const NONE: KindState = { status: "none", reason: null, holder: null };
 
@@ -48,10 +51,13 @@ export class ConsentState {
   private watching: AgentRef[] = [];
   /** Every agent's name, from any record that named it. */
   private readonly names = new Map<string, string>();
+  /** Whether each agent's latest `call` request was for a video call. */
+  private readonly callVideo = new Map<string, boolean>();
+  private recordingId: string | null = null;
 
   private grantsOf(agentId: string): AgentGrants {
     let g = this.agents.get(agentId);
-    if (!g) this.agents.set(agentId, (g = { control: NONE, annotate: NONE }));
+    if (!g) this.agents.set(agentId, (g = { control: NONE, annotate: NONE, call: NONE, record: NONE }));
     return g;
   }
 
@@ -78,6 +84,7 @@ export class ConsentState {
         break;
       case "requested":
         this.set(id, record.kind, "pending");
+        if (record.kind === "call") this.callVideo.set(id, record.video);
         break;
       case "granted":
         this.set(id, record.kind, "granted");
@@ -98,9 +105,13 @@ export class ConsentState {
       case "ended":
         this.set(id, record.kind, "none", endReason(record.reason));
         break;
+      case "recording":
+        this.recordingId = record.state === "started" ? record.recording : null;
+        break;
       case "dropped": {
-        // `no_page` drops (the page was between two loads) leave the grant as it was.
-        if (record.reason !== "no_grant") break;
+        // `no_page` drops (the page was between two loads) leave the grant as it was; dropped
+        // requests (`too_soon`) say nothing about a grant.
+        if (record.reason !== "no_grant" || record.what === "request") break;
         const kind: GrantKind = record.what === "control" ? "control" : "annotate";
         if (this.grantsOf(id)[kind].status === "granted") this.set(id, kind, "none", "dropped");
         break;
@@ -112,6 +123,7 @@ export class ConsentState {
 
   /** The session's `end` record: every grant and pending request is over. */
   sessionEnded(): void {
+    this.recordingId = null;
     for (const [id, grants] of this.agents) {
       for (const kind of GRANT_KINDS) {
         const s = grants[kind].status;
@@ -133,6 +145,25 @@ export class ConsentState {
     return null;
   }
 
+  /** The agents that hold a `kind` grant now, in the order they were first seen. */
+  holders(kind: GrantKind): AgentRef[] {
+    const out: AgentRef[] = [];
+    for (const [id, grants] of this.agents) {
+      if (grants[kind].status === "granted") out.push({ id, name: this.names.get(id) ?? "another agent" });
+    }
+    return out;
+  }
+
+  /** Whether `agentId`'s latest call request was for a video call. */
+  wantsVideo(agentId: string): boolean {
+    return this.callVideo.get(agentId) ?? false;
+  }
+
+  /** The id of the recording running now, from the latest `recording` record (null: none). */
+  get recording(): string | null {
+    return this.recordingId;
+  }
+
   /** The agents watching the session now, as the latest `joined`/`left` record listed them. */
   get watchers(): readonly AgentRef[] {
     return this.watching;
@@ -144,7 +175,7 @@ export class ConsentState {
  * "You control the page", "bob is in control", … `holder` is whoever holds control now, so an
  * agent without it knows before asking.
  */
-export function consentText(kind: GrantKind, state: KindState, holder: AgentRef | null = null): string {
+export function consentText(kind: PageGrantKind, state: KindState, holder: AgentRef | null = null): string {
   const what = kind === "control" ? "control" : "drawing";
   switch (state.status) {
     case "pending":
@@ -176,7 +207,7 @@ export function consentText(kind: GrantKind, state: KindState, holder: AgentRef 
 
 /** What ended a grant, from an `ended` record's reason. */
 function endReason(reason: string): ConsentReason {
-  if (reason === "session_ended" || reason === "moved") return reason;
+  if (reason === "session_ended" || reason === "moved" || reason === "call_ended") return reason;
   return "agent_left";
 }
 

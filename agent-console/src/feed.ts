@@ -2,8 +2,9 @@
 // remembers the last `seq_num`, and reconnects after a drop from just after it, so the events it
 // hands on have no gaps and no repeats. The decisions (when to stop, where to resume) are the
 // pure `planAfterClose` in protocol.ts. The same socket carries what the agent sends back
-// (requests, control input, strokes: protocol.md §9.2); each connection is one agent connection to
-// the server, named by the `joined` message it starts with, so a reconnect is a new agent id.
+// (requests, control input, strokes, call signalling: protocol.md §9.2, §10.2) and the server's
+// call signalling for this agent; each connection is one agent connection to the server, named by
+// the `joined` message it starts with, so a reconnect is a new agent id.
 
 import { Api, ApiError } from "./api";
 import {
@@ -14,6 +15,7 @@ import {
   planAfterClose,
   type AgentRef,
   type AgentRequest,
+  type CallMessage,
   type DeliveredEvent,
   type StartPoint,
 } from "./protocol";
@@ -29,6 +31,8 @@ export interface FeedHandlers {
   onJoined(agent: AgentRef): void;
   /** The server dropped a frame this agent sent (`malformed`, `too_big`, `rate_limited`). */
   onServerError(error: string, message: string): void;
+  /** `call_offer`, `call_candidate`, `call_closed` for this agent's call (protocol.md §10). */
+  onCall(message: CallMessage): void;
 }
 
 export class LiveFeed {
@@ -93,6 +97,8 @@ export class LiveFeed {
         this.handlers.onJoined(message.agent);
       } else if (message.type === "error") {
         this.handlers.onServerError(message.error, message.message);
+      } else if (message.type === "call_offer" || message.type === "call_candidate" || message.type === "call_closed") {
+        this.handlers.onCall(message);
       }
     };
     ws.onclose = (ev: CloseEvent) => {

@@ -10,7 +10,7 @@ import { ConsentState } from "./consent";
 import { consoleEntryOf, isError, type ConsoleEntry } from "./console-log";
 import { LiveFeed, type ConnectionStatus } from "./feed";
 import { LiveTabPlayer } from "./player";
-import { tryEventJson, type AgentRef, type AgentRequest, type DeliveredEvent } from "./protocol";
+import { tryEventJson, type AgentRef, type AgentRequest, type CallMessage, type DeliveredEvent } from "./protocol";
 import { EventType, isRrwebEvent, type RrwebEvent } from "./rrweb-events";
 import { TabTracker } from "./tabs";
 import { ClockEstimator } from "./timeline";
@@ -38,6 +38,10 @@ export interface LiveSessionOptions {
   history?: readonly ActivityItem[];
   /** Something changed: status, tabs, the active tab, console entries, agents. */
   onChange: () => void;
+  /** The server's call signalling for this agent (the session view's call); ignored without. */
+  onCall?: (message: CallMessage) => void;
+  /** A `recording` record arrived (a recording started or stopped): the list may have changed. */
+  onRecording?: () => void;
 }
 
 export class LiveSession {
@@ -83,6 +87,7 @@ export class LiveSession {
         this.lastServerError = { text: message || error, at: Date.now() };
         opts.onChange();
       },
+      onCall: (message) => opts.onCall?.(message),
     });
     this.backfillTimer = setInterval(() => this.backfillStalledTabs(), 1000);
   }
@@ -119,11 +124,12 @@ export class LiveSession {
     return this.feed.send(request);
   }
 
-  private observeAgentRecord(ts: number, json: unknown): void {
+  private observeAgentRecord(ts: number, json: unknown, fresh = false): void {
     const record = parseAgentRecord(json);
     if (record === null) return;
     this.consent.observe(record);
     this.activity.add(ts, record);
+    if (fresh && record.action === "recording") this.opts.onRecording?.();
   }
 
   /** Console entries of `tab`, oldest first. */
@@ -141,7 +147,7 @@ export class LiveSession {
         this.endedMs = typeof ended === "number" ? ended : event.ts;
         this.consent.sessionEnded();
       }
-      if (event.kind === "agent") this.observeAgentRecord(event.ts, json);
+      if (event.kind === "agent") this.observeAgentRecord(event.ts, json, true);
       if (event.kind !== "rrweb" || tab === null || !isRrwebEvent(json)) continue;
       let player = this.players.get(tab);
       if (!player) {

@@ -161,6 +161,11 @@ export class LiveTabPlayer implements ReplayTarget {
     return id >= 0 ? id : null;
   }
 
+  /** The replayed node with rrweb id `id` (a canvas to lay its video over), if the replay has it. */
+  nodeById(id: number): Node | null {
+    return this.replayer?.getMirror().getNode(id) ?? null;
+  }
+
   destroy(): void {
     try {
       this.replayer?.destroy();

@@ -1,4 +1,4 @@
-// The agent side of the wire protocol (docs/protocol.md §3, §9.2): decoding the MessagePack
+// The agent side of the wire protocol (docs/protocol.md §3, §9.2, §10): decoding the MessagePack
 // frames of `GET /api/v1/sessions/{id}/live`, the JSON inside them, encoding what the agent sends
 // back on the same socket, and what to do when the socket closes. Pure code: no sockets, no DOM,
 // so every case is a unit test.
@@ -38,8 +38,54 @@ export type AgentMessage =
   | { type: "joined"; agent: AgentRef }
   /** A frame this agent sent was dropped (`malformed`, `too_big`, `rate_limited`). */
   | { type: "error"; error: string; message: string }
+  | CallMessage
   /** A message type this console does not know; ignored, so the server can add new ones. */
   | { type: "other"; name: string };
+
+/** Someone in a call (protocol.md §10.1): an agent, or the page's user (id `"user"`). */
+export interface Participant {
+  id: string;
+  name: string;
+}
+
+/** The participant id of the page's user. */
+export const USER_PARTICIPANT = "user";
+
+/** What flows on one media section of a call. */
+export type SlotMedia = "audio" | "video" | "canvas";
+
+/** One media section of a `call_offer`, in SDP order. */
+export interface CallSlot {
+  mid: string;
+  /** True: this agent sends its own track on it; false: it receives. */
+  send: boolean;
+  media: SlotMedia;
+  /** Whose media it carries (receiving slots); null for a slot whose sender left. */
+  from: Participant | null;
+  /** For `canvas`: the rrweb node id of the page's `<canvas>`. */
+  canvas: number | null;
+}
+
+/** An ICE server as `RTCPeerConnection`'s `iceServers` takes it. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** An ICE candidate as `RTCIceCandidateInit` (protocol.md §10.1). */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+}
+
+/** What the server sends an agent about its call (protocol.md §10.1). */
+export type CallMessage =
+  | { type: "call_offer"; sdp: string; ice_servers: IceServer[]; slots: CallSlot[] }
+  | { type: "call_candidate"; candidate: IceCandidate }
+  /** The server closed this agent's peer connection. */
+  | { type: "call_closed"; reason: string };
 
 /** A frame that is not a message of protocol version 1. */
 export class FrameError extends Error {
@@ -68,6 +114,66 @@ function describe(v: unknown): string {
   if (v instanceof Uint8Array) return "bin";
   if (Array.isArray(v)) return "array";
   return typeof v;
+}
+
+function strOrNull(obj: Record<string, unknown>, key: string, where: string): string | null {
+  const v = obj[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v === "string") return v;
+  throw new FrameError(`${where}: "${key}" must be a string or nil, got ${describe(v)}`);
+}
+
+function uintOrNull(obj: Record<string, unknown>, key: string, where: string): number | null {
+  const v = obj[key];
+  return v === undefined || v === null ? null : uint(obj, key, where);
+}
+
+function participant(v: unknown, where: string): Participant | null {
+  if (v === undefined || v === null) return null;
+  if (!isRecord(v)) throw new FrameError(`${where} must be a map or nil, got ${describe(v)}`);
+  return { id: str(v, "id", where), name: str(v, "name", where) };
+}
+
+const SLOT_MEDIA: readonly string[] = ["audio", "video", "canvas"];
+
+function callSlot(v: unknown, index: number): CallSlot {
+  const where = `call_offer.slots[${index}]`;
+  if (!isRecord(v)) throw new FrameError(`${where} must be a map, got ${describe(v)}`);
+  const media = str(v, "media", where);
+  if (!SLOT_MEDIA.includes(media)) throw new FrameError(`${where}: unknown media "${media}"`);
+  const send = v["send"];
+  if (typeof send !== "boolean") throw new FrameError(`${where}: "send" must be a bool, got ${describe(send)}`);
+  return {
+    mid: str(v, "mid", where),
+    send,
+    media: media as SlotMedia,
+    from: participant(v["from"], `${where}.from`),
+    canvas: uintOrNull(v, "canvas", where),
+  };
+}
+
+function iceServer(v: unknown, index: number): IceServer {
+  const where = `call_offer.ice_servers[${index}]`;
+  if (!isRecord(v)) throw new FrameError(`${where} must be a map, got ${describe(v)}`);
+  const raw = v["urls"];
+  // `RTCIceServer.urls` may be one string; the server sends an array.
+  const urls = typeof raw === "string" ? [raw] : Array.isArray(raw) && raw.every((u) => typeof u === "string") ? (raw as string[]) : null;
+  if (urls === null) throw new FrameError(`${where}: "urls" must be an array of strings`);
+  const server: IceServer = { urls };
+  const username = strOrNull(v, "username", where);
+  const credential = strOrNull(v, "credential", where);
+  if (username !== null) server.username = username;
+  if (credential !== null) server.credential = credential;
+  return server;
+}
+
+function iceCandidate(v: unknown, where: string): IceCandidate {
+  if (!isRecord(v)) throw new FrameError(`${where} must be a map, got ${describe(v)}`);
+  return {
+    candidate: str(v, "candidate", where),
+    sdpMid: strOrNull(v, "sdpMid", where),
+    sdpMLineIndex: uintOrNull(v, "sdpMLineIndex", where),
+  };
 }
 
 const encoder = new TextEncoder();
@@ -118,13 +224,27 @@ export function decodeAgentMessage(frame: ArrayBuffer | Uint8Array): AgentMessag
     }
     case "error":
       return { type, error: str(value, "error", "error"), message: str(value, "message", "error") };
+    case "call_offer": {
+      const servers = value["ice_servers"] ?? [];
+      const slots = value["slots"];
+      if (!Array.isArray(servers)) throw new FrameError(`call_offer: "ice_servers" must be an array`);
+      if (!Array.isArray(slots)) throw new FrameError(`call_offer: "slots" must be an array`);
+      return { type, sdp: str(value, "sdp", "call_offer"), ice_servers: servers.map(iceServer), slots: slots.map(callSlot) };
+    }
+    case "call_candidate":
+      return { type, candidate: iceCandidate(value["candidate"], "call_candidate.candidate") };
+    case "call_closed":
+      return { type, reason: strOrNull(value, "reason", "call_closed") ?? "" };
     default:
       return { type: "other", name: type };
   }
 }
 
-/** What an agent may ask the user for (protocol.md §9.2). */
-export type GrantKind = "control" | "annotate";
+/** What an agent may ask the user for (protocol.md §9.2, §10). */
+export type GrantKind = "control" | "annotate" | "call" | "record";
+
+/** The grants that act on the page itself: remote control and drawing. */
+export type PageGrantKind = "control" | "annotate";
 
 /** Where `navigate` goes. */
 export type NavigateTo = "back" | "forward" | "reload" | "url";
@@ -158,11 +278,20 @@ export interface Stroke {
 
 /** A message the agent sends on the live WebSocket (protocol.md §9.2). */
 export type AgentRequest =
-  | { type: "request"; kind: GrantKind }
+  | { type: "request"; kind: PageGrantKind | "record" }
+  /** A voice call, or a video call with `video` (protocol.md §10.2). */
+  | { type: "request"; kind: "call"; video: boolean }
   | { type: "release"; kind: GrantKind }
   | { type: "control"; tab: string; input: ControlInput }
   | { type: "stroke"; tab: string; stroke: Stroke }
-  | { type: "resync" };
+  | { type: "resync" }
+  /** Ready for the call: set up my peer connection, I send `audio`/`video` (both false: receive only). */
+  | { type: "call_join"; audio: boolean; video: boolean }
+  /** The answer to the last `call_offer`. */
+  | { type: "call_answer"; sdp: string }
+  | { type: "call_candidate"; candidate: IceCandidate }
+  /** Start / stop receiving the page's `<canvas>` elements as video. */
+  | { type: "canvas"; on: boolean };
 
 /**
  * A binary frame for `request`: a MessagePack map with exactly the fields of protocol.md §9.2.

@@ -5,7 +5,7 @@
 // is come from the session view; this only draws them.
 
 import { consentText, type KindState } from "../consent";
-import type { AgentRef, GrantKind, NavigateTo, StrokeTool } from "../protocol";
+import type { AgentRef, NavigateTo, PageGrantKind as GrantKind, StrokeTool } from "../protocol";
 import { h } from "../dom";
 import { strokeColor } from "../strokes";
 

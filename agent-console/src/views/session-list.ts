@@ -1,5 +1,6 @@
 // The session list: live sessions first, then recent ones, newest first; refreshed every few
 // seconds; searchable (user id, URL, metadata), filterable to live ones, paged with "Load more".
+// A session where a call runs has a 📞 badge.
 
 import { ApiError, type Api, type SessionSummary } from "../api";
 import { h, type View } from "../dom";
@@ -213,6 +214,12 @@ export function sessionListView(api: Api): View {
       ? h("span", { class: "live-badge" }, "LIVE")
       : h("span", { class: "ended-badge" }, s.end_reason === "idle" ? "idle" : s.ended_ms ? "ended" : "inactive");
     if (state.firstElementChild?.className !== badge.className) state.replaceChildren(badge);
+    const call = s.call === true;
+    tr.dataset["call"] = String(call);
+    const callBadge = state.querySelector(".call-badge");
+    if (call && !callBadge) {
+      state.appendChild(h("span", { class: "call-badge", title: "call in progress", "aria-label": "call in progress", role: "img" }, "📞"));
+    } else if (!call) callBadge?.remove();
     return tr;
   }
 

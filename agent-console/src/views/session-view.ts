@@ -1,14 +1,19 @@
 // One session: the live view (a live replayer per tab), time travel (a second, non-live replayer
 // over the watched tab's recorded events, positioned from the timeline), the tabs, the console
 // panel, the viewport and the connection status; and acting on the page: remote control and
-// drawing over the live player (once the user granted them), who else is watching, and the
-// activity trail. An ended session opens straight into replay, with its activity.
+// drawing over the live player (once the user granted them), who else is watching, the activity
+// trail, and calls: the call panel beside the stage, the page's canvases as video over the live
+// player, the session's recordings. An ended session opens straight into replay, with its
+// activity and recordings.
 
 import { ActivityLog } from "../activity";
 import { parseAgentRecord } from "../agent-records";
 import { AnnotateLayer } from "../annotate-layer";
-import { ApiError, type Api, type SessionSummary } from "../api";
-import { watchersText } from "../consent";
+import { ApiError, recordingFilePath, type Api, type RecordingInfo, type SessionSummary } from "../api";
+import { AgentCall, publishCall } from "../call";
+import { callPanelModel } from "../call-state";
+import { CanvasLayer } from "../canvas-layer";
+import { watchersText, type KindState } from "../consent";
 import { consoleEntries, countUpTo, type ConsoleEntry } from "../console-log";
 import { ControlLayer } from "../control-layer";
 import { h, type View } from "../dom";
@@ -16,12 +21,13 @@ import type { ConnectionStatus } from "../feed";
 import { browserName, formatClockTime, formatOffset, userLabel } from "../format";
 import { LiveSession } from "../live-session";
 import { PastPlayer, replayable } from "../player";
-import type { AgentRequest, GrantKind } from "../protocol";
+import type { AgentRequest, PageGrantKind } from "../protocol";
 import { viewportOf, type RrwebEvent, type Viewport } from "../rrweb-events";
 import { tabLabel, TabTracker } from "../tabs";
 import { replayerOffset, timelineEnd, timelineOffset } from "../timeline";
 import { ActivityPanel } from "./activity-panel";
 import { AgentControls } from "./agent-controls";
+import { CallPanel } from "./call-panel";
 import { ConsolePanel } from "./console-panel";
 
 type Mode = "live" | "past" | "recorded";
@@ -72,6 +78,8 @@ export function sessionView(api: Api, sessionId: string): View {
 
 function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   const startMs = summary.started_ms;
+  /** The view was torn down: late answers are dropped. */
+  let gone = false;
   let mode: Mode = summary.live ? "live" : "recorded";
   let speed: number = 1;
 
@@ -106,7 +114,7 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
 
   // ---- Acting on the page ---------------------------------------------------------------------
   /** Which layer takes the mouse when the agent may both control and draw. */
-  let pointerMode: GrantKind = "control";
+  let pointerMode: PageGrantKind = "control";
   let notice: { text: string; at: number } | null = null;
   const showNotice = (text: string) => {
     notice = { text, at: Date.now() };
@@ -132,7 +140,8 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
     target: liveTarget,
     send: (tab, stroke) => send({ type: "stroke", tab, stroke }),
   });
-  stage.append(controlLayer.el, annotateLayer.el);
+  const canvasLayer = new CanvasLayer();
+  stage.append(canvasLayer.el, controlLayer.el, annotateLayer.el);
   const agentControls = new AgentControls({
     request: (kind) => send({ type: "request", kind }),
     release: (kind) => send({ type: "release", kind }),
@@ -155,6 +164,57 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   });
   agentControls.el.hidden = !summary.live;
 
+  // ---- Calls ----------------------------------------------------------------------------------
+  let recordingsList: RecordingInfo[] = summary.recordings ?? [];
+  let renderQueued = false;
+  /** Renders once after whatever is running now (the call changes state from inside `render`). */
+  const renderSoon = () => {
+    if (renderQueued) return;
+    renderQueued = true;
+    queueMicrotask(() => {
+      renderQueued = false;
+      if (!gone) render();
+    });
+  };
+  const call: AgentCall | null = summary.live
+    ? new AgentCall({
+        // Quiet: the call says itself when something the agent clicked could not be sent.
+        send: (request) => live?.send(request) ?? false,
+        getUserMedia: (constraints) => {
+          const devices = navigator.mediaDevices as MediaDevices | undefined;
+          if (!devices) return Promise.reject(new Error("the browser offers no devices here (needs https or localhost)"));
+          return devices.getUserMedia(constraints);
+        },
+        createPeerConnection: (config) => new RTCPeerConnection(config),
+        onChange: renderSoon,
+      })
+    : null;
+  const unpublish = call ? publishCall(call) : () => {};
+  let recordingsToken = 0;
+  const refreshRecordings = () => {
+    const token = ++recordingsToken;
+    api.session(summary.id).then(
+      (fresh) => {
+        if (gone || token !== recordingsToken) return;
+        if (fresh.recordings) recordingsList = fresh.recordings;
+        render();
+      },
+      () => {},
+    );
+  };
+  /** A recording started or stopped: list it now, and again once its files are complete. */
+  let recordingTimer: ReturnType<typeof setTimeout> | null = null;
+  const recordingChanged = () => {
+    refreshRecordings();
+    if (recordingTimer !== null) clearTimeout(recordingTimer);
+    recordingTimer = setTimeout(refreshRecordings, 3000);
+  };
+  const callPanel = new CallPanel(call, {
+    file: (recording, file) => api.recordingFile(summary.id, recording, file),
+    filePath: (recording, file) => recordingFilePath(summary.id, recording, file),
+    refreshRecordings,
+  });
+
   el.replaceChildren(
     h(
       "header",
@@ -169,7 +229,7 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
     ),
     h("div", { class: "tabs-bar" }, tabsEl, followBtn),
     agentControls.el,
-    h("div", { class: "session-body" }, stage, h("div", { class: "side-panels" }, consolePanel.el, activityPanel.el)),
+    h("div", { class: "session-body" }, stage, h("div", { class: "side-panels" }, callPanel.el, consolePanel.el, activityPanel.el)),
     h(
       "div",
       { class: "timeline-bar" },
@@ -191,6 +251,8 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
         history: summary.activity ?? [],
         shownId: "live-view",
         onChange: () => render(),
+        onCall: (message) => call?.handle(message),
+        onRecording: recordingChanged,
       })
     : null;
   // A recorded session's tabs come from its summary.
@@ -388,7 +450,7 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   });
 
   // ---- Rendering ------------------------------------------------------------------------------
-  let wasGranted: Record<GrantKind, boolean> = { control: false, annotate: false };
+  let wasGranted: Record<PageGrantKind, boolean> = { control: false, annotate: false };
   function renderAgents(): void {
     activityPanel.update((live?.activity ?? recordedActivity).entries);
     const watchers = live && live.status !== "ended" ? watchersText(live.consent.watchers, live.self?.id ?? null) : "";
@@ -426,6 +488,39 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
       connected: live.status === "live" && selfId !== null,
       notice: noticeText,
     });
+  }
+
+  function renderCall(): void {
+    const self = live?.self ?? null;
+    const id = self?.id ?? null;
+    const consent = live?.consent;
+    const none: KindState = { status: "none", reason: null, holder: null };
+    const callState = consent?.of(id, "call") ?? none;
+    call?.setGrant(callState.status === "granted", id !== null && (consent?.wantsVideo(id) ?? false), self);
+    const model = callPanelModel({
+      connected: live?.status === "live" && id !== null,
+      call: callState,
+      record: consent?.of(id, "record") ?? none,
+      callHolders: consent?.holders("call") ?? [],
+      recordHolders: consent?.holders("record") ?? [],
+      selfId: id,
+      phase: call?.phase ?? "idle",
+      closedReason: call?.closedReason ?? null,
+      problem: call?.problem ?? "",
+      hasAudio: call?.hasAudio ?? false,
+      hasVideo: call?.hasVideo ?? false,
+    });
+    callPanel.update({
+      model,
+      tiles: call?.tiles() ?? [],
+      muted: call?.muted ?? false,
+      cameraOff: call?.cameraOff ?? false,
+      canvasesOn: call?.canvasesOn ?? false,
+      live: live !== null && live.status !== "ended",
+    });
+    callPanel.renderRecordings(recordingsList);
+    const player = live && mode === "live" ? live.playerOf(live.watched) : null;
+    canvasLayer.update(call?.canvases() ?? [], player?.ready ? player : null);
   }
 
   function currentViewport(): Viewport | null {
@@ -542,6 +637,7 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
     for (const btn of speedBtns) btn.setAttribute("aria-pressed", Number(btn.dataset["speed"]) === speed ? "true" : "false");
     backToLive.hidden = !(live && mode === "past");
     renderAgents();
+    renderCall();
   }
 
   // Ticks: the timeline's end moves with the clock, the replayer plays on.
@@ -554,7 +650,13 @@ function mount(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
   render();
 
   return () => {
+    gone = true;
     clearInterval(ticker);
+    if (recordingTimer !== null) clearTimeout(recordingTimer);
+    call?.close();
+    unpublish();
+    callPanel.destroy();
+    canvasLayer.destroy();
     loadToken++;
     controlLayer.destroy();
     annotateLayer.destroy();
