@@ -58,6 +58,26 @@
   tick();
   setInterval(tick, 3000);
 
+  // A moving chart on a canvas: rrweb records canvases as empty boxes, so agents see it only when
+  // they ask for the page's canvases as video.
+  const chart = $("load-chart");
+  const pen = chart.getContext("2d");
+  const draw = (now) => {
+    pen.fillStyle = "#0f172a";
+    pen.fillRect(0, 0, chart.width, chart.height);
+    pen.strokeStyle = "#38bdf8";
+    pen.lineWidth = 2;
+    pen.beginPath();
+    for (let x = 0; x <= chart.width; x += 4) {
+      const y = chart.height / 2 + Math.sin((x + now / 10) / 20) * (chart.height / 3);
+      if (x === 0) pen.moveTo(x, y);
+      else pen.lineTo(x, y);
+    }
+    pen.stroke();
+    requestAnimationFrame(draw);
+  };
+  requestAnimationFrame(draw);
+
   // Dialog.
   const modal = $("modal");
   const closeModal = () => {

@@ -37,6 +37,9 @@ pub struct FileMeta {
 struct FileEnd {
     bytes: u64,
     frames: u32,
+    /// For IVF: the duration in the file's timebase, for its header.
+    #[serde(default)]
+    duration: u64,
 }
 
 fn prefix(session: SessionId) -> String {
@@ -107,10 +110,11 @@ impl FileWriter {
     }
 
     /// Marks the file complete.
-    pub async fn finish(self, frames: u32) -> Result<(), StoreError> {
+    pub async fn finish(self, frames: u32, duration: u64) -> Result<(), StoreError> {
         let end = FileEnd {
             bytes: self.bytes,
             frames,
+            duration,
         };
         self.append(END, &serde_json::to_vec(&end).expect("file end serializes"))
             .await
@@ -180,7 +184,7 @@ pub async fn list(store: &Store, session: SessionId) -> Result<Vec<Recording>, S
     Ok(recordings)
 }
 
-/// A recorded file as it can be played: its chunks in order, the IVF frame count filled in.
+/// A recorded file as it can be played: its chunks in order, the IVF length filled in.
 /// `None` when there is no such file.
 pub async fn read(
     store: &Store,
@@ -197,7 +201,7 @@ pub async fn read(
     };
     let stream = store.basin().stream(name);
     let mut body = BytesMut::new();
-    let mut frames = None;
+    let mut length = None;
     let mut next = 0;
     loop {
         let records = match read_records(&stream, next, 1000).await {
@@ -212,20 +216,20 @@ pub async fn read(
             match record.split_first() {
                 Some((&CHUNK, chunk)) => body.put_slice(chunk),
                 Some((&END, end)) => {
-                    frames = serde_json::from_slice::<FileEnd>(end)
+                    length = serde_json::from_slice::<FileEnd>(end)
                         .ok()
-                        .map(|e| e.frames);
+                        .map(|e| u32::try_from(e.duration).unwrap_or(u32::MAX));
                 }
                 _ => {}
             }
         }
         next = last + 1;
     }
-    if let Some(frames) = frames
+    if let Some(length) = length
         && file.ends_with(".ivf")
         && body.len() >= ivf::HEADER_LEN
     {
-        body[ivf::FRAME_COUNT_AT..ivf::FRAME_COUNT_AT + 4].copy_from_slice(&frames.to_le_bytes());
+        body[ivf::LENGTH_AT..ivf::LENGTH_AT + 4].copy_from_slice(&length.to_le_bytes());
     }
     Ok(Some(body.freeze()))
 }

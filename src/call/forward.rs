@@ -191,6 +191,8 @@ async fn forward(
         let packet = rewrite.lock().expect("lock").apply(packet);
         match local.write_rtp(packet).await {
             Ok(()) if !bound => {
+                let ssrc = local_ssrc(&local).await;
+                tracing::debug!(ssrc, "leg forwarding");
                 bound = true;
                 keyframe.notify_one();
             }
@@ -198,6 +200,11 @@ async fn forward(
             Err(_) => bound = false,
         }
     }
+}
+
+async fn local_ssrc(local: &TrackLocalStaticRTP) -> u32 {
+    use webrtc::media_stream::Track;
+    local.ssrcs().await.first().copied().unwrap_or_default()
 }
 
 /// Maps a source's sequence numbers and timestamps onto the leg's own, continuing from where the

@@ -8,8 +8,10 @@ use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp::packetizer::Depacketizer;
 
 pub const HEADER_LEN: usize = 32;
-/// Where the header keeps the frame count, filled in when the file is served.
-pub const FRAME_COUNT_AT: usize = 24;
+/// Where the header keeps the length, filled in when the file is served. The IVF format calls it
+/// the frame count; FFmpeg (and so most players) read it as the duration in timebase units, and
+/// with frames stamped in RTP time only the duration makes the file last as long as the call.
+pub const LENGTH_AT: usize = 24;
 
 #[derive(Default)]
 pub struct IvfWriter {
@@ -23,6 +25,8 @@ pub struct IvfWriter {
     /// RTP time of the last frame written, unwrapped.
     clock: Clock,
     pub frames: u32,
+    /// When the last frame written starts, in 1/90000 s from the first.
+    last_pts: u64,
     header_written: bool,
 }
 
@@ -99,6 +103,16 @@ impl IvfWriter {
         out.extend_from_slice(&pts.to_le_bytes());
         out.append(&mut self.frame);
         self.frames += 1;
+        self.last_pts = pts;
+    }
+
+    /// How long the file plays, in 1/90000 s: up to the last frame's start, plus one frame.
+    pub fn duration(&self) -> u64 {
+        match self.frames {
+            0 => 0,
+            1 => 3000,
+            n => self.last_pts + self.last_pts / u64::from(n - 1),
+        }
     }
 }
 
@@ -225,5 +239,10 @@ mod tests {
             "timestamps survive the 32-bit wrap"
         );
         assert_eq!(ivf.frames, 3);
+        assert_eq!(
+            ivf.duration(),
+            90_000 + 45_000,
+            "the last frame lasts the average frame"
+        );
     }
 }

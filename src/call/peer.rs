@@ -41,6 +41,8 @@ pub enum PeerEventKind {
     Candidate(IceCandidate),
     /// The participant's media arrived on one of its slots.
     Track(Arc<dyn TrackRemote>),
+    /// The connection is up: what the participant receives can start with a key frame.
+    Connected,
     /// The connection failed or closed: the participant's media is gone.
     Down,
 }
@@ -78,6 +80,10 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        tracing::debug!(participant = self.participant, %state, "call connection state");
+        if state == RTCPeerConnectionState::Connected {
+            self.emit(PeerEventKind::Connected);
+        }
         if matches!(
             state,
             RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed

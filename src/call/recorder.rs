@@ -113,10 +113,12 @@ impl Container {
         }
     }
 
-    fn frames(&self) -> u32 {
+    /// What the file's end record says: frames (or packets), and for video the length to
+    /// write into the header.
+    fn end(&self) -> (u32, u64) {
         match self {
-            Self::Ogg(ogg) => u32::try_from(ogg.packets).unwrap_or(u32::MAX),
-            Self::Ivf(ivf) => ivf.frames,
+            Self::Ogg(ogg) => (u32::try_from(ogg.packets).unwrap_or(u32::MAX), 0),
+            Self::Ivf(ivf) => (ivf.frames, ivf.duration()),
         }
     }
 }
@@ -186,7 +188,8 @@ async fn record(
     if !pending.is_empty() && writer.write(&pending).await.is_err() {
         warn!(%session, recording, file, "recording chunk lost: S2 refused it");
     }
-    if let Err(e) = writer.finish(container.frames()).await {
+    let (frames, duration) = container.end();
+    if let Err(e) = writer.finish(frames, duration).await {
         warn!(%session, recording, file, error = %e, "could not mark a recorded file complete");
     }
 }

@@ -161,6 +161,18 @@ impl Sfu {
                     .send(&who, CallMessage::CallCandidate { candidate });
             }
             PeerEventKind::Track(track) => self.attach(&event.participant, track).await,
+            PeerEventKind::Connected => {
+                // Key frames asked for while the connection was still coming up were lost.
+                for slot in &peer.slots {
+                    if let Direction::Down {
+                        carries: Some(key), ..
+                    } = slot.direction
+                        && let Some(track) = self.published.get(&key)
+                    {
+                        track.source.keyframe.notify_one();
+                    }
+                }
+            }
             PeerEventKind::Down => {
                 debug!(session = %self.context.session, participant = event.participant, "call connection lost");
                 self.close(&event.participant, Some("connection_lost"))
@@ -185,6 +197,7 @@ impl Sfu {
             if std::ptr::addr_eq(Arc::as_ptr(receiver.track()), Arc::as_ptr(&track))
                 && let Some(published) = self.published.get_mut(&key)
             {
+                debug!(session = %self.context.session, participant = id, media = ?published.media, "track arrived");
                 published.source.attach(track);
                 return;
             }
@@ -214,6 +227,7 @@ impl Sfu {
 
     async fn join(&mut self, who: Who, audio: bool, video: bool, canvases: Vec<u32>) {
         let id = who.id().to_string();
+        debug!(session = %self.context.session, participant = id, audio, video, ?canvases, "call_join");
         let in_call = self.in_call(&id);
         let is_user = id == USER;
         let canvases = if is_user && !self.canvas_agents.is_empty() {
@@ -518,6 +532,7 @@ impl Sfu {
             });
         }
         peer.awaiting_answer = true;
+        debug!(session = %self.context.session, participant = id, slots = slots.len(), "offering");
         let offer = CallOffer {
             sdp,
             ice_servers: self.context.services.config.ice_servers.clone(),
@@ -546,6 +561,7 @@ impl Sfu {
             return;
         }
         peer.awaiting_answer = false;
+        debug!(session = %self.context.session, participant = id, "answer applied");
         for candidate in std::mem::take(&mut peer.queued) {
             let _ = peer.pc.add_ice_candidate(init(candidate)).await;
         }

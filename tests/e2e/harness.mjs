@@ -42,6 +42,7 @@ export async function startServer(options = {}) {
   const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stderr.on("data", (chunk) => { log += chunk; });
+  child.stdout.on("data", (chunk) => { log += chunk; });
   const url = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 60_000);
     child.stdout.on("data", (chunk) => {
@@ -72,17 +73,30 @@ export function scratchDir() {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Headless Chromium as the project's CI machine has it (Debian's package). */
-export async function launchBrowser() {
+/**
+ * Headless Chromium as the project's CI machine has it (Debian's package).
+ * @param {string[]} [extra] more command-line switches
+ */
+export async function launchBrowser(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--disable-quic",
+      ...extra,
     ],
   });
 }
+
+/** Switches for calls on loopback: fake camera and microphone, granted without a browser prompt. */
+export const FAKE_MEDIA = [
+  "--use-fake-ui-for-media-stream",
+  "--use-fake-device-for-media-stream",
+  "--allow-loopback-in-peer-connection",
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+  "--autoplay-policy=no-user-gesture-required",
+];
 
 /** GET an agent API path as JSON. */
 export async function api(server, path) {
