@@ -165,9 +165,10 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub ice_servers: Vec<String>,
-    /// Address the call media sockets bind (0.0.0.0: every interface but loopback).
-    #[arg(long, env = "COBROWSE_RTC_BIND", default_value = "0.0.0.0")]
-    pub rtc_bind: IpAddr,
+    /// Address the call media sockets bind (0.0.0.0: every interface but loopback). Default: the
+    /// address of --listen, so a server on loopback keeps its media on loopback too.
+    #[arg(long, env = "COBROWSE_RTC_BIND")]
+    pub rtc_bind: Option<IpAddr>,
     /// UDP ports for call media, FIRST-LAST: one per participant connection.
     #[arg(long, env = "COBROWSE_RTC_PORTS", default_value = "50000-50199")]
     pub rtc_ports: String,
@@ -266,7 +267,7 @@ impl ServeArgs {
                 .iter()
                 .map(|s| parse_ice_server(s))
                 .collect::<Result<_, _>>()?,
-            bind_ip: self.rtc_bind,
+            bind_ip: self.rtc_bind.unwrap_or(self.listen.ip()),
             ports: parse_ports(&self.rtc_ports)?,
             announce_ips: self.rtc_announce_ips,
         };

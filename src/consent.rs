@@ -350,7 +350,14 @@ impl Consent {
         let mut effects = self.flush_drops(&agent.id);
         let request_id = request_id.to_string();
         effects.extend([
-            record(&agent, AgentAction::Granted { kind, request_id }),
+            record(
+                &agent,
+                AgentAction::Granted {
+                    kind,
+                    request_id,
+                    video,
+                },
+            ),
             cancel,
             Effect::Tracker(self.grants_message()),
         ]);

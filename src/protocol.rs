@@ -494,6 +494,9 @@ pub struct Slot {
     pub from: Option<Participant>,
     /// The rrweb node id of the canvas, for `media: canvas`.
     pub canvas: Option<u32>,
+    /// The tab the canvas is in (rrweb ids are per tab and page load), for `media: canvas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tab: Option<String>,
 }
 
 /// An ICE server as browsers take it (`RTCIceServer`).
@@ -853,6 +856,9 @@ pub enum AgentAction {
     Granted {
         kind: GrantKind,
         request_id: String,
+        /// For a call: with video.
+        #[serde(default, skip_serializing_if = "is_false")]
+        video: bool,
     },
     Declined {
         kind: GrantKind,
@@ -891,6 +897,10 @@ pub enum AgentAction {
         tab: String,
         input: String,
         reason: String,
+    },
+    /// The agent started or stopped receiving the page's canvases as video.
+    Canvas {
+        on: bool,
     },
     /// The server started or stopped recording the call.
     Recording {

@@ -231,7 +231,13 @@ impl Room {
                 participant,
                 candidate,
             },
-            Signal::Canvas { on } => Command::Canvas { agent, node, on },
+            Signal::Canvas { on } => {
+                self.record(vec![AgentRecord {
+                    agent: agent.clone(),
+                    action: AgentAction::Canvas { on },
+                }]);
+                Command::Canvas { agent, node, on }
+            }
             Signal::ToAgent { .. } => return,
             signal => {
                 if signal == Signal::Left {

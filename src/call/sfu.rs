@@ -25,6 +25,8 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 /// A track someone sends into the call.
 struct Published {
     owner: Participant,
+    /// The tab it comes from, for the page's tracks.
+    tab: Option<String>,
     media: Media,
     canvas: Option<u32>,
     source: Source,
@@ -368,6 +370,10 @@ impl Sfu {
                 self.next_key += 1;
                 let key = self.next_key;
                 let owner = peer.who.participant();
+                let tab = match &peer.who {
+                    Who::User { tab, .. } => Some(tab.clone()),
+                    Who::Agent { .. } => None,
+                };
                 peer.slots.push(SlotState {
                     transceiver,
                     media,
@@ -380,6 +386,7 @@ impl Sfu {
                     key,
                     Published {
                         owner,
+                        tab,
                         media,
                         canvas,
                         source,
@@ -518,6 +525,7 @@ impl Sfu {
                     media: slot.media,
                     from: None,
                     canvas: *canvas,
+                    tab: None,
                 },
                 Direction::Down { carries, .. } => {
                     let track = carries.and_then(|k| self.published.get(&k));
@@ -527,6 +535,9 @@ impl Sfu {
                         media: slot.media,
                         from: track.map(|t| t.owner.clone()),
                         canvas: track.and_then(|t| t.canvas),
+                        tab: track
+                            .filter(|t| t.canvas.is_some())
+                            .and_then(|t| t.tab.clone()),
                     }
                 }
             });
