@@ -925,4 +925,109 @@ mod tests {
         );
         assert!(!consent.allows("id-alice", GrantKind::Control));
     }
+
+    #[test]
+    fn a_recording_needs_the_askers_call_is_exclusive_and_ends_with_that_call() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let (alice, bob) = (agent("alice"), agent("bob"));
+        let record = Signal::Request {
+            kind: GrantKind::Record,
+            video: false,
+        };
+        let alone = consent.on_signal(alice.clone(), record.clone(), true, now);
+        assert!(
+            matches!(actions(&alone)[..], [AgentAction::Dropped { reason, .. }] if reason == NO_GRANT),
+            "no prompt to record a call the agent is not in: {alone:?}"
+        );
+        granted(&mut consent, &alice, GrantKind::Call, now);
+        granted(&mut consent, &bob, GrantKind::Call, now);
+        granted(&mut consent, &alice, GrantKind::Record, now);
+        assert!(consent.allows("id-alice", GrantKind::Record));
+        let second = consent.on_signal(bob.clone(), record, true, now);
+        assert!(
+            matches!(actions(&second)[..], [AgentAction::Busy { .. }]),
+            "one recording at a time: {second:?}"
+        );
+        let left_call = consent.on_signal(
+            alice.clone(),
+            Signal::Release {
+                kind: GrantKind::Call,
+            },
+            true,
+            now,
+        );
+        assert!(actions(&left_call).iter().any(|a| matches!(
+            a,
+            AgentAction::Ended { kind: GrantKind::Record, reason } if reason == "call_ended"
+        )));
+        assert!(!consent.allows("id-alice", GrantKind::Record));
+        assert!(
+            consent.allows("id-bob", GrantKind::Call),
+            "the call goes on for bob"
+        );
+    }
+
+    #[test]
+    fn hanging_up_ends_every_call_and_recording_but_not_control() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let (alice, bob) = (agent("alice"), agent("bob"));
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        granted(&mut consent, &alice, GrantKind::Call, now);
+        granted(&mut consent, &bob, GrantKind::Call, now);
+        granted(&mut consent, &alice, GrantKind::Record, now);
+        let effects = consent.hangup();
+        let revoked = actions(&effects)
+            .iter()
+            .filter(|a| matches!(a, AgentAction::Revoked { .. }))
+            .count();
+        assert_eq!(revoked, 3);
+        assert!(consent.allows("id-alice", GrantKind::Control));
+        assert!(!consent.allows("id-alice", GrantKind::Call));
+        assert!(!consent.allows("id-bob", GrantKind::Call));
+        assert!(!consent.allows("id-alice", GrantKind::Record));
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Tracker(ServerMessage::Grants { grants }) if grants.len() == 1)),
+            "the page is told at once"
+        );
+    }
+
+    #[test]
+    fn a_video_call_prompt_and_grant_say_video() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let asked = consent.on_signal(
+            agent("alice"),
+            Signal::Request {
+                kind: GrantKind::Call,
+                video: true,
+            },
+            true,
+            now,
+        );
+        assert!(asked.iter().any(|e| matches!(
+            e,
+            Effect::Tracker(ServerMessage::ConsentRequest { video: true, .. })
+        )));
+        let answered = consent.on_answer(&prompt_id(&asked), true, None);
+        assert!(answered.iter().any(|e| matches!(
+            e,
+            Effect::Tracker(ServerMessage::Grants { grants }) if grants[0].video
+        )));
+        // Video means nothing for other kinds.
+        let control = consent.on_signal(
+            agent("bob"),
+            Signal::Request {
+                kind: GrantKind::Control,
+                video: true,
+            },
+            true,
+            now,
+        );
+        assert!(control.iter().any(|e| matches!(
+            e,
+            Effect::Tracker(ServerMessage::ConsentRequest { video: false, .. })
+        )));
+    }
 }

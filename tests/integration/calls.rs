@@ -171,7 +171,7 @@ async fn call_server(first_port: u16) -> RunningServer {
     start(config).await
 }
 
-async fn joined_agent(server: &RunningServer, session: &str) -> (Side<AgentMessage>, AgentRef) {
+async fn joined_agent(server: &impl Node, session: &str) -> (Side<AgentMessage>, AgentRef) {
     let ws = agent(server, session, "").await;
     let mut side = agent_side(ws);
     let Some(AgentMessage::Joined { agent }) = Some(
@@ -517,4 +517,41 @@ fn alice_id(detail: &serde_json::Value) -> String {
         .find(|a| a["record"]["action"] == "granted")
         .map(|a| a["record"]["agent"]["id"].as_str().unwrap().to_string())
         .unwrap()
+}
+
+/// The tracker on one node, the agent on another: the agent's offers and candidates come back
+/// to it through `cluster/signals`, and its media goes to the node that holds the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_on_another_node_joins_the_call_held_by_the_trackers_node() {
+    let store = crate::cluster::store().await;
+    let a = crate::cluster::node(&store, "node-a").await;
+    let b = crate::cluster::node(&store, "node-b").await;
+    let tracker = Tracker::open(&a, None, "tab-1").await;
+    let session = tracker.session_id.clone();
+    let mut page = user(tracker);
+    let (mut alice, _) = joined_agent(&b, &session).await;
+
+    accept(&mut page, &alice, GrantKind::Call, true).await;
+    page.send(&TrackerMessage::CallJoin {
+        audio: true,
+        video: true,
+        canvases: vec![],
+    });
+    page.until(is_offer).await;
+    alice.send(&Signal::CallJoin {
+        audio: true,
+        video: false,
+    });
+    let offer = agent_offer(
+        alice
+            .until(|m| matches!(m, AgentMessage::CallOffer(_)))
+            .await,
+    );
+    assert_eq!(receiving(&offer).len(), 2);
+    alice.receives(2, 25).await;
+    page.receives(1, 25).await;
+    page.send(&TrackerMessage::Hangup);
+    alice
+        .until(|m| matches!(m, AgentMessage::CallClosed { .. }))
+        .await;
 }
