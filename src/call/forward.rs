@@ -22,6 +22,9 @@ use crate::protocol::Media;
 
 /// Packets a leg may fall behind before it skips ahead (about a second of video).
 const FANOUT_DEPTH: usize = 512;
+/// Key frames asked for when a leg starts carrying a track, this far apart.
+const STARTUP_KEYFRAMES: u32 = 4;
+const STARTUP_KEYFRAME_EVERY: Duration = Duration::from_millis(500);
 /// How often senders are asked for a key frame while anyone receives their video: a receiver
 /// that lost one (or joined) recovers within this.
 pub const KEYFRAME_EVERY: Duration = Duration::from_secs(3);
@@ -175,9 +178,13 @@ async fn forward(
     rewrite: Arc<Mutex<Rewrite>>,
     keyframe: Arc<Notify>,
 ) {
-    // Until the participant's answer binds the track, writes fail; the first that succeeds asks
-    // for a key frame so the picture starts at once.
+    // Until the participant's answer binds the track, writes fail; once they succeed, key frames
+    // are asked for a few times over the first seconds, so the picture starts as soon as the
+    // receiver's connection is up (webrtc 0.21 does not pass the receiver's own PLIs on, and a
+    // key frame sent while DTLS is still coming up is lost).
     let mut bound = false;
+    let mut startup_asks = 0;
+    let mut next_ask = tokio::time::Instant::now();
     keyframe.notify_one();
     loop {
         let packet = match packets.recv().await {
@@ -191,20 +198,19 @@ async fn forward(
         let packet = rewrite.lock().expect("lock").apply(packet);
         match local.write_rtp(packet).await {
             Ok(()) if !bound => {
-                let ssrc = local_ssrc(&local).await;
-                tracing::debug!(ssrc, "leg forwarding");
                 bound = true;
-                keyframe.notify_one();
+                startup_asks = STARTUP_KEYFRAMES;
+                next_ask = tokio::time::Instant::now();
             }
             Ok(()) => {}
             Err(_) => bound = false,
         }
+        if startup_asks > 0 && tokio::time::Instant::now() >= next_ask {
+            keyframe.notify_one();
+            startup_asks -= 1;
+            next_ask += STARTUP_KEYFRAME_EVERY;
+        }
     }
-}
-
-async fn local_ssrc(local: &TrackLocalStaticRTP) -> u32 {
-    use webrtc::media_stream::Track;
-    local.ssrcs().await.first().copied().unwrap_or_default()
 }
 
 /// Maps a source's sequence numbers and timestamps onto the leg's own, continuing from where the

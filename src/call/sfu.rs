@@ -499,6 +499,11 @@ impl Sfu {
             peer.again = true;
             return;
         }
+        // A connection with nothing to carry yet (an agent asking for canvases before the page
+        // sent any) waits: an offer without media sections cannot be answered usefully.
+        if peer.slots.is_empty() {
+            return;
+        }
         let result = async {
             let offer = peer.pc.create_offer(None).await?;
             peer.pc.set_local_description(offer).await?;
