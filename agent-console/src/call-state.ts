@@ -3,7 +3,7 @@
 // Pure: state in, words and buttons out, so every combination is a unit test.
 
 import type { CallPhase } from "./call";
-import type { KindState } from "./consent";
+import { TOO_SOON_TEXT, type KindState } from "./consent";
 import type { AgentRef } from "./protocol";
 
 export interface CallPanelInput {
@@ -137,6 +137,7 @@ function recordText(input: CallPanelInput): string {
       if (others.length > 0) return `${others.map((a) => a.name).join(", ")} is recording the call`;
       if (record.reason === "revoked") return "The user stopped the recording";
       if (record.reason === "call_ended") return "The recording stopped: the call ended";
+      if (record.reason === "too_soon") return "Asked too soon to record; try again in a few seconds";
       return "";
   }
 }
@@ -152,7 +153,7 @@ export function callPanelModel(input: CallPanelInput): CallPanelModel {
   return {
     state,
     text,
-    notice: state === "failed" ? "" : input.problem,
+    notice: state === "failed" ? "" : input.problem || (input.call.reason === "too_soon" ? TOO_SOON_TEXT : ""),
     showStart: !granted && !asking && !running,
     showJoin: !granted && !asking && running,
     hangUp: asking ? "Cancel" : granted ? "Hang up" : null,

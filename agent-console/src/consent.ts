@@ -31,7 +31,12 @@ export type ConsentReason =
   /** The user's page moved to another server, which starts with no grants. */
   | "moved"
   /** A recording stopped because the last call grant ended. */
-  | "call_ended";
+  | "call_ended"
+  /**
+   * The server dropped this agent's request: it asked again less than 3 s after its last prompt
+   * of that kind (protocol.md §9.5). Back to the start, with a word about it.
+   */
+  | "too_soon";
 
 export interface KindState {
   status: ConsentStatus;
@@ -44,6 +49,16 @@ export const GRANT_KINDS: readonly GrantKind[] = ["control", "annotate", "call",
 
 const NONE: KindState = { status: "none", reason: null, holder: null };
 
+/** What the agent reads after the server dropped its request as `too_soon`. */
+export const TOO_SOON_TEXT = "Asked too soon; try again in a few seconds";
+
+/**
+ * How long a request this console sent waits for its answer (`requested`, `busy`, or a `dropped`
+ * request) before it is forgotten, ms. The server answers within moments; one that never comes
+ * (the page was gone, the request was ignored) must not take the blame for a later drop.
+ */
+export const ASK_ANSWER_MS = 10_000;
+
 type AgentGrants = Record<GrantKind, KindState>;
 
 export class ConsentState {
@@ -54,6 +69,15 @@ export class ConsentState {
   /** Whether each agent's latest `call` request was for a video call. */
   private readonly callVideo = new Map<string, boolean>();
   private recordingId: string | null = null;
+  /**
+   * Each agent's requests sent from this console and not answered yet, oldest first: a `dropped`
+   * request record does not say which kind it dropped, so it is matched with the oldest one here
+   * (the server handles an agent's signals in order).
+   */
+  private readonly asking = new Map<string, Array<{ kind: GrantKind; at: number }>>();
+
+  /** `now`: the clock for `ASK_ANSWER_MS` (ms). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   private grantsOf(agentId: string): AgentGrants {
     let g = this.agents.get(agentId);
@@ -63,6 +87,43 @@ export class ConsentState {
 
   private set(agentId: string, kind: GrantKind, status: ConsentStatus, reason: ConsentReason | null = null, holder: AgentRef | null = null): void {
     this.grantsOf(agentId)[kind] = { status, reason, holder };
+  }
+
+  /**
+   * This console sent `request {kind}` as `agentId`. A request of a kind the agent already
+   * holds or waits for is ignored by the server (no record answers it), so it is not counted.
+   */
+  asked(agentId: string, kind: GrantKind): void {
+    const status = this.of(agentId, kind).status;
+    if (status === "pending" || status === "granted") return;
+    const queue = this.unanswered(agentId).filter((a) => a.kind !== kind);
+    queue.push({ kind, at: this.now() });
+    this.asking.set(agentId, queue);
+  }
+
+  /** `agentId`'s requests still waiting for an answer, without those too old to get one. */
+  private unanswered(agentId: string): Array<{ kind: GrantKind; at: number }> {
+    const now = this.now();
+    return (this.asking.get(agentId) ?? []).filter((a) => now - a.at <= ASK_ANSWER_MS);
+  }
+
+  /** A record answered `agentId`'s request of `kind`. */
+  private answered(agentId: string, kind: GrantKind): void {
+    if (!this.asking.has(agentId)) return;
+    this.asking.set(agentId, this.unanswered(agentId).filter((a) => a.kind !== kind));
+  }
+
+  /** The server dropped `count` of `agentId`'s requests (`reason`): the oldest unanswered ones. */
+  private droppedRequests(agentId: string, reason: string, count: number): void {
+    if (!this.asking.has(agentId)) return;
+    const queue = this.unanswered(agentId);
+    const dropped = queue.splice(0, Math.max(1, count));
+    this.asking.set(agentId, queue);
+    if (reason !== "too_soon") return;
+    for (const { kind } of dropped) {
+      const status = this.of(agentId, kind).status;
+      if (status !== "pending" && status !== "granted") this.set(agentId, kind, "none", "too_soon");
+    }
   }
 
   /** Takes the next `agent` record of the stream. */
@@ -83,6 +144,7 @@ export class ConsentState {
         }
         break;
       case "requested":
+        this.answered(id, record.kind);
         this.set(id, record.kind, "pending");
         if (record.kind === "call") this.callVideo.set(id, record.video);
         break;
@@ -93,6 +155,7 @@ export class ConsentState {
         this.set(id, record.kind, "declined", record.reason === "timeout" ? "timeout" : "declined");
         break;
       case "busy":
+        this.answered(id, record.kind);
         this.set(id, record.kind, "busy", "busy", record.holder);
         break;
       case "withdrawn":
@@ -109,9 +172,13 @@ export class ConsentState {
         this.recordingId = record.state === "started" ? record.recording : null;
         break;
       case "dropped": {
-        // `no_page` drops (the page was between two loads) leave the grant as it was; dropped
-        // requests (`too_soon`) say nothing about a grant.
-        if (record.reason !== "no_grant" || record.what === "request") break;
+        // A dropped request (`too_soon`) sends the agent back to the start for that kind.
+        if (record.what === "request") {
+          this.droppedRequests(id, record.reason, record.count);
+          break;
+        }
+        // `no_page` drops (the page was between two loads) leave the grant as it was.
+        if (record.reason !== "no_grant") break;
         const kind: GrantKind = record.what === "control" ? "control" : "annotate";
         if (this.grantsOf(id)[kind].status === "granted") this.set(id, kind, "none", "dropped");
         break;
@@ -198,6 +265,8 @@ export function consentText(kind: PageGrantKind, state: KindState, holder: Agent
           return "The session ended";
         case "moved":
           return `The user's page reconnected elsewhere; ask again for the ${what}`;
+        case "too_soon":
+          return TOO_SOON_TEXT;
         default:
           if (kind === "control" && holder !== null) return `${holder.name} is in control`;
           return kind === "control" ? "You do not control the page" : "Not drawing";

@@ -121,7 +121,10 @@ export class LiveSession {
 
   /** Sends `request` on the live socket; false when it is not open (see `LiveFeed.send`). */
   send(request: AgentRequest): boolean {
-    return this.feed.send(request);
+    const sent = this.feed.send(request);
+    // The answer may be a `dropped` record that does not name the kind (consent.ts).
+    if (sent && request.type === "request" && this.self !== null) this.consent.asked(this.self.id, request.kind);
+    return sent;
   }
 
   private observeAgentRecord(ts: number, json: unknown, fresh = false): void {

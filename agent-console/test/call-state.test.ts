@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { callMembers, callPanelModel, type CallPanelInput } from "../src/call-state";
-import type { KindState } from "../src/consent";
+import { TOO_SOON_TEXT, type KindState } from "../src/consent";
 
 const alice = { id: "a1", name: "alice" };
 const bob = { id: "b1", name: "bob" };
@@ -29,6 +29,23 @@ function input(overrides: Partial<CallPanelInput> = {}): CallPanelInput {
 }
 
 describe("callPanelModel", () => {
+  it("goes back to the start, with a notice, after a call request dropped as too soon", () => {
+    const m = callPanelModel(input({ call: st("none", "too_soon") }));
+    expect(m).toMatchObject({ state: "none", text: "", notice: TOO_SOON_TEXT, showStart: true, hangUp: null });
+    // A device problem says more than that.
+    expect(callPanelModel(input({ call: st("none", "too_soon"), problem: "Not connected" })).notice).toBe("Not connected");
+    // Joining a call that runs, likewise.
+    expect(callPanelModel(input({ call: st("none", "too_soon"), callHolders: [bob] }))).toMatchObject({
+      state: "running",
+      showJoin: true,
+      notice: TOO_SOON_TEXT,
+    });
+    // A record request dropped as too soon leaves Record to click again.
+    const rec = callPanelModel(input({ call: st("granted"), record: st("none", "too_soon"), callHolders: [alice], phase: "connected", hasAudio: true }));
+    expect(rec).toMatchObject({ showRecord: true, recordEnabled: true, stopRecording: null, notice: "" });
+    expect(rec.recordText).toBe("Asked too soon to record; try again in a few seconds");
+  });
+
   it("offers a voice or video call when none runs", () => {
     const m = callPanelModel(input());
     expect(m).toMatchObject({ state: "none", showStart: true, showJoin: false, hangUp: null, showRecord: false, recording: false });

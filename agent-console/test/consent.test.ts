@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseAgentRecord, type AgentRecord } from "../src/agent-records";
-import { consentText, ConsentState, watchersText } from "../src/consent";
+import { ASK_ANSWER_MS, consentText, ConsentState, TOO_SOON_TEXT, watchersText } from "../src/consent";
 
 const alice = { id: "a1", name: "alice" };
 const bob = { id: "b1", name: "bob" };
@@ -118,6 +118,87 @@ describe("ConsentState", () => {
     s.sessionEnded();
     expect(s.of(alice.id, "control")).toMatchObject({ status: "none", reason: "session_ended" });
     expect(s.of(bob.id, "annotate").status).toBe("none");
+  });
+});
+
+describe("ConsentState: requests dropped as too soon", () => {
+  const tooSoon = (count = 1, agent = alice) => record({ action: "dropped", agent, what: "request", reason: "too_soon", count });
+  const declined = (kind = "call") => record({ action: "declined", agent: alice, kind, request_id: `r-a1-${kind}`, reason: "declined" });
+
+  it("sends the agent back to the start of the kind it asked for, with a word about it", () => {
+    const s = stateAfter(requested(alice, "call"), { action: "declined", agent: alice, kind: "call", request_id: "r", reason: "declined" });
+    s.asked(alice.id, "call");
+    s.observe(tooSoon());
+    expect(s.of(alice.id, "call")).toMatchObject({ status: "none", reason: "too_soon" });
+    for (const kind of ["control", "annotate", "record"] as const) {
+      const t = new ConsentState();
+      t.asked(alice.id, kind);
+      t.observe(tooSoon());
+      expect(t.of(alice.id, kind), kind).toMatchObject({ status: "none", reason: "too_soon" });
+    }
+    const c = new ConsentState();
+    c.asked(alice.id, "control");
+    c.observe(tooSoon());
+    expect(consentText("control", c.of(alice.id, "control"))).toBe(TOO_SOON_TEXT);
+    expect(consentText("annotate", { status: "none", reason: "too_soon", holder: null })).toBe(TOO_SOON_TEXT);
+    // Asking again in time goes on as usual.
+    c.asked(alice.id, "control");
+    c.observe(record(requested()));
+    expect(c.of(alice.id, "control").status).toBe("pending");
+  });
+
+  it("blames the oldest request still unanswered, and as many as the record counts", () => {
+    const s = new ConsentState();
+    s.asked(alice.id, "control");
+    s.asked(alice.id, "call");
+    s.observe(tooSoon());
+    expect(s.of(alice.id, "control").reason).toBe("too_soon");
+    expect(s.of(alice.id, "call")).toMatchObject({ status: "none", reason: null });
+    s.observe(record(requested(alice, "call")));
+    expect(s.of(alice.id, "call").status).toBe("pending");
+
+    // A second drop within a second comes later, counted with others.
+    const t = new ConsentState();
+    t.asked(alice.id, "annotate");
+    t.asked(alice.id, "call");
+    t.asked(alice.id, "control");
+    t.observe(record(requested(alice, "annotate")));
+    t.observe(tooSoon(2));
+    expect(t.of(alice.id, "annotate").status).toBe("pending");
+    expect(t.of(alice.id, "call").reason).toBe("too_soon");
+    expect(t.of(alice.id, "control").reason).toBe("too_soon");
+  });
+
+  it("leaves other agents, answered requests and other drops alone", () => {
+    const s = new ConsentState();
+    s.asked(alice.id, "call");
+    s.observe(tooSoon(1, bob));
+    expect(s.of(alice.id, "call").reason).toBeNull();
+    expect(s.of(bob.id, "call").reason).toBeNull();
+    s.observe(record(requested(alice, "call")));
+    s.observe(declined());
+    // The request was answered: a later drop (of a request sent elsewhere) is not it.
+    s.observe(tooSoon());
+    expect(s.of(alice.id, "call")).toMatchObject({ status: "declined", reason: "declined" });
+    // A record request refused for want of a call grant says nothing about the call.
+    const t = new ConsentState();
+    t.asked(alice.id, "record");
+    t.observe(record({ action: "dropped", agent: alice, what: "request", reason: "no_grant", count: 1 }));
+    expect(t.of(alice.id, "record")).toMatchObject({ status: "none", reason: null });
+  });
+
+  it("does not count a request the server ignores, nor one never answered", () => {
+    let now = 1_000;
+    const s = new ConsentState(() => now);
+    s.observe(record(requested(alice, "call")));
+    s.asked(alice.id, "call"); // already pending: the server says nothing
+    s.asked(alice.id, "control");
+    now += ASK_ANSWER_MS + 1; // the page was away: no answer ever came
+    s.asked(alice.id, "annotate");
+    s.observe(tooSoon());
+    expect(s.of(alice.id, "call").status).toBe("pending");
+    expect(s.of(alice.id, "control").reason).toBeNull();
+    expect(s.of(alice.id, "annotate").reason).toBe("too_soon");
   });
 });
 

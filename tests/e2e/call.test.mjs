@@ -1,7 +1,8 @@
 // Calls in headless Chromium with fake camera and microphone, on loopback, through a real server:
 // the user accepts, agents receive live audio and video through the server's SFU, a second agent
 // joins while the user still sends one stream of each, a declined call never opens the
-// microphone, and a consented recording leaves files a decoder plays for as long as it ran.
+// microphone, a consented recording leaves files a decoder plays for as long as it ran, and the
+// page's <canvas> streams as video over the agent's replay without any call.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -58,6 +59,18 @@ async function stats(page) {
   });
 }
 
+/** Counts the page's calls to getUserMedia in `window.mediaAsks` from now on. */
+async function countMediaAsks(u) {
+  await u.page.evaluate(() => {
+    window.mediaAsks = 0;
+    const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+      window.mediaAsks += 1;
+      return ask(constraints);
+    };
+  });
+}
+
 /** Waits until a page decodes video frames and its audio and video packet counts grow. */
 async function receivesLive(page, what) {
   await eventually(async () => (await stats(page))?.frames > 0, 30_000, `${what}: a decoded video frame`);
@@ -111,16 +124,9 @@ test("agents in a call the user accepted get live audio and video, and the user 
   await Promise.all([u.context.close(), a.context.close(), b.context.close()]);
 });
 
-test("a declined call never opens the microphone", async () => {
+test("a declined call never opens the microphone, and asking again too soon says so", async () => {
   const u = await openUser(browser, server);
-  await u.page.evaluate(() => {
-    window.mediaAsks = 0;
-    const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = (constraints) => {
-      window.mediaAsks += 1;
-      return ask(constraints);
-    };
-  });
+  await countMediaAsks(u);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
   await a.page.click('[data-action="call-voice"]');
@@ -130,6 +136,14 @@ test("a declined call never opens the microphone", async () => {
   await a.page.waitForSelector('[data-testid="call-state"][data-state="declined"]');
   await sleep(1000);
   assert.equal(await u.page.evaluate(() => window.mediaAsks), 0, "no device was asked for");
+
+  // Asking again within 3 s of the last prompt: the server drops the request (`too_soon`); the
+  // panel goes back to the start and says so, and the user sees nothing.
+  await a.page.click('[data-action="call-voice"]');
+  await a.page.locator('[data-testid="call-notice"]', { hasText: "Asked too soon" }).waitFor();
+  assert.equal(await a.page.locator('[data-testid="call-state"]').getAttribute("data-state"), "none");
+  assert.ok(await a.page.locator('[data-action="call-voice"]').isVisible(), "the call buttons are back");
+  assert.equal(await prompt(u, "call").count(), 0, "no prompt for a dropped request");
 
   // The same page asks once the user accepts (after the 3 s between two prompts of one agent):
   // the counter sees what it should.
@@ -201,5 +215,117 @@ test("a recording the user accepted is stored with the session and plays for as 
   } finally {
     scratch.remove();
   }
+  await Promise.all([u.context.close(), a.context.close()]);
+});
+
+/**
+ * An element's box on the agent's screen: `rect` (CSS px of the user's viewport, as the replay
+ * lays it out) through the player's scaling (agent-console/README.md, "Driving control").
+ */
+function onAgentScreen(rect, iframe, viewportWidth) {
+  const scale = iframe.width / viewportWidth;
+  return {
+    x: iframe.x + rect.x * scale,
+    y: iframe.y + rect.y * scale,
+    width: rect.width * scale,
+    height: rect.height * scale,
+  };
+}
+
+/** What a <video> shows now: its size, and the shares of the chart's dark background and light-blue line. */
+function videoColours(video) {
+  return video.evaluate((v) => {
+    const c = document.createElement("canvas");
+    c.width = v.videoWidth;
+    c.height = v.videoHeight;
+    const g = c.getContext("2d");
+    g.drawImage(v, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let dark = 0;
+    let line = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      // demo.js: #0f172a background, #38bdf8 line (with some room for the codec).
+      if (d[i] < 50 && d[i + 1] < 60 && d[i + 2] < 80) dark += 1;
+      if (d[i] < 130 && d[i + 1] > 140 && d[i + 2] > 190) line += 1;
+    }
+    return { width: c.width, height: c.height, dark: dark / (d.length / 4), line: line / (d.length / 4) };
+  });
+}
+
+test("an agent who shows canvases gets the page's canvas as video over the replay, with no call and no prompt, until it hides them", async () => {
+  const u = await openUser(browser, server);
+  await countMediaAsks(u);
+  const a = await openAgent(browser, server);
+  const view = await openSession(a, u.id);
+  const canvases = a.page.locator('[data-action="canvases"]');
+  const video = a.page.locator('[data-testid="canvas-layer"] .canvas-video[data-canvas]');
+
+  const asked = Date.now();
+  await canvases.click();
+  assert.equal(await canvases.getAttribute("aria-pressed"), "true");
+  await eventually(
+    async () => (await stats(a.page))?.frames > 0, 30_000, "the agent's first decoded frame of the canvas",
+  );
+  const firstFrame = Date.now();
+  await eventually(() => video.evaluate((v) => v.videoWidth > 0 && !v.hidden), 10_000, "the canvas video to play");
+
+  // (a) Page content, not the user's devices: no prompt, no device asked for, no call.
+  assert.equal(await u.page.locator('[data-cobrowse="consent-prompt"]').count(), 0, "the user was asked nothing");
+  assert.equal(await u.page.locator('[data-cobrowse="call-window"]').count(), 0, "no call window on the page");
+  const detail = await api(server, `/api/v1/sessions/${u.id}`);
+  assert.ok(!detail.activity.some((e) => e.record.action === "requested"), "no request was recorded");
+  const page = await stats(u.page);
+  assert.deepEqual(page.sending, { audio: 0, video: 1 }, "the page sends one video: the canvas");
+
+  // (b) One canvas, the chart, decoded live at its own size.
+  assert.equal(await video.count(), 1);
+  const canvasId = Number(await video.getAttribute("data-canvas"));
+  const replayed = await view.locator("#load-chart").evaluate((c) => c.tagName);
+  assert.equal(replayed, "CANVAS");
+  const first = await stats(a.page);
+  await sleep(1500);
+  const later = await stats(a.page);
+  assert.equal(later.receiving.video, 1, "the agent receives one video");
+  assert.equal(later.receiving.audio, 0, "and no sound");
+  assert.ok(later.received.video > first.received.video, "canvas video keeps arriving");
+  assert.ok(later.frames > first.frames, `frames keep being decoded (${first.frames} → ${later.frames})`);
+  const colours = await videoColours(video);
+  assert.equal(colours.width, 240, "the video has the canvas's width");
+  assert.equal(colours.height, 60, "and its height");
+  assert.ok(
+    colours.dark > 0.6 && colours.line > 0.005, `the video shows the chart: ${JSON.stringify(colours)}`,
+  );
+
+  // (c) The video lies over the replayed canvas, which has the size the user's canvas has.
+  const [inReplay, onPage, iframe, width] = await Promise.all([
+    view.locator("#load-chart").evaluate((c) => c.getBoundingClientRect().toJSON()),
+    u.page.locator("#load-chart").evaluate((c) => c.getBoundingClientRect().toJSON()),
+    a.page.locator("#live-view iframe").boundingBox(),
+    a.page.locator("#viewport-size").getAttribute("data-width").then(Number),
+  ]);
+  for (const key of ["x", "y", "width", "height"]) {
+    assert.ok(
+      Math.abs(inReplay[key] - onPage[key]) <= 2,
+      `the replayed canvas's ${key}: ${inReplay[key]} vs ${onPage[key]} on the page`,
+    );
+  }
+  const expected = onAgentScreen(inReplay, iframe, width);
+  const shown = await video.boundingBox();
+  for (const key of ["x", "y", "width", "height"]) {
+    assert.ok(
+      Math.abs(shown[key] - expected[key]) <= 3,
+      `the video's ${key}: ${shown[key]} vs ${expected[key]} over the replay`,
+    );
+  }
+
+  // (d) Hiding canvases: the video goes, the page stops sending and closes its connection.
+  await canvases.click();
+  assert.equal(await canvases.getAttribute("aria-pressed"), "false");
+  await video.waitFor({ state: "detached", timeout: 10_000 });
+  await eventually(() => closed(u.page), 10_000, "the page's connection to close");
+  await eventually(() => closed(a.page), 10_000, "the agent's connection to close");
+  assert.equal(await u.page.evaluate(() => window.mediaAsks), 0, "no device was ever asked for");
+  assert.equal(await u.page.locator('[data-cobrowse="consent-prompt"]').count(), 0);
+  console.log(`canvas ${canvasId}: request → agent's first decoded frame ${firstFrame - asked} ms`);
   await Promise.all([u.context.close(), a.context.close()]);
 });
