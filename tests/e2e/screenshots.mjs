@@ -2,18 +2,21 @@
 // `node screenshots.mjs` after a debug build (the binary as in harness.mjs: `$COBROWSE_BIN`, or
 // `$CARGO_TARGET_DIR/debug/cobrowse`) and `npm run build` in tracker-plugin and agent-console.
 // Not a test; it shows a reader what the product looks like: the session list, the live view, the
-// grid, and an agent acting on a user's page with consent (the page's prompt, the page under
-// control with an arrow drawn, and the agent's console meanwhile).
+// grid, an agent acting on a user's page with consent (the page's prompt, the page under control
+// with an arrow drawn, and the agent's console meanwhile), and a video call (the page's call
+// window while the server records, and the console's call panel).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { AGENT_TOKEN, REPO, api, eventually, launchBrowser, newestSession, startServer } from "./harness.mjs";
+import {
+  AGENT_TOKEN, FAKE_MEDIA, REPO, api, eventually, launchBrowser, newestSession, startServer,
+} from "./harness.mjs";
 
 const BOB_TOKEN = "bob-screenshot-secret";
 
 const out = join(REPO, "docs", "screenshots");
 mkdirSync(out, { recursive: true });
 const server = await startServer({ args: ["--agent-token", `bob:${BOB_TOKEN}`] });
-const browser = await launchBrowser();
+const browser = await launchBrowser(FAKE_MEDIA);
 
 /** A console signed in with `token`. */
 async function signedIn(token) {
@@ -128,6 +131,26 @@ try {
   await agent.mouse.move(activity.x + activity.width / 2, activity.y + activity.height / 2);
   await agent.mouse.wheel(0, 2000);
   await agent.screenshot({ path: join(out, "agent-in-control.png") });
+
+  // A video call (Chromium's fake camera), then a recording, both accepted by the user.
+  const callPrompt = user.locator('[data-cobrowse="consent-prompt"][data-kind="call"]');
+  await agent.click('[data-action="call-video"]');
+  await callPrompt.waitFor();
+  await callPrompt.locator('[data-cobrowse="consent-accept"]').click();
+  await agent.locator('.call-tile[data-participant="user"] video').waitFor();
+  await eventually(
+    () => agent.evaluate(() => document.querySelector('.call-tile[data-participant="user"] video')?.videoWidth > 0),
+    20_000, "the user's video in the console",
+  );
+  await eventually(async () => agent.locator('[data-action="record"]').isEnabled(), 10_000, "Record");
+  await agent.click('[data-action="record"]');
+  const recordPrompt = user.locator('[data-cobrowse="consent-prompt"][data-kind="record"]');
+  await recordPrompt.waitFor();
+  await recordPrompt.locator('[data-cobrowse="consent-accept"]').click();
+  await user.locator('[data-cobrowse="call-recording"]').waitFor({ state: "visible" });
+  await new Promise((ok) => setTimeout(ok, 1500));
+  await user.screenshot({ path: join(out, "call-page.png") });
+  await agent.screenshot({ path: join(out, "call-console.png") });
   console.log(`screenshots in ${out}`, (await api(server, "/api/v1/sessions")).sessions.length);
 } finally {
   await browser.close();
