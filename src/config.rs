@@ -75,6 +75,15 @@ pub struct LoadArgs {
     /// The server's pid, for RSS and CPU (found from the port when the server runs here).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Measure calls instead of events: each call is one session whose user and this many
+    /// agents are all in a video call through the server's SFU (start the server with
+    /// `--rtc-bind` reachable from here). `--sessions`, `--agents-per-session`,
+    /// `--events-per-sec` and `--baseline` do not apply.
+    #[arg(long, conflicts_with = "baseline")]
+    pub call_agents: Option<usize>,
+    /// Calls at once, with `--call-agents`.
+    #[arg(long, default_value_t = 1, requires = "call_agents")]
+    pub call_sessions: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

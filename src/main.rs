@@ -44,7 +44,25 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
-    use cobrowse::load::{LoadConfig, mix::EventMix, relay::Relay};
+    use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::Relay};
+    if let Some(agents) = args.call_agents {
+        let report = cobrowse::load::run_calls(CallLoadConfig {
+            server: args.server,
+            calls: args.call_sessions,
+            agents_per_call: agents,
+            duration: args.duration,
+            agent_token: args.token,
+            project_key: args.project_key,
+            server_pid: args.server_pid,
+        })
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            print!("{report}");
+        }
+        return Ok(());
+    }
     let mix = match &args.event_mix {
         Some(path) => EventMix::load(path)?,
         None => EventMix::demo(),

@@ -6,11 +6,18 @@
 //! microsecond it was sent; an agent receiving it records the difference, so latency is measured
 //! end to end on one clock. Every event is accounted for: what the server acknowledged must reach
 //! every agent exactly once.
+//!
+//! With `--call-agents`, it measures calls instead ([`call`]): the user and agents of each
+//! session in a video call through the server's SFU, each a [`call_peer::CallPeer`], and the
+//! server's CPU per media stream it forwards.
 
+pub mod call;
+pub mod call_peer;
 pub mod mix;
 pub mod relay;
 mod report;
 mod sim;
 
-pub use report::Report;
+pub use call::{CallLoadConfig, run_calls};
+pub use report::{CallReport, Report};
 pub use sim::{LoadConfig, LoadError, run};

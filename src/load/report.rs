@@ -119,6 +119,94 @@ impl fmt::Display for Report {
     }
 }
 
+/// What a call load run measured: the SFU's cost per stream it forwards.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallReport {
+    pub target: String,
+    pub calls: usize,
+    pub agents_per_call: usize,
+    /// The user and the agents, in every call.
+    pub participants: usize,
+    pub duration_s: f64,
+    /// From the first `request` to every participant receiving every stream, slowest call.
+    pub setup_s: f64,
+    /// (receiver, sender track) pairs that should flow: participants × others × 2 per call.
+    pub streams_expected: usize,
+    /// Of those, the ones that brought packets during the window.
+    pub streams_flowing: usize,
+    pub packets_per_s: f64,
+    /// RTP payload forwarded to the participants, in Mbit/s.
+    pub forwarded_mbit_s: f64,
+    /// Sequence numbers never received during the window (skipped by the SFU or lost).
+    pub lost_packets: u64,
+    pub loss_percent: f64,
+    /// Send → receive per packet, through the SFU, on one clock.
+    pub latency_ms: Percentiles,
+    /// The slowest stream's rate against what its sender sends.
+    pub slowest_stream_percent: f64,
+    pub server: Option<CallServerCost>,
+    /// The load tool's own CPU (its peers encrypt and decrypt as much as the server does).
+    pub load_tool_cores: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallServerCost {
+    pub pid: u32,
+    pub rss_before_mb: f64,
+    pub rss_after_mb: f64,
+    pub cpu_cores: f64,
+    /// Percent of one core per forwarded stream.
+    pub cpu_percent_per_stream: f64,
+    /// Percent of one core per forwarded Mbit/s.
+    pub cpu_percent_per_mbit_s: f64,
+}
+
+impl fmt::Display for CallReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.latency_ms;
+        writeln!(f, "target            {}", self.target)?;
+        writeln!(
+            f,
+            "calls             {} x (user + {} agents), {:.0} s, set up in {:.1} s",
+            self.calls, self.agents_per_call, self.duration_s, self.setup_s
+        )?;
+        writeln!(
+            f,
+            "streams           {} of {} flowing, slowest at {:.0}% of its sender's rate",
+            self.streams_flowing, self.streams_expected, self.slowest_stream_percent
+        )?;
+        writeln!(
+            f,
+            "forwarded         {:.0} packets/s, {:.1} Mbit/s",
+            self.packets_per_s, self.forwarded_mbit_s
+        )?;
+        writeln!(
+            f,
+            "lost              {} packets ({:.2}%)",
+            self.lost_packets, self.loss_percent
+        )?;
+        writeln!(
+            f,
+            "latency           p50 {:.1} / p90 {:.1} / p99 {:.1} / max {:.1} ms ({} samples)",
+            p.p50, p.p90, p.p99, p.max, p.samples
+        )?;
+        if let Some(s) = &self.server {
+            writeln!(
+                f,
+                "server pid {}     RSS {:.0} -> {:.0} MB, CPU {:.2} cores, {:.2}% of a core per stream, {:.2}% per Mbit/s",
+                s.pid,
+                s.rss_before_mb,
+                s.rss_after_mb,
+                s.cpu_cores,
+                s.cpu_percent_per_stream,
+                s.cpu_percent_per_mbit_s
+            )?;
+        }
+        writeln!(f, "load tool         CPU {:.2} cores", self.load_tool_cores)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use crate::protocol::{
     TrackerEventKind, TrackerMessage, Viewport,
 };
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Sessions connecting at once; more makes the handshakes themselves the benchmark.
 const CONNECT_CONCURRENCY: usize = 64;
@@ -181,13 +181,15 @@ impl Session {
         stop: watch::Receiver<bool>,
     ) -> usize {
         let permit = gate.acquire_owned().await.expect("never closed");
-        let Some((tracker, session_id)) = self.open_tracker().await else {
+        let Some((tracker, session_id)) =
+            open_tracker(&self.config.server, &self.config.project_key, self.index).await
+        else {
             self.totals.failures.fetch_add(1, Ordering::SeqCst);
             return 0;
         };
         let mut agents = Vec::new();
         for _ in 0..self.config.agents_per_session {
-            match self.open_agent(&session_id).await {
+            match open_agent(&self.config.server, &self.config.agent_token, &session_id).await {
                 Some(agent) => agents.push(agent),
                 None => {
                     self.totals.failures.fetch_add(1, Ordering::SeqCst);
@@ -218,55 +220,6 @@ impl Session {
             let _ = task.await;
         }
         held
-    }
-
-    async fn open_tracker(&self) -> Option<(Socket, String)> {
-        let url = format!("{}/api/v1/track", ws_base(&self.config.server));
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
-        let hello = TrackerMessage::Hello(Box::new(Hello {
-            protocol: PROTOCOL_VERSION,
-            project_key: self.config.project_key.clone(),
-            session_token: None,
-            tab: format!("load-{}", self.index),
-            page: PageInfo {
-                url: format!("https://load.example/page/{}", self.index),
-                referrer: None,
-                title: Some("load".into()),
-                user_agent: "cobrowse-load".into(),
-                viewport: Viewport {
-                    width: 1280,
-                    height: 800,
-                },
-            },
-            user_id: Some(format!("load-user-{}", self.index)),
-            metadata: Default::default(),
-        }));
-        ws.send(binary(&hello)).await.ok()?;
-        while let Some(Ok(message)) = ws.next().await {
-            if let Message::Binary(b) = message
-                && let Ok(ServerMessage::Welcome { session_id, .. }) = rmp_serde::from_slice(&b)
-            {
-                return Some((ws, session_id.to_string()));
-            }
-        }
-        None
-    }
-
-    async fn open_agent(&self, session_id: &str) -> Option<Socket> {
-        let url = format!(
-            "{}/api/v1/sessions/{session_id}/live?from=live&token={}",
-            ws_base(&self.config.server),
-            self.config.agent_token
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
-        while let Some(Ok(message)) = ws.next().await {
-            if let Message::Binary(b) = message
-                && let Ok(AgentMessage::CaughtUp { .. }) = rmp_serde::from_slice(&b)
-            {
-                return Some(ws);
-            }
-        }
-        None
     }
 
     /// Sends the snapshot, then events at the configured rate until told to stop, answering
@@ -383,6 +336,61 @@ impl Session {
     }
 }
 
+/// A tracker's WebSocket past `welcome`, and its session's id.
+pub(super) async fn open_tracker(
+    server: &str,
+    project_key: &str,
+    index: usize,
+) -> Option<(Socket, String)> {
+    let url = format!("{}/api/v1/track", ws_base(server));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+    let hello = TrackerMessage::Hello(Box::new(Hello {
+        protocol: PROTOCOL_VERSION,
+        project_key: project_key.to_string(),
+        session_token: None,
+        tab: format!("load-{}", index),
+        page: PageInfo {
+            url: format!("https://load.example/page/{}", index),
+            referrer: None,
+            title: Some("load".into()),
+            user_agent: "cobrowse-load".into(),
+            viewport: Viewport {
+                width: 1280,
+                height: 800,
+            },
+        },
+        user_id: Some(format!("load-user-{}", index)),
+        metadata: Default::default(),
+    }));
+    ws.send(binary(&hello)).await.ok()?;
+    while let Some(Ok(message)) = ws.next().await {
+        if let Message::Binary(b) = message
+            && let Ok(ServerMessage::Welcome { session_id, .. }) = rmp_serde::from_slice(&b)
+        {
+            return Some((ws, session_id.to_string()));
+        }
+    }
+    None
+}
+
+/// An agent's live WebSocket, once it has caught up with the session.
+pub(super) async fn open_agent(server: &str, token: &str, session_id: &str) -> Option<Socket> {
+    let url = format!(
+        "{}/api/v1/sessions/{session_id}/live?from=live&token={}",
+        ws_base(server),
+        token
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+    while let Some(Ok(message)) = ws.next().await {
+        if let Message::Binary(b) = message
+            && let Ok(AgentMessage::CaughtUp { .. }) = rmp_serde::from_slice(&b)
+        {
+            return Some(ws);
+        }
+    }
+    None
+}
+
 /// An agent following a session: records latency, and counts what it missed or saw twice. It
 /// settles its account only once its tracker has had its last acknowledgement.
 async fn follow(
@@ -465,12 +473,12 @@ fn now_micros() -> u64 {
         .unwrap_or(0)
 }
 
-struct ProcSample {
-    rss_kb: u64,
-    cpu_seconds: f64,
+pub(super) struct ProcSample {
+    pub rss_kb: u64,
+    pub cpu_seconds: f64,
 }
 
-fn read_proc(pid: u32) -> Option<ProcSample> {
+pub(super) fn read_proc(pid: u32) -> Option<ProcSample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let rss_kb = status
         .lines()
@@ -491,7 +499,7 @@ fn read_proc(pid: u32) -> Option<ProcSample> {
 
 /// The pid of the local process listening on the server URL's port, found through
 /// /proc/net/tcp and the processes' socket descriptors.
-fn local_pid(server: &str) -> Option<u32> {
+pub(super) fn local_pid(server: &str) -> Option<u32> {
     let host_port = server.split("://").nth(1)?.trim_end_matches('/');
     let port: u16 = host_port.rsplit_once(':')?.1.parse().ok()?;
     let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;

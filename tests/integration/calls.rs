@@ -12,27 +12,28 @@ use cobrowse::protocol::{
     RecordingState, ServerMessage, Signal, TrackerMessage,
 };
 use cobrowse::server::RunningServer;
-use futures::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::call_client::{Received, TestPeer, receiving, sending};
 use crate::common::*;
+use cobrowse::load::call_peer::{self, Participant, receiving, sending};
 
-/// A participant running on its own: it answers offers and trickles candidates as a browser
-/// would, and reports every message it gets to the test.
-struct Side<M> {
-    out: mpsc::UnboundedSender<Vec<u8>>,
-    seen: mpsc::UnboundedReceiver<M>,
-    received: Received,
-}
+/// A participant as a test drives it: the library's call peer, plus waiting for what the test
+/// expects.
+struct Side<R: call_peer::Role>(Participant<R>);
 
-impl<M: std::fmt::Debug> Side<M> {
+/// The user's page.
+type Page = Side<call_peer::Page>;
+/// An agent.
+type Agent = Side<call_peer::Agent>;
+
+impl<R: call_peer::Role> Side<R>
+where
+    R::Incoming: std::fmt::Debug,
+{
     /// The next message `want` accepts; fails after the harness's wait.
-    async fn until(&mut self, want: impl Fn(&M) -> bool) -> M {
+    async fn until(&mut self, want: impl Fn(&R::Incoming) -> bool) -> R::Incoming {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            match tokio::time::timeout_at(deadline, self.seen.recv()).await {
+            match tokio::time::timeout_at(deadline, self.0.seen.recv()).await {
                 Ok(Some(message)) if want(&message) => return message,
                 Ok(Some(_)) => {}
                 Ok(None) => panic!("the connection closed"),
@@ -46,7 +47,7 @@ impl<M: std::fmt::Debug> Side<M> {
     async fn receives(&self, streams: usize, packets: usize) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let counts = self.received.counts();
+            let counts = self.0.received.counts();
             if counts.iter().filter(|c| **c >= packets).count() >= streams {
                 return;
             }
@@ -57,108 +58,22 @@ impl<M: std::fmt::Debug> Side<M> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
 
-impl Side<ServerMessage> {
-    fn send(&self, message: &TrackerMessage) {
-        let _ = self.out.send(rmp_serde::to_vec_named(message).unwrap());
+    fn send(&self, message: &R::Outgoing) {
+        self.0.send(message);
     }
 }
 
-impl Side<AgentMessage> {
-    fn send(&self, signal: &Signal) {
-        let _ = self.out.send(rmp_serde::to_vec_named(signal).unwrap());
-    }
-}
-
-fn user(tracker: Tracker) -> Side<ServerMessage> {
-    spawn_side(
-        tracker.ws,
-        |bytes| rmp_serde::from_slice(bytes).ok(),
-        |m| match m {
-            ServerMessage::CallOffer { offer, .. } => Some(offer.clone()),
-            _ => None,
-        },
-        |m| match m {
-            ServerMessage::CallCandidate { candidate, .. } => Some(candidate.clone()),
-            _ => None,
-        },
-        |sdp| TrackerMessage::CallAnswer { sdp },
-        |candidate| TrackerMessage::CallCandidate { candidate },
+async fn user(tracker: Tracker) -> Page {
+    Side(
+        Participant::spawn(tracker.ws)
+            .await
+            .expect("the peer starts"),
     )
 }
 
-fn agent_side(ws: Ws) -> Side<AgentMessage> {
-    spawn_side(
-        ws,
-        |bytes| rmp_serde::from_slice(bytes).ok(),
-        |m| match m {
-            AgentMessage::CallOffer(offer) => Some(offer.clone()),
-            _ => None,
-        },
-        |m| match m {
-            AgentMessage::CallCandidate { candidate } => Some(candidate.clone()),
-            _ => None,
-        },
-        |sdp| Signal::CallAnswer { sdp },
-        |candidate| Signal::CallCandidate { candidate },
-    )
-}
-
-fn spawn_side<M, A>(
-    mut ws: Ws,
-    decode: fn(&[u8]) -> Option<M>,
-    offer_of: fn(&M) -> Option<CallOffer>,
-    candidate_of: fn(&M) -> Option<cobrowse::protocol::IceCandidate>,
-    answer: fn(String) -> A,
-    candidate: fn(cobrowse::protocol::IceCandidate) -> A,
-) -> Side<M>
-where
-    M: Send + 'static,
-    A: serde::Serialize + Send + 'static,
-{
-    let (out, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
-    let (seen_tx, seen) = mpsc::unbounded_channel();
-    let (ready_tx, ready) = std::sync::mpsc::channel();
-    tokio::spawn(async move {
-        let mut peer = TestPeer::new().await;
-        let _ = ready_tx.send(peer.counter());
-        loop {
-            tokio::select! {
-                bytes = outgoing.recv() => match bytes {
-                    Some(bytes) => { let _ = ws.send(Message::Binary(bytes.into())).await; }
-                    None => break,
-                },
-                Some(local) = peer.candidates.recv() => {
-                    let bytes = rmp_serde::to_vec_named(&candidate(local)).unwrap();
-                    let _ = ws.send(Message::Binary(bytes.into())).await;
-                }
-                incoming = ws.next() => {
-                    let Some(Ok(incoming)) = incoming else { break };
-                    let Message::Binary(bytes) = incoming else { continue };
-                    let Some(message) = decode(&bytes) else { continue };
-                    if let Some(offer) = offer_of(&message) {
-                        let sdp = peer.answer(&offer).await;
-                        let bytes = rmp_serde::to_vec_named(&answer(sdp)).unwrap();
-                        let _ = ws.send(Message::Binary(bytes.into())).await;
-                    }
-                    if let Some(remote) = candidate_of(&message) {
-                        peer.add_candidate(remote).await;
-                    }
-                    if seen_tx.send(message).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        peer.close().await;
-    });
-    let received = ready.recv().expect("the peer starts");
-    Side {
-        out,
-        seen,
-        received,
-    }
+async fn agent_side(ws: Ws) -> Agent {
+    Side(Participant::spawn(ws).await.expect("the peer starts"))
 }
 
 async fn call_server(first_port: u16) -> RunningServer {
@@ -171,9 +86,9 @@ async fn call_server(first_port: u16) -> RunningServer {
     start(config).await
 }
 
-async fn joined_agent(server: &impl Node, session: &str) -> (Side<AgentMessage>, AgentRef) {
+async fn joined_agent(server: &impl Node, session: &str) -> (Agent, AgentRef) {
     let ws = agent(server, session, "").await;
-    let mut side = agent_side(ws);
+    let mut side = agent_side(ws).await;
     let Some(AgentMessage::Joined { agent }) = Some(
         side.until(|m| matches!(m, AgentMessage::Joined { .. }))
             .await,
@@ -184,12 +99,7 @@ async fn joined_agent(server: &impl Node, session: &str) -> (Side<AgentMessage>,
 }
 
 /// The user accepts `kind` for the agent; returns once the page has the grant.
-async fn accept(
-    page: &mut Side<ServerMessage>,
-    agent: &Side<AgentMessage>,
-    kind: GrantKind,
-    video: bool,
-) {
+async fn accept(page: &mut Page, agent: &Agent, kind: GrantKind, video: bool) {
     agent.send(&Signal::Request { kind, video });
     let prompt = page
         .until(|m| matches!(m, ServerMessage::ConsentRequest { kind: k, .. } if *k == kind))
@@ -256,7 +166,7 @@ async fn media_flows_through_the_server_only_between_people_the_user_accepted() 
     let server = call_server(42000).await;
     let tracker = Tracker::open(&server, None, "tab-1").await;
     let session = tracker.session_id.clone();
-    let mut page = user(tracker);
+    let mut page = user(tracker).await;
     let (mut alice, _) = joined_agent(&server, &session).await;
 
     // Without a grant the server sets up nothing, for the agent or for the page.
@@ -398,7 +308,7 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
     let server = call_server(42100).await;
     let tracker = Tracker::open(&server, None, "tab-1").await;
     let session = tracker.session_id.clone();
-    let mut page = user(tracker);
+    let mut page = user(tracker).await;
     let (mut alice, _) = joined_agent(&server, &session).await;
 
     // Recording needs a call.
@@ -534,7 +444,7 @@ async fn an_agent_on_another_node_joins_the_call_held_by_the_trackers_node() {
     let b = crate::cluster::node(&store, "node-b").await;
     let tracker = Tracker::open(&a, None, "tab-1").await;
     let session = tracker.session_id.clone();
-    let mut page = user(tracker);
+    let mut page = user(tracker).await;
     let (mut alice, _) = joined_agent(&b, &session).await;
 
     accept(&mut page, &alice, GrantKind::Call, true).await;

@@ -1,7 +1,6 @@
 //! Integration tests: real servers on loopback with the embedded s2-lite (or separate `cobrowse`
 //! processes sharing one), real WebSockets, no mocks. One test binary, so the crate is linked once.
 
-mod call_client;
 mod calls;
 mod cluster;
 mod common;
