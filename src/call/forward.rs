@@ -2,13 +2,14 @@
 //! it (other participants' connections, the recorder). A leg that falls behind skips packets and
 //! asks for a key frame rather than slowing the others.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::{Notify, broadcast};
 use tokio::task::AbortHandle;
@@ -111,11 +112,14 @@ async fn read(
 pub struct Leg {
     pub local: Arc<TrackLocalStaticRTP>,
     rewrite: Arc<Mutex<Rewrite>>,
+    /// Whether the receiver's connection is up: until then its SRTP keys do not exist, and
+    /// packets written would be thrown away (with a warning each) by webrtc.
+    connected: Arc<AtomicBool>,
     task: Option<AbortHandle>,
 }
 
 impl Leg {
-    pub fn new(media: Media, label: &str) -> Self {
+    pub fn new(media: Media, label: &str, connected: Arc<AtomicBool>) -> Self {
         let ssrc = rand::random::<u32>();
         let (kind, codec, payload_type) = match media {
             Media::Audio => (RtpCodecKind::Audio, opus().rtp_codec, OPUS_PAYLOAD_TYPE),
@@ -134,13 +138,14 @@ impl Leg {
                     ..Default::default()
                 },
                 active: true,
-                codec: RTCRtpCodec { ..codec },
+                codec,
                 ..Default::default()
             }],
         ));
         Self {
             local: Arc::new(local),
             rewrite: Arc::new(Mutex::new(Rewrite::new(ssrc, payload_type))),
+            connected,
             task: None,
         }
     }
@@ -161,6 +166,7 @@ impl Leg {
             self.local.clone(),
             self.rewrite.clone(),
             source.keyframe.clone(),
+            self.connected.clone(),
         ));
         self.task = Some(task.abort_handle());
     }
@@ -177,6 +183,7 @@ async fn forward(
     local: Arc<TrackLocalStaticRTP>,
     rewrite: Arc<Mutex<Rewrite>>,
     keyframe: Arc<Notify>,
+    connected: Arc<AtomicBool>,
 ) {
     // Until the participant's answer binds the track, writes fail; once they succeed, key frames
     // are asked for a few times over the first seconds, so the picture starts as soon as the
@@ -195,6 +202,9 @@ async fn forward(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        if !connected.load(Ordering::Relaxed) {
+            continue;
+        }
         let packet = rewrite.lock().expect("lock").apply(packet);
         match local.write_rtp(packet).await {
             Ok(()) if !bound => {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -52,6 +52,8 @@ struct Peer {
     who: Who,
     peer: u64,
     pc: Arc<dyn PeerConnection>,
+    /// Set once ICE and DTLS are up; legs write nothing before.
+    connected: Arc<AtomicBool>,
     slots: Vec<SlotState>,
     awaiting_answer: bool,
     /// Something changed while an offer was out: offer again once it is answered.
@@ -164,6 +166,7 @@ impl Sfu {
             }
             PeerEventKind::Track(track) => self.attach(&event.participant, track).await,
             PeerEventKind::Connected => {
+                peer.connected.store(true, Ordering::Relaxed);
                 // Key frames asked for while the connection was still coming up were lost.
                 for slot in &peer.slots {
                     if let Direction::Down {
@@ -303,6 +306,7 @@ impl Sfu {
                         who,
                         peer: self.next_peer,
                         pc,
+                        connected: Arc::default(),
                         slots: Vec::new(),
                         awaiting_answer: false,
                         again: false,
@@ -460,7 +464,7 @@ impl Sfu {
                     slot.media = track.media;
                 }
             } else {
-                let mut leg = Leg::new(track.media, &track.owner.id);
+                let mut leg = Leg::new(track.media, &track.owner.id, peer.connected.clone());
                 let init = RTCRtpTransceiverInit {
                     direction: RTCRtpTransceiverDirection::Sendonly,
                     ..Default::default()
