@@ -256,15 +256,7 @@ async fn read_records(
 }
 
 async fn read_meta(stream: &S2Stream) -> Result<Option<FileMeta>, StoreError> {
-    let records = read_records(stream, 0, 1).await.map_err(|e| {
-        e.unwrap_or_else(|| StoreError::Unavailable("recording stream vanished".into()))
-    })?;
-    Ok(records
-        .first()
-        .and_then(|(_, body)| match body.split_first() {
-            Some((&META, meta)) => serde_json::from_slice(meta).ok(),
-            _ => None,
-        }))
+    read_tagged(stream, 0, META).await
 }
 
 async fn read_end(stream: &S2Stream) -> Result<Option<FileEnd>, StoreError> {
@@ -276,13 +268,22 @@ async fn read_end(stream: &S2Stream) -> Result<Option<FileEnd>, StoreError> {
     if tail == 0 {
         return Ok(None);
     }
-    let records = read_records(stream, tail - 1, 1).await.map_err(|e| {
+    read_tagged(stream, tail - 1, END).await
+}
+
+/// The JSON body of the record at `seq`, if it is one tagged `tag`.
+async fn read_tagged<T: serde::de::DeserializeOwned>(
+    stream: &S2Stream,
+    seq: u64,
+    tag: u8,
+) -> Result<Option<T>, StoreError> {
+    let records = read_records(stream, seq, 1).await.map_err(|e| {
         e.unwrap_or_else(|| StoreError::Unavailable("recording stream vanished".into()))
     })?;
     Ok(records
         .first()
         .and_then(|(_, body)| match body.split_first() {
-            Some((&END, end)) => serde_json::from_slice(end).ok(),
+            Some((found, json)) if *found == tag => serde_json::from_slice(json).ok(),
             _ => None,
         }))
 }

@@ -150,6 +150,23 @@ fn agent_offer(m: AgentMessage) -> CallOffer {
     }
 }
 
+/// The session's detail, as an agent reads it.
+async fn session_detail(server: &impl Node, session: &str) -> serde_json::Value {
+    get_json(
+        server,
+        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
+    )
+    .await
+}
+
+/// Whether `m` brings the record of the recording reaching `state`.
+fn is_recording(m: &AgentMessage, state: RecordingState) -> bool {
+    record_in(
+        m,
+        |r| matches!(r.action, AgentAction::Recording { state: s, .. } if s == state),
+    )
+}
+
 fn record_in(m: &AgentMessage, want: impl Fn(&AgentRecord) -> bool) -> bool {
     let AgentMessage::Events { events } = m else {
         return false;
@@ -295,11 +312,7 @@ async fn media_flows_through_the_server_only_between_people_the_user_accepted() 
             })
         })
         .await;
-    let detail = get_json(
-        &server,
-        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
-    )
-    .await;
+    let detail = session_detail(&server, &session).await;
     assert_eq!(detail["call"], false);
 }
 
@@ -335,25 +348,11 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
 
     accept(&mut page, &alice, GrantKind::Record, false).await;
     alice
-        .until(|m| {
-            record_in(m, |r| {
-                matches!(
-                    r.action,
-                    AgentAction::Recording {
-                        state: RecordingState::Started,
-                        ..
-                    }
-                )
-            })
-        })
+        .until(|m| is_recording(m, RecordingState::Started))
         .await;
     let started = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let detail = get_json(
-        &server,
-        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
-    )
-    .await;
+    let detail = session_detail(&server, &session).await;
     assert_eq!(
         detail["call"], true,
         "the session list shows a call running"
@@ -366,24 +365,10 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
         agent_id: holder,
     });
     alice
-        .until(|m| {
-            record_in(m, |r| {
-                matches!(
-                    r.action,
-                    AgentAction::Recording {
-                        state: RecordingState::Stopped,
-                        ..
-                    }
-                )
-            })
-        })
+        .until(|m| is_recording(m, RecordingState::Stopped))
         .await;
     let ran = started.elapsed().as_secs_f64();
-    let detail = get_json(
-        &server,
-        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
-    )
-    .await;
+    let detail = session_detail(&server, &session).await;
     let recordings = detail["recordings"].as_array().unwrap();
     assert_eq!(recordings.len(), 1, "{detail}");
     let files = recordings[0]["files"].as_array().unwrap();
