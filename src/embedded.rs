@@ -1,6 +1,7 @@
 //! The embedded store: s2-lite running inside this process, so `cobrowse serve` needs nothing
-//! else. It is served on its own loopback listener and reached through the same s2-sdk client as
-//! S2 cloud, so there is one code path for every deployment.
+//! else. `serve` calls its engine directly ([`EmbeddedEngine`], through
+//! [`crate::store::lite::LiteBackend`]); `cobrowse store` and the multi-node tests serve it over
+//! HTTP/2 on a listener of its own ([`EmbeddedS2`]) for other processes' s2-sdk clients.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,16 +38,15 @@ pub enum EmbeddedError {
     },
 }
 
-pub struct EmbeddedS2 {
-    addr: SocketAddr,
+/// s2-lite's engine in this process, with its background tasks running.
+pub struct EmbeddedEngine {
     backend: Backend,
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+    durable: bool,
 }
 
-impl EmbeddedS2 {
-    /// Opens the store (in memory, or durable under `data_dir`) and serves it on `listen`.
-    pub async fn start(data_dir: Option<&Path>, listen: SocketAddr) -> Result<Self, EmbeddedError> {
+impl EmbeddedEngine {
+    /// Opens the store: in memory, or durable under `data_dir`.
+    pub async fn open(data_dir: Option<&Path>) -> Result<Self, EmbeddedError> {
         let store: Arc<dyn ObjectStore> = match data_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::CreateDir {
@@ -74,7 +74,37 @@ impl EmbeddedS2 {
             .await?;
         let backend = Backend::new(db, ByteSize::b(INFLIGHT_BYTES));
         s2_lite::backend::bgtasks::spawn(&backend);
+        Ok(Self {
+            backend,
+            durable: data_dir.is_some(),
+        })
+    }
 
+    /// The engine, to call directly.
+    pub fn backend(&self) -> Backend {
+        self.backend.clone()
+    }
+
+    /// Closes the database, flushing what it holds.
+    pub async fn close(self) {
+        if let Err(e) = self.backend.close().await {
+            warn!(error = %e, "closing the embedded store failed");
+        }
+    }
+}
+
+/// The embedded store served over HTTP/2 on a loopback listener, for s2-sdk clients.
+pub struct EmbeddedS2 {
+    addr: SocketAddr,
+    engine: EmbeddedEngine,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl EmbeddedS2 {
+    /// Opens the store (in memory, or durable under `data_dir`) and serves it on `listen`.
+    pub async fn start(data_dir: Option<&Path>, listen: SocketAddr) -> Result<Self, EmbeddedError> {
+        let engine = EmbeddedEngine::open(data_dir).await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| EmbeddedError::Listen {
@@ -93,7 +123,7 @@ impl EmbeddedS2 {
                 warn!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        let app = s2_lite::handlers::router().with_state(backend.clone());
+        let app = s2_lite::handlers::router().with_state(engine.backend());
         let stop = CancellationToken::new();
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
@@ -103,10 +133,10 @@ impl EmbeddedS2 {
                 warn!(error = %e, "embedded store server stopped");
             }
         });
-        info!(%addr, durable = data_dir.is_some(), "embedded s2-lite started");
+        info!(%addr, durable = engine.durable, "embedded s2-lite started");
         Ok(Self {
             addr,
-            backend,
+            engine,
             stop,
             task,
         })
@@ -126,8 +156,6 @@ impl EmbeddedS2 {
         {
             warn!("embedded store did not stop its connections within 5 s");
         }
-        if let Err(e) = self.backend.close().await {
-            warn!(error = %e, "closing the embedded store failed");
-        }
+        self.engine.close().await;
     }
 }

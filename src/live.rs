@@ -17,7 +17,6 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use s2_sdk::types::ReadFrom;
 use serde::Deserialize;
 
 use std::time::{Duration, Instant};
@@ -35,6 +34,7 @@ use crate::server::AppState;
 use crate::session::SessionId;
 use crate::session::now_ms;
 use crate::signal::SignalBus;
+use crate::store::ReadFrom;
 use crate::stream::{StoreError, resolve_start};
 use crate::tail::{Subscription, TailError, TailItem};
 
@@ -102,7 +102,8 @@ async fn open(
             state.max_agents_per_room
         )));
     }
-    let subscription = Subscription::new(presence.room().clone(), start);
+    let room = presence.room();
+    let subscription = Subscription::new(room.stream().clone(), room.feed().clone(), start);
     Ok((Seat::take(state, presence, agent.name), subscription))
 }
 

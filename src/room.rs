@@ -8,14 +8,13 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use futures::StreamExt;
-use s2_sdk::types::{FencingToken, SequencedRecord};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::call::{self, Call, CallServices, Command, Who};
 use crate::consent::{Consent, Effect};
+use crate::feed::Feed;
 use crate::frame::Event;
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
@@ -23,17 +22,12 @@ use crate::protocol::{
     AgentAction, AgentRecord, AgentRef, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind,
     ServerMessage, Signal, SignalRecord,
 };
-use crate::session::SessionId;
+use crate::session::{SessionId, now_ms};
 use crate::signal::SignalBus;
 use crate::stream::json_bytes;
 use crate::stream::{SessionStream, Store, StoreError};
-use crate::writer::Writer;
-use crate::writer::server_event;
+use crate::writer::{Claim, Writer, server_event};
 
-/// Records as one S2 read returned them, shared by every agent of the room on this node.
-pub type FeedBatch = Arc<Vec<SequencedRecord>>;
-
-const FEED_CAPACITY: usize = 128;
 /// Messages for the room's trackers not yet taken by every connection: input comes in bursts.
 const TRACKER_QUEUE: usize = 64;
 
@@ -69,7 +63,8 @@ pub struct Room {
     /// session are handled only where it is set, and their records go through it.
     active: Mutex<Option<Writer>>,
     consent: Mutex<Consent>,
-    feed: Mutex<Option<broadcast::Sender<FeedBatch>>>,
+    /// What this node's agents of the session follow live.
+    feed: Arc<Feed>,
     trackers: AtomicUsize,
     /// Bumped whenever trackers come or go, so a stale idle timer knows it is stale.
     tracker_epoch: AtomicU64,
@@ -108,7 +103,8 @@ impl Room {
             return Ok(writer.clone());
         }
         let token = fencing_token(&settings.node_id);
-        self.stream.claim(&first, &token).await?;
+        let timestamp = now_ms();
+        let landed = self.stream.claim(&first, &token, timestamp).await?;
         // Grants given while this node last held the session ended when it moved away (and may
         // have been revoked elsewhere since): a fresh claim starts with none.
         let ended = self.consent.lock().expect("lock").end_all("moved");
@@ -116,9 +112,15 @@ impl Room {
             metrics.sessions_live.inc();
         }
         self.durable.lock().expect("lock").clear();
+        let claim = Claim {
+            token,
+            timestamp,
+            landed,
+        };
         let writer = Writer::spawn(
             self.stream.clone(),
-            token,
+            claim,
+            self.feed.clone(),
             metrics.clone(),
             settings.heartbeat,
         );
@@ -445,16 +447,9 @@ impl Room {
         }
     }
 
-    /// Subscribes to the room's shared tail, starting one S2 read session if none runs.
-    pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<FeedBatch> {
-        let mut feed = self.feed.lock().expect("lock");
-        if let Some(tx) = feed.as_ref() {
-            return tx.subscribe();
-        }
-        let (tx, rx) = broadcast::channel(FEED_CAPACITY);
-        *feed = Some(tx.clone());
-        tokio::spawn(run_feed(self.clone(), tx));
-        rx
+    /// What this node's agents of the session follow live.
+    pub fn feed(&self) -> &Arc<Feed> {
+        &self.feed
     }
 
     fn is_empty(&self) -> bool {
@@ -472,53 +467,12 @@ impl Room {
     }
 }
 
-/// One S2 read session per room, fanned out to the room's agents on this node. It follows the
-/// stream from its tail and stops when no agent listens any more.
-async fn run_feed(room: Arc<Room>, tx: broadcast::Sender<FeedBatch>) {
-    let result = async {
-        let tail = room.stream.tail().await?;
-        let mut session = room.stream.follow(tail.seq_num).await?;
-        let mut idle_check = tokio::time::interval(Duration::from_secs(2));
-        loop {
-            tokio::select! {
-                batch = session.next() => match batch {
-                    Some(Ok(batch)) if !batch.records.is_empty() => {
-                        if tx.send(Arc::new(batch.records)).is_err() {
-                            return Ok(());
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(StoreError::Unavailable(e.to_string())),
-                    None => return Ok(()),
-                },
-                _ = idle_check.tick() => {
-                    // Checked under the lock `subscribe` takes, so no agent can subscribe to a
-                    // feed that is about to stop.
-                    let mut feed = room.feed.lock().expect("lock");
-                    if tx.receiver_count() == 0 {
-                        *feed = None;
-                        return Ok(());
-                    }
-                }
-            }
-        }
-    }
-    .await;
-    if let Err(e) = result {
-        warn!(session = %room.id, error = %e, "shared tail stopped");
-    }
-    let mut feed = room.feed.lock().expect("lock");
-    if feed.as_ref().is_some_and(|f| f.same_channel(&tx)) {
-        *feed = None;
-    }
-    debug!(session = %room.id, "shared tail closed");
-}
-
-fn fencing_token(node_id: &str) -> FencingToken {
-    let random = FencingToken::generate(16).expect("valid length");
-    format!("{node_id}.{random}")
-        .parse()
-        .expect("node ids are short enough for a fencing token")
+/// A token naming this node (for whoever debugs a takeover) and this claim. S2 takes at most
+/// 36 bytes: the node id's first 19 and 16 random hex digits.
+fn fencing_token(node_id: &str) -> String {
+    let node: String = node_id.chars().take(19).collect();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{node}.{}", &random[..16])
 }
 
 /// Every room on this node, by session id.
@@ -578,7 +532,7 @@ impl Rooms {
                     writer: tokio::sync::Mutex::new(None),
                     active: Mutex::new(None),
                     consent: Mutex::new(Consent::default()),
-                    feed: Mutex::new(None),
+                    feed: Feed::new(self.store.session(id)),
                     trackers: AtomicUsize::new(0),
                     tracker_epoch: AtomicU64::new(0),
                     agents: AtomicUsize::new(0),

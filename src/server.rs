@@ -22,12 +22,15 @@ use tracing::{info, warn};
 use crate::auth::{AgentTokens, Projects, SessionTokens};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
-use crate::embedded::{EmbeddedError, EmbeddedS2};
+use crate::embedded::{EmbeddedEngine, EmbeddedError};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
 use crate::room::{RoomSettings, Rooms};
 use crate::signal::SignalBus;
-use crate::stream::{Store, StoreConfig, StoreError};
+use crate::store::lite::LiteBackend;
+use crate::store::sdk::{SdkBackend, SdkConfig};
+use crate::store::{Backend, BackendError};
+use crate::stream::{Store, StoreError, session_settings};
 use crate::{api, ingest, live};
 
 /// Everything a server needs; `cobrowse serve` builds it from flags, tests build it directly.
@@ -107,6 +110,8 @@ pub enum ServerError {
     Embedded(#[from] EmbeddedError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -139,11 +144,9 @@ pub struct AppState {
 /// A server that is up; `stop` shuts it down gracefully.
 pub struct RunningServer {
     pub addr: SocketAddr,
-    /// The S2 endpoint in use (the embedded store's, when it runs one).
-    pub s2_endpoint: Option<String>,
     state: Arc<AppState>,
     http: JoinHandle<()>,
-    embedded: Option<EmbeddedS2>,
+    embedded: Option<EmbeddedEngine>,
 }
 
 impl RunningServer {
@@ -186,31 +189,28 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if config.agent_tokens.is_empty() {
         return Err(ServerError::NoAgentTokens);
     }
-    let embedded = match (&config.s2_endpoint, &config.s2_token) {
-        (None, None) => Some(
-            EmbeddedS2::start(
-                config.data_dir.as_deref(),
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-            )
-            .await?,
-        ),
-        _ => None,
-    };
-    let endpoint = config
-        .s2_endpoint
-        .clone()
-        .or_else(|| embedded.as_ref().map(EmbeddedS2::endpoint));
-    let store = Store::connect(&StoreConfig {
-        endpoint: endpoint.clone(),
-        // s2-lite ignores the token, but the client wants one.
-        token: config
-            .s2_token
-            .clone()
-            .unwrap_or_else(|| "s2-lite".to_string()),
-        basin: config.basin.clone(),
-        retention: config.retention,
-    })
-    .await?;
+    // Session streams' own settings; the basin gets them as its default too.
+    let settings = session_settings(config.retention);
+    let (backend, embedded, s2): (Arc<dyn Backend>, _, _) =
+        match (&config.s2_endpoint, &config.s2_token) {
+            (None, None) => {
+                let engine = EmbeddedEngine::open(config.data_dir.as_deref()).await?;
+                let lite = LiteBackend::open(engine.backend(), &config.basin, settings).await?;
+                (Arc::new(lite), Some(engine), "embedded".to_string())
+            }
+            (endpoint, token) => {
+                let sdk = SdkConfig {
+                    endpoint: endpoint.clone(),
+                    // s2-lite ignores the token, but the client wants one.
+                    token: token.clone().unwrap_or_else(|| "s2-lite".to_string()),
+                    basin: config.basin.clone(),
+                };
+                let s2 = endpoint.clone().unwrap_or_else(|| "cloud".to_string());
+                let sdk = SdkBackend::connect(&sdk, settings).await?;
+                (Arc::new(sdk), None, s2)
+            }
+        };
+    let store = Store::new(backend, config.retention);
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let rooms = Rooms::new(
@@ -268,10 +268,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             warn!(error = %e, "http server stopped");
         }
     });
-    info!(%addr, node = %config.node_id, s2 = endpoint.as_deref().unwrap_or("cloud"), "cobrowse listening");
+    info!(%addr, node = %config.node_id, %s2, "cobrowse listening");
     Ok(RunningServer {
         addr,
-        s2_endpoint: endpoint,
         state,
         http,
         embedded,

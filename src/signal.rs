@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
 use crate::room::Rooms;
 use crate::session::SessionId;
+use crate::store::Follow;
 use crate::stream::{SignalStream, Store, StoreError};
 
 /// Signals queued for appending before new ones are dropped (S2 is then failing anyway).
@@ -173,7 +174,7 @@ fn encode(record: &SignalRecord) -> Bytes {
 /// that gets no answer).
 async fn dispatch(
     stream: SignalStream,
-    reads: s2_sdk::read_session::ReadSession,
+    reads: Follow,
     rooms: Arc<Rooms>,
     inboxes: Inboxes,
     shutdown: CancellationToken,
@@ -202,7 +203,7 @@ async fn dispatch(
             }
             batch = session.next() => match batch {
                 Some(Ok(batch)) => {
-                    for record in batch.records {
+                    for record in batch {
                         deliver(&rooms, &inboxes, &record.body, record.timestamp);
                     }
                 }

@@ -6,36 +6,28 @@
 //! an `end` record: an ended session stays ended. Sealing appends `end` and a fence with a token
 //! nobody holds, in one batch.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use s2_sdk::error::{AppendConditionFailed, AppendError, ReadError, RequestError};
-use s2_sdk::read_session::ReadSession;
-use s2_sdk::types::{
-    AppendInput, AppendRecord, AppendRecordBatch, AppendRetryPolicy, BasinConfig, BasinName,
-    CommandRecord, CreateStreamInput, DeleteOnEmptyConfig, EnsureBasinInput, EnsureStreamInput,
-    FencingToken, ListStreamsInput, ReadFrom, ReadInput, ReadLimits, ReadSessionConfig,
-    ReadSessionRetryPolicy, ReadStart, ReadStop, RetentionPolicy, RetryConfig, S2Config,
-    S2Endpoints, SequencedRecord, StreamConfig, StreamNamePrefix, StreamNameStartAfter,
-    StreamPosition,
-};
-use s2_sdk::{S2, S2Basin, S2Stream};
 
 use crate::frame::{self, Event, Reassembler, StoredEvent};
 use crate::protocol::{RecordKind, SessionEnd};
 use crate::session::{STREAM_PREFIX, SessionId};
+use crate::store::sdk::{SdkBackend, SdkConfig};
+use crate::store::{
+    AppendCondition, AppendItem, Appended, Backend, BackendError, Follow, Position, ReadFrom,
+    StoredRecord, StreamSettings, Streams,
+};
 
-/// S2 accepts at most 1000 records and 1 MiB (metered) per append.
-const MAX_BATCH_RECORDS: usize = 1000;
-const MAX_BATCH_METERED: usize = 1_000_000;
-/// Metered size of a record with no headers: 8 bytes plus its body.
-const RECORD_OVERHEAD: usize = 8;
 const CLAIM_ATTEMPTS: usize = 8;
 /// The deployment-wide stream agents' signals travel through (docs/protocol.md §9.1).
 pub const SIGNAL_STREAM: &str = "cluster/signals";
 /// Signals matter for seconds; an hour is plenty to debug with.
 const SIGNAL_RETENTION: Duration = Duration::from_secs(3600);
+/// A session stream emptied by retention goes an hour later.
+const DELETE_ON_EMPTY_AFTER: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -56,83 +48,53 @@ pub enum StoreError {
     Config(String),
 }
 
-impl From<RequestError> for StoreError {
-    fn from(e: RequestError) -> Self {
-        StoreError::Unavailable(e.to_string())
+impl From<BackendError> for StoreError {
+    fn from(e: BackendError) -> Self {
+        match e {
+            BackendError::Config(e) => StoreError::Config(e),
+            e => StoreError::Unavailable(e.to_string()),
+        }
     }
 }
 
-/// Where and how to reach S2.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    pub endpoint: Option<String>,
-    pub token: String,
-    pub basin: String,
-    pub retention: Duration,
+/// How session streams are kept: `retention`, then deleted once empty.
+pub fn session_settings(retention: Duration) -> StreamSettings {
+    StreamSettings {
+        retention: retention.max(Duration::from_secs(1)),
+        delete_on_empty_after: DELETE_ON_EMPTY_AFTER,
+    }
 }
 
 /// The basin that holds every session stream of this deployment.
 #[derive(Clone)]
 pub struct Store {
-    basin: S2Basin,
-    stream_config: StreamConfig,
+    streams: Streams,
 }
 
 impl Store {
-    /// Connects, and creates the basin if it is missing.
-    pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
-        // Appends are retried only when S2 certainly did not apply them: a blind retry could
-        // store a claim or a seal twice. A failed append fails the batch, and the tracker resends.
-        let retry = RetryConfig::new().with_append_retry_policy(AppendRetryPolicy::NoSideEffects);
-        let mut s2_config = S2Config::new(config.token.clone())
-            .with_connection_timeout(Duration::from_secs(5))
-            .with_request_timeout(Duration::from_secs(10))
-            .with_retry(retry);
-        if let Some(endpoint) = &config.endpoint {
-            let endpoints = S2Endpoints::for_endpoint(endpoint)
-                .map_err(|e| StoreError::Config(format!("--s2-endpoint {endpoint}: {e}")))?;
-            s2_config = s2_config.with_endpoints(endpoints);
+    /// Session streams through `backend`, kept for `retention`.
+    pub fn new(backend: Arc<dyn Backend>, retention: Duration) -> Self {
+        Self {
+            streams: Streams::new(backend, session_settings(retention)),
         }
-        let s2 = S2::new(s2_config).map_err(|e| {
-            StoreError::Config(format!(
-                "{e} (the S2 client loads the system's CA certificates even for http://; \
-                 install ca-certificates)"
-            ))
-        })?;
-        let basin_name: BasinName = config.basin.parse().map_err(|e| {
-            StoreError::Config(format!("--basin {}: {e} (8-48 of [a-z0-9-])", config.basin))
-        })?;
-        let stream_config = StreamConfig::new()
-            .with_retention_policy(RetentionPolicy::Age(config.retention.as_secs().max(1)))
-            .with_delete_on_empty(
-                DeleteOnEmptyConfig::new().with_min_age(Duration::from_secs(3600)),
-            );
-        s2.ensure_basin(
-            EnsureBasinInput::new(basin_name.clone())
-                .with_config(BasinConfig::new().with_default_stream_config(stream_config.clone())),
-        )
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("creating basin {}: {e}", config.basin)))?;
-        Ok(Self {
-            basin: s2.basin(basin_name),
-            stream_config,
-        })
     }
 
-    /// The basin, for streams other than sessions' (call recordings).
-    pub(crate) fn basin(&self) -> &S2Basin {
-        &self.basin
+    /// Session streams through s2-sdk: S2 cloud, or a separate s2-lite.
+    pub async fn connect(config: &SdkConfig, retention: Duration) -> Result<Self, StoreError> {
+        let backend = SdkBackend::connect(config, session_settings(retention)).await?;
+        Ok(Self::new(Arc::new(backend), retention))
     }
 
-    /// How session streams are configured; recordings kept beside them share it.
-    pub(crate) fn stream_config(&self) -> &StreamConfig {
-        &self.stream_config
+    /// The basin's streams, for streams other than sessions' (call recordings).
+    pub(crate) fn streams(&self) -> &Streams {
+        &self.streams
     }
 
     /// Cheap round trip for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.basin
-            .list_streams(ListStreamsInput::new().with_limit(1))
+        self.streams
+            .backend()
+            .list_streams(STREAM_PREFIX, None, 1)
             .await?;
         Ok(())
     }
@@ -140,19 +102,16 @@ impl Store {
     pub fn session(&self, id: SessionId) -> SessionStream {
         SessionStream {
             id,
-            stream: self.basin.stream(
-                id.stream_name()
-                    .parse()
-                    .expect("session stream names are valid"),
-            ),
+            name: id.stream_name(),
+            streams: self.streams.clone(),
         }
     }
 
     /// Creates the stream of a new session.
     pub async fn create_session(&self, id: SessionId) -> Result<SessionStream, StoreError> {
-        let name = id.stream_name().parse().expect("valid stream name");
-        self.basin
-            .create_stream(CreateStreamInput::new(name).with_config(self.stream_config.clone()))
+        self.streams
+            .backend()
+            .create_stream(&id.stream_name(), self.streams.settings())
             .await?;
         Ok(self.session(id))
     }
@@ -160,15 +119,16 @@ impl Store {
     /// The signal stream, created if missing. It is never deleted when empty: nodes append to it
     /// at any time.
     pub async fn signal_stream(&self) -> Result<SignalStream, StoreError> {
-        let name: s2_sdk::types::StreamName = SIGNAL_STREAM.parse().expect("valid stream name");
-        let config = StreamConfig::new()
-            .with_retention_policy(RetentionPolicy::Age(SIGNAL_RETENTION.as_secs()))
-            .with_delete_on_empty(DeleteOnEmptyConfig::new().with_min_age(Duration::ZERO));
-        self.basin
-            .ensure_stream(EnsureStreamInput::new(name.clone()).with_config(config))
+        let settings = StreamSettings {
+            retention: SIGNAL_RETENTION,
+            delete_on_empty_after: Duration::ZERO,
+        };
+        self.streams
+            .backend()
+            .ensure_stream(SIGNAL_STREAM, settings)
             .await?;
         Ok(SignalStream {
-            stream: self.basin.stream(name),
+            streams: self.streams.clone(),
         })
     }
 
@@ -178,23 +138,68 @@ impl Store {
         after: Option<SessionId>,
         limit: usize,
     ) -> Result<(Vec<SessionId>, bool), StoreError> {
-        let prefix: StreamNamePrefix = STREAM_PREFIX.parse().expect("valid prefix");
-        let mut input = ListStreamsInput::new()
-            .with_prefix(prefix)
-            .with_limit(limit.clamp(1, 1000));
-        if let Some(after) = after {
-            let start_after: StreamNameStartAfter =
-                after.stream_name().parse().expect("valid stream name");
-            input = input.with_start_after(start_after);
-        }
-        let page = self.basin.list_streams(input).await?;
-        let ids = page
-            .values
+        let after = after.map(|a| a.stream_name());
+        let (names, more) = self
+            .streams
+            .backend()
+            .list_streams(STREAM_PREFIX, after.as_deref(), limit)
+            .await?;
+        let ids = names
             .iter()
-            .filter(|info| info.deleted_at.is_none())
-            .filter_map(|info| SessionId::from_stream_name(&info.name))
+            .filter_map(|name| SessionId::from_stream_name(name))
             .collect();
-        Ok((ids, page.has_more))
+        Ok((ids, more))
+    }
+}
+
+/// Records an append put into the stream, as the writer hands them to this node's agents.
+#[derive(Debug, Clone)]
+pub enum Landed {
+    /// Exactly what a read of the range returns: positions from the acknowledgement, and the
+    /// timestamps the writer set (S2 kept them).
+    Records(Vec<StoredRecord>),
+    /// S2 changed the timestamps (a store whose clock is behind ours), so only a read of the
+    /// stream up to `end` says what is there. `timestamp` is the last record's, as S2 set it.
+    Unknown { end: u64, timestamp: u64 },
+}
+
+impl Landed {
+    /// What an append of data records `bodies` (and possibly trailing commands) acknowledged
+    /// with `ack` put in the stream, given that every data record was stamped `timestamp`.
+    fn of(ack: Appended, bodies: Vec<Bytes>, timestamp: u64) -> Self {
+        if ack.start.timestamp != timestamp || ack.end.timestamp != timestamp {
+            return Landed::Unknown {
+                end: ack.end.seq_num,
+                timestamp: ack.end.timestamp,
+            };
+        }
+        Landed::Records(
+            bodies
+                .into_iter()
+                .zip(ack.start.seq_num..)
+                .map(|(body, seq_num)| StoredRecord {
+                    seq_num,
+                    timestamp,
+                    body,
+                })
+                .collect(),
+        )
+    }
+
+    /// The sequence number after the last record.
+    pub fn end(&self) -> Option<u64> {
+        match self {
+            Landed::Records(records) => records.last().map(|r| r.seq_num + 1),
+            Landed::Unknown { end, .. } => Some(*end),
+        }
+    }
+
+    /// The last record's timestamp as S2 keeps it.
+    pub fn timestamp(&self) -> Option<u64> {
+        match self {
+            Landed::Records(records) => records.last().map(|r| r.timestamp),
+            Landed::Unknown { timestamp, .. } => Some(*timestamp),
+        }
     }
 }
 
@@ -202,7 +207,8 @@ impl Store {
 #[derive(Clone)]
 pub struct SessionStream {
     id: SessionId,
-    stream: S2Stream,
+    name: String,
+    streams: Streams,
 }
 
 impl SessionStream {
@@ -210,9 +216,26 @@ impl SessionStream {
         self.id
     }
 
-    /// Makes this node the session's only writer: appends `first` and a fence with `token`,
-    /// unless the session has ended.
-    pub async fn claim(&self, first: &Event, token: &FencingToken) -> Result<(), StoreError> {
+    fn backend(&self) -> &dyn Backend {
+        self.streams.backend()
+    }
+
+    fn error(&self, e: BackendError) -> StoreError {
+        match e {
+            BackendError::NotFound(_) => StoreError::NotFound(self.id),
+            BackendError::FencingMismatch => StoreError::TakenOver(self.id),
+            e => e.into(),
+        }
+    }
+
+    /// Makes this node the session's only writer: appends `first` (stamped `timestamp`) and a
+    /// fence with `token`, unless the session has ended.
+    pub async fn claim(
+        &self,
+        first: &Event,
+        token: &str,
+        timestamp: u64,
+    ) -> Result<Landed, StoreError> {
         for _ in 0..CLAIM_ATTEMPTS {
             let tail = self.tail().await?;
             if let Some(end) = self.end_record(tail.seq_num).await? {
@@ -221,91 +244,89 @@ impl SessionStream {
                     end: Some(end),
                 });
             }
-            let mut records = records_of(first)?;
-            records.push(CommandRecord::fence(token.clone()).into());
-            let batch = AppendRecordBatch::try_from_iter(records)
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            match self
-                .stream
-                .append(AppendInput::new(batch).with_match_seq_num(tail.seq_num))
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(AppendError::ConditionFailed(AppendConditionFailed::SeqNumMismatch(_))) => {
-                    continue;
-                }
-                Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+            let bodies = frame::encode(first);
+            let mut records = data(&bodies, timestamp);
+            records.push(AppendItem::Fence {
+                token: token.to_string(),
+                timestamp: Some(timestamp),
+            });
+            let condition = AppendCondition {
+                fencing_token: None,
+                match_seq_num: Some(tail.seq_num),
+            };
+            match self.backend().append(&self.name, records, condition).await {
+                Ok(ack) => return Ok(Landed::of(ack, bodies, timestamp)),
+                Err(BackendError::SeqNumMismatch(_)) => continue,
+                Err(e) => return Err(self.error(e)),
             }
         }
         Err(StoreError::Contended(self.id))
     }
 
-    /// Appends events in order with the claim's token. Fails with `TakenOver` once another node
-    /// has claimed the session (or it was sealed).
-    pub async fn append(&self, events: &[Event], token: &FencingToken) -> Result<(), StoreError> {
-        let mut records = Vec::new();
-        for event in events {
-            records.extend(records_of(event)?);
+    /// Appends events in order with the claim's token, every record stamped `timestamp` (the
+    /// writer keeps it increasing and never ahead of the clock). Fails with `TakenOver` once
+    /// another node has claimed the session (or it was sealed).
+    pub async fn append(
+        &self,
+        events: &[Event],
+        token: &str,
+        timestamp: u64,
+    ) -> Result<Vec<Landed>, StoreError> {
+        let bodies: Vec<Bytes> = events.iter().flat_map(frame::encode).collect();
+        let mut landed = Vec::new();
+        for batch in crate::store::batches(data(&bodies, timestamp)) {
+            let batch_bodies = batch.iter().filter_map(AppendItem::body).collect();
+            let condition = AppendCondition {
+                fencing_token: Some(token.to_string()),
+                match_seq_num: None,
+            };
+            let ack = self
+                .backend()
+                .append(&self.name, batch, condition)
+                .await
+                .map_err(|e| self.error(e))?;
+            landed.push(Landed::of(ack, batch_bodies, timestamp));
         }
-        for batch in into_batches(records) {
-            let input = AppendInput::new(batch).with_fencing_token(token.clone());
-            match self.stream.append(input).await {
-                Ok(_) => {}
-                Err(AppendError::ConditionFailed(AppendConditionFailed::FencingTokenMismatch(
-                    _,
-                ))) => return Err(StoreError::TakenOver(self.id)),
-                Err(e) => return Err(self.classify(e)),
-            }
-        }
-        Ok(())
+        Ok(landed)
     }
 
     /// Appends the `end` record and seals the stream with a fencing token nobody holds.
-    pub async fn seal(&self, end: &Event, token: &FencingToken) -> Result<(), StoreError> {
-        let mut records = records_of(end)?;
-        let seal = FencingToken::generate(36).expect("36 bytes is a valid token length");
-        records.push(CommandRecord::fence(seal).into());
-        let batch = AppendRecordBatch::try_from_iter(records)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        match self
-            .stream
-            .append(AppendInput::new(batch).with_fencing_token(token.clone()))
-            .await
-        {
-            Ok(_) => Ok(()),
+    pub async fn seal(
+        &self,
+        end: &Event,
+        token: &str,
+        timestamp: u64,
+    ) -> Result<Option<Landed>, StoreError> {
+        let bodies = frame::encode(end);
+        let mut records = data(&bodies, timestamp);
+        records.push(AppendItem::Fence {
+            token: uuid::Uuid::new_v4().simple().to_string(),
+            timestamp: Some(timestamp),
+        });
+        let condition = AppendCondition {
+            fencing_token: Some(token.to_string()),
+            match_seq_num: None,
+        };
+        match self.backend().append(&self.name, records, condition).await {
+            Ok(ack) => Ok(Some(Landed::of(ack, bodies, timestamp))),
             // Someone else holds the stream now: if that is because it was sealed, it is ended.
-            Err(AppendError::ConditionFailed(AppendConditionFailed::FencingTokenMismatch(_))) => {
+            Err(BackendError::FencingMismatch) => {
                 let tail = self.tail().await?;
                 match self.end_record(tail.seq_num).await? {
-                    Some(_) => Ok(()),
+                    Some(_) => Ok(None),
                     None => Err(StoreError::TakenOver(self.id)),
                 }
             }
-            Err(e) => Err(self.classify(e)),
-        }
-    }
-
-    fn classify(&self, e: AppendError) -> StoreError {
-        if is_not_found(e.request_error()) {
-            StoreError::NotFound(self.id)
-        } else {
-            StoreError::Unavailable(e.to_string())
+            Err(e) => Err(self.error(e)),
         }
     }
 
     /// The next sequence number and the timestamp of the last record.
-    pub async fn tail(&self) -> Result<StreamPosition, StoreError> {
-        self.stream
-            .check_tail()
+    pub async fn tail(&self) -> Result<Position, StoreError> {
+        self.backend()
+            .check_tail(&self.name)
             .await
-            .map_err(|e| self.read_error(e))
-    }
-
-    fn read_error(&self, e: ReadError) -> StoreError {
-        match &e {
-            ReadError::Request(r) if is_not_found(Some(r)) => StoreError::NotFound(self.id),
-            _ => StoreError::Unavailable(e.to_string()),
-        }
+            .map_err(|e| self.error(e))
     }
 
     /// The session's `end` record, if the last records of a stream whose tail is `tail` hold one.
@@ -329,20 +350,11 @@ impl SessionStream {
     }
 
     /// Up to `max` data records from `from` (command records are skipped); empty at the tail.
-    pub async fn read(
-        &self,
-        from: ReadFrom,
-        max: usize,
-    ) -> Result<Vec<SequencedRecord>, StoreError> {
-        let input = ReadInput::new()
-            .with_start(ReadStart::new().with_from(from))
-            .with_stop(ReadStop::new().with_limits(ReadLimits::new().with_count(max)))
-            .with_ignore_command_records(true);
-        match self.stream.read(input).await {
-            Ok(batch) => Ok(batch.records),
-            Err(ReadError::ReadUnwritten(_)) => Ok(Vec::new()),
-            Err(e) => Err(self.read_error(e)),
-        }
+    pub async fn read(&self, from: ReadFrom, max: usize) -> Result<Vec<StoredRecord>, StoreError> {
+        self.backend()
+            .read(&self.name, from, max)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// The first whole event at or after sequence number `from`, if any.
@@ -359,16 +371,29 @@ impl SessionStream {
         Ok(None)
     }
 
-    /// A read session that follows the stream from `from` as records are appended.
-    pub async fn follow(&self, from: u64) -> Result<ReadSession, StoreError> {
-        follow(&self.stream, ReadFrom::SeqNum(from)).await
+    /// Follows the stream from `from` as records are appended.
+    pub async fn follow(&self, from: u64) -> Result<Follow, StoreError> {
+        self.backend()
+            .follow(&self.name, ReadFrom::SeqNum(from))
+            .await
+            .map_err(|e| self.error(e))
     }
+}
+
+fn data(bodies: &[Bytes], timestamp: u64) -> Vec<AppendItem> {
+    bodies
+        .iter()
+        .map(|body| AppendItem::Data {
+            body: body.clone(),
+            timestamp: Some(timestamp),
+        })
+        .collect()
 }
 
 /// The stream of signals from agents to trackers, shared by every node.
 #[derive(Clone)]
 pub struct SignalStream {
-    stream: S2Stream,
+    streams: Streams,
 }
 
 impl SignalStream {
@@ -376,34 +401,26 @@ impl SignalStream {
     pub async fn append(&self, bodies: Vec<Bytes>) -> Result<(), StoreError> {
         let records = bodies
             .into_iter()
-            .map(|body| AppendRecord::new(body).map_err(|e| StoreError::Unavailable(e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        for batch in into_batches(records) {
-            self.stream
-                .append(AppendInput::new(batch))
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("appending signals: {e}")))?;
-        }
+            .map(|body| AppendItem::Data {
+                body,
+                timestamp: None,
+            })
+            .collect();
+        self.streams
+            .append_all(SIGNAL_STREAM, records, AppendCondition::default())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("appending signals: {e}")))?;
         Ok(())
     }
 
-    /// A read session from the stream's tail: a node cares only for signals sent after it
-    /// started.
-    pub async fn follow_from_tail(&self) -> Result<ReadSession, StoreError> {
-        follow(&self.stream, ReadFrom::TailOffset(0)).await
+    /// Follows from the stream's tail: a node cares only for signals sent after it started.
+    pub async fn follow_from_tail(&self) -> Result<Follow, StoreError> {
+        Ok(self
+            .streams
+            .backend()
+            .follow(SIGNAL_STREAM, ReadFrom::TailOffset(0))
+            .await?)
     }
-}
-
-/// A read session that retries for as long as it takes, skipping fences.
-async fn follow(stream: &S2Stream, from: ReadFrom) -> Result<ReadSession, StoreError> {
-    let input = ReadInput::new()
-        .with_start(ReadStart::new().with_from(from))
-        .with_ignore_command_records(true);
-    let config = ReadSessionConfig::new().with_retry_policy(ReadSessionRetryPolicy::Indefinite);
-    stream
-        .read_session(input, config)
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 /// Resolves where a reader asked to start into a sequence number.
@@ -419,41 +436,6 @@ pub async fn resolve_start(stream: &SessionStream, from: ReadFrom) -> Result<u64
             }
         }
     }
-}
-
-pub(crate) fn is_not_found(e: Option<&RequestError>) -> bool {
-    matches!(e, Some(RequestError::Server(s)) if s.code == "stream_not_found")
-}
-
-fn records_of(event: &Event) -> Result<Vec<AppendRecord>, StoreError> {
-    frame::encode(event)
-        .into_iter()
-        .map(|body| AppendRecord::new(body).map_err(|e| StoreError::Unavailable(e.to_string())))
-        .collect()
-}
-
-fn into_batches(records: Vec<AppendRecord>) -> Vec<AppendRecordBatch> {
-    let mut batches = Vec::new();
-    let mut current: Vec<AppendRecord> = Vec::new();
-    let mut metered = 0;
-    for record in records {
-        let size = record.body().len() + RECORD_OVERHEAD;
-        if !current.is_empty()
-            && (current.len() == MAX_BATCH_RECORDS || metered + size > MAX_BATCH_METERED)
-        {
-            batches.push(std::mem::take(&mut current));
-            metered = 0;
-        }
-        metered += size;
-        current.push(record);
-    }
-    if !current.is_empty() {
-        batches.push(current);
-    }
-    batches
-        .into_iter()
-        .map(|b| AppendRecordBatch::try_from_iter(b).expect("batches are sized within S2 limits"))
-        .collect()
 }
 
 /// Reads a whole session, reassembled, from `from` to the tail as it is now.

@@ -1,18 +1,20 @@
 //! What an agent reads: a session from any starting point, then live, reassembled and
 //! deduplicated. A subscription first catches up with plain reads of its own, then follows the
-//! room's shared tail ([`crate::room::Room::subscribe`]), skipping what it already has and
-//! filling any gap between the two with another read, so no event is missed or repeated.
+//! session's live [`Feed`] on this node (fed by the writer where this node writes the session,
+//! by one shared S2 read session elsewhere), skipping what it already has and filling any gap
+//! with another read, so no event is missed or repeated wherever the feed switches source.
 
 use std::sync::Arc;
 
-use s2_sdk::types::{ReadFrom, SequencedRecord};
 use tokio::sync::broadcast;
 use tracing::warn;
 
+use crate::feed::{Feed, FeedBatch};
 use crate::frame::{Dedup, Reassembler, StoredEvent};
 use crate::protocol::{DeliveredEvent, RecordKind};
-use crate::room::{FeedBatch, Room};
-use crate::stream::{SessionStream, StoreError};
+use crate::session::SessionId;
+use crate::store::{ReadFrom, StoredRecord};
+use crate::stream::{Landed, SessionStream, StoreError};
 
 const CATCH_UP_RECORDS: usize = 500;
 
@@ -38,9 +40,10 @@ pub enum TailItem {
 }
 
 pub struct Subscription {
-    room: Arc<Room>,
+    id: SessionId,
     stream: SessionStream,
-    feed: Option<broadcast::Receiver<FeedBatch>>,
+    feed: Arc<Feed>,
+    live: Option<broadcast::Receiver<FeedBatch>>,
     next: u64,
     reassembler: Reassembler,
     dedup: Dedup,
@@ -50,12 +53,12 @@ pub struct Subscription {
 
 impl Subscription {
     /// Starts at sequence number `from` (resolve timestamps and "live" before).
-    pub fn new(room: Arc<Room>, from: u64) -> Self {
-        let stream = room.stream().clone();
+    pub fn new(stream: SessionStream, feed: Arc<Feed>, from: u64) -> Self {
         Self {
-            room,
+            id: stream.id(),
             stream,
-            feed: None,
+            feed,
+            live: None,
             next: from,
             reassembler: Reassembler::new(),
             dedup: Dedup::new(),
@@ -77,9 +80,9 @@ impl Subscription {
                 return Ok(None);
             }
             if !self.caught_up {
-                if self.feed.is_none() {
+                if self.live.is_none() {
                     // Subscribe before the catch-up reads, so nothing written meanwhile is lost.
-                    self.feed = Some(self.room.subscribe());
+                    self.live = Some(self.feed.subscribe());
                 }
                 let records = self
                     .stream
@@ -100,8 +103,8 @@ impl Subscription {
                 }
                 continue;
             }
-            let feed = self.feed.as_mut().expect("subscribed during catch-up");
-            let batch = match feed.recv().await {
+            let live = self.live.as_mut().expect("subscribed during catch-up");
+            let batch = match live.recv().await {
                 Ok(batch) => batch,
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     return Err(TailError::TooSlow {
@@ -114,16 +117,23 @@ impl Subscription {
                     });
                 }
             };
-            let fresh: Vec<SequencedRecord> = batch
-                .iter()
-                .filter(|r| r.seq_num >= self.next)
-                .cloned()
-                .collect();
-            let Some(first) = fresh.first().map(|r| r.seq_num) else {
-                continue;
+            let records = match batch.as_ref() {
+                Landed::Records(records) => records,
+                // Only a read says what landed: read up to its end.
+                Landed::Unknown { end, .. } => {
+                    let events = self.fill_gap(*end).await?;
+                    if !events.is_empty() {
+                        return Ok(Some(TailItem::Events(events)));
+                    }
+                    continue;
+                }
             };
-            let mut events = self.fill_gap(first).await?;
-            events.extend(self.absorb(&fresh));
+            let fresh = match records.iter().position(|r| r.seq_num >= self.next) {
+                Some(at) => &records[at..],
+                None => continue,
+            };
+            let mut events = self.fill_gap(fresh[0].seq_num).await?;
+            events.extend(self.absorb(fresh));
             if !events.is_empty() {
                 return Ok(Some(TailItem::Events(events)));
             }
@@ -138,7 +148,7 @@ impl Subscription {
                 .stream
                 .read(ReadFrom::SeqNum(self.next), CATCH_UP_RECORDS)
                 .await?;
-            let records: Vec<SequencedRecord> =
+            let records: Vec<StoredRecord> =
                 records.into_iter().filter(|r| r.seq_num < until).collect();
             if records.is_empty() {
                 self.next = until;
@@ -149,7 +159,7 @@ impl Subscription {
         Ok(events)
     }
 
-    fn absorb(&mut self, records: &[SequencedRecord]) -> Vec<StoredEvent> {
+    fn absorb(&mut self, records: &[StoredRecord]) -> Vec<StoredEvent> {
         let mut events = Vec::new();
         for record in records {
             if self.ended {
@@ -165,7 +175,7 @@ impl Subscription {
                     events.push(stored);
                 }
                 Ok(_) => {}
-                Err(e) => warn!(session = %self.room.id, error = %e, "skipping unreadable record"),
+                Err(e) => warn!(session = %self.id, error = %e, "skipping unreadable record"),
             }
         }
         events

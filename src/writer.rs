@@ -2,19 +2,23 @@
 //! appends to the session's stream. Tracker connections (one per tab) hand it batches; it
 //! coalesces what is queued into as few S2 appends as fit, in order, and answers each batch only
 //! once S2 has acknowledged it, which is when the tracker may forget those events.
+//!
+//! It also feeds this node's agents ([`Feed`]): every acknowledgement says where the records
+//! landed, and the writer stamps each record's timestamp itself (increasing, never ahead of the
+//! clock), so what it hands the feed is exactly what a read of the stream would return.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use s2_sdk::types::FencingToken;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
+use crate::feed::Feed;
 use crate::frame::Event;
 use crate::metrics::Metrics;
 use crate::protocol::{EndReason, RecordKind, SessionEnd};
 use crate::session::{SessionId, now_ms};
-use crate::stream::{SessionStream, StoreError, json_bytes};
+use crate::stream::{Landed, SessionStream, StoreError, json_bytes};
 
 /// A queued batch and who waits for it to be durable.
 type Queued = (Vec<Event>, oneshot::Sender<Result<(), StoreError>>);
@@ -56,19 +60,38 @@ pub struct Writer {
     state: watch::Receiver<WriterState>,
 }
 
+/// What a writer starts from: the claim that made this node the session's writer.
+pub struct Claim {
+    /// The fencing token every append presents.
+    pub token: String,
+    /// The timestamp the claim's records were stamped with.
+    pub timestamp: u64,
+    /// The records the claim appended.
+    pub landed: Landed,
+}
+
 impl Writer {
     pub fn spawn(
         stream: SessionStream,
-        token: FencingToken,
+        claim: Claim,
+        feed: Arc<Feed>,
         metrics: Arc<Metrics>,
         heartbeat: Duration,
     ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let (state_tx, state) = watch::channel(WriterState::Active);
         let id = stream.id();
+        let generation = feed.writer_started();
+        let timestamp = claim.landed.timestamp().unwrap_or(claim.timestamp);
+        let next_seq = claim.landed.end().unwrap_or(0);
+        feed.publish(claim.landed);
         let task = WriterTask {
             stream,
-            token,
+            token: claim.token,
+            feed,
+            generation,
+            timestamp: timestamp.max(claim.timestamp),
+            next_seq,
             metrics,
             heartbeat,
             state: state_tx,
@@ -133,14 +156,29 @@ fn gone(id: SessionId, state: WriterState) -> StoreError {
 
 struct WriterTask {
     stream: SessionStream,
-    token: FencingToken,
+    token: String,
+    /// This node's agents of the session, fed from the acknowledgements.
+    feed: Arc<Feed>,
+    /// The feed's name for this writer, so a newer writer's start is not undone by this one's
+    /// stop.
+    generation: u64,
+    /// The timestamp of the last record written: the next one is never earlier.
+    timestamp: u64,
+    /// Where the next record lands, as far as this writer knows: a tail for the feed to
+    /// follow from once this writer stops.
+    next_seq: u64,
     metrics: Arc<Metrics>,
     heartbeat: Duration,
     state: watch::Sender<WriterState>,
 }
 
 impl WriterTask {
-    async fn run(self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(mut self, rx: mpsc::Receiver<Command>) {
+        self.write(rx).await;
+        self.feed.writer_stopped(self.generation, self.next_seq);
+    }
+
+    async fn write(&mut self, mut rx: mpsc::Receiver<Command>) {
         let mut last_write = tokio::time::Instant::now();
         loop {
             let command = tokio::select! {
@@ -148,7 +186,7 @@ impl WriterTask {
                 _ = tokio::time::sleep_until(last_write + self.heartbeat) => {
                     last_write = tokio::time::Instant::now();
                     let beat = server_event(RecordKind::Heartbeat, json_bytes(&serde_json::json!({})));
-                    if let Err(e) = self.stream.append(&[beat], &self.token).await {
+                    if let Err(e) = self.write_events(&[beat]).await {
                         self.stop(&e);
                         return;
                     }
@@ -194,11 +232,39 @@ impl WriterTask {
         }
     }
 
-    async fn append(&self, batch: Vec<Queued>) -> Result<(), StoreError> {
+    /// The timestamp for the next records: now, unless an earlier write was stamped later.
+    fn stamp(&mut self) -> u64 {
+        self.timestamp = self.timestamp.max(now_ms());
+        self.timestamp
+    }
+
+    /// Notes where records landed and hands them to this node's agents.
+    fn landed(&mut self, landed: Vec<Landed>) {
+        for landed in landed {
+            if let Some(end) = landed.end() {
+                self.next_seq = self.next_seq.max(end);
+            }
+            // S2 may have kept a later timestamp than ours (a store whose clock runs ahead):
+            // stamping from it keeps the next records exact.
+            if let Some(ts) = landed.timestamp() {
+                self.timestamp = self.timestamp.max(ts);
+            }
+            self.feed.publish(landed);
+        }
+    }
+
+    async fn write_events(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        let timestamp = self.stamp();
+        let landed = self.stream.append(events, &self.token, timestamp).await?;
+        self.landed(landed);
+        Ok(())
+    }
+
+    async fn append(&mut self, batch: Vec<Queued>) -> Result<(), StoreError> {
         let events: Vec<Event> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
         let bytes: usize = events.iter().map(|e| e.body.len()).sum();
         let started = Instant::now();
-        let result = self.stream.append(&events, &self.token).await;
+        let result = self.write_events(&events).await;
         self.metrics
             .append_latency
             .observe(started.elapsed().as_secs_f64());
@@ -219,18 +285,21 @@ impl WriterTask {
         result
     }
 
-    async fn seal(&self, reason: EndReason) -> Result<(), StoreError> {
+    async fn seal(&mut self, reason: EndReason) -> Result<(), StoreError> {
         let end = SessionEnd {
             reason,
             ended_ms: now_ms(),
         };
+        let timestamp = self.stamp();
         let result = self
             .stream
             .seal(
                 &server_event(RecordKind::End, json_bytes(&end)),
                 &self.token,
+                timestamp,
             )
             .await;
+        let result = result.map(|landed| self.landed(landed.into_iter().collect()));
         match &result {
             Ok(()) => info!(session = %self.stream.id(), ?reason, "session ended and sealed"),
             Err(e) => warn!(session = %self.stream.id(), error = %e, "sealing failed"),

@@ -4,18 +4,13 @@
 //! ended cleanly. Any node can list and serve them.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use s2_sdk::S2Stream;
-use s2_sdk::error::ReadError;
-use s2_sdk::types::{
-    AppendInput, AppendRecord, AppendRecordBatch, CreateStreamInput, ListStreamsInput, ReadFrom,
-    ReadInput, ReadLimits, ReadStart, ReadStop, StreamNamePrefix,
-};
 use serde::{Deserialize, Serialize};
 
 use super::ivf;
 use crate::protocol::{Media, Participant, Recording, RecordingFile};
 use crate::session::SessionId;
-use crate::stream::{Store, StoreError, is_not_found};
+use crate::store::{AppendCondition, AppendItem, BackendError, ReadFrom, Streams};
+use crate::stream::{Store, StoreError};
 
 const PREFIX: &str = "recordings/";
 const META: u8 = b'M';
@@ -67,7 +62,8 @@ fn valid_part(part: &str) -> bool {
 
 /// One recorded file being written.
 pub struct FileWriter {
-    stream: S2Stream,
+    streams: Streams,
+    name: String,
     bytes: u64,
 }
 
@@ -80,17 +76,14 @@ impl FileWriter {
         meta: &FileMeta,
     ) -> Result<Self, StoreError> {
         let name = format!("{}{recording}/{file}", prefix(session));
-        let name: s2_sdk::types::StreamName = name
-            .parse()
-            .map_err(|e| StoreError::Config(format!("recording stream name: {e}")))?;
-        store
-            .basin()
-            .create_stream(
-                CreateStreamInput::new(name.clone()).with_config(store.stream_config().clone()),
-            )
+        let streams = store.streams().clone();
+        streams
+            .backend()
+            .create_stream(&name, streams.settings())
             .await?;
         let writer = Self {
-            stream: store.basin().stream(name),
+            streams,
+            name,
             bytes: 0,
         };
         writer
@@ -124,12 +117,13 @@ impl FileWriter {
         let mut record = BytesMut::with_capacity(body.len() + 1);
         record.put_u8(tag);
         record.put_slice(body);
-        let record = AppendRecord::new(record.freeze())
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let batch = AppendRecordBatch::try_from_iter([record])
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.stream
-            .append(AppendInput::new(batch))
+        let record = AppendItem::Data {
+            body: record.freeze(),
+            timestamp: None,
+        };
+        self.streams
+            .backend()
+            .append(&self.name, vec![record], AppendCondition::default())
             .await
             .map_err(|e| StoreError::Unavailable(format!("appending to a recording: {e}")))?;
         Ok(())
@@ -139,28 +133,20 @@ impl FileWriter {
 /// The session's recordings, oldest first, each file with its size and whether it is complete.
 pub async fn list(store: &Store, session: SessionId) -> Result<Vec<Recording>, StoreError> {
     let prefix_text = prefix(session);
-    let prefix: StreamNamePrefix = prefix_text
-        .parse()
-        .map_err(|e| StoreError::Config(format!("recording prefix: {e}")))?;
-    let page = store
-        .basin()
-        .list_streams(
-            ListStreamsInput::new()
-                .with_prefix(prefix)
-                .with_limit(MAX_FILES),
-        )
+    let streams = store.streams();
+    let (names, _) = streams
+        .backend()
+        .list_streams(&prefix_text, None, MAX_FILES)
         .await?;
     let mut recordings: Vec<Recording> = Vec::new();
-    for info in page.values.iter().filter(|i| i.deleted_at.is_none()) {
-        let name = info.name.to_string();
+    for name in names {
         let Some((recording, file)) = name[prefix_text.len()..].split_once('/') else {
             continue;
         };
-        let stream = store.basin().stream(info.name.clone());
-        let Some(meta) = read_meta(&stream).await? else {
+        let Some(meta) = read_meta(streams, &name).await? else {
             continue;
         };
-        let end = read_end(&stream).await?;
+        let end = read_end(streams, &name).await?;
         let entry = RecordingFile {
             name: file.to_string(),
             participant: meta.participant,
@@ -196,15 +182,11 @@ pub async fn read(
         return Ok(None);
     }
     let name = format!("{}{recording}/{file}", prefix(session));
-    let Ok(name) = name.parse::<s2_sdk::types::StreamName>() else {
-        return Ok(None);
-    };
-    let stream = store.basin().stream(name);
     let mut body = BytesMut::new();
     let mut length = None;
     let mut next = 0;
     loop {
-        let records = match read_records(&stream, next, 1000).await {
+        let records = match read_records(store.streams(), &name, next, 1000).await {
             Ok(records) => records,
             Err(None) => return Ok(None),
             Err(Some(e)) => return Err(e),
@@ -236,48 +218,42 @@ pub async fn read(
 
 /// Records from `from`: `Err(None)` when the stream does not exist.
 async fn read_records(
-    stream: &S2Stream,
+    streams: &Streams,
+    name: &str,
     from: u64,
     max: usize,
 ) -> Result<Vec<(u64, Bytes)>, Option<StoreError>> {
-    let input = ReadInput::new()
-        .with_start(ReadStart::new().with_from(ReadFrom::SeqNum(from)))
-        .with_stop(ReadStop::new().with_limits(ReadLimits::new().with_count(max)));
-    match stream.read(input).await {
-        Ok(batch) => Ok(batch
-            .records
-            .into_iter()
-            .map(|r| (r.seq_num, r.body))
-            .collect()),
-        Err(ReadError::ReadUnwritten(_)) => Ok(Vec::new()),
-        Err(ReadError::Request(r)) if is_not_found(Some(&r)) => Err(None),
-        Err(e) => Err(Some(StoreError::Unavailable(e.to_string()))),
+    match streams
+        .backend()
+        .read(name, ReadFrom::SeqNum(from), max)
+        .await
+    {
+        Ok(records) => Ok(records.into_iter().map(|r| (r.seq_num, r.body)).collect()),
+        Err(BackendError::NotFound(_)) => Err(None),
+        Err(e) => Err(Some(e.into())),
     }
 }
 
-async fn read_meta(stream: &S2Stream) -> Result<Option<FileMeta>, StoreError> {
-    read_tagged(stream, 0, META).await
+async fn read_meta(streams: &Streams, name: &str) -> Result<Option<FileMeta>, StoreError> {
+    read_tagged(streams, name, 0, META).await
 }
 
-async fn read_end(stream: &S2Stream) -> Result<Option<FileEnd>, StoreError> {
-    let tail = stream
-        .check_tail()
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
-        .seq_num;
+async fn read_end(streams: &Streams, name: &str) -> Result<Option<FileEnd>, StoreError> {
+    let tail = streams.backend().check_tail(name).await?.seq_num;
     if tail == 0 {
         return Ok(None);
     }
-    read_tagged(stream, tail - 1, END).await
+    read_tagged(streams, name, tail - 1, END).await
 }
 
 /// The JSON body of the record at `seq`, if it is one tagged `tag`.
 async fn read_tagged<T: serde::de::DeserializeOwned>(
-    stream: &S2Stream,
+    streams: &Streams,
+    name: &str,
     seq: u64,
     tag: u8,
 ) -> Result<Option<T>, StoreError> {
-    let records = read_records(stream, seq, 1).await.map_err(|e| {
+    let records = read_records(streams, name, seq, 1).await.map_err(|e| {
         e.unwrap_or_else(|| StoreError::Unavailable("recording stream vanished".into()))
     })?;
     Ok(records

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use cobrowse::embedded::EmbeddedS2;
 use cobrowse::protocol::{
     AgentMessage, DeliveredEvent, Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent,
     TrackerEventKind, TrackerMessage, Viewport,
@@ -34,6 +35,22 @@ pub async fn start(config: ServerConfig) -> RunningServer {
     cobrowse::server::start(config)
         .await
         .expect("server starts")
+}
+
+/// Two nodes in this process sharing a store served over HTTP, as a separate `cobrowse store`
+/// would: both reach it through s2-sdk.
+pub async fn two_nodes_on_a_served_store() -> (EmbeddedS2, RunningServer, RunningServer) {
+    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("store starts");
+    let mut a_config = config();
+    a_config.s2_endpoint = Some(store.endpoint());
+    a_config.node_id = "node-a".into();
+    let mut b_config = a_config.clone();
+    b_config.node_id = "node-b".into();
+    let a = start(a_config).await;
+    let b = start(b_config).await;
+    (store, a, b)
 }
 
 /// A server the helpers can reach: one in this process, or a `cobrowse serve` child process.

@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use cobrowse::embedded::EmbeddedS2;
 use cobrowse::protocol::{AgentMessage, RecordKind, ServerMessage, TrackerMessage, close};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -128,16 +127,7 @@ async fn a_tracker_killed_mid_batch_resends_with_no_loss_and_no_duplicate() {
 
 #[tokio::test]
 async fn a_second_server_takes_a_session_over_and_the_first_lets_go() {
-    let store = EmbeddedS2::start(None, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let mut a_config = config();
-    a_config.s2_endpoint = Some(store.endpoint());
-    a_config.node_id = "node-a".into();
-    let mut b_config = a_config.clone();
-    b_config.node_id = "node-b".into();
-    let a = start(a_config).await;
-    let b = start(b_config).await;
+    let (store, a, b) = two_nodes_on_a_served_store().await;
 
     let mut on_a = Tracker::open(&a, None, "tab-1").await;
     on_a.write((1..=5).map(rrweb).collect()).await;

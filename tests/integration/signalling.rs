@@ -12,7 +12,8 @@ use cobrowse::protocol::{
     AgentAction, AgentMessage, AgentRecord, AgentRef, ControlInput, GrantKind, RecordKind,
     ServerMessage, Signal, SignalRecord, Stroke, StrokeTool, TrackerMessage,
 };
-use cobrowse::stream::{Store, StoreConfig};
+use cobrowse::store::sdk::SdkConfig;
+use cobrowse::stream::Store;
 use futures::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -449,14 +450,14 @@ async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
         |m| matches!(m, ServerMessage::Grants { grants } if grants.is_empty()),
     )
     .await;
-    let store_client = Store::connect(&StoreConfig {
+    let sdk = SdkConfig {
         endpoint: Some(store.url.clone()),
         token: "s2-lite".into(),
         basin: "cobrowse".into(),
-        retention: Duration::from_secs(3600),
-    })
-    .await
-    .unwrap();
+    };
+    let store_client = Store::connect(&sdk, Duration::from_secs(3600))
+        .await
+        .unwrap();
     let forged = |agent: &AgentRef, signal: Signal| {
         let record = SignalRecord {
             session: t.session_id.parse().unwrap(),
