@@ -7,7 +7,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(&cli.log_format);
+    // The load tool's call peers log through the WebRTC crates, which say a lot at INFO.
+    let quiet_webrtc = matches!(cli.command, Command::Load(_));
+    init_logging(&cli.log_format, quiet_webrtc);
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Store(args) => {
@@ -106,10 +108,18 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(format: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,slatedb=warn,s2_lite=warn,h2=warn,hyper=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+/// Logs go to stderr: stdout is for what a command prints (the load tool's report, a session's
+/// events), so it can be piped.
+fn init_logging(format: &str, quiet_webrtc: bool) {
+    let webrtc = if quiet_webrtc { "error" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "info,slatedb=warn,s2_lite=warn,h2=warn,hyper=warn,rtc={webrtc},webrtc={webrtc}"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
