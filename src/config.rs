@@ -35,6 +35,9 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Drive simulated trackers and agents against a server and report what it sustains.
     Load(LoadArgs),
+    /// Run the load tool's storage-free baseline relay (`load --baseline` starts one itself).
+    #[command(hide = true)]
+    Relay(RelayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,7 +45,8 @@ pub struct LoadArgs {
     /// The cobrowse server to load.
     #[arg(long, env = "COBROWSE_SERVER", default_value = "http://127.0.0.1:7070")]
     pub server: String,
-    /// Run the same traffic through a storage-free in-process relay instead (the baseline).
+    /// Run the same traffic through a storage-free relay instead (the baseline), started as a
+    /// separate process.
     #[arg(long)]
     pub baseline: bool,
     /// Concurrent live sessions (one tracker each).
@@ -87,6 +91,13 @@ pub struct LoadArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Address to listen on; port 0 picks one. The URL is printed on stdout.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The load tool's call peers log through the WebRTC crates, which say a lot at INFO.
-    let quiet_webrtc = matches!(cli.command, Command::Load(_));
+    let quiet_webrtc = matches!(cli.command, Command::Load(_) | Command::Relay(_));
     init_logging(&cli.log_format, quiet_webrtc);
     match cli.command {
         Command::Serve(args) => serve(*args).await,
@@ -21,6 +21,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Sessions(args) => Ok(cobrowse::cli::run(args).await?),
         Command::Load(args) => load(args).await,
+        Command::Relay(args) => {
+            raise_open_files();
+            let relay = cobrowse::load::relay::Relay::start(args.listen)
+                .await
+                .context("starting the relay")?;
+            // `load --baseline` reads this line for the URL.
+            println!("baseline relay listening at {}", relay.url());
+            shutdown_signal().await;
+            relay.stop();
+            Ok(())
+        }
     }
 }
 
@@ -46,7 +57,8 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
-    use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::Relay};
+    use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::RelayProcess};
+    raise_open_files();
     if let Some(agents) = args.call_agents {
         let report = cobrowse::load::run_calls(CallLoadConfig {
             server: args.server,
@@ -69,9 +81,10 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
         Some(path) => EventMix::load(path)?,
         None => EventMix::demo(),
     };
+    // Stopped when dropped, at the end of this function.
     let relay = if args.baseline {
         Some(
-            Relay::start()
+            RelayProcess::spawn()
                 .await
                 .context("starting the baseline relay")?,
         )
@@ -79,7 +92,9 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
         None
     };
     let config = LoadConfig {
-        server: relay.as_ref().map_or(args.server.clone(), Relay::url),
+        server: relay
+            .as_ref()
+            .map_or(args.server.clone(), |r| r.url().to_string()),
         sessions: args.sessions,
         agents_per_session: args.agents_per_session,
         duration: args.duration,
@@ -87,25 +102,29 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
         mix,
         agent_token: args.token,
         project_key: args.project_key,
-        server_pid: if args.baseline {
-            Some(std::process::id())
-        } else {
-            args.server_pid
+        server_pid: match &relay {
+            Some(relay) => relay.pid(),
+            None => args.server_pid,
         },
     };
     let mut report = cobrowse::load::run(config).await?;
-    if args.baseline {
-        report.target = "baseline relay (in-process, no storage)".into();
+    if relay.is_some() {
+        report.target = "baseline relay (separate process, no storage)".into();
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{report}");
     }
-    if let Some(relay) = relay {
-        relay.stop();
-    }
     Ok(())
+}
+
+/// Each simulated client, and each connection the relay accepts, is an open file.
+fn raise_open_files() {
+    match cobrowse::load::open_files::raise_to_hard_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
 }
 
 /// Logs go to stderr: stdout is for what a command prints (the load tool's report, a session's

@@ -1,5 +1,5 @@
 //! `cobrowse load`: drives simulated trackers and agents over the real protocol against a running
-//! server (or the in-process [`relay`] baseline) and reports throughput, latency, loss and cost.
+//! server (or the [`relay`] baseline) and reports throughput, latency, loss and cost.
 //!
 //! Each simulated session is one tracker that sends a realistic mix of rrweb events ([`mix`]) at a
 //! steady rate, and `M` agents following it live. A tracker stamps every event's `ts` with the
@@ -14,6 +14,7 @@
 pub mod call;
 pub mod call_peer;
 pub mod mix;
+pub mod open_files;
 pub mod relay;
 mod report;
 mod sim;

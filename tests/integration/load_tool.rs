@@ -42,7 +42,7 @@ async fn a_load_run_accounts_for_every_event_and_reads_the_server_cost() {
 
 #[tokio::test]
 async fn the_baseline_relay_carries_the_same_traffic() {
-    let relay = Relay::start().await.unwrap();
+    let relay = Relay::start(([127, 0, 0, 1], 0).into()).await.unwrap();
     let report = run(load(relay.url())).await.unwrap();
     assert_eq!((report.lost, report.duplicated), (0, 0), "{report}");
     assert_eq!(report.end_to_end_ms.samples as u64, 2 * report.events_acked);
