@@ -52,9 +52,17 @@ pub struct LoadArgs {
     /// Concurrent live sessions (one tracker each).
     #[arg(long, default_value_t = 100)]
     pub sessions: usize,
-    /// Agents following each session live.
+    /// Agents following each watched session live.
     #[arg(long, default_value_t = 1)]
     pub agents_per_session: usize,
+    /// Share of the sessions that are watched (have agents), from 0 to 1; latency is measured
+    /// over these.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_fraction)]
+    pub watched: f64,
+    /// Extra agents that join random live sessions, spread over the run, each timed from its
+    /// connect to the first full snapshot it receives.
+    #[arg(long, default_value_t = 0)]
+    pub joins: usize,
     /// How long to measure, once every session is connected.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
@@ -79,6 +87,12 @@ pub struct LoadArgs {
     /// The server's pid, for RSS and CPU (found from the port when the server runs here).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// The pid of a separate `cobrowse store` the server uses, to report its RSS and CPU apart.
+    #[arg(long)]
+    pub store_pid: Option<u32>,
+    /// The endpoint of a separate `cobrowse store` (its pid is found from the port).
+    #[arg(long, conflicts_with = "store_pid")]
+    pub store_endpoint: Option<String>,
     /// Measure calls instead of events: each call is one session whose user and this many
     /// agents are all in a video call through the server's SFU (start the server with
     /// `--rtc-bind` reachable from here). `--sessions`, `--agents-per-session`,
@@ -91,6 +105,14 @@ pub struct LoadArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A share from 0 to 1.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("'{text}' is not a fraction from 0 to 1")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -342,4 +364,18 @@ pub enum SessionsCommand {
     },
     /// Print a session as a JSON array of rrweb events.
     Export { id: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fraction_is_from_zero_to_one() {
+        assert_eq!(parse_fraction("0.05"), Ok(0.05));
+        assert_eq!(parse_fraction("1"), Ok(1.0));
+        assert!(parse_fraction("1.5").is_err());
+        assert!(parse_fraction("-0.1").is_err());
+        assert!(parse_fraction("half").is_err());
+    }
 }

@@ -97,6 +97,8 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
             .map_or(args.server.clone(), |r| r.url().to_string()),
         sessions: args.sessions,
         agents_per_session: args.agents_per_session,
+        watched: args.watched,
+        joins: args.joins,
         duration: args.duration,
         events_per_sec: args.events_per_sec,
         mix,
@@ -106,6 +108,8 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
             Some(relay) => relay.pid(),
             None => args.server_pid,
         },
+        store_pid: args.store_pid,
+        store_endpoint: args.store_endpoint,
     };
     let mut report = cobrowse::load::run(config).await?;
     if relay.is_some() {

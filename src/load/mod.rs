@@ -2,10 +2,11 @@
 //! server (or the [`relay`] baseline) and reports throughput, latency, loss and cost.
 //!
 //! Each simulated session is one tracker that sends a realistic mix of rrweb events ([`mix`]) at a
-//! steady rate, and `M` agents following it live. A tracker stamps every event's `ts` with the
-//! microsecond it was sent; an agent receiving it records the difference, so latency is measured
-//! end to end on one clock. Every event is accounted for: what the server acknowledged must reach
-//! every agent exactly once.
+//! steady rate; a share of them (`--watched`) have `M` agents following them live. A tracker
+//! stamps every event's `ts` with the microsecond it was sent; an agent receiving it records the
+//! difference, so latency is measured end to end on one clock. Every event is accounted for: what
+//! the server acknowledged must reach every agent exactly once. Agents joining during the run
+//! (`--joins`) time how long the first full snapshot takes.
 //!
 //! With `--call-agents`, it measures calls instead ([`call`]): the user and agents of each
 //! session in a video call through the server's SFU, each a [`call_peer::CallPeer`], and the
