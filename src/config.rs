@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
+use crate::load::StepPlan;
 use crate::protocol::Limits;
 use crate::server::{ServerConfig, random_node_id, random_secret};
 
@@ -63,6 +64,20 @@ pub struct LoadArgs {
     /// connect to the first full snapshot it receives.
     #[arg(long, default_value_t = 0)]
     pub joins: usize,
+    /// Step mode, START:INCREMENT:MAX sessions: one run per count, raised until a target
+    /// (--max-ack-p99, --min-ingested, --max-e2e-p99, or a failed connection) breaks; reports
+    /// the knee. Replaces --sessions.
+    #[arg(long, value_name = "START:INCREMENT:MAX")]
+    pub step: Option<StepPlan>,
+    /// Step target: acknowledgement p99 at most this many milliseconds.
+    #[arg(long, value_name = "MS", requires = "step")]
+    pub max_ack_p99: Option<f64>,
+    /// Step target: at least this share of the events sent is stored (acknowledged).
+    #[arg(long, value_name = "FRACTION", requires = "step", value_parser = parse_fraction)]
+    pub min_ingested: Option<f64>,
+    /// Step target: tracker → agent p99 at most this many milliseconds.
+    #[arg(long, value_name = "MS", requires = "step")]
+    pub max_e2e_p99: Option<f64>,
     /// How long to measure, once every session is connected.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
@@ -97,7 +112,7 @@ pub struct LoadArgs {
     /// agents are all in a video call through the server's SFU (start the server with
     /// `--rtc-bind` reachable from here). `--sessions`, `--agents-per-session`,
     /// `--events-per-sec` and `--baseline` do not apply.
-    #[arg(long, conflicts_with = "baseline")]
+    #[arg(long, conflicts_with_all = ["baseline", "step"])]
     pub call_agents: Option<usize>,
     /// Calls at once, with `--call-agents`.
     #[arg(long, default_value_t = 1, requires = "call_agents")]

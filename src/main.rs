@@ -1,7 +1,10 @@
+use std::fmt::Display;
+
 use anyhow::Context;
 use clap::Parser;
 use cobrowse::config::{Cli, Command};
 use cobrowse::embedded::EmbeddedS2;
+use serde::Serialize;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -57,6 +60,7 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
+    use cobrowse::load::step::{self, Stepper, Targets};
     use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::RelayProcess};
     raise_open_files();
     if let Some(agents) = args.call_agents {
@@ -70,12 +74,7 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
             server_pid: args.server_pid,
         })
         .await?;
-        if args.json {
-            println!("{}", serde_json::to_string(&report)?);
-        } else {
-            print!("{report}");
-        }
-        return Ok(());
+        return print_report(args.json, &report);
     }
     let mix = match &args.event_mix {
         Some(path) => EventMix::load(path)?,
@@ -111,12 +110,44 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
         store_pid: args.store_pid,
         store_endpoint: args.store_endpoint,
     };
-    let mut report = cobrowse::load::run(config).await?;
-    if relay.is_some() {
-        report.target = "baseline relay (separate process, no storage)".into();
+    let target = |report: &mut cobrowse::load::Report| {
+        if relay.is_some() {
+            report.target = "baseline relay (separate process, no storage)".into();
+        }
+    };
+    let Some(plan) = args.step else {
+        let mut report = cobrowse::load::run(config).await?;
+        target(&mut report);
+        return print_report(args.json, &report);
+    };
+    let mut stepper = Stepper::new(
+        plan,
+        Targets {
+            max_ack_p99: args.max_ack_p99,
+            min_ingested: args.min_ingested,
+            max_e2e_p99: args.max_e2e_p99,
+        },
+    );
+    while let Some(sessions) = stepper.next_sessions() {
+        let outcome = cobrowse::load::run(LoadConfig {
+            sessions,
+            ..config.clone()
+        })
+        .await;
+        let mut step = stepper.record(sessions, outcome);
+        target(&mut step.report);
+        print_report(args.json, &step)?;
+        if stepper.next_sessions().is_some() {
+            tokio::time::sleep(step::PAUSE).await;
+        }
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+    print_report(args.json, stepper.knee())
+}
+
+/// A report on stdout, as one JSON line or as text; logs go to stderr, so `--json | jq` works.
+fn print_report<T: Serialize + Display>(json: bool, report: &T) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
     } else {
         print!("{report}");
     }

@@ -6,7 +6,8 @@
 //! stamps every event's `ts` with the microsecond it was sent; an agent receiving it records the
 //! difference, so latency is measured end to end on one clock. Every event is accounted for: what
 //! the server acknowledged must reach every agent exactly once. Agents joining during the run
-//! (`--joins`) time how long the first full snapshot takes.
+//! (`--joins`) time how long the first full snapshot takes. [`step`] raises the session count run
+//! by run until a target breaks.
 //!
 //! With `--call-agents`, it measures calls instead ([`call`]): the user and agents of each
 //! session in a video call through the server's SFU, each a [`call_peer::CallPeer`], and the
@@ -19,7 +20,9 @@ pub mod open_files;
 pub mod relay;
 mod report;
 mod sim;
+pub mod step;
 
 pub use call::{CallLoadConfig, run_calls};
 pub use report::{CallReport, Report};
 pub use sim::{LoadConfig, LoadError, run};
+pub use step::StepPlan;

@@ -89,6 +89,16 @@ pub struct Report {
     pub store: Option<ProcessCost>,
 }
 
+impl Report {
+    /// Share of the events sent that were stored (acknowledged).
+    pub fn ingested_fraction(&self) -> f64 {
+        if self.events_sent == 0 {
+            return 0.0;
+        }
+        self.events_acked as f64 / self.events_sent as f64
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = |p: &Percentiles| {
