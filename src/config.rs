@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
+use crate::load::StepPlan;
 use crate::protocol::Limits;
 use crate::server::{ServerConfig, random_node_id, random_secret};
 
@@ -35,6 +36,9 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Drive simulated trackers and agents against a server and report what it sustains.
     Load(LoadArgs),
+    /// Run the load tool's storage-free baseline relay (`load --baseline` starts one itself).
+    #[command(hide = true)]
+    Relay(RelayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,15 +46,38 @@ pub struct LoadArgs {
     /// The cobrowse server to load.
     #[arg(long, env = "COBROWSE_SERVER", default_value = "http://127.0.0.1:7070")]
     pub server: String,
-    /// Run the same traffic through a storage-free in-process relay instead (the baseline).
+    /// Run the same traffic through a storage-free relay instead (the baseline), started as a
+    /// separate process.
     #[arg(long)]
     pub baseline: bool,
     /// Concurrent live sessions (one tracker each).
     #[arg(long, default_value_t = 100)]
     pub sessions: usize,
-    /// Agents following each session live.
+    /// Agents following each watched session live.
     #[arg(long, default_value_t = 1)]
     pub agents_per_session: usize,
+    /// Share of the sessions that are watched (have agents), from 0 to 1; latency is measured
+    /// over these.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_fraction)]
+    pub watched: f64,
+    /// Extra agents that join random live sessions, spread over the run, each timed from its
+    /// connect to the first full snapshot it receives.
+    #[arg(long, default_value_t = 0)]
+    pub joins: usize,
+    /// Step mode, START:INCREMENT:MAX sessions: one run per count, raised until a target
+    /// (--max-ack-p99, --min-ingested, --max-e2e-p99, or a failed connection) breaks; reports
+    /// the knee. Replaces --sessions.
+    #[arg(long, value_name = "START:INCREMENT:MAX")]
+    pub step: Option<StepPlan>,
+    /// Step target: acknowledgement p99 at most this many milliseconds.
+    #[arg(long, value_name = "MS", requires = "step")]
+    pub max_ack_p99: Option<f64>,
+    /// Step target: at least this share of the events sent is stored (acknowledged).
+    #[arg(long, value_name = "FRACTION", requires = "step", value_parser = parse_fraction)]
+    pub min_ingested: Option<f64>,
+    /// Step target: tracker → agent p99 at most this many milliseconds.
+    #[arg(long, value_name = "MS", requires = "step")]
+    pub max_e2e_p99: Option<f64>,
     /// How long to measure, once every session is connected.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
@@ -75,11 +102,17 @@ pub struct LoadArgs {
     /// The server's pid, for RSS and CPU (found from the port when the server runs here).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// The pid of a separate `cobrowse store` the server uses, to report its RSS and CPU apart.
+    #[arg(long)]
+    pub store_pid: Option<u32>,
+    /// The endpoint of a separate `cobrowse store` (its pid is found from the port).
+    #[arg(long, conflicts_with = "store_pid")]
+    pub store_endpoint: Option<String>,
     /// Measure calls instead of events: each call is one session whose user and this many
     /// agents are all in a video call through the server's SFU (start the server with
     /// `--rtc-bind` reachable from here). `--sessions`, `--agents-per-session`,
     /// `--events-per-sec` and `--baseline` do not apply.
-    #[arg(long, conflicts_with = "baseline")]
+    #[arg(long, conflicts_with_all = ["baseline", "step"])]
     pub call_agents: Option<usize>,
     /// Calls at once, with `--call-agents`.
     #[arg(long, default_value_t = 1, requires = "call_agents")]
@@ -87,6 +120,21 @@ pub struct LoadArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A share from 0 to 1.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("'{text}' is not a fraction from 0 to 1")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Address to listen on; port 0 picks one. The URL is printed on stdout.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Args)]
@@ -331,4 +379,18 @@ pub enum SessionsCommand {
     },
     /// Print a session as a JSON array of rrweb events.
     Export { id: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fraction_is_from_zero_to_one() {
+        assert_eq!(parse_fraction("0.05"), Ok(0.05));
+        assert_eq!(parse_fraction("1"), Ok(1.0));
+        assert!(parse_fraction("1.5").is_err());
+        assert!(parse_fraction("-0.1").is_err());
+        assert!(parse_fraction("half").is_err());
+    }
 }

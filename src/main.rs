@@ -1,13 +1,18 @@
+use std::fmt::Display;
+
 use anyhow::Context;
 use clap::Parser;
 use cobrowse::config::{Cli, Command};
 use cobrowse::embedded::EmbeddedS2;
+use serde::Serialize;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(&cli.log_format);
+    // The load tool's call peers log through the WebRTC crates, which say a lot at INFO.
+    let quiet_webrtc = matches!(cli.command, Command::Load(_) | Command::Relay(_));
+    init_logging(&cli.log_format, quiet_webrtc);
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Store(args) => {
@@ -19,6 +24,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Sessions(args) => Ok(cobrowse::cli::run(args).await?),
         Command::Load(args) => load(args).await,
+        Command::Relay(args) => {
+            raise_open_files();
+            let relay = cobrowse::load::relay::Relay::start(args.listen)
+                .await
+                .context("starting the relay")?;
+            // `load --baseline` reads this line for the URL.
+            println!("baseline relay listening at {}", relay.url());
+            shutdown_signal().await;
+            relay.stop();
+            Ok(())
+        }
     }
 }
 
@@ -44,7 +60,9 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
-    use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::Relay};
+    use cobrowse::load::step::{self, Stepper, Targets};
+    use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::RelayProcess};
+    raise_open_files();
     if let Some(agents) = args.call_agents {
         let report = cobrowse::load::run_calls(CallLoadConfig {
             server: args.server,
@@ -56,20 +74,16 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
             server_pid: args.server_pid,
         })
         .await?;
-        if args.json {
-            println!("{}", serde_json::to_string(&report)?);
-        } else {
-            print!("{report}");
-        }
-        return Ok(());
+        return print_report(args.json, &report);
     }
     let mix = match &args.event_mix {
         Some(path) => EventMix::load(path)?,
         None => EventMix::demo(),
     };
+    // Stopped when dropped, at the end of this function.
     let relay = if args.baseline {
         Some(
-            Relay::start()
+            RelayProcess::spawn()
                 .await
                 .context("starting the baseline relay")?,
         )
@@ -77,39 +91,89 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
         None
     };
     let config = LoadConfig {
-        server: relay.as_ref().map_or(args.server.clone(), Relay::url),
+        server: relay
+            .as_ref()
+            .map_or(args.server.clone(), |r| r.url().to_string()),
         sessions: args.sessions,
         agents_per_session: args.agents_per_session,
+        watched: args.watched,
+        joins: args.joins,
         duration: args.duration,
         events_per_sec: args.events_per_sec,
         mix,
         agent_token: args.token,
         project_key: args.project_key,
-        server_pid: if args.baseline {
-            Some(std::process::id())
-        } else {
-            args.server_pid
+        server_pid: match &relay {
+            Some(relay) => relay.pid(),
+            None => args.server_pid,
         },
+        store_pid: args.store_pid,
+        store_endpoint: args.store_endpoint,
     };
-    let mut report = cobrowse::load::run(config).await?;
-    if args.baseline {
-        report.target = "baseline relay (in-process, no storage)".into();
+    let target = |report: &mut cobrowse::load::Report| {
+        if relay.is_some() {
+            report.target = "baseline relay (separate process, no storage)".into();
+        }
+    };
+    let Some(plan) = args.step else {
+        let mut report = cobrowse::load::run(config).await?;
+        target(&mut report);
+        return print_report(args.json, &report);
+    };
+    let mut stepper = Stepper::new(
+        plan,
+        Targets {
+            max_ack_p99: args.max_ack_p99,
+            min_ingested: args.min_ingested,
+            max_e2e_p99: args.max_e2e_p99,
+        },
+    );
+    while let Some(sessions) = stepper.next_sessions() {
+        let outcome = cobrowse::load::run(LoadConfig {
+            sessions,
+            ..config.clone()
+        })
+        .await;
+        let mut step = stepper.record(sessions, outcome);
+        target(&mut step.report);
+        print_report(args.json, &step)?;
+        if stepper.next_sessions().is_some() {
+            tokio::time::sleep(step::PAUSE).await;
+        }
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+    print_report(args.json, stepper.knee())
+}
+
+/// A report on stdout, as one JSON line or as text; logs go to stderr, so `--json | jq` works.
+fn print_report<T: Serialize + Display>(json: bool, report: &T) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
     } else {
         print!("{report}");
-    }
-    if let Some(relay) = relay {
-        relay.stop();
     }
     Ok(())
 }
 
-fn init_logging(format: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,slatedb=warn,s2_lite=warn,h2=warn,hyper=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+/// Each simulated client, and each connection the relay accepts, is an open file.
+fn raise_open_files() {
+    match cobrowse::load::open_files::raise_to_hard_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
+}
+
+/// Logs go to stderr: stdout is for what a command prints (the load tool's report, a session's
+/// events), so it can be piped.
+fn init_logging(format: &str, quiet_webrtc: bool) {
+    let webrtc = if quiet_webrtc { "error" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "info,slatedb=warn,s2_lite=warn,h2=warn,hyper=warn,rtc={webrtc},webrtc={webrtc}"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {

@@ -10,6 +10,7 @@ pub struct Percentiles {
     pub samples: usize,
     pub p50: f64,
     pub p90: f64,
+    pub p95: f64,
     pub p99: f64,
     pub max: f64,
 }
@@ -29,15 +30,17 @@ impl Percentiles {
             samples: samples.len(),
             p50: at(0.50),
             p90: at(0.90),
+            p95: at(0.95),
             p99: at(0.99),
             max: at(1.0),
         }
     }
 }
 
-/// The server process, read from /proc when it runs on this machine.
+/// A process under load (the server, or its separate store), read from /proc when it runs on
+/// this machine.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct ServerCost {
+pub struct ProcessCost {
     pub pid: u32,
     pub rss_before_mb: f64,
     pub rss_after_mb: f64,
@@ -54,6 +57,8 @@ pub struct ServerCost {
 pub struct Report {
     pub target: String,
     pub sessions: usize,
+    /// Sessions with agents; end-to-end latency is measured over these alone.
+    pub watched_sessions: usize,
     pub agents_per_session: usize,
     pub duration_s: f64,
     pub connections: usize,
@@ -68,7 +73,30 @@ pub struct Report {
     pub ack_ms: Percentiles,
     pub lost: u64,
     pub duplicated: u64,
-    pub server: Option<ServerCost>,
+    /// The agents connected before the window: from its start, when their trackers send their
+    /// first full snapshot, to that snapshot's arrival.
+    pub initial_join_ms: Percentiles,
+    /// Agents that joined during the window (`--joins`): from the WebSocket connect to the first
+    /// full snapshot sent after it.
+    pub join_ms: Percentiles,
+    pub joins: usize,
+    /// Joins that connected but had no snapshot within the timeout or before the window closed.
+    pub joins_timed_out: u64,
+    /// Joins the server refused or closed before a snapshot.
+    pub joins_failed: u64,
+    pub server: Option<ProcessCost>,
+    /// A separate `cobrowse store`, when the server uses one.
+    pub store: Option<ProcessCost>,
+}
+
+impl Report {
+    /// Share of the events sent that were stored (acknowledged).
+    pub fn ingested_fraction(&self) -> f64 {
+        if self.events_sent == 0 {
+            return 0.0;
+        }
+        self.events_acked as f64 / self.events_sent as f64
+    }
 }
 
 impl fmt::Display for Report {
@@ -82,8 +110,9 @@ impl fmt::Display for Report {
         writeln!(f, "target            {}", self.target)?;
         writeln!(
             f,
-            "sessions          {} x {} agents, {:.0} s, {} connections held, {} failed to connect",
+            "sessions          {} ({} watched by {} agents each), {:.0} s, {} connections held, {} failed to connect",
             self.sessions,
+            self.watched_sessions,
             self.agents_per_session,
             self.duration_s,
             self.connections,
@@ -102,18 +131,38 @@ impl fmt::Display for Report {
         writeln!(f, "end to end        {}", p(&self.end_to_end_ms))?;
         writeln!(f, "acknowledgement   {}", p(&self.ack_ms))?;
         writeln!(f, "lost / duplicated {} / {}", self.lost, self.duplicated)?;
-        if let Some(s) = &self.server {
+        let joins = |p: &Percentiles| {
+            format!(
+                "p50 {:.1} / p95 {:.1} / p99 {:.1} / max {:.1} ms ({} samples)",
+                p.p50, p.p95, p.p99, p.max, p.samples
+            )
+        };
+        if self.initial_join_ms.samples > 0 {
+            writeln!(f, "first snapshot    {}", joins(&self.initial_join_ms))?;
+        }
+        if self.joins > 0 {
             writeln!(
                 f,
-                "server pid {}     RSS {:.0} -> {:.0} MB ({:.0} KB/session), CPU {:.1} s ({:.2} cores, {:.3} s/MB)",
-                s.pid,
-                s.rss_before_mb,
-                s.rss_after_mb,
-                s.kb_per_session,
-                s.cpu_seconds,
-                s.cpu_cores,
-                s.cpu_seconds_per_mb
+                "joins             {}; {} timed out, {} failed",
+                joins(&self.join_ms),
+                self.joins_timed_out,
+                self.joins_failed
             )?;
+        }
+        for (name, cost) in [("server", &self.server), ("store ", &self.store)] {
+            if let Some(s) = cost {
+                writeln!(
+                    f,
+                    "{name} pid {}     RSS {:.0} -> {:.0} MB ({:.0} KB/session), CPU {:.1} s ({:.2} cores, {:.3} s/MB)",
+                    s.pid,
+                    s.rss_before_mb,
+                    s.rss_after_mb,
+                    s.kb_per_session,
+                    s.cpu_seconds,
+                    s.cpu_cores,
+                    s.cpu_seconds_per_mb
+                )?;
+            }
         }
         Ok(())
     }
@@ -216,6 +265,7 @@ mod tests {
         let p = Percentiles::from_micros((1..=100).rev().map(|x| x * 1000).collect());
         assert_eq!(p.samples, 100);
         assert_eq!(p.p50, 51.0);
+        assert_eq!(p.p95, 95.0);
         assert_eq!(p.p99, 99.0);
         assert_eq!(p.max, 100.0);
         assert_eq!(Percentiles::from_micros(vec![]).samples, 0);

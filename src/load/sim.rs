@@ -13,10 +13,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::mix::EventMix;
-use super::report::{Percentiles, Report, ServerCost};
+use super::report::{Percentiles, ProcessCost, Report};
 use crate::protocol::{
-    AgentMessage, Hello, PROTOCOL_VERSION, PageInfo, RecordKind, ServerMessage, TrackerEvent,
-    TrackerEventKind, TrackerMessage, Viewport,
+    AgentMessage, DeliveredEvent, Hello, PROTOCOL_VERSION, PageInfo, RecordKind, ServerMessage,
+    TrackerEvent, TrackerEventKind, TrackerMessage, Viewport,
 };
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -28,13 +28,20 @@ const BATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// as the project's tracker does.
 const UNWATCHED_INTERVALS: u32 = 10;
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long an agent joining during the window waits for its first full snapshot.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// `http://host:port` of a cobrowse server (or of the baseline relay).
     pub server: String,
     pub sessions: usize,
+    /// Agents on each watched session.
     pub agents_per_session: usize,
+    /// Share of the sessions that are watched, 0 to 1.
+    pub watched: f64,
+    /// Agents joining random live sessions during the window.
+    pub joins: usize,
     pub duration: Duration,
     pub events_per_sec: u32,
     pub mix: EventMix,
@@ -42,6 +49,10 @@ pub struct LoadConfig {
     pub project_key: String,
     /// The server's process, for RSS and CPU; found from the port when it runs here.
     pub server_pid: Option<u32>,
+    /// A separate store's process, reported apart from the server's.
+    pub store_pid: Option<u32>,
+    /// A separate store's endpoint, to find its process from the port.
+    pub store_endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,14 +79,26 @@ struct Totals {
     ready: AtomicU64,
     latencies: Mutex<Vec<u64>>,
     ack_latencies: Mutex<Vec<u64>>,
+    /// Window start → first full snapshot, for the agents connected before the window.
+    initial_joins: Mutex<Vec<u64>>,
+    /// Connect → first full snapshot, for the agents joining during the window.
+    joins: Mutex<Vec<u64>>,
+    joins_timed_out: AtomicU64,
+    joins_failed: AtomicU64,
 }
 
 /// Runs a load test and reports what it measured.
 pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     let config = Arc::new(config);
     let totals = Arc::new(Totals::default());
-    let pid = config.server_pid.or_else(|| local_pid(&config.server));
-    let before = pid.and_then(read_proc);
+    let server_pid = config.server_pid.or_else(|| local_pid(&config.server));
+    let store_pid = config
+        .store_pid
+        .or_else(|| config.store_endpoint.as_deref().and_then(local_pid));
+    let mut server = server_pid.map(ProcWatch::new);
+    let mut store = store_pid.map(ProcWatch::new);
+    let watched = watched_sessions(config.sessions, config.watched);
+    let live: Arc<Mutex<Vec<String>>> = Default::default();
     let (go_tx, go) = watch::channel(false);
     let (stop_tx, stop) = watch::channel(false);
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
@@ -83,8 +106,14 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     for i in 0..config.sessions {
         let session = Session {
             index: i,
+            agents: if is_watched(i, config.sessions, watched) {
+                config.agents_per_session
+            } else {
+                0
+            },
             config: config.clone(),
             totals: totals.clone(),
+            live: live.clone(),
         };
         sessions.push(tokio::spawn(session.run(
             gate.clone(),
@@ -98,48 +127,44 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let connected_rss = pid.and_then(read_proc);
+    for process in server.iter_mut().chain(store.iter_mut()) {
+        process.connected = read_proc(process.pid);
+    }
     let start = Instant::now();
-    let cpu_start = pid.and_then(read_proc);
+    for process in server.iter_mut().chain(store.iter_mut()) {
+        process.start = read_proc(process.pid);
+    }
     let _ = go_tx.send(true);
+    let joins = tokio::spawn(join_during(
+        config.clone(),
+        totals.clone(),
+        live,
+        start + config.duration,
+        stop.clone(),
+    ));
     tokio::time::sleep(config.duration).await;
     let elapsed = start.elapsed();
-    let cpu_end = pid.and_then(read_proc);
+    for process in server.iter_mut().chain(store.iter_mut()) {
+        process.end = read_proc(process.pid);
+    }
     let _ = stop_tx.send(true);
     let mut connections = 0;
     for session in sessions {
         connections += session.await.unwrap_or(0);
     }
+    let _ = joins.await;
     if connections == 0 {
         return Err(LoadError::NothingConnected(config.server.clone()));
     }
     let secs = elapsed.as_secs_f64();
     let mb = |b: u64| b as f64 / 1_000_000.0;
     let ingested = totals.ingested_bytes.load(Ordering::SeqCst);
-    let server = match (pid, before, connected_rss, cpu_start, cpu_end) {
-        (Some(pid), Some(before), Some(connected), Some(cpu0), Some(cpu1)) => {
-            let cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
-            Some(ServerCost {
-                pid,
-                rss_before_mb: before.rss_kb as f64 / 1024.0,
-                rss_after_mb: connected.rss_kb as f64 / 1024.0,
-                kb_per_session: connected.rss_kb.saturating_sub(before.rss_kb) as f64
-                    / config.sessions as f64,
-                cpu_seconds: cpu,
-                cpu_seconds_per_mb: if ingested > 0 {
-                    cpu / mb(ingested)
-                } else {
-                    0.0
-                },
-                cpu_cores: cpu / secs,
-            })
-        }
-        _ => None,
-    };
+    let cost = |process: Option<ProcWatch>| process?.cost(config.sessions, mb(ingested), secs);
     let take = |m: &Mutex<Vec<u64>>| std::mem::take(&mut *m.lock().expect("lock"));
     Ok(Report {
         target: config.server.clone(),
         sessions: config.sessions,
+        watched_sessions: watched,
         agents_per_session: config.agents_per_session,
         duration_s: secs,
         connections,
@@ -154,8 +179,67 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         ack_ms: Percentiles::from_micros(take(&totals.ack_latencies)),
         lost: totals.lost.load(Ordering::SeqCst),
         duplicated: totals.duplicated.load(Ordering::SeqCst),
-        server,
+        initial_join_ms: Percentiles::from_micros(take(&totals.initial_joins)),
+        join_ms: Percentiles::from_micros(take(&totals.joins)),
+        joins: config.joins,
+        joins_timed_out: totals.joins_timed_out.load(Ordering::SeqCst),
+        joins_failed: totals.joins_failed.load(Ordering::SeqCst),
+        server: cost(server),
+        store: cost(store),
     })
+}
+
+/// How many of `sessions` are watched at `fraction`.
+fn watched_sessions(sessions: usize, fraction: f64) -> usize {
+    ((sessions as f64 * fraction.clamp(0.0, 1.0)).round() as usize).min(sessions)
+}
+
+/// Whether session `index` is one of the `watched` of `sessions`: exactly `watched` of them are,
+/// spread evenly over the indices (and so over the connect order).
+fn is_watched(index: usize, sessions: usize, watched: usize) -> bool {
+    sessions > 0 && (index * watched) % sessions < watched
+}
+
+/// /proc samples of one process at the points of a run that its cost is computed from.
+struct ProcWatch {
+    pid: u32,
+    before: Option<ProcSample>,
+    /// Everyone connected: RSS per session.
+    connected: Option<ProcSample>,
+    /// The window's start and end: CPU.
+    start: Option<ProcSample>,
+    end: Option<ProcSample>,
+}
+
+impl ProcWatch {
+    fn new(pid: u32) -> Self {
+        Self {
+            pid,
+            before: read_proc(pid),
+            connected: None,
+            start: None,
+            end: None,
+        }
+    }
+
+    fn cost(self, sessions: usize, ingested_mb: f64, secs: f64) -> Option<ProcessCost> {
+        let (before, connected) = (self.before?, self.connected?);
+        let cpu = self.end?.cpu_seconds - self.start?.cpu_seconds;
+        Some(ProcessCost {
+            pid: self.pid,
+            rss_before_mb: before.rss_kb as f64 / 1024.0,
+            rss_after_mb: connected.rss_kb as f64 / 1024.0,
+            kb_per_session: connected.rss_kb.saturating_sub(before.rss_kb) as f64
+                / sessions.max(1) as f64,
+            cpu_seconds: cpu,
+            cpu_seconds_per_mb: if ingested_mb > 0.0 {
+                cpu / ingested_mb
+            } else {
+                0.0
+            },
+            cpu_cores: cpu / secs,
+        })
+    }
 }
 
 /// A batch sent and not yet acknowledged.
@@ -168,8 +252,12 @@ struct InFlight {
 
 struct Session {
     index: usize,
+    /// Agents following it from the start: 0 for an unwatched session.
+    agents: usize,
     config: Arc<LoadConfig>,
     totals: Arc<Totals>,
+    /// Ids of the connected sessions, for agents joining during the window.
+    live: Arc<Mutex<Vec<String>>>,
 }
 
 impl Session {
@@ -188,7 +276,7 @@ impl Session {
             return 0;
         };
         let mut agents = Vec::new();
-        for _ in 0..self.config.agents_per_session {
+        for _ in 0..self.agents {
             match open_agent(&self.config.server, &self.config.agent_token, &session_id).await {
                 Some(agent) => agents.push(agent),
                 None => {
@@ -198,8 +286,11 @@ impl Session {
             }
         }
         drop(permit);
+        self.live.lock().expect("lock").push(session_id);
         self.totals.ready.fetch_add(1, Ordering::SeqCst);
         let _ = go.wait_for(|go| *go).await;
+        // The tracker sends its first snapshot now: the agents' join is timed from here.
+        let window_start = now_micros();
         let acked_through = Arc::new(AtomicU64::new(0));
         let tracker_done = Arc::new(AtomicBool::new(false));
         let agent_tasks: Vec<_> = agents
@@ -208,7 +299,11 @@ impl Session {
                 tokio::spawn(follow(
                     ws,
                     self.totals.clone(),
-                    (acked_through.clone(), tracker_done.clone()),
+                    Progress {
+                        acked_through: acked_through.clone(),
+                        tracker_done: tracker_done.clone(),
+                        joined: window_start,
+                    },
                     stop.clone(),
                 ))
             })
@@ -375,12 +470,9 @@ pub(super) async fn open_tracker(
 
 /// An agent's live WebSocket, once it has caught up with the session.
 pub(super) async fn open_agent(server: &str, token: &str, session_id: &str) -> Option<Socket> {
-    let url = format!(
-        "{}/api/v1/sessions/{session_id}/live?from=live&token={}",
-        ws_base(server),
-        token
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(agent_url(server, token, session_id))
+        .await
+        .ok()?;
     while let Some(Ok(message)) = ws.next().await {
         if let Message::Binary(b) = message
             && let Ok(AgentMessage::CaughtUp { .. }) = rmp_serde::from_slice(&b)
@@ -391,14 +483,144 @@ pub(super) async fn open_agent(server: &str, token: &str, session_id: &str) -> O
     None
 }
 
+fn agent_url(server: &str, token: &str, session_id: &str) -> String {
+    format!(
+        "{}/api/v1/sessions/{session_id}/live?from=live&token={token}",
+        ws_base(server)
+    )
+}
+
+/// An agent joining a random live session during the window: times its connect to the first
+/// full snapshot sent after it (the one its tracker sends on the `resync` the join causes), then
+/// stays, reading, until the window closes.
+async fn join(
+    config: Arc<LoadConfig>,
+    totals: Arc<Totals>,
+    session_id: String,
+    window_end: Instant,
+    mut stop: watch::Receiver<bool>,
+) {
+    let connect = now_micros();
+    let url = agent_url(&config.server, &config.agent_token, &session_id);
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+        totals.joins_failed.fetch_add(1, Ordering::SeqCst);
+        return;
+    };
+    let deadline = (Instant::now() + JOIN_TIMEOUT).min(window_end);
+    let snapshot = tokio::time::timeout_at(deadline.into(), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Binary(b) = message
+                && let Ok(AgentMessage::Events { events }) = rmp_serde::from_slice(&b)
+                && has_snapshot_sent_since(&events, connect)
+            {
+                return Some(now_micros());
+            }
+        }
+        None
+    })
+    .await;
+    match snapshot {
+        Ok(Some(at)) => totals
+            .joins
+            .lock()
+            .expect("lock")
+            .push(at.saturating_sub(connect)),
+        Ok(None) => {
+            totals.joins_failed.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        Err(_) => {
+            totals.joins_timed_out.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            message = ws.next() => if !matches!(message, Some(Ok(_))) { return },
+        }
+    }
+    let _ = ws.close(None).await;
+}
+
+/// Starts `config.joins` agents at even intervals over the first three quarters of the window,
+/// so that the last has a quarter of it to get its snapshot, each on a random connected
+/// session; returns once they have all finished.
+async fn join_during(
+    config: Arc<LoadConfig>,
+    totals: Arc<Totals>,
+    live: Arc<Mutex<Vec<String>>>,
+    window_end: Instant,
+    stop: watch::Receiver<bool>,
+) {
+    let start = Instant::now();
+    let mut joins = Vec::new();
+    for k in 0..config.joins {
+        tokio::time::sleep_until((start + join_offset(k, config.joins, config.duration)).into())
+            .await;
+        let session_id = {
+            let live = live.lock().expect("lock");
+            if live.is_empty() {
+                break;
+            }
+            live[rand::random_range(0..live.len())].clone()
+        };
+        joins.push(tokio::spawn(join(
+            config.clone(),
+            totals.clone(),
+            session_id,
+            window_end,
+            stop.clone(),
+        )));
+    }
+    for join in joins {
+        let _ = join.await;
+    }
+}
+
+/// When join `k` of `joins` starts, counted from the window's start.
+fn join_offset(k: usize, joins: usize, window: Duration) -> Duration {
+    window.mul_f64(0.75 * (k + 1) as f64 / (joins + 1) as f64)
+}
+
+/// Whether `events` hold a full snapshot that its tracker sent at or after `since` (µs): one sent
+/// earlier was on its way before the agent asked and says nothing about the join.
+fn has_snapshot_sent_since(events: &[DeliveredEvent], since: u64) -> bool {
+    /// The one field of an rrweb event that tells a full snapshot (type 2).
+    #[derive(serde::Deserialize)]
+    struct Rrweb {
+        #[serde(rename = "type")]
+        kind: u8,
+    }
+    events
+        .iter()
+        .filter(|e| e.kind == RecordKind::Rrweb && e.client_ts >= since)
+        .any(|e| serde_json::from_slice::<Rrweb>(&e.data).is_ok_and(|r| r.kind == 2))
+}
+
+/// What an agent needs to know about its session to settle its account.
+struct Progress {
+    /// The tracker's last acknowledged seq.
+    acked_through: Arc<AtomicU64>,
+    /// The tracker has had its last acknowledgement.
+    tracker_done: Arc<AtomicBool>,
+    /// When the agent's join is timed from (µs): its first full snapshot must be sent after it.
+    joined: u64,
+}
+
 /// An agent following a session: records latency, and counts what it missed or saw twice. It
 /// settles its account only once its tracker has had its last acknowledgement.
 async fn follow(
     mut ws: Socket,
     totals: Arc<Totals>,
-    (acked_through, tracker_done): (Arc<AtomicU64>, Arc<AtomicBool>),
+    progress: Progress,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Progress {
+        acked_through,
+        tracker_done,
+        joined,
+    } = progress;
+    let mut snapshot_at = None;
     let mut seen: Vec<bool> = Vec::new();
     let mut latencies = Vec::new();
     let mut draining: Option<Instant> = None;
@@ -415,6 +637,9 @@ async fn follow(
             && let Ok(AgentMessage::Events { events }) = rmp_serde::from_slice(b)
         {
             let now = now_micros();
+            if snapshot_at.is_none() && has_snapshot_sent_since(&events, joined) {
+                snapshot_at = Some(now);
+            }
             for e in events.iter().filter(|e| e.kind == RecordKind::Rrweb) {
                 let i = e.client_seq as usize;
                 if seen.len() <= i {
@@ -448,6 +673,13 @@ async fn follow(
         .count();
     totals.lost.fetch_add(missing as u64, Ordering::SeqCst);
     totals.latencies.lock().expect("lock").extend(latencies);
+    if let Some(at) = snapshot_at {
+        totals
+            .initial_joins
+            .lock()
+            .expect("lock")
+            .push(at.saturating_sub(joined));
+    }
     let _ = ws.close(None).await;
 }
 
@@ -524,4 +756,67 @@ pub(super) fn local_pid(server: &str) -> Option<u32> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watched_share_is_spread_over_the_sessions() {
+        assert_eq!(watched_sessions(1000, 0.05), 50);
+        assert_eq!(watched_sessions(10, 1.0), 10);
+        assert_eq!(watched_sessions(10, 0.0), 0);
+        assert_eq!(watched_sessions(3, 0.5), 2);
+        for (sessions, watched) in [(1000, 50), (10, 10), (10, 0), (7, 3), (1, 1), (0, 0)] {
+            let which: Vec<usize> = (0..sessions)
+                .filter(|&i| is_watched(i, sessions, watched))
+                .collect();
+            assert_eq!(which.len(), watched, "{watched} of {sessions}");
+            if watched > 1 {
+                // Evenly apart: no gap wider than the mean by more than one.
+                let widest = which.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+                assert!(widest <= sessions.div_ceil(watched), "{which:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn joins_are_spread_over_the_first_three_quarters_of_the_window() {
+        let window = Duration::from_secs(40);
+        let offsets: Vec<Duration> = (0..3).map(|k| join_offset(k, 3, window)).collect();
+        assert_eq!(
+            offsets,
+            [7.5, 15.0, 22.5].map(Duration::from_secs_f64).to_vec()
+        );
+        assert_eq!(join_offset(0, 1, window), Duration::from_secs(15));
+    }
+
+    fn event(client_ts: u64, json: &str) -> DeliveredEvent {
+        DeliveredEvent {
+            seq_num: 0,
+            ts: 0,
+            kind: RecordKind::Rrweb,
+            tab: "t".into(),
+            client_seq: 1,
+            client_ts,
+            data: ByteBuf::from(json.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn a_join_counts_only_a_full_snapshot_sent_after_it() {
+        let snapshot = r#"{"type":2,"data":{"node":{}},"timestamp":1}"#;
+        let meta = r#"{"type":4,"data":{"href":"x"},"timestamp":1}"#;
+        assert!(has_snapshot_sent_since(
+            &[event(100, meta), event(100, snapshot)],
+            100
+        ));
+        assert!(!has_snapshot_sent_since(&[event(99, snapshot)], 100));
+        assert!(!has_snapshot_sent_since(&[event(100, meta)], 100));
+        assert!(!has_snapshot_sent_since(&[event(100, "not json")], 100));
+        let mut start = event(100, snapshot);
+        start.kind = RecordKind::Start;
+        assert!(!has_snapshot_sent_since(&[start], 100));
+    }
 }

@@ -13,12 +13,16 @@ fn load(server: String) -> LoadConfig {
         server,
         sessions: 4,
         agents_per_session: 2,
+        watched: 1.0,
+        joins: 0,
         duration: Duration::from_secs(2),
         events_per_sec: 30,
         mix: EventMix::demo(),
         agent_token: AGENT_TOKEN.into(),
         project_key: "demo".into(),
         server_pid: None,
+        store_pid: None,
+        store_endpoint: None,
     }
 }
 
@@ -42,9 +46,39 @@ async fn a_load_run_accounts_for_every_event_and_reads_the_server_cost() {
 
 #[tokio::test]
 async fn the_baseline_relay_carries_the_same_traffic() {
-    let relay = Relay::start().await.unwrap();
-    let report = run(load(relay.url())).await.unwrap();
+    let relay = Relay::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let report = run(LoadConfig {
+        joins: 2,
+        ..load(relay.url())
+    })
+    .await
+    .unwrap();
     assert_eq!((report.lost, report.duplicated), (0, 0), "{report}");
     assert_eq!(report.end_to_end_ms.samples as u64, 2 * report.events_acked);
+    assert_eq!(report.join_ms.samples, 2, "{report}");
     relay.stop();
+}
+
+#[tokio::test]
+async fn only_watched_sessions_have_agents_and_late_agents_time_their_first_snapshot() {
+    let server = start(config()).await;
+    let report = run(LoadConfig {
+        watched: 0.5,
+        joins: 3,
+        ..load(server.url())
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.watched_sessions, 2);
+    assert_eq!(report.connections, 4 + 2 * 2, "{report}");
+    assert_eq!(report.events_acked, report.events_sent, "{report}");
+    assert_eq!((report.lost, report.duplicated), (0, 0), "{report}");
+    // Latency comes from the watched sessions' agents alone.
+    assert!(report.end_to_end_ms.samples as u64 <= 2 * report.events_acked);
+    assert!(report.end_to_end_ms.samples > 0, "{report}");
+    // Every agent there from the start saw its tracker's first snapshot; every joiner saw one.
+    assert_eq!(report.initial_join_ms.samples, 4, "{report}");
+    assert_eq!(report.join_ms.samples, 3, "{report}");
+    assert_eq!((report.joins_timed_out, report.joins_failed), (0, 0));
+    server.stop().await;
 }
