@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
-use crate::load::StepPlan;
+use crate::load::{Sending, StepPlan};
 use crate::protocol::Limits;
 use crate::server::{ServerConfig, random_node_id, random_secret};
 
@@ -84,6 +84,12 @@ pub struct LoadArgs {
     /// Incremental events each tracker sends per second (sent in 100 ms batches).
     #[arg(long, default_value_t = 20)]
     pub events_per_sec: u32,
+    /// When trackers send while watched: `burst` (events made and sent together every 100 ms:
+    /// the server's latency alone), `timer` (a steady trickle, sent 100 ms after the first event
+    /// waiting, as the tracker does), `on-ack` (a steady trickle, sent at once when nothing is in
+    /// flight, else on the acknowledgement). The last two include the batching delay.
+    #[arg(long, value_enum, default_value_t = Sending::Burst)]
+    pub sending: Sending,
     /// A JSON array of rrweb events to replay (e.g. from `sessions export`); default: a recording
     /// of the demo site.
     #[arg(long)]

@@ -100,6 +100,7 @@ async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
         joins: args.joins,
         duration: args.duration,
         events_per_sec: args.events_per_sec,
+        sending: args.sending,
         mix,
         agent_token: args.token,
         project_key: args.project_key,

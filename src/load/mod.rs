@@ -24,5 +24,5 @@ pub mod step;
 
 pub use call::{CallLoadConfig, run_calls};
 pub use report::{CallReport, Report};
-pub use sim::{LoadConfig, LoadError, run};
+pub use sim::{LoadConfig, LoadError, Sending, run};
 pub use step::StepPlan;

@@ -64,6 +64,8 @@ pub struct Report {
     pub connections: usize,
     pub connect_failures: usize,
     pub events_sent: u64,
+    /// Event batches the trackers sent per second: each one a store append (or a share of one).
+    pub tracker_batches_per_s: f64,
     pub events_acked: u64,
     pub ingested_events_per_s: f64,
     pub ingested_mb_per_s: f64,
@@ -120,8 +122,12 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "ingested          {:.0} events/s, {:.2} MB/s ({} sent, {} acknowledged)",
-            self.ingested_events_per_s, self.ingested_mb_per_s, self.events_sent, self.events_acked
+            "ingested          {:.0} events/s, {:.2} MB/s ({} sent in {:.0} batches/s, {} acknowledged)",
+            self.ingested_events_per_s,
+            self.ingested_mb_per_s,
+            self.events_sent,
+            self.tracker_batches_per_s,
+            self.events_acked
         )?;
         writeln!(
             f,

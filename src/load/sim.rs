@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures::{SinkExt, StreamExt};
 use serde_bytes::ByteBuf;
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -24,9 +24,25 @@ pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Sessions connecting at once; more makes the handshakes themselves the benchmark.
 const CONNECT_CONCURRENCY: usize = 64;
 const BATCH_INTERVAL: Duration = Duration::from_millis(100);
-/// While the server says nobody watches, a tracker sends every this many intervals (one second),
-/// as the project's tracker does.
-const UNWATCHED_INTERVALS: u32 = 10;
+/// While the server says nobody watches, a tracker sends what it has this long after the first
+/// event waiting, as the project's tracker does.
+const UNWATCHED_DELAY: Duration = Duration::from_secs(1);
+/// How often events arrive with `--sending timer|on-ack`: a steady trickle, as a page makes them.
+const STEADY_TICK: Duration = Duration::from_millis(20);
+
+/// When a simulated tracker sends the events it has while an agent watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sending {
+    /// Events come in bursts every 100 ms and each burst goes at once: the latency measured is
+    /// the server's alone.
+    #[default]
+    Burst,
+    /// Events come steadily; a batch goes 100 ms after its first event (the tracker's timer).
+    Timer,
+    /// Events come steadily; a batch goes at once when nothing is in flight, else when the
+    /// acknowledgement of the one in flight arrives.
+    OnAck,
+}
 const DRAIN: Duration = Duration::from_secs(10);
 /// How long an agent joining during the window waits for its first full snapshot.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +60,7 @@ pub struct LoadConfig {
     pub joins: usize,
     pub duration: Duration,
     pub events_per_sec: u32,
+    pub sending: Sending,
     pub mix: EventMix,
     pub agent_token: String,
     pub project_key: String,
@@ -67,6 +84,8 @@ pub enum LoadError {
 #[derive(Default)]
 struct Totals {
     sent: AtomicU64,
+    /// Event batches the trackers sent.
+    batches: AtomicU64,
     acked: AtomicU64,
     /// Payload bytes of acknowledged events.
     ingested_bytes: AtomicU64,
@@ -170,6 +189,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         connections,
         connect_failures: totals.failures.load(Ordering::SeqCst) as usize,
         events_sent: totals.sent.load(Ordering::SeqCst),
+        tracker_batches_per_s: totals.batches.load(Ordering::SeqCst) as f64 / secs,
         events_acked: totals.acked.load(Ordering::SeqCst),
         ingested_events_per_s: totals.acked.load(Ordering::SeqCst) as f64 / secs,
         ingested_mb_per_s: mb(ingested) / secs,
@@ -329,13 +349,15 @@ impl Session {
         let in_flight: Arc<Mutex<VecDeque<InFlight>>> = Default::default();
         let resync = Arc::new(AtomicBool::new(true));
         let watched = Arc::new(AtomicBool::new(true));
+        let acked = Arc::new(Notify::new());
         let reader = {
-            let (in_flight, resync, watched, totals, acked_through) = (
+            let (in_flight, resync, watched, totals, acked_through, notify) = (
                 in_flight.clone(),
                 resync.clone(),
                 watched.clone(),
                 self.totals.clone(),
                 acked_through.clone(),
+                acked.clone(),
             );
             tokio::spawn(async move {
                 while let Some(Ok(Message::Binary(b))) = stream.next().await {
@@ -355,6 +377,7 @@ impl Session {
                                     .push(batch.sent.elapsed().as_micros() as u64);
                             }
                             acked_through.store(seq, Ordering::SeqCst);
+                            notify.notify_one();
                         }
                         Ok(ServerMessage::Resync) => resync.store(true, Ordering::SeqCst),
                         Ok(ServerMessage::Watching { agents }) => {
@@ -365,43 +388,80 @@ impl Session {
                 }
             })
         };
-        let per_batch =
-            (self.config.events_per_sec as f64 * BATCH_INTERVAL.as_secs_f64()).max(1.0) as usize;
+        let sending = self.config.sending;
+        let tick_every = match sending {
+            Sending::Burst => BATCH_INTERVAL,
+            Sending::Timer | Sending::OnAck => STEADY_TICK,
+        };
+        let per_tick = self.config.events_per_sec as f64 * tick_every.as_secs_f64();
         let mix = &self.config.mix;
         let mut seq = 0u64;
         let mut next = self.index * 7 % mix.incremental.len();
-        let mut tick = tokio::time::interval(BATCH_INTERVAL);
+        let mut tick = tokio::time::interval(tick_every);
         let mut events: Vec<TrackerEvent> = Vec::new();
         let mut bytes = 0u64;
-        let mut waited = 0u32;
+        let mut credit = 0.0;
+        // When the first event now waiting was made.
+        let mut waiting_since: Option<tokio::time::Instant> = None;
         loop {
+            let watching = watched.load(Ordering::SeqCst);
+            let delay = match (watching, sending) {
+                (false, _) => Some(UNWATCHED_DELAY),
+                (true, Sending::Timer) => Some(BATCH_INTERVAL),
+                (true, Sending::Burst | Sending::OnAck) => None,
+            };
+            let due = waiting_since.zip(delay).map(|(since, delay)| since + delay);
             tokio::select! {
                 _ = stop.changed() => break,
-                _ = tick.tick() => {}
-            }
-            let mut bodies: Vec<&Vec<u8>> = Vec::new();
-            if resync.swap(false, Ordering::SeqCst) {
-                bodies.extend(&mix.snapshot);
-            }
-            for _ in 0..per_batch {
-                bodies.push(&mix.incremental[next]);
-                next = (next + 1) % mix.incremental.len();
-            }
-            bytes += bodies.iter().map(|b| b.len() as u64).sum::<u64>();
-            events.extend(bodies.into_iter().map(|body| {
-                seq += 1;
-                TrackerEvent {
-                    seq,
-                    ts: now_micros(),
-                    kind: TrackerEventKind::Rrweb,
-                    data: ByteBuf::from(body.clone()),
+                _ = tick.tick() => {
+                    let mut bodies: Vec<&Vec<u8>> = Vec::new();
+                    if resync.swap(false, Ordering::SeqCst) {
+                        bodies.extend(&mix.snapshot);
+                    }
+                    let count = match sending {
+                        Sending::Burst => per_tick.max(1.0),
+                        Sending::Timer | Sending::OnAck => {
+                            credit += per_tick;
+                            let whole = credit.floor();
+                            credit -= whole;
+                            whole
+                        }
+                    };
+                    for _ in 0..count as usize {
+                        bodies.push(&mix.incremental[next]);
+                        next = (next + 1) % mix.incremental.len();
+                    }
+                    if !bodies.is_empty() && waiting_since.is_none() {
+                        waiting_since = Some(tokio::time::Instant::now());
+                    }
+                    bytes += bodies.iter().map(|b| b.len() as u64).sum::<u64>();
+                    events.extend(bodies.into_iter().map(|body| {
+                        seq += 1;
+                        TrackerEvent {
+                            seq,
+                            ts: now_micros(),
+                            kind: TrackerEventKind::Rrweb,
+                            data: ByteBuf::from(body.clone()),
+                        }
+                    }));
                 }
-            }));
-            waited += 1;
-            if !watched.load(Ordering::SeqCst) && waited < UNWATCHED_INTERVALS {
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {}
+                _ = acked.notified(), if sending == Sending::OnAck => {}
+            }
+            let now = tokio::time::Instant::now();
+            let send = !events.is_empty()
+                && match (watched.load(Ordering::SeqCst), sending) {
+                    (true, Sending::Burst) => true,
+                    (true, Sending::OnAck) => in_flight.lock().expect("lock").is_empty(),
+                    (false, _) => waiting_since.is_some_and(|t| now >= t + UNWATCHED_DELAY),
+                    (true, Sending::Timer) => {
+                        waiting_since.is_some_and(|t| now >= t + BATCH_INTERVAL)
+                    }
+                };
+            if !send {
                 continue;
             }
-            waited = 0;
+            waiting_since = None;
             let events = std::mem::take(&mut events);
             let bytes = std::mem::take(&mut bytes);
             let count = events.len() as u64;
@@ -412,6 +472,7 @@ impl Session {
                 bytes,
             });
             self.totals.sent.fetch_add(count, Ordering::SeqCst);
+            self.totals.batches.fetch_add(1, Ordering::SeqCst);
             if sink
                 .send(binary(&TrackerMessage::Events { events }))
                 .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::common::*;
 use cobrowse::load::mix::EventMix;
 use cobrowse::load::relay::Relay;
-use cobrowse::load::{LoadConfig, run};
+use cobrowse::load::{LoadConfig, Sending, run};
 
 fn load(server: String) -> LoadConfig {
     LoadConfig {
@@ -17,6 +17,7 @@ fn load(server: String) -> LoadConfig {
         joins: 0,
         duration: Duration::from_secs(2),
         events_per_sec: 30,
+        sending: Sending::Burst,
         mix: EventMix::demo(),
         agent_token: AGENT_TOKEN.into(),
         project_key: "demo".into(),
@@ -80,5 +81,36 @@ async fn only_watched_sessions_have_agents_and_late_agents_time_their_first_snap
     assert_eq!(report.initial_join_ms.samples, 4, "{report}");
     assert_eq!(report.join_ms.samples, 3, "{report}");
     assert_eq!((report.joins_timed_out, report.joins_failed), (0, 0));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn trackers_sending_on_acknowledgement_or_on_a_timer_lose_nothing() {
+    let server = start(config()).await;
+    for sending in [Sending::Timer, Sending::OnAck] {
+        let report = run(LoadConfig {
+            sending,
+            ..load(server.url())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            report.events_acked, report.events_sent,
+            "{sending:?}: {report}"
+        );
+        assert_eq!(
+            (report.lost, report.duplicated),
+            (0, 0),
+            "{sending:?}: {report}"
+        );
+        assert!(report.events_acked > 100, "{sending:?}: {report}");
+        // A steady trickle of 30 events a second per tracker: the timer sends about ten
+        // batches a second, sending on the ack up to one per event.
+        let per_tracker = report.tracker_batches_per_s / 4.0;
+        match sending {
+            Sending::Timer => assert!((5.0..=11.0).contains(&per_tracker), "{report}"),
+            _ => assert!(per_tracker > 11.0, "{report}"),
+        }
+    }
     server.stop().await;
 }
