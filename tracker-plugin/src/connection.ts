@@ -6,10 +6,12 @@
  * Lifecycle:
  * 1. open the socket and send `hello` (with the stored session token, if any);
  * 2. on `welcome`: store the new token and send every unacknowledged event in `seq` order, then
- *    new events in batches (every {@link BATCH_DELAY_MS} ms while an agent watches, every
- *    {@link UNWATCHED_BATCH_DELAY_MS} ms while the server says none does, or at once when
- *    {@link BATCH_MAX_EVENTS} are waiting), at most {@link MAX_IN_FLIGHT} batches unacknowledged,
- *    paced below the session's `events_per_sec`;
+ *    new events in batches: while an agent watches, at once when no batch awaits its ack and
+ *    otherwise as soon as the ack comes (so an idle server sees each event at once and a busy
+ *    one gets fewer, larger appends); while the server says nobody watches, every
+ *    {@link UNWATCHED_BATCH_DELAY_MS} ms; always at once when {@link BATCH_MAX_EVENTS} are
+ *    waiting; at most {@link MAX_IN_FLIGHT} batches unacknowledged, paced below the session's
+ *    `events_per_sec`;
  * 3. on close, by code: 4010 (ended), 4004 (no such session) and 4001 after presenting a token
  *    (bad or expired token) start a new session: the token and the old session's events are
  *    forgotten and a fresh full snapshot is taken. 4001 without a token (unknown project key)
@@ -48,11 +50,10 @@ import {
   encodeTrackerMessage,
 } from "./protocol";
 
-/** New events wait at most this long before they are sent while an agent watches. */
-export const BATCH_DELAY_MS = 100;
 /**
- * ... and this long while nobody watches: every batch is a write to the store, most sessions are
- * recorded with nobody watching, and then nobody waits for the events.
+ * New events wait this long before they are sent while nobody watches: every batch is a write to
+ * the store, most sessions are recorded with nobody watching, and then nobody waits for the
+ * events. (While an agent watches, they go on the ack: docs/benchmarks.md, "When trackers send".)
  */
 export const UNWATCHED_BATCH_DELAY_MS = 1_000;
 /** A batch holds at most this many events; this many waiting are sent at once. */
@@ -168,14 +169,17 @@ export class TrackerConnection {
     if (this.state === "idle") this.connect();
   }
 
-  /** New events are in the buffer: send them soon. */
+  /**
+   * New events are in the buffer: while an agent watches, send them now unless a batch awaits its
+   * ack (they go with the ack); while nobody watches, within {@link UNWATCHED_BATCH_DELAY_MS}.
+   */
   notify(): void {
     if (this.state !== "open") return;
-    if (this.options.buffer.countAfter(this.sentSeq) >= BATCH_MAX_EVENTS) {
+    const waiting = this.options.buffer.countAfter(this.sentSeq);
+    if (waiting >= BATCH_MAX_EVENTS || (this.watched && this.inFlight.length === 0)) {
       this.flush();
-    } else if (this.flushTimer === undefined) {
-      const delay = this.watched ? BATCH_DELAY_MS : UNWATCHED_BATCH_DELAY_MS;
-      this.flushTimer = setTimeout(() => this.flush(), delay);
+    } else if (!this.watched && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), UNWATCHED_BATCH_DELAY_MS);
     }
   }
 
@@ -313,7 +317,7 @@ export class TrackerConnection {
     }
   }
 
-  /** An agent started watching: what waits goes now, and batches go every {@link BATCH_DELAY_MS}. */
+  /** An agent started watching: what waits goes now, and from then on with each ack. */
   private setWatched(watched: boolean): void {
     const started = watched && !this.watched;
     this.watched = watched;
@@ -340,7 +344,11 @@ export class TrackerConnection {
   private acked(seq: number): void {
     this.options.buffer.ack(seq);
     while (this.inFlight.length > 0 && this.inFlight[0]! <= seq) this.inFlight.shift();
-    if (this.options.buffer.countAfter(this.sentSeq) > 0 || this.ending) this.flush();
+    if (this.ending || (this.watched && this.options.buffer.countAfter(this.sentSeq) > 0)) {
+      this.flush();
+    } else {
+      this.notify();
+    }
   }
 
   private flush(): void {

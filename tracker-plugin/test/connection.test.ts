@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Backoff } from "../src/backoff";
 import { type BufferedEvent, EventBuffer } from "../src/buffer";
 import {
-  BATCH_DELAY_MS,
   RESYNC_INTERVAL_MS,
   TrackerConnection,
   UNWATCHED_BATCH_DELAY_MS,
@@ -103,19 +102,27 @@ describe("tracker connection", () => {
     expect(t.buffer.size).toBe(0);
   });
 
-  it("batches new events every 100 ms, or at once when 64 are waiting", () => {
+  it("while watched, sends at once when nothing awaits an ack, else with the ack, or at once when 64 wait", () => {
     const t = setup();
     t.conn.start();
     t.last().open();
     t.last().welcome("tok");
+    t.record(1);
+    expect(t.last().batches()).toEqual([[1]]);
+    // Batch [1] awaits its ack: what comes meanwhile waits for it, however long it takes.
     t.record(2);
-    expect(t.last().batches()).toEqual([]);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
-    expect(t.last().batches()).toEqual([[1, 2]]);
+    vi.advanceTimersByTime(10 * UNWATCHED_BATCH_DELAY_MS);
+    expect(t.last().batches()).toEqual([[1]]);
+    t.last().receive({ type: "ack", seq: 1 });
+    expect(t.last().batches()).toEqual([[1], [2, 3]]);
+    t.last().receive({ type: "ack", seq: 3 });
+    t.record(1);
+    expect(t.last().batches()).toEqual([[1], [2, 3], [4]]);
 
+    // 64 waiting go without waiting for the ack.
     t.record(64);
-    expect(t.last().batches()).toHaveLength(2);
-    expect(t.last().batches()[1]).toHaveLength(64);
+    expect(t.last().batches()).toHaveLength(4);
+    expect(t.last().batches()[3]).toHaveLength(64);
   });
 
   it("batches every second while nobody watches, and sends what waits as soon as an agent does", () => {
@@ -125,18 +132,20 @@ describe("tracker connection", () => {
     t.last().welcome("tok");
     t.last().receive({ type: "watching", agents: 0 });
     t.record(2);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    vi.advanceTimersByTime(UNWATCHED_BATCH_DELAY_MS - 1);
     expect(t.last().batches()).toEqual([]);
-    vi.advanceTimersByTime(UNWATCHED_BATCH_DELAY_MS - BATCH_DELAY_MS);
+    vi.advanceTimersByTime(1);
     expect(t.last().batches()).toEqual([[1, 2]]);
 
+    // An ack does not cut the second short while nobody watches.
     t.record(1);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
+    t.last().receive({ type: "ack", seq: 2 });
+    vi.advanceTimersByTime(UNWATCHED_BATCH_DELAY_MS / 2);
     expect(t.last().batches()).toHaveLength(1);
     t.last().receive({ type: "watching", agents: 1 });
     expect(t.last().batches()).toEqual([[1, 2], [3]]);
+    t.last().receive({ type: "ack", seq: 3 });
     t.record(1);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
     expect(t.last().batches()).toEqual([[1, 2], [3], [4]]);
   });
 
@@ -146,7 +155,6 @@ describe("tracker connection", () => {
     t.last().open();
     t.last().welcome("tok");
     t.record(3);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
     const warn = vi.spyOn(log, "warn").mockImplementation(() => {});
     t.last().receive({ type: "rejected", seq: 2, reason: "event data is not valid UTF-8 JSON" });
     expect(t.buffer.all().map((e) => e.seq)).toEqual([1, 3]);
@@ -218,7 +226,6 @@ describe("tracker connection", () => {
     t.last().open();
     t.last().welcome("tok-1");
     t.record(4);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
     t.last().receive({ type: "ack", seq: 2 });
     t.last().serverClose(1006);
 
@@ -255,7 +262,6 @@ describe("tracker connection", () => {
     t.last().open();
     t.last().welcome("tok-1");
     t.record(3);
-    vi.advanceTimersByTime(BATCH_DELAY_MS);
     t.last().serverClose(code);
 
     expect(t.identity.sessionToken()).toBeUndefined();
@@ -309,7 +315,8 @@ describe("tracker connection", () => {
     vi.advanceTimersByTime(60_000);
     const batches = t.last().batches();
     expect(batches).toHaveLength(64);
-    t.last().receive({ type: "ack", seq: batches[0]![63]! });
+    const first = batches[0]!;
+    t.last().receive({ type: "ack", seq: first[first.length - 1]! });
     vi.advanceTimersByTime(60_000);
     expect(t.last().batches()).toHaveLength(65);
   });
@@ -319,11 +326,12 @@ describe("tracker connection", () => {
     t.conn.start();
     t.last().open();
     t.last().welcome("tok-1");
-    t.record(2);
+    t.record(2); // [1] goes at once, [2] waits for its ack
     t.conn.end("user clicked stop");
     const types = t.last().sent.map((m) => m["type"]);
-    expect(types).toEqual(["hello", "events", "end"]);
-    expect(t.last().sent[2]).toMatchObject({ reason: "user clicked stop" });
+    expect(types).toEqual(["hello", "events", "events", "end"]);
+    expect(t.last().batches()).toEqual([[1], [2]]);
+    expect(t.last().sent[3]).toMatchObject({ reason: "user clicked stop" });
     t.last().serverClose(1000, "session ended");
     expect(t.identity.sessionToken()).toBeUndefined();
     expect(t.stopped).toHaveBeenCalledTimes(1);
