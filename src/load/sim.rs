@@ -350,14 +350,16 @@ impl Session {
         let resync = Arc::new(AtomicBool::new(true));
         let watched = Arc::new(AtomicBool::new(true));
         let acked = Arc::new(Notify::new());
+        let resynced = Arc::new(Notify::new());
         let reader = {
-            let (in_flight, resync, watched, totals, acked_through, notify) = (
+            let (in_flight, resync, watched, totals, acked_through, notify, resynced) = (
                 in_flight.clone(),
                 resync.clone(),
                 watched.clone(),
                 self.totals.clone(),
                 acked_through.clone(),
                 acked.clone(),
+                resynced.clone(),
             );
             tokio::spawn(async move {
                 while let Some(Ok(Message::Binary(b))) = stream.next().await {
@@ -379,7 +381,10 @@ impl Session {
                             acked_through.store(seq, Ordering::SeqCst);
                             notify.notify_one();
                         }
-                        Ok(ServerMessage::Resync) => resync.store(true, Ordering::SeqCst),
+                        Ok(ServerMessage::Resync) => {
+                            resync.store(true, Ordering::SeqCst);
+                            resynced.notify_one();
+                        }
                         Ok(ServerMessage::Watching { agents }) => {
                             watched.store(agents > 0, Ordering::SeqCst);
                         }
@@ -411,43 +416,47 @@ impl Session {
                 (true, Sending::Burst | Sending::OnAck) => None,
             };
             let due = waiting_since.zip(delay).map(|(since, delay)| since + delay);
-            tokio::select! {
+            // Whether this wake-up is a tick, when the page makes its next events.
+            let ticked = tokio::select! {
                 _ = stop.changed() => break,
-                _ = tick.tick() => {
-                    let mut bodies: Vec<&Vec<u8>> = Vec::new();
-                    if resync.swap(false, Ordering::SeqCst) {
-                        bodies.extend(&mix.snapshot);
-                    }
-                    let count = match sending {
-                        Sending::Burst => per_tick.max(1.0),
-                        Sending::Timer | Sending::OnAck => {
-                            credit += per_tick;
-                            let whole = credit.floor();
-                            credit -= whole;
-                            whole
-                        }
-                    };
-                    for _ in 0..count as usize {
-                        bodies.push(&mix.incremental[next]);
-                        next = (next + 1) % mix.incremental.len();
-                    }
-                    if !bodies.is_empty() && waiting_since.is_none() {
-                        waiting_since = Some(tokio::time::Instant::now());
-                    }
-                    bytes += bodies.iter().map(|b| b.len() as u64).sum::<u64>();
-                    events.extend(bodies.into_iter().map(|body| {
-                        seq += 1;
-                        TrackerEvent {
-                            seq,
-                            ts: now_micros(),
-                            kind: TrackerEventKind::Rrweb,
-                            data: ByteBuf::from(body.clone()),
-                        }
-                    }));
-                }
-                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {}
-                _ = acked.notified(), if sending == Sending::OnAck => {}
+                _ = tick.tick() => true,
+                // The tracker takes the snapshot as soon as it is asked, not at the next tick.
+                _ = resynced.notified() => false,
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => false,
+                _ = acked.notified(), if sending == Sending::OnAck => false,
+            };
+            let mut bodies: Vec<&Vec<u8>> = Vec::new();
+            if resync.swap(false, Ordering::SeqCst) {
+                bodies.extend(&mix.snapshot);
             }
+            if ticked {
+                let count = match sending {
+                    Sending::Burst => per_tick.max(1.0),
+                    Sending::Timer | Sending::OnAck => {
+                        credit += per_tick;
+                        let whole = credit.floor();
+                        credit -= whole;
+                        whole
+                    }
+                };
+                for _ in 0..count as usize {
+                    bodies.push(&mix.incremental[next]);
+                    next = (next + 1) % mix.incremental.len();
+                }
+            }
+            if !bodies.is_empty() && waiting_since.is_none() {
+                waiting_since = Some(tokio::time::Instant::now());
+            }
+            bytes += bodies.iter().map(|b| b.len() as u64).sum::<u64>();
+            events.extend(bodies.into_iter().map(|body| {
+                seq += 1;
+                TrackerEvent {
+                    seq,
+                    ts: now_micros(),
+                    kind: TrackerEventKind::Rrweb,
+                    data: ByteBuf::from(body.clone()),
+                }
+            }));
             let now = tokio::time::Instant::now();
             let send = !events.is_empty()
                 && match (watched.load(Ordering::SeqCst), sending) {
