@@ -17,8 +17,8 @@ use crate::auth::{Agent, AuthError};
 use crate::call::archive;
 use crate::listing::{self, ListQuery};
 use crate::protocol::{ErrorBody, RecordKind, SessionDetail};
-use crate::server::AppState;
 use crate::session::SessionId;
+use crate::state::AppState;
 use crate::stream::{StoreError, read_all};
 
 /// An HTTP error with a JSON body.

@@ -22,8 +22,8 @@ use crate::protocol::{
     TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
 use crate::room::{Presence, TrackerSignal};
-use crate::server::AppState;
 use crate::session::SessionId;
+use crate::state::AppState;
 use crate::stream::{StoreError, json_bytes};
 use crate::writer::{Writer, WriterState, server_event};
 use tokio::sync::broadcast;

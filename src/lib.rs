@@ -4,10 +4,12 @@
 //! The node that holds the connection claims the session's stream ([`stream`]), and its
 //! [`writer`] appends the events, framed by [`frame`], acknowledging each batch only once S2 has
 //! it. Agents follow the session through [`live`] (WebSocket or SSE): each reads through a
-//! [`tail::Subscription`] that catches up from any point and then follows the [`room`]'s shared
-//! read of the stream. The REST [`api`] lists sessions from S2 alone ([`listing`]) and exports
-//! them for replay. [`server`] wires it together; [`embedded`] runs s2-lite in-process so one
-//! command starts everything. [`protocol`] holds every wire type. [`load`] is the load tool, with
+//! [`tail::Subscription`] that catches up from any point and then follows the session's live
+//! [`feed`]: the writer's acknowledgements on the node that writes it, one shared S2 read
+//! elsewhere. Everything reaches S2 through [`store`]: s2-lite's engine in-process, or s2-sdk for
+//! S2 cloud and a separate store. The REST [`api`] lists sessions from S2 alone ([`listing`]) and
+//! exports them for replay. [`server`] wires it together around the handlers' shared [`state`];
+//! [`embedded`] runs s2-lite in-process so one command starts everything. [`protocol`] holds every wire type. [`load`] is the load tool, with
 //! its storage-free relay baseline.
 //!
 //! Agents act on the page through [`signal`]: their requests, input and strokes travel through a
@@ -34,6 +36,7 @@ pub mod room;
 pub mod server;
 pub mod session;
 pub mod signal;
+pub mod state;
 pub mod store;
 pub mod stream;
 pub mod tail;

@@ -27,6 +27,7 @@ use crate::metrics::Metrics;
 use crate::protocol::Limits;
 use crate::room::{RoomSettings, Rooms};
 use crate::signal::SignalBus;
+use crate::state::AppState;
 use crate::store::lite::LiteBackend;
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::{Backend, BackendError};
@@ -119,26 +120,6 @@ pub enum ServerError {
     },
     #[error("no agent token configured: give --agent-token NAME:SECRET")]
     NoAgentTokens,
-}
-
-/// Shared by every handler.
-pub struct AppState {
-    pub rooms: Arc<Rooms>,
-    pub signals: Arc<SignalBus>,
-    pub store: Store,
-    pub agents: AgentTokens,
-    pub projects: Projects,
-    pub session_tokens: SessionTokens,
-    pub limits: Limits,
-    pub metrics: Arc<Metrics>,
-    pub shutdown: CancellationToken,
-    /// Tracks upgraded WebSocket connections, which the HTTP server does not wait for itself.
-    pub tasks: TaskTracker,
-    /// A session with no writer here counts as live if written to this recently (heartbeats
-    /// keep a quiet live session inside it).
-    pub live_window: Duration,
-    pub max_agents_per_room: usize,
-    pub agent_send_timeout: Duration,
 }
 
 /// A server that is up; `stop` shuts it down gracefully.
