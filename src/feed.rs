@@ -4,8 +4,9 @@
 //! knows exactly which records landed at which positions, so agents get them without a read of
 //! the stream (docs/architecture.md, "The live path"). Where another node writes, one S2 read
 //! session follows the stream for all of this node's agents. The feed switches between the two
-//! as writers come and go; a subscriber skips what it already has and reads any gap from S2
-//! ([`crate::tail::Subscription`]), so a switch never costs an agent an event or shows one twice.
+//! as writers come and go; a subscriber (an agent's subscription, which depends on this module)
+//! skips what it already has and reads any gap from S2, so a switch never costs an agent an
+//! event or shows one twice.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,12 +95,6 @@ impl Feed {
         if let Some(tx) = state.tx.as_ref().filter(|tx| tx.receiver_count() > 0) {
             let _ = tx.send(Arc::new(landed));
         }
-    }
-
-    /// Whether anyone listens (a writer skips building what nobody reads).
-    pub fn has_listeners(&self) -> bool {
-        let state = self.state.lock().expect("lock");
-        state.tx.as_ref().is_some_and(|tx| tx.receiver_count() > 0)
     }
 
     fn start_tail(
