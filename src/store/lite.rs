@@ -3,7 +3,7 @@
 //! the protobuf encoding on each side of it. Measured in docs/benchmarks.md.
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use s2_common::basin::BasinName;
 use s2_common::config::{
     BasinConfig, OptionalDeleteOnEmptyConfig, OptionalStreamConfig, RetentionPolicy,
@@ -52,6 +52,52 @@ impl LiteBackend {
             .await
             .map_err(|e| BackendError::Unavailable(format!("creating basin {basin}: {e}")))?;
         Ok(Self { engine, basin })
+    }
+}
+
+impl LiteBackend {
+    /// A read session on `stream` from `from` until `end`: the outer error is opening the
+    /// stream, the inner one starting the read (which callers treat differently at the tail).
+    async fn read_session(
+        &self,
+        stream: &str,
+        from: ReadFrom,
+        end: ReadEnd,
+    ) -> Result<
+        Result<impl Stream<Item = Result<ReadSessionOutput, ReadError>> + 'static, ReadError>,
+        BackendError,
+    > {
+        let handle = self
+            .engine
+            .open_for_read(&self.basin, &name(stream)?, None, Default::default())
+            .await
+            .map_err(|e| read_error(stream, e))?;
+        Ok(handle.read(read_start(from), end).await)
+    }
+
+    /// Creates `stream` as `mode` says.
+    async fn provision(
+        &self,
+        stream: &str,
+        settings: StreamSettings,
+        mode: ProvisionMode,
+    ) -> Result<(), BackendError> {
+        match self
+            .engine
+            .provision_stream(
+                self.basin.clone(),
+                name(stream)?,
+                stream_config(settings),
+                mode,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ProvisionStreamError::StreamAlreadyExists(_)) => {
+                Err(BackendError::AlreadyExists(stream.into()))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }
 
@@ -204,14 +250,7 @@ impl Backend for LiteBackend {
             until: ReadUntil::Unbounded,
             wait: Some(std::time::Duration::ZERO),
         };
-        let session = self
-            .engine
-            .open_for_read(&self.basin, &name(stream)?, None, Default::default())
-            .await
-            .map_err(|e| read_error(stream, e))?
-            .read(read_start(from), end)
-            .await;
-        let session = match session {
+        let session = match self.read_session(stream, from, end).await? {
             Ok(session) => session,
             Err(ReadError::Unwritten(_)) => return Ok(Vec::new()),
             Err(e) => return Err(read_error(stream, e)),
@@ -252,12 +291,8 @@ impl Backend for LiteBackend {
 
     async fn follow(&self, stream: &str, from: ReadFrom) -> Result<Follow, BackendError> {
         let session = self
-            .engine
-            .open_for_read(&self.basin, &name(stream)?, None, Default::default())
-            .await
-            .map_err(|e| read_error(stream, e))?
-            .read(read_start(from), ReadEnd::default())
-            .await
+            .read_session(stream, from, ReadEnd::default())
+            .await?
             .map_err(|e| read_error(stream, e))?;
         let stream = stream.to_string();
         Ok(session
@@ -283,22 +318,7 @@ impl Backend for LiteBackend {
         let mode = ProvisionMode::CreateOnly {
             request_token: None,
         };
-        match self
-            .engine
-            .provision_stream(
-                self.basin.clone(),
-                name(stream)?,
-                stream_config(settings),
-                mode,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(ProvisionStreamError::StreamAlreadyExists(_)) => {
-                Err(BackendError::AlreadyExists(stream.into()))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.provision(stream, settings, mode).await
     }
 
     async fn ensure_stream(
@@ -306,16 +326,8 @@ impl Backend for LiteBackend {
         stream: &str,
         settings: StreamSettings,
     ) -> Result<(), BackendError> {
-        self.engine
-            .provision_stream(
-                self.basin.clone(),
-                name(stream)?,
-                stream_config(settings),
-                ProvisionMode::Ensure,
-            )
+        self.provision(stream, settings, ProvisionMode::Ensure)
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn list_streams(
