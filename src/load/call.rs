@@ -15,9 +15,11 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 
 use super::LoadError;
+use super::agent::open_agent;
 use super::call_peer::{self, Agent, Page, Participant, Received, StreamCount};
+use super::process::{local_pid, read_proc};
 use super::report::{CallReport, CallServerCost, Percentiles};
-use super::sim::{local_pid, open_agent, open_tracker, read_proc};
+use super::sim::open_tracker;
 use crate::protocol::{GrantKind, ServerMessage, Signal, TrackerMessage};
 
 /// How long a call may take to set up: consent, offers, ICE, DTLS, the first packets.

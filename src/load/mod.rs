@@ -13,10 +13,12 @@
 //! session in a video call through the server's SFU, each a [`call_peer::CallPeer`], and the
 //! server's CPU per media stream it forwards.
 
+mod agent;
 pub mod call;
 pub mod call_peer;
 pub mod mix;
 pub mod open_files;
+mod process;
 pub mod relay;
 mod report;
 mod sim;

@@ -12,11 +12,13 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::agent::{Progress, follow, join_during, open_agent};
 use super::mix::EventMix;
-use super::report::{Percentiles, ProcessCost, Report};
+use super::process::{ProcWatch, local_pid};
+use super::report::{Percentiles, Report};
 use crate::protocol::{
-    AgentMessage, DeliveredEvent, Hello, PROTOCOL_VERSION, PageInfo, RecordKind, ServerMessage,
-    TrackerEvent, TrackerEventKind, TrackerMessage, Viewport,
+    Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent, TrackerEventKind,
+    TrackerMessage, Viewport,
 };
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -43,9 +45,7 @@ pub enum Sending {
     /// acknowledgement of the one in flight arrives.
     OnAck,
 }
-const DRAIN: Duration = Duration::from_secs(10);
-/// How long an agent joining during the window waits for its first full snapshot.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -82,28 +82,28 @@ pub enum LoadError {
 
 /// Counters shared by every simulated client.
 #[derive(Default)]
-struct Totals {
-    sent: AtomicU64,
+pub(super) struct Totals {
+    pub(super) sent: AtomicU64,
     /// Event batches the trackers sent.
-    batches: AtomicU64,
-    acked: AtomicU64,
+    pub(super) batches: AtomicU64,
+    pub(super) acked: AtomicU64,
     /// Payload bytes of acknowledged events.
-    ingested_bytes: AtomicU64,
-    delivered: AtomicU64,
-    delivered_bytes: AtomicU64,
-    lost: AtomicU64,
-    duplicated: AtomicU64,
-    failures: AtomicU64,
+    pub(super) ingested_bytes: AtomicU64,
+    pub(super) delivered: AtomicU64,
+    pub(super) delivered_bytes: AtomicU64,
+    pub(super) lost: AtomicU64,
+    pub(super) duplicated: AtomicU64,
+    pub(super) failures: AtomicU64,
     /// Sessions whose tracker and agents are all connected and caught up.
-    ready: AtomicU64,
-    latencies: Mutex<Vec<u64>>,
-    ack_latencies: Mutex<Vec<u64>>,
+    pub(super) ready: AtomicU64,
+    pub(super) latencies: Mutex<Vec<u64>>,
+    pub(super) ack_latencies: Mutex<Vec<u64>>,
     /// Window start → first full snapshot, for the agents connected before the window.
-    initial_joins: Mutex<Vec<u64>>,
+    pub(super) initial_joins: Mutex<Vec<u64>>,
     /// Connect → first full snapshot, for the agents joining during the window.
-    joins: Mutex<Vec<u64>>,
-    joins_timed_out: AtomicU64,
-    joins_failed: AtomicU64,
+    pub(super) joins: Mutex<Vec<u64>>,
+    pub(super) joins_timed_out: AtomicU64,
+    pub(super) joins_failed: AtomicU64,
 }
 
 /// Runs a load test and reports what it measured.
@@ -147,11 +147,11 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for process in server.iter_mut().chain(store.iter_mut()) {
-        process.connected = read_proc(process.pid);
+        process.connected();
     }
     let start = Instant::now();
     for process in server.iter_mut().chain(store.iter_mut()) {
-        process.start = read_proc(process.pid);
+        process.window_started();
     }
     let _ = go_tx.send(true);
     let joins = tokio::spawn(join_during(
@@ -164,7 +164,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     tokio::time::sleep(config.duration).await;
     let elapsed = start.elapsed();
     for process in server.iter_mut().chain(store.iter_mut()) {
-        process.end = read_proc(process.pid);
+        process.window_ended();
     }
     let _ = stop_tx.send(true);
     let mut connections = 0;
@@ -218,48 +218,6 @@ fn watched_sessions(sessions: usize, fraction: f64) -> usize {
 /// spread evenly over the indices (and so over the connect order).
 fn is_watched(index: usize, sessions: usize, watched: usize) -> bool {
     sessions > 0 && (index * watched) % sessions < watched
-}
-
-/// /proc samples of one process at the points of a run that its cost is computed from.
-struct ProcWatch {
-    pid: u32,
-    before: Option<ProcSample>,
-    /// Everyone connected: RSS per session.
-    connected: Option<ProcSample>,
-    /// The window's start and end: CPU.
-    start: Option<ProcSample>,
-    end: Option<ProcSample>,
-}
-
-impl ProcWatch {
-    fn new(pid: u32) -> Self {
-        Self {
-            pid,
-            before: read_proc(pid),
-            connected: None,
-            start: None,
-            end: None,
-        }
-    }
-
-    fn cost(self, sessions: usize, ingested_mb: f64, secs: f64) -> Option<ProcessCost> {
-        let (before, connected) = (self.before?, self.connected?);
-        let cpu = self.end?.cpu_seconds - self.start?.cpu_seconds;
-        Some(ProcessCost {
-            pid: self.pid,
-            rss_before_mb: before.rss_kb as f64 / 1024.0,
-            rss_after_mb: connected.rss_kb as f64 / 1024.0,
-            kb_per_session: connected.rss_kb.saturating_sub(before.rss_kb) as f64
-                / sessions.max(1) as f64,
-            cpu_seconds: cpu,
-            cpu_seconds_per_mb: if ingested_mb > 0.0 {
-                cpu / ingested_mb
-            } else {
-                0.0
-            },
-            cpu_cores: cpu / secs,
-        })
-    }
 }
 
 /// A batch sent and not yet acknowledged.
@@ -538,221 +496,6 @@ pub(super) async fn open_tracker(
     None
 }
 
-/// An agent's live WebSocket, once it has caught up with the session.
-pub(super) async fn open_agent(server: &str, token: &str, session_id: &str) -> Option<Socket> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(agent_url(server, token, session_id))
-        .await
-        .ok()?;
-    while let Some(Ok(message)) = ws.next().await {
-        if let Message::Binary(b) = message
-            && let Ok(AgentMessage::CaughtUp { .. }) = rmp_serde::from_slice(&b)
-        {
-            return Some(ws);
-        }
-    }
-    None
-}
-
-fn agent_url(server: &str, token: &str, session_id: &str) -> String {
-    format!(
-        "{}/api/v1/sessions/{session_id}/live?from=live&token={token}",
-        ws_base(server)
-    )
-}
-
-/// An agent joining a random live session during the window: times its connect to the first
-/// full snapshot sent after it (the one its tracker sends on the `resync` the join causes), then
-/// stays, reading, until the window closes.
-async fn join(
-    config: Arc<LoadConfig>,
-    totals: Arc<Totals>,
-    session_id: String,
-    window_end: Instant,
-    mut stop: watch::Receiver<bool>,
-) {
-    let connect = now_micros();
-    let url = agent_url(&config.server, &config.agent_token, &session_id);
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
-        totals.joins_failed.fetch_add(1, Ordering::SeqCst);
-        return;
-    };
-    let deadline = (Instant::now() + JOIN_TIMEOUT).min(window_end);
-    let snapshot = tokio::time::timeout_at(deadline.into(), async {
-        while let Some(Ok(message)) = ws.next().await {
-            if let Message::Binary(b) = message
-                && let Ok(AgentMessage::Events { events }) = rmp_serde::from_slice(&b)
-                && has_snapshot_sent_since(&events, connect)
-            {
-                return Some(now_micros());
-            }
-        }
-        None
-    })
-    .await;
-    match snapshot {
-        Ok(Some(at)) => totals
-            .joins
-            .lock()
-            .expect("lock")
-            .push(at.saturating_sub(connect)),
-        Ok(None) => {
-            totals.joins_failed.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-        Err(_) => {
-            totals.joins_timed_out.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    loop {
-        tokio::select! {
-            _ = stop.wait_for(|stop| *stop) => break,
-            message = ws.next() => if !matches!(message, Some(Ok(_))) { return },
-        }
-    }
-    let _ = ws.close(None).await;
-}
-
-/// Starts `config.joins` agents at even intervals over the first three quarters of the window,
-/// so that the last has a quarter of it to get its snapshot, each on a random connected
-/// session; returns once they have all finished.
-async fn join_during(
-    config: Arc<LoadConfig>,
-    totals: Arc<Totals>,
-    live: Arc<Mutex<Vec<String>>>,
-    window_end: Instant,
-    stop: watch::Receiver<bool>,
-) {
-    let start = Instant::now();
-    let mut joins = Vec::new();
-    for k in 0..config.joins {
-        tokio::time::sleep_until((start + join_offset(k, config.joins, config.duration)).into())
-            .await;
-        let session_id = {
-            let live = live.lock().expect("lock");
-            if live.is_empty() {
-                break;
-            }
-            live[rand::random_range(0..live.len())].clone()
-        };
-        joins.push(tokio::spawn(join(
-            config.clone(),
-            totals.clone(),
-            session_id,
-            window_end,
-            stop.clone(),
-        )));
-    }
-    for join in joins {
-        let _ = join.await;
-    }
-}
-
-/// When join `k` of `joins` starts, counted from the window's start.
-fn join_offset(k: usize, joins: usize, window: Duration) -> Duration {
-    window.mul_f64(0.75 * (k + 1) as f64 / (joins + 1) as f64)
-}
-
-/// Whether `events` hold a full snapshot that its tracker sent at or after `since` (µs): one sent
-/// earlier was on its way before the agent asked and says nothing about the join.
-fn has_snapshot_sent_since(events: &[DeliveredEvent], since: u64) -> bool {
-    /// The one field of an rrweb event that tells a full snapshot (type 2).
-    #[derive(serde::Deserialize)]
-    struct Rrweb {
-        #[serde(rename = "type")]
-        kind: u8,
-    }
-    events
-        .iter()
-        .filter(|e| e.kind == RecordKind::Rrweb && e.client_ts >= since)
-        .any(|e| serde_json::from_slice::<Rrweb>(&e.data).is_ok_and(|r| r.kind == 2))
-}
-
-/// What an agent needs to know about its session to settle its account.
-struct Progress {
-    /// The tracker's last acknowledged seq.
-    acked_through: Arc<AtomicU64>,
-    /// The tracker has had its last acknowledgement.
-    tracker_done: Arc<AtomicBool>,
-    /// When the agent's join is timed from (µs): its first full snapshot must be sent after it.
-    joined: u64,
-}
-
-/// An agent following a session: records latency, and counts what it missed or saw twice. It
-/// settles its account only once its tracker has had its last acknowledgement.
-async fn follow(
-    mut ws: Socket,
-    totals: Arc<Totals>,
-    progress: Progress,
-    mut stop: watch::Receiver<bool>,
-) {
-    let Progress {
-        acked_through,
-        tracker_done,
-        joined,
-    } = progress;
-    let mut snapshot_at = None;
-    let mut seen: Vec<bool> = Vec::new();
-    let mut latencies = Vec::new();
-    let mut draining: Option<Instant> = None;
-    loop {
-        let message = tokio::select! {
-            message = ws.next() => message,
-            _ = stop.changed(), if draining.is_none() => {
-                draining = Some(Instant::now() + DRAIN);
-                continue;
-            }
-            _ = tokio::time::sleep(Duration::from_millis(50)), if draining.is_some() => None,
-        };
-        if let Some(Ok(Message::Binary(b))) = &message
-            && let Ok(AgentMessage::Events { events }) = rmp_serde::from_slice(b)
-        {
-            let now = now_micros();
-            if snapshot_at.is_none() && has_snapshot_sent_since(&events, joined) {
-                snapshot_at = Some(now);
-            }
-            for e in events.iter().filter(|e| e.kind == RecordKind::Rrweb) {
-                let i = e.client_seq as usize;
-                if seen.len() <= i {
-                    seen.resize(i + 1, false);
-                }
-                if seen[i] {
-                    totals.duplicated.fetch_add(1, Ordering::SeqCst);
-                    continue;
-                }
-                seen[i] = true;
-                latencies.push(now.saturating_sub(e.client_ts));
-                totals.delivered.fetch_add(1, Ordering::Relaxed);
-                totals
-                    .delivered_bytes
-                    .fetch_add(e.data.len() as u64, Ordering::Relaxed);
-            }
-        }
-        if let Some(deadline) = draining {
-            let acked = acked_through.load(Ordering::SeqCst) as usize;
-            let complete = tracker_done.load(Ordering::SeqCst)
-                && seen.len() > acked
-                && seen[1..=acked].iter().all(|s| *s);
-            if complete || Instant::now() > deadline || matches!(message, Some(Err(_))) {
-                break;
-            }
-        }
-    }
-    let acked = acked_through.load(Ordering::SeqCst) as usize;
-    let missing = (1..=acked)
-        .filter(|&i| !seen.get(i).copied().unwrap_or(false))
-        .count();
-    totals.lost.fetch_add(missing as u64, Ordering::SeqCst);
-    totals.latencies.lock().expect("lock").extend(latencies);
-    if let Some(at) = snapshot_at {
-        totals
-            .initial_joins
-            .lock()
-            .expect("lock")
-            .push(at.saturating_sub(joined));
-    }
-    let _ = ws.close(None).await;
-}
-
 fn binary(message: &TrackerMessage) -> Message {
     Message::Binary(
         rmp_serde::to_vec_named(message)
@@ -761,71 +504,18 @@ fn binary(message: &TrackerMessage) -> Message {
     )
 }
 
-fn ws_base(server: &str) -> String {
+pub(super) fn ws_base(server: &str) -> String {
     server
         .trim_end_matches('/')
         .replacen("http://", "ws://", 1)
         .replacen("https://", "wss://", 1)
 }
 
-fn now_micros() -> u64 {
+pub(super) fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
-}
-
-pub(super) struct ProcSample {
-    pub rss_kb: u64,
-    pub cpu_seconds: f64,
-}
-
-pub(super) fn read_proc(pid: u32) -> Option<ProcSample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ProcSample {
-        rss_kb,
-        cpu_seconds: ticks / 100.0,
-    })
-}
-
-/// The pid of the local process listening on the server URL's port, found through
-/// /proc/net/tcp and the processes' socket descriptors.
-pub(super) fn local_pid(server: &str) -> Option<u32> {
-    let host_port = server.split("://").nth(1)?.trim_end_matches('/');
-    let port: u16 = host_port.rsplit_once(':')?.1.parse().ok()?;
-    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let inode = tcp.lines().skip(1).find_map(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let local_port = u16::from_str_radix(f.get(1)?.rsplit_once(':')?.1, 16).ok()?;
-        // State 0A is LISTEN.
-        (local_port == port && f.get(3) == Some(&"0A")).then(|| f.get(9).map(|s| s.to_string()))?
-    })?;
-    let needle = format!("socket:[{inode}]");
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            if std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == needle) {
-                return Some(pid);
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -849,44 +539,5 @@ mod tests {
                 assert!(widest <= sessions.div_ceil(watched), "{which:?}");
             }
         }
-    }
-
-    #[test]
-    fn joins_are_spread_over_the_first_three_quarters_of_the_window() {
-        let window = Duration::from_secs(40);
-        let offsets: Vec<Duration> = (0..3).map(|k| join_offset(k, 3, window)).collect();
-        assert_eq!(
-            offsets,
-            [7.5, 15.0, 22.5].map(Duration::from_secs_f64).to_vec()
-        );
-        assert_eq!(join_offset(0, 1, window), Duration::from_secs(15));
-    }
-
-    fn event(client_ts: u64, json: &str) -> DeliveredEvent {
-        DeliveredEvent {
-            seq_num: 0,
-            ts: 0,
-            kind: RecordKind::Rrweb,
-            tab: "t".into(),
-            client_seq: 1,
-            client_ts,
-            data: ByteBuf::from(json.as_bytes().to_vec()),
-        }
-    }
-
-    #[test]
-    fn a_join_counts_only_a_full_snapshot_sent_after_it() {
-        let snapshot = r#"{"type":2,"data":{"node":{}},"timestamp":1}"#;
-        let meta = r#"{"type":4,"data":{"href":"x"},"timestamp":1}"#;
-        assert!(has_snapshot_sent_since(
-            &[event(100, meta), event(100, snapshot)],
-            100
-        ));
-        assert!(!has_snapshot_sent_since(&[event(99, snapshot)], 100));
-        assert!(!has_snapshot_sent_since(&[event(100, meta)], 100));
-        assert!(!has_snapshot_sent_since(&[event(100, "not json")], 100));
-        let mut start = event(100, snapshot);
-        start.kind = RecordKind::Start;
-        assert!(!has_snapshot_sent_since(&[start], 100));
     }
 }
