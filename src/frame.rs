@@ -57,6 +57,20 @@ pub struct Event {
     pub body: Bytes,
 }
 
+impl Event {
+    /// A record the server itself writes (no tab, no client sequence), stamped now; `value` is
+    /// one of the protocol's record types, so encoding it as JSON cannot fail.
+    pub fn server(kind: RecordKind, value: &impl Serialize) -> Self {
+        Self {
+            kind,
+            tab: String::new(),
+            seq: 0,
+            ts: crate::session::now_ms(),
+            body: Bytes::from(serde_json::to_vec(value).expect("protocol types serialize to JSON")),
+        }
+    }
+}
+
 /// An event read back from a stream, with where S2 put it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {

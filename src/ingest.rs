@@ -24,8 +24,8 @@ use crate::protocol::{
 use crate::room::{Presence, TrackerSignal};
 use crate::session::SessionId;
 use crate::state::AppState;
-use crate::stream::{StoreError, json_bytes};
-use crate::writer::{Writer, WriterState, server_event};
+use crate::stream::StoreError;
+use crate::writer::{Writer, WriterState};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -183,7 +183,7 @@ impl TrackerConnection {
                     user_id: hello.user_id.clone(),
                     metadata: hello.metadata.clone(),
                 };
-                (id, server_event(RecordKind::Page, json_bytes(&page)), true)
+                (id, Event::server(RecordKind::Page, &page), true)
             }
             None => {
                 let id = SessionId::new();
@@ -197,18 +197,14 @@ impl TrackerConnection {
                     user_id: hello.user_id.clone(),
                     metadata: hello.metadata.clone(),
                 };
-                (
-                    id,
-                    server_event(RecordKind::Start, json_bytes(&start)),
-                    false,
-                )
+                (id, Event::server(RecordKind::Start, &start), false)
             }
         };
         let presence = state.rooms.join_tracker(id, &hello.tab);
         let room = presence.room().clone();
         let signals = room.tracker_signals();
         let writer = room
-            .writer_for_tracker(first, &state.rooms.settings, state.rooms.metrics())
+            .writer_for_tracker(first, &state.rooms.settings)
             .await?;
         room.update_info(|info| {
             info.tabs.insert(hello.tab.clone(), hello.page.clone());
@@ -253,7 +249,7 @@ impl TrackerConnection {
                 changed = writer_state.changed() => {
                     let now = *writer_state.borrow();
                     if changed.is_err() || now != WriterState::Active {
-                        room.drop_inactive_writer(self.state.rooms.metrics()).await;
+                        room.drop_inactive_writer().await;
                         Err(writer_gone(room.id, now))
                     } else {
                         Ok(Flow::Continue)
@@ -307,29 +303,22 @@ impl TrackerConnection {
             Some(TrackerMessage::End { reason }) => {
                 self.drain(room, &attached.tab, pending).await?;
                 debug!(session = %room.id, ?reason, "tracker ended the session");
-                room.end(EndReason::Ended, self.state.rooms.metrics())
-                    .await?;
+                room.end(EndReason::Ended).await?;
                 return Err(Reject::new(1000, "session ended"));
             }
             Some(TrackerMessage::Consent {
                 request_id,
                 granted,
                 reason,
-            }) => room.on_answer(&request_id, granted, reason, self.state.rooms.metrics()),
+            }) => room.on_answer(&request_id, granted, reason),
             Some(TrackerMessage::Revoke { kind, agent_id }) => {
-                room.on_revoke(kind, &agent_id, self.state.rooms.metrics());
+                room.on_revoke(kind, &agent_id);
             }
             Some(TrackerMessage::Refused {
                 agent_id,
                 action,
                 reason,
-            }) => room.on_refused(
-                &agent_id,
-                &attached.tab,
-                &action,
-                &reason,
-                self.state.rooms.metrics(),
-            ),
+            }) => room.on_refused(&agent_id, &attached.tab, &action, &reason),
             Some(TrackerMessage::CallJoin {
                 audio,
                 video,
@@ -348,7 +337,7 @@ impl TrackerConnection {
                     candidate,
                 })
             }
-            Some(TrackerMessage::Hangup) => room.on_hangup(self.state.rooms.metrics()),
+            Some(TrackerMessage::Hangup) => room.on_hangup(),
             Some(TrackerMessage::Hello(_)) => {
                 return Err(Reject::new(
                     close::PROTOCOL,

@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
@@ -23,13 +23,14 @@ use crate::protocol::{
     ServerMessage, Signal, SignalRecord,
 };
 use crate::session::{SessionId, now_ms};
-use crate::signal::SignalBus;
-use crate::stream::json_bytes;
+use crate::signal::{Incoming, SignalBus};
 use crate::stream::{SessionStream, Store, StoreError};
-use crate::writer::{Claim, Writer, server_event};
+use crate::writer::{ActiveWriter, Claim, Writer};
 
 /// Messages for the room's trackers not yet taken by every connection: input comes in bursts.
 const TRACKER_QUEUE: usize = 64;
+/// How often consent timeouts, silent agents and counted drops are looked at.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// A message for the tracker connections of a room.
 pub type TrackerSignal = Arc<ServerMessage>;
@@ -61,7 +62,8 @@ pub struct Room {
     writer: tokio::sync::Mutex<Option<Writer>>,
     /// The active writer, readable without waiting for a claim in progress: signals for the
     /// session are handled only where it is set, and their records go through it.
-    active: Mutex<Option<Writer>>,
+    active_slot: watch::Sender<Option<Writer>>,
+    active: ActiveWriter,
     consent: Mutex<Consent>,
     /// What this node's agents of the session follow live.
     feed: Arc<Feed>,
@@ -79,8 +81,8 @@ pub struct Room {
     call: Mutex<Option<Call>>,
     calls: Arc<CallServices>,
     store: Store,
-    bus: Arc<OnceLock<Arc<SignalBus>>>,
-    me: Weak<Room>,
+    bus: Arc<SignalBus>,
+    metrics: Arc<Metrics>,
 }
 
 impl Room {
@@ -94,12 +96,11 @@ impl Room {
         &self,
         first: Event,
         settings: &RoomSettings,
-        metrics: &Arc<Metrics>,
     ) -> Result<Writer, StoreError> {
         let mut slot = self.writer.lock().await;
         if let Some(writer) = slot.as_ref().filter(|w| w.is_active()) {
             writer.append(vec![first]).await.await?;
-            *self.active.lock().expect("lock") = Some(writer.clone());
+            self.active_slot.send_replace(Some(writer.clone()));
             return Ok(writer.clone());
         }
         let token = fencing_token(&settings.node_id);
@@ -109,7 +110,7 @@ impl Room {
         // have been revoked elsewhere since): a fresh claim starts with none.
         let ended = self.consent.lock().expect("lock").end_all("moved");
         if slot.is_none() {
-            metrics.sessions_live.inc();
+            self.metrics.sessions_live.inc();
         }
         self.durable.lock().expect("lock").clear();
         let claim = Claim {
@@ -121,40 +122,40 @@ impl Room {
             self.stream.clone(),
             claim,
             self.feed.clone(),
-            metrics.clone(),
+            self.metrics.clone(),
             settings.heartbeat,
         );
         *slot = Some(writer.clone());
-        *self.active.lock().expect("lock") = Some(writer.clone());
-        self.apply(ended, metrics);
+        self.active_slot.send_replace(Some(writer.clone()));
+        self.apply(ended);
         Ok(writer)
     }
 
     /// Ends the session for good, if this node writes it.
-    pub async fn end(&self, reason: EndReason, metrics: &Metrics) -> Result<(), StoreError> {
+    pub async fn end(&self, reason: EndReason) -> Result<(), StoreError> {
         let mut slot = self.writer.lock().await;
         if slot.is_none() {
             return Ok(());
         }
         // Queued ahead of the seal: the session's grants end with it.
         let ended = self.consent.lock().expect("lock").end_all("session_ended");
-        self.apply(ended, metrics);
+        self.apply(ended);
         self.call.lock().expect("lock").take();
         let Some(writer) = slot.take() else {
             return Ok(());
         };
-        *self.active.lock().expect("lock") = None;
-        metrics.sessions_live.dec();
+        self.active_slot.send_replace(None);
+        self.metrics.sessions_live.dec();
         writer.seal(reason).await
     }
 
     /// Forgets a writer that stopped (taken over, failed), so the next tracker claims afresh.
-    pub async fn drop_inactive_writer(&self, metrics: &Metrics) {
+    pub async fn drop_inactive_writer(&self) {
         let mut slot = self.writer.lock().await;
         if slot.as_ref().is_some_and(|w| !w.is_active()) {
             *slot = None;
-            *self.active.lock().expect("lock") = None;
-            metrics.sessions_live.dec();
+            self.active_slot.send_replace(None);
+            self.metrics.sessions_live.dec();
         }
     }
 
@@ -191,11 +192,7 @@ impl Room {
 
     /// Whether this node writes the session, and so answers its signals.
     pub fn holds_session(&self) -> bool {
-        self.active
-            .lock()
-            .expect("lock")
-            .as_ref()
-            .is_some_and(Writer::is_active)
+        self.active.holds()
     }
 
     /// The session's grants, for a tracker that may have missed a change.
@@ -213,7 +210,7 @@ impl Room {
     }
 
     /// A signal from an agent, through `cluster/signals`.
-    pub fn on_signal(&self, signal: SignalRecord, metrics: &Metrics) {
+    pub fn on_signal(&self, signal: SignalRecord) {
         let SignalRecord {
             agent,
             node,
@@ -247,13 +244,13 @@ impl Room {
                         agent_id: agent.id.clone(),
                     });
                 }
-                return self.on_consent_signal(agent, signal, metrics);
+                return self.on_consent_signal(agent, signal);
             }
         };
         self.call_command(command);
     }
 
-    fn on_consent_signal(&self, agent: AgentRef, signal: Signal, metrics: &Metrics) {
+    fn on_consent_signal(&self, agent: AgentRef, signal: Signal) {
         // Input for a tab not connected here (between two page loads, or closed) is dropped as
         // such, not recorded as done.
         let page = match &signal {
@@ -267,7 +264,7 @@ impl Room {
                 .lock()
                 .expect("lock")
                 .on_signal(agent, signal, page, Instant::now());
-        self.apply(effects, metrics);
+        self.apply(effects);
     }
 
     /// The tab `tab` is ready to send call media (or canvases).
@@ -300,16 +297,16 @@ impl Room {
                 Command::Grants(grants) => grants.iter().any(|g| g.kind == GrantKind::Call),
                 _ => false,
             };
-            let Some(bus) = self.bus.get().filter(|_| starts) else {
+            if !starts {
                 return;
-            };
+            }
             *call = Some(Call::spawn(call::Context {
                 session: self.id,
                 services: self.calls.clone(),
                 store: self.store.clone(),
                 trackers: self.signals.clone(),
-                bus: bus.clone(),
-                room: self.me.clone(),
+                bus: self.bus.clone(),
+                writer: self.active.clone(),
             }));
         }
         if let Some(call) = call.as_ref() {
@@ -336,9 +333,9 @@ impl Room {
     }
 
     /// The user hung up: every call and record grant ends.
-    pub fn on_hangup(&self, metrics: &Metrics) {
+    pub fn on_hangup(&self) {
         let effects = self.consent.lock().expect("lock").hangup();
-        self.apply(effects, metrics);
+        self.apply(effects);
     }
 
     /// Records what the call did (recording started, stopped) behind the session's events.
@@ -346,52 +343,39 @@ impl Room {
         self.write_records(
             records
                 .iter()
-                .map(|r| server_event(RecordKind::Agent, json_bytes(r)))
+                .map(|r| Event::server(RecordKind::Agent, r))
                 .collect(),
         );
     }
 
     /// The user's answer to a consent request, from one of the session's tabs.
-    pub fn on_answer(
-        &self,
-        request_id: &str,
-        granted: bool,
-        reason: Option<DeclineReason>,
-        metrics: &Metrics,
-    ) {
+    pub fn on_answer(&self, request_id: &str, granted: bool, reason: Option<DeclineReason>) {
         let effects = self
             .consent
             .lock()
             .expect("lock")
             .on_answer(request_id, granted, reason);
-        self.apply(effects, metrics);
+        self.apply(effects);
     }
 
     /// The user stopped a grant.
-    pub fn on_revoke(&self, kind: GrantKind, agent_id: &str, metrics: &Metrics) {
+    pub fn on_revoke(&self, kind: GrantKind, agent_id: &str) {
         let effects = self.consent.lock().expect("lock").on_revoke(kind, agent_id);
-        self.apply(effects, metrics);
+        self.apply(effects);
     }
 
     /// The page could not perform an agent's input.
-    pub fn on_refused(
-        &self,
-        agent_id: &str,
-        tab: &str,
-        action: &str,
-        reason: &str,
-        metrics: &Metrics,
-    ) {
+    pub fn on_refused(&self, agent_id: &str, tab: &str, action: &str, reason: &str) {
         let effects = self
             .consent
             .lock()
             .expect("lock")
             .on_refused(agent_id, tab, action, reason);
-        self.apply(effects, metrics);
+        self.apply(effects);
     }
 
     /// Time passing for consent: timeouts, agents whose node went silent, counted drops.
-    pub fn sweep_consent(&self, metrics: &Metrics) {
+    pub fn sweep_consent(&self) {
         let effects = {
             let mut consent = self.consent.lock().expect("lock");
             if consent.is_idle() {
@@ -399,12 +383,12 @@ impl Room {
             }
             consent.sweep(Instant::now())
         };
-        self.apply(effects, metrics);
+        self.apply(effects);
     }
 
     /// Sends what is for the trackers at once, and queues the records behind the session's
     /// events. Records are not waited for: the tracker acts on input before its record is durable.
-    fn apply(&self, effects: Vec<Effect>, metrics: &Metrics) {
+    fn apply(&self, effects: Vec<Effect>) {
         let mut records = Vec::new();
         for effect in effects {
             match effect {
@@ -422,12 +406,12 @@ impl Room {
                     } = &record.action
                     {
                         warn!(session = %self.id, agent = %record.agent.name, what, reason, count, "dropped agent input");
-                        metrics
+                        self.metrics
                             .rejected
                             .with_label_values(&[reason])
                             .inc_by(u64::from(*count));
                     }
-                    records.push(server_event(RecordKind::Agent, json_bytes(&record)));
+                    records.push(Event::server(RecordKind::Agent, &record));
                 }
             }
         }
@@ -435,16 +419,7 @@ impl Room {
     }
 
     fn write_records(&self, records: Vec<Event>) {
-        if records.is_empty() {
-            return;
-        }
-        let writer = self.active.lock().expect("lock").clone();
-        match writer {
-            Some(writer) if writer.try_append(records) => {}
-            _ => {
-                warn!(session = %self.id, "agent records not written: the session's writer is gone or full")
-            }
-        }
+        self.active.try_append(self.id, records);
     }
 
     /// What this node's agents of the session follow live.
@@ -483,8 +458,8 @@ pub struct Rooms {
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     calls: Arc<CallServices>,
-    /// Set once the signal path runs: calls send agents their messages through it.
-    bus: Arc<OnceLock<Arc<SignalBus>>>,
+    /// Calls send agents their messages through it.
+    bus: Arc<SignalBus>,
 }
 
 impl Rooms {
@@ -494,6 +469,7 @@ impl Rooms {
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
         calls: Arc<CallServices>,
+        bus: Arc<SignalBus>,
     ) -> Arc<Self> {
         Arc::new(Self {
             rooms: DashMap::new(),
@@ -502,12 +478,42 @@ impl Rooms {
             metrics,
             shutdown,
             calls,
-            bus: Arc::default(),
+            bus,
         })
     }
 
-    pub fn set_bus(&self, bus: Arc<SignalBus>) {
-        let _ = self.bus.set(bus);
+    /// Hands each signal read from the signal stream to its room, where this node holds the
+    /// session, and sweeps the held rooms' consent state once a second. Runs until shutdown.
+    pub fn follow_signals(self: &Arc<Self>, mut incoming: mpsc::Receiver<Incoming>) {
+        let rooms = self.clone();
+        tokio::spawn(async move {
+            let mut sweep = tokio::time::interval(SWEEP_EVERY);
+            sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = rooms.shutdown.cancelled() => return,
+                    _ = sweep.tick() => {
+                        for room in rooms.held() {
+                            room.sweep_consent();
+                        }
+                    }
+                    signal = incoming.recv() => match signal {
+                        Some(signal) => rooms.on_signal(signal),
+                        None => return,
+                    },
+                }
+            }
+        });
+    }
+
+    fn on_signal(&self, Incoming { record, stored_ms }: Incoming) {
+        let Some(room) = self.get(record.session).filter(|r| r.holds_session()) else {
+            return;
+        };
+        self.metrics
+            .signal_latency
+            .observe(now_ms().saturating_sub(stored_ms) as f64 / 1000.0);
+        room.on_signal(record);
     }
 
     pub fn store(&self) -> &Store {
@@ -526,11 +532,13 @@ impl Rooms {
         self.rooms
             .entry(id)
             .or_insert_with(|| {
-                Arc::new_cyclic(|me| Room {
+                let (active_slot, active) = ActiveWriter::channel();
+                Arc::new(Room {
                     id,
                     stream: self.store.session(id),
                     writer: tokio::sync::Mutex::new(None),
-                    active: Mutex::new(None),
+                    active_slot,
+                    active,
                     consent: Mutex::new(Consent::default()),
                     feed: Feed::new(self.store.session(id)),
                     trackers: AtomicUsize::new(0),
@@ -547,7 +555,7 @@ impl Rooms {
                     calls: self.calls.clone(),
                     store: self.store.clone(),
                     bus: self.bus.clone(),
-                    me: me.clone(),
+                    metrics: self.metrics.clone(),
                 })
             })
             .clone()
@@ -602,7 +610,7 @@ impl Rooms {
                 _ = tokio::time::sleep(rooms.settings.idle_timeout) => {}
             }
             if room.tracker_count() == 0 && room.tracker_epoch.load(Ordering::SeqCst) == epoch {
-                if let Err(e) = room.end(EndReason::Idle, &rooms.metrics).await {
+                if let Err(e) = room.end(EndReason::Idle).await {
                     warn!(session = %room.id, error = %e, "could not end idle session");
                 }
                 rooms.remove_if_empty(room.id);

@@ -194,6 +194,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let store = Store::new(backend, config.retention);
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
+    let (signals, incoming) = SignalBus::start(
+        &store,
+        config.node_id.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    )
+    .await?;
     let rooms = Rooms::new(
         store.clone(),
         RoomSettings {
@@ -206,8 +213,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         metrics.clone(),
         shutdown.clone(),
         CallServices::new(config.calls.clone()),
+        signals.clone(),
     );
-    let signals = SignalBus::start(&store, rooms.clone(), shutdown.clone()).await?;
+    rooms.follow_signals(incoming);
     let state = Arc::new(AppState {
         signals,
         rooms,

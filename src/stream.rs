@@ -467,8 +467,3 @@ pub async fn read_all(
     });
     Ok(Box::pin(batches.try_flatten()))
 }
-
-/// Bytes of a body that is already known-good JSON.
-pub fn json_bytes<T: serde::Serialize>(value: &T) -> Bytes {
-    Bytes::from(serde_json::to_vec(value).expect("protocol types serialize to JSON"))
-}

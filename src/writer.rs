@@ -18,7 +18,7 @@ use crate::frame::Event;
 use crate::metrics::Metrics;
 use crate::protocol::{EndReason, RecordKind, SessionEnd};
 use crate::session::{SessionId, now_ms};
-use crate::stream::{Landed, SessionStream, StoreError, json_bytes};
+use crate::stream::{Landed, SessionStream, StoreError};
 
 /// A queued batch and who waits for it to be durable.
 type Queued = (Vec<Event>, oneshot::Sender<Result<(), StoreError>>);
@@ -58,6 +58,39 @@ pub struct Writer {
     id: SessionId,
     tx: mpsc::Sender<Command>,
     state: watch::Receiver<WriterState>,
+}
+
+/// The session's writer on this node, as it changes: a claim sets it, an end or a takeover clears
+/// it. Those who add records behind the session's events without holding the writer slot (the
+/// session's consent, its call) append through this view.
+#[derive(Clone)]
+pub struct ActiveWriter(watch::Receiver<Option<Writer>>);
+
+impl ActiveWriter {
+    /// The slot's sending side (for whoever claims and ends) and a view of it.
+    pub fn channel() -> (watch::Sender<Option<Writer>>, Self) {
+        let (tx, rx) = watch::channel(None);
+        (tx, Self(rx))
+    }
+
+    /// Whether this node writes the session now.
+    pub fn holds(&self) -> bool {
+        self.0.borrow().as_ref().is_some_and(Writer::is_active)
+    }
+
+    /// Queues server records behind the session's events, without waiting; records nobody
+    /// waits on. Warns and returns false when no writer is active here or its queue is full.
+    pub fn try_append(&self, session: SessionId, records: Vec<Event>) -> bool {
+        if records.is_empty() {
+            return true;
+        }
+        let writer = self.0.borrow().clone();
+        let queued = writer.is_some_and(|w| w.try_append(records));
+        if !queued {
+            warn!(%session, "server records not written: the session's writer is gone or full");
+        }
+        queued
+    }
 }
 
 /// What a writer starts from: the claim that made this node the session's writer.
@@ -185,7 +218,7 @@ impl WriterTask {
                 command = rx.recv() => command,
                 _ = tokio::time::sleep_until(last_write + self.heartbeat) => {
                     last_write = tokio::time::Instant::now();
-                    let beat = server_event(RecordKind::Heartbeat, json_bytes(&serde_json::json!({})));
+                    let beat = Event::server(RecordKind::Heartbeat, &serde_json::json!({}));
                     if let Err(e) = self.write_events(&[beat]).await {
                         self.stop(&e);
                         return;
@@ -294,7 +327,7 @@ impl WriterTask {
         let result = self
             .stream
             .seal(
-                &server_event(RecordKind::End, json_bytes(&end)),
+                &Event::server(RecordKind::End, &end),
                 &self.token,
                 timestamp,
             )
@@ -320,16 +353,5 @@ impl WriterTask {
             }
         };
         self.state.send_replace(state);
-    }
-}
-
-/// A record the server itself writes (no tab, no client sequence).
-pub fn server_event(kind: RecordKind, body: bytes::Bytes) -> Event {
-    Event {
-        kind,
-        tab: String::new(),
-        seq: 0,
-        ts: now_ms(),
-        body,
     }
 }

@@ -16,16 +16,19 @@ pub mod peer;
 pub mod recorder;
 pub mod sfu;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
 
 use tokio::sync::{broadcast, mpsc};
 
-use crate::protocol::{AgentRef, CallMessage, Grant, IceCandidate, Participant};
-use crate::room::{Room, TrackerSignal};
+use crate::frame::Event;
+use crate::protocol::{
+    AgentRecord, AgentRef, CallMessage, Grant, IceCandidate, Participant, RecordKind, ServerMessage,
+};
 use crate::session::SessionId;
 use crate::signal::SignalBus;
 use crate::stream::Store;
+use crate::writer::ActiveWriter;
 use config::{CallConfig, PortPool};
 
 /// The page's user, as calls name it.
@@ -112,13 +115,25 @@ pub enum Command {
 pub struct Context {
     pub session: SessionId,
     pub services: Arc<CallServices>,
+    /// Where recordings are archived.
     pub store: Store,
-    pub trackers: broadcast::Sender<TrackerSignal>,
+    /// The session's tracker connections on this node.
+    pub trackers: broadcast::Sender<Arc<ServerMessage>>,
+    /// Agents, on whichever node they are connected.
     pub bus: Arc<SignalBus>,
-    pub room: Weak<Room>,
+    /// What the call did (recordings started and stopped) is written behind the session's events.
+    pub writer: ActiveWriter,
 }
 
 impl Context {
+    fn record(&self, records: &[AgentRecord]) {
+        let events = records
+            .iter()
+            .map(|r| Event::server(RecordKind::Agent, r))
+            .collect();
+        self.writer.try_append(self.session, events);
+    }
+
     fn send(&self, who: &Who, message: CallMessage) {
         match who {
             Who::User { tab, .. } => {

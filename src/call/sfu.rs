@@ -719,15 +719,13 @@ impl Sfu {
     }
 
     fn write_record(&self, agent: &AgentRef, recording: &str, state: RecordingState) {
-        if let Some(room) = self.context.room.upgrade() {
-            room.record(vec![AgentRecord {
-                agent: agent.clone(),
-                action: AgentAction::Recording {
-                    recording: recording.to_string(),
-                    state,
-                },
-            }]);
-        }
+        self.context.record(&[AgentRecord {
+            agent: agent.clone(),
+            action: AgentAction::Recording {
+                recording: recording.to_string(),
+                state,
+            },
+        }]);
     }
 
     /// Closes a participant's connection; `reason` is told to it (none when it is gone anyway).

@@ -1,26 +1,23 @@
-//! Signals from agents to trackers, across nodes: an agent may be connected to one node and the
-//! session's tracker to another, so every signal goes through S2 (docs/protocol.md §9.1).
+//! This node's end of the signal path.
 //!
 //! Each node appends its agents' signals to the shared `cluster/signals` stream from one task
-//! (in order, batched), and follows that stream with one read session, handing each signal to its
-//! room if this node holds the session. One read session per node, whatever the number of
-//! sessions; signals are small and few next to session events, so every node reading all of them
-//! costs little.
+//! (in order, batched), and follows that stream with one read session. One read session per node,
+//! whatever the number of sessions; signals are small and few next to session events, so every
+//! node reading all of them costs little.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dashmap::DashMap;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+use super::inbox::Inboxes;
 use crate::metrics::Metrics;
 use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
-use crate::room::Rooms;
 use crate::session::SessionId;
 use crate::store::Follow;
 use crate::stream::{SignalStream, Store, StoreError};
@@ -29,20 +26,23 @@ use crate::stream::{SignalStream, Store, StoreError};
 const QUEUE_DEPTH: usize = 8192;
 /// Records appended at once at most (S2's own limit per append).
 const MAX_BATCH: usize = 1000;
-/// How often consent timeouts, silent agents and counted drops are looked at.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// Signals read but not yet taken by the session core; reading waits while it is full.
+const INCOMING_DEPTH: usize = 1024;
+/// How long to wait before following the stream again after a read failed.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Messages for one agent connection, waiting to be written to its WebSocket.
-const INBOX_DEPTH: usize = 256;
+/// A signal for a session, as read from the stream.
+#[derive(Debug)]
+pub struct Incoming {
+    pub record: SignalRecord,
+    /// When S2 stored it, ms since the Unix epoch: how late it arrives is measured from this.
+    pub stored_ms: u64,
+}
 
-/// The agent connections of this node that can take call messages, by agent id.
-pub type Inboxes = Arc<DashMap<String, mpsc::Sender<AgentMessage>>>;
-
-/// This node's end of the signal path.
 pub struct SignalBus {
     node: String,
     tx: mpsc::Sender<SignalRecord>,
-    inboxes: Inboxes,
+    inboxes: Arc<Inboxes>,
     metrics: Arc<Metrics>,
     /// Stops the publisher once it has appended what is queued.
     closing: CancellationToken,
@@ -51,28 +51,37 @@ pub struct SignalBus {
 
 impl SignalBus {
     /// Opens the signal stream and starts following it, before any agent can send a signal.
+    /// Signals for sessions arrive on the returned receiver, in stream order; call messages for
+    /// this node's agents go straight to their inboxes.
     pub async fn start(
         store: &Store,
-        rooms: Arc<Rooms>,
+        node: String,
+        metrics: Arc<Metrics>,
         shutdown: CancellationToken,
-    ) -> Result<Arc<Self>, StoreError> {
+    ) -> Result<(Arc<Self>, mpsc::Receiver<Incoming>), StoreError> {
         let stream = store.signal_stream().await?;
         let reads = stream.follow_from_tail().await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let (incoming_tx, incoming) = mpsc::channel(INCOMING_DEPTH);
         let closing = CancellationToken::new();
         let publisher = tokio::spawn(publish(stream.clone(), rx, closing.clone()));
-        let inboxes = Inboxes::default();
-        let bus = Arc::new(Self {
-            node: rooms.settings.node_id.clone(),
-            tx,
+        let inboxes = Arc::new(Inboxes::default());
+        let follower = Follower {
+            stream,
+            node: node.clone(),
             inboxes: inboxes.clone(),
-            metrics: rooms.metrics().clone(),
+            sessions: incoming_tx,
+        };
+        tokio::spawn(follower.run(reads, shutdown));
+        let bus = Arc::new(Self {
+            node,
+            tx,
+            inboxes,
+            metrics,
             closing,
             publisher: std::sync::Mutex::new(Some(publisher)),
         });
-        rooms.set_bus(bus.clone());
-        tokio::spawn(dispatch(stream, reads, rooms, inboxes, shutdown));
-        Ok(bus)
+        Ok((bus, incoming))
     }
 
     /// Appends what is still queued (the `left` of agents whose connections shutdown closed, so
@@ -96,23 +105,20 @@ impl SignalBus {
         });
     }
 
-    /// Where call messages for the agent connection `agent_id` of this node go; the receiver is
-    /// the connection's. Dropping it (the connection ending) is enough to stop delivery.
+    /// Where call messages for the agent connection `agent_id` of this node go.
     pub fn inbox(&self, agent_id: &str) -> mpsc::Receiver<AgentMessage> {
-        let (tx, rx) = mpsc::channel(INBOX_DEPTH);
-        self.inboxes.insert(agent_id.to_string(), tx);
-        rx
+        self.inboxes.open(agent_id)
     }
 
     pub fn close_inbox(&self, agent_id: &str) {
-        self.inboxes.remove(agent_id);
+        self.inboxes.close(agent_id);
     }
 
     /// Sends a call message to an agent connected to `node`: straight to its connection when that
     /// is this node, else through `cluster/signals`.
     pub fn to_agent(&self, session: SessionId, agent: &AgentRef, node: &str, message: CallMessage) {
         if node == self.node {
-            deliver_to_agent(&self.inboxes, &agent.id, message);
+            self.inboxes.deliver(&agent.id, message);
             return;
         }
         self.append(SignalRecord {
@@ -168,43 +174,42 @@ fn encode(record: &SignalRecord) -> Bytes {
     Bytes::from(rmp_serde::to_vec_named(record).expect("signal records serialize"))
 }
 
-/// Follows the signal stream and hands each signal to its room, where this node holds it; also
-/// sweeps the held rooms' consent state once a second. A read that fails is opened again from
-/// the tail: signals are for now, and those missed meanwhile are lost (agents repeat a request
-/// that gets no answer).
-async fn dispatch(
+/// Follows the signal stream and hands on what it reads.
+struct Follower {
     stream: SignalStream,
-    reads: Follow,
-    rooms: Arc<Rooms>,
-    inboxes: Inboxes,
-    shutdown: CancellationToken,
-) {
-    let mut sweep = tokio::time::interval(SWEEP_EVERY);
-    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut reads = Some(reads);
-    loop {
-        let Some(session) = reads.as_mut() else {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(SWEEP_EVERY) => {}
-            }
-            match stream.follow_from_tail().await {
-                Ok(again) => reads = Some(again),
-                Err(e) => warn!(error = %e, "the signal stream is still unavailable"),
-            }
-            continue;
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = sweep.tick() => {
-                for room in rooms.held() {
-                    room.sweep_consent(rooms.metrics());
+    node: String,
+    inboxes: Arc<Inboxes>,
+    sessions: mpsc::Sender<Incoming>,
+}
+
+impl Follower {
+    /// A read that fails is opened again from the tail: signals are for now, and those missed
+    /// meanwhile are lost (agents repeat a request that gets no answer). Ends at shutdown, or
+    /// when nobody takes session signals any more.
+    async fn run(self, reads: Follow, shutdown: CancellationToken) {
+        let mut reads = Some(reads);
+        loop {
+            let Some(session) = reads.as_mut() else {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(RETRY_AFTER) => {}
                 }
-            }
-            batch = session.next() => match batch {
+                match self.stream.follow_from_tail().await {
+                    Ok(again) => reads = Some(again),
+                    Err(e) => warn!(error = %e, "the signal stream is still unavailable"),
+                }
+                continue;
+            };
+            let batch = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                batch = session.next() => batch,
+            };
+            match batch {
                 Some(Ok(batch)) => {
                     for record in batch {
-                        deliver(&rooms, &inboxes, &record.body, record.timestamp);
+                        if !self.deliver(&record.body, record.timestamp).await {
+                            return;
+                        }
                     }
                 }
                 Some(Err(e)) => {
@@ -212,47 +217,28 @@ async fn dispatch(
                     reads = None;
                 }
                 None => reads = None,
-            },
+            }
         }
     }
-}
 
-fn deliver(rooms: &Rooms, inboxes: &Inboxes, body: &[u8], stored_ms: u64) {
-    let record: SignalRecord = match rmp_serde::from_slice(body) {
-        Ok(record) => record,
-        Err(e) => {
-            warn!(error = %e, "skipping a signal record that does not decode");
-            return;
+    /// Returns false once the session core has stopped taking signals.
+    async fn deliver(&self, body: &[u8], stored_ms: u64) -> bool {
+        let record: SignalRecord = match rmp_serde::from_slice(body) {
+            Ok(record) => record,
+            Err(e) => {
+                warn!(error = %e, "skipping a signal record that does not decode");
+                return true;
+            }
+        };
+        if let Signal::ToAgent { message } = record.signal {
+            if record.node == self.node {
+                self.inboxes.deliver(&record.agent.id, message);
+            }
+            return true;
         }
-    };
-    if let Signal::ToAgent { message } = record.signal {
-        if record.node == rooms.settings.node_id {
-            deliver_to_agent(inboxes, &record.agent.id, message);
-        }
-        return;
-    }
-    let Some(room) = rooms.get(record.session) else {
-        return;
-    };
-    if !room.holds_session() {
-        return;
-    }
-    rooms
-        .metrics()
-        .signal_latency
-        .observe(crate::session::now_ms().saturating_sub(stored_ms) as f64 / 1000.0);
-    room.on_signal(record, rooms.metrics());
-}
-
-/// Hands a call message to a local agent connection; one that cannot keep up loses it (its
-/// negotiation then fails and the call closes its connection, which the agent sees).
-fn deliver_to_agent(inboxes: &Inboxes, agent_id: &str, message: CallMessage) {
-    if let Some(inbox) = inboxes.get(agent_id)
-        && inbox.try_send(message.into()).is_err()
-    {
-        warn!(
-            agent = agent_id,
-            "call message dropped: the agent connection is not reading"
-        );
+        self.sessions
+            .send(Incoming { record, stored_ms })
+            .await
+            .is_ok()
     }
 }
