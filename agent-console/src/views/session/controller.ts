@@ -85,6 +85,17 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary)
     timelineBar.el,
   );
 
+  // A recorded session's tabs and activity come from its summary (a live one's through `live`).
+  const recordedTabs = new TabTracker();
+  recordedTabs.addKnown(summary.tabs);
+  const recordedActivity = new ActivityLog();
+  if (!summary.live) {
+    for (const item of summary.activity ?? []) {
+      const record = parseAgentRecord(item.record);
+      if (record) recordedActivity.add(item.ts, record);
+    }
+  }
+
   live = summary.live
     ? new LiveSession({
         api,
@@ -98,20 +109,15 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary)
         onRecording: () => callSide.recordingChanged(),
       })
     : null;
-  // A recorded session's tabs and activity come from its summary (a live one's through `live`).
-  const recordedTabs = new TabTracker();
-  recordedTabs.addKnown(summary.tabs);
-  const recordedActivity = new ActivityLog();
-  if (!live) {
-    for (const item of summary.activity ?? []) {
-      const record = parseAgentRecord(item.record);
-      if (record) recordedActivity.add(item.ts, record);
-    }
+
+  function tabs(): TabTracker {
+    return live?.tracker ?? recordedTabs;
   }
 
-  const tabs = () => live?.tracker ?? recordedTabs;
-  const watchedTab = (): string | null =>
-    mode === "live" ? (live?.watched ?? null) : (stage.tab ?? live?.watched ?? recordedTabs.list()[0]?.id ?? null);
+  function watchedTab(): string | null {
+    if (mode === "live") return live?.watched ?? null;
+    return stage.tab ?? live?.watched ?? recordedTabs.list()[0]?.id ?? null;
+  }
 
   /** The timeline moved (dragged, or set by a test): go to the past, or move there. */
   function scrub(offset: number): void {
