@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { RrwebEvent } from "../src/rrweb-events";
+import { recordingCovers, tabRecording, viewportAt } from "../src/tab-recording";
+
+const meta = (timestamp: number, width: number, height: number): RrwebEvent => ({
+  type: 4,
+  data: { href: "https://shop.example/", width, height },
+  timestamp,
+});
+const resize = (timestamp: number, width: number, height: number): RrwebEvent => ({
+  type: 3,
+  data: { source: 4, width, height },
+  timestamp,
+});
+const log = (timestamp: number, text: string): RrwebEvent => ({
+  type: 6,
+  data: { plugin: "rrweb/console@1", payload: { level: "log", payload: [JSON.stringify(text)], trace: [] } },
+  timestamp,
+});
+
+describe("tabRecording", () => {
+  it("puts fetched events in time order and picks out console lines and viewport changes", () => {
+    const r = tabRecording("t1", [log(300, "later"), resize(200, 800, 600), meta(100, 1280, 720), log(150, "first")], 5000);
+    expect(r.events.map((e) => e.timestamp)).toEqual([100, 150, 200, 300]);
+    expect(r.console.map((c) => [c.text, c.tab])).toEqual([
+      ["first", "t1"],
+      ["later", "t1"],
+    ]);
+    expect(r.viewports).toEqual([
+      { ts: 100, viewport: { width: 1280, height: 720 } },
+      { ts: 200, viewport: { width: 800, height: 600 } },
+    ]);
+  });
+});
+
+describe("viewportAt", () => {
+  const r = tabRecording("t1", [meta(100, 1280, 720), resize(200, 800, 600)], 5000);
+
+  it("is the last viewport change at or before the replayed moment", () => {
+    expect(viewportAt(r, 150)).toEqual({ width: 1280, height: 720 });
+    expect(viewportAt(r, 200)).toEqual({ width: 800, height: 600 });
+    expect(viewportAt(r, 10_000)).toEqual({ width: 800, height: 600 });
+  });
+
+  it("is unknown before the page announced one", () => {
+    expect(viewportAt(r, 50)).toBeNull();
+  });
+});
+
+describe("recordingCovers", () => {
+  const start = 1_000_000;
+  const r = tabRecording("t1", [], start + 30_000);
+
+  it("covers a live session only up to when it was fetched", () => {
+    expect(recordingCovers(r, false, start, 30_000)).toBe(true);
+    expect(recordingCovers(r, false, start, 30_001)).toBe(false);
+  });
+
+  it("covers all of a session that was over when fetched", () => {
+    expect(recordingCovers(r, true, start, 90_000)).toBe(true);
+  });
+});
