@@ -5,11 +5,11 @@
 use std::hint::black_box;
 
 use bytes::Bytes;
-use cobrowse::frame::{self, Dedup, Event, Reassembler};
 use cobrowse::load::mix::EventMix;
 use cobrowse::protocol::{
     DeliveredEvent, RecordKind, TrackerEvent, TrackerEventKind, TrackerMessage,
 };
+use cobrowse::store::frame::{self, Dedup, Event, Reassembler};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_bytes::ByteBuf;
 

@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::session::{SessionId, now_ms};
+use crate::clock::now_ms;
+use crate::protocol::SessionId;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -68,6 +70,21 @@ impl AgentTokens {
         found
             .map(|name| Agent { name: name.clone() })
             .ok_or(AuthError::BadAgentToken)
+    }
+
+    /// The agent behind a request: `Authorization: Bearer TOKEN`, or `?token=` where a browser
+    /// API cannot set headers (WebSocket, EventSource).
+    pub fn authenticate_request(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<Agent, AuthError> {
+        let header_token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        self.authenticate(header_token.or(query_token))
     }
 }
 

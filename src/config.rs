@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::app::server::{ServerConfig, random_node_id, random_secret};
 use crate::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
 use crate::load::{Sending, StepPlan};
 use crate::protocol::Limits;
-use crate::server::{ServerConfig, random_node_id, random_secret};
 
 #[derive(Debug, Parser)]
 #[command(name = "cobrowse", version, about = "Live co-browsing server on S2")]

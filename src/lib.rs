@@ -1,43 +1,48 @@
 //! cobrowse: a live co-browsing server on one durable S2 stream per browser session.
 //!
-//! A tracker in the user's page connects to [`ingest`] over a WebSocket and sends rrweb events.
-//! The node that holds the connection claims the session's stream ([`stream`]), and its
-//! [`writer`] appends the events, framed by [`frame`], acknowledging each batch only once S2 has
-//! it. Agents follow the session through [`live`] (WebSocket or SSE): each reads through a
-//! [`tail::Subscription`] that catches up from any point and then follows the session's live
-//! [`feed`]: the writer's acknowledgements on the node that writes it, one shared S2 read
-//! elsewhere. Everything reaches S2 through [`store`]: s2-lite's engine in-process, or s2-sdk for
-//! S2 cloud and a separate store. The REST [`api`] lists sessions from S2 alone ([`listing`]) and
-//! exports them for replay. [`server`] wires it together around the handlers' shared [`state`];
-//! [`embedded`] runs s2-lite in-process so one command starts everything. [`protocol`] holds every wire type. [`load`] is the load tool, with
-//! its storage-free relay baseline.
+//! The modules, from the edge inwards (each uses only those below it; `scripts/module-graph`
+//! draws the graph and checks it has no cycle; docs/architecture.md walks through it):
 //!
-//! Agents act on the page through [`signal`]: their requests, input and strokes travel through a
-//! shared S2 stream to whichever node holds the tracker, whose room checks them against
-//! [`consent`] (what the user granted) before anything reaches the page.
+//! - [`app`]: starts the server and shuts it down in order, holds the state every handler shares,
+//!   and routes requests.
+//! - [`tracker`]: a user's page connects over a WebSocket, says hello, and sends rrweb events in
+//!   batches, each acknowledged once S2 has it.
+//! - [`agent`]: agents follow a session live over a WebSocket or Server-Sent Events, each through
+//!   its own subscription that catches up from any point and then follows the session's feed.
+//! - [`http`]: the agents' REST API (list, one session, export, recordings), its authentication
+//!   and its errors.
+//! - [`session`]: the live state of the sessions this node serves: the registry of rooms, one
+//!   room per session (writer slot, sequence numbers, rate limit, page info), and the pure
+//!   consent state machine whose effects a room applies.
+//! - [`call`]: calls through the server's own SFU, whose pure plan decides who sends, receives
+//!   and records, and recordings archived in S2.
+//! - [`signal`]: agents' signals to trackers through the shared `cluster/signals` stream, whatever
+//!   node each side is connected to; delivers into channels.
+//! - [`store`]: everything that touches S2: one interface, two implementations (s2-lite's engine
+//!   in-process, s2-sdk for S2 cloud or a separate store), stream naming, record framing, the
+//!   session's only writer and the feed it publishes to.
+//! - [`protocol`]: every type that crosses the wire, the source of the TypeScript types.
+//! - [`state`]: what every handler of the node shares (rooms, the signal bus, the store, tokens,
+//!   limits), built by [`app`]; [`auth`]: agent tokens, project keys and the session tokens
+//!   trackers write with.
+//! - [`metrics`] and [`clock`]: leaves everyone may use.
+//!
+//! The `cobrowse` binary (src/main.rs) parses the command line and runs one of: the server, a
+//! separate store, the sessions client, or the load tool ([`load`]).
 
-pub mod api;
+pub mod agent;
+pub mod app;
 pub mod auth;
 pub mod call;
 pub mod cli;
+pub mod clock;
 pub mod config;
-pub mod consent;
-pub mod embedded;
-pub mod feed;
-pub mod frame;
-pub mod ingest;
-pub mod limits;
-pub mod listing;
-pub mod live;
+pub mod http;
 pub mod load;
 pub mod metrics;
 pub mod protocol;
-pub mod room;
-pub mod server;
 pub mod session;
 pub mod signal;
 pub mod state;
 pub mod store;
-pub mod stream;
-pub mod tail;
-pub mod writer;
+pub mod tracker;

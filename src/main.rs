@@ -3,7 +3,7 @@ use std::fmt::Display;
 use anyhow::Context;
 use clap::Parser;
 use cobrowse::config::{Cli, Command};
-use cobrowse::embedded::EmbeddedS2;
+use cobrowse::store::embedded::EmbeddedS2;
 use serde::Serialize;
 use tracing_subscriber::EnvFilter;
 
@@ -40,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
     let (config, generated) = args.into_config()?;
-    let server = cobrowse::server::start(config)
+    let server = cobrowse::app::server::start(config)
         .await
         .context("starting the server")?;
     let url = server.url();

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::session::SessionId;
+pub mod session_id;
+
+pub use session_id::{InvalidSessionId, SessionId};
 
 /// Version a tracker announces in its `hello`; the server refuses others with a clear reason.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,5 +1,6 @@
-//! What every HTTP and WebSocket handler shares. Its own module so that the handlers depend on
-//! it and the server that builds it depends on the handlers, without a cycle between them.
+//! What every HTTP and WebSocket handler shares. Its own module, below the handlers and above the
+//! session core, so that the handlers depend on it and the server that builds it depends on the
+//! handlers, without a cycle between them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,9 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{AgentTokens, Projects, SessionTokens};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
-use crate::room::Rooms;
+use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
-use crate::stream::Store;
+use crate::store::stream::Store;
 
 /// Shared by every handler.
 pub struct AppState {

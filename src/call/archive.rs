@@ -7,10 +7,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 use super::ivf;
+use crate::protocol::SessionId;
 use crate::protocol::{Media, Participant, Recording, RecordingFile};
-use crate::session::SessionId;
+use crate::store::stream::{Store, StoreError};
 use crate::store::{AppendCondition, AppendItem, BackendError, ReadFrom, Streams};
-use crate::stream::{Store, StoreError};
 
 const PREFIX: &str = "recordings/";
 const META: u8 = b'M';

@@ -21,14 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{broadcast, mpsc};
 
-use crate::frame::Event;
+use crate::protocol::SessionId;
 use crate::protocol::{
     AgentRecord, AgentRef, CallMessage, Grant, IceCandidate, Participant, RecordKind, ServerMessage,
 };
-use crate::session::SessionId;
 use crate::signal::SignalBus;
-use crate::stream::Store;
-use crate::writer::ActiveWriter;
+use crate::store::frame::Event;
+use crate::store::stream::Store;
+use crate::store::writer::ActiveWriter;
 use config::{CallConfig, PortPool};
 
 /// The page's user, as calls name it.

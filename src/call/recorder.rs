@@ -16,9 +16,10 @@ use super::archive::{FileMeta, FileWriter, file_name};
 use super::forward::Source;
 use super::ivf::{IvfWriter, Pushed};
 use super::ogg::OggWriter;
+use crate::clock::now_ms;
+use crate::protocol::SessionId;
 use crate::protocol::{Media, Participant};
-use crate::session::{SessionId, now_ms};
-use crate::stream::Store;
+use crate::store::stream::Store;
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// A chunk record at most (S2 takes up to 1 MiB a record).

@@ -27,10 +27,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_ms;
+use crate::protocol::SessionId;
 use crate::protocol::{
     AgentMessage, DeliveredEvent, Limits, RecordKind, ServerMessage, TrackerMessage,
 };
-use crate::session::{SessionId, now_ms};
 
 type Batch = Arc<Vec<DeliveredEvent>>;
 

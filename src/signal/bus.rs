@@ -17,10 +17,10 @@ use tracing::warn;
 
 use super::inbox::Inboxes;
 use crate::metrics::Metrics;
+use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
-use crate::session::SessionId;
 use crate::store::Follow;
-use crate::stream::{SignalStream, Store, StoreError};
+use crate::store::stream::{SignalStream, Store, StoreError};
 
 /// Signals queued for appending before new ones are dropped (S2 is then failing anyway).
 const QUEUE_DEPTH: usize = 8192;

@@ -6,12 +6,12 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use cobrowse::app::server::RunningServer;
 use cobrowse::call::config::CallConfig;
 use cobrowse::protocol::{
     AgentAction, AgentMessage, AgentRecord, AgentRef, CallOffer, GrantKind, Media, RecordKind,
     RecordingState, ServerMessage, Signal, TrackerMessage,
 };
-use cobrowse::server::RunningServer;
 
 use crate::common::*;
 use cobrowse::load::call_peer::{self, Participant, receiving, sending};

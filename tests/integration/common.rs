@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use cobrowse::embedded::EmbeddedS2;
+use cobrowse::app::server::{RunningServer, ServerConfig};
 use cobrowse::protocol::{
     AgentMessage, DeliveredEvent, Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent,
     TrackerEventKind, TrackerMessage, Viewport,
 };
-use cobrowse::server::{RunningServer, ServerConfig};
+use cobrowse::store::embedded::EmbeddedS2;
 use futures::{SinkExt, StreamExt};
 use serde_bytes::ByteBuf;
 use tokio::net::TcpStream;
@@ -32,7 +32,7 @@ pub fn config() -> ServerConfig {
 }
 
 pub async fn start(config: ServerConfig) -> RunningServer {
-    cobrowse::server::start(config)
+    cobrowse::app::server::start(config)
         .await
         .expect("server starts")
 }

@@ -7,17 +7,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobrowse::embedded::{EmbeddedEngine, EmbeddedS2};
-use cobrowse::feed::Feed;
-use cobrowse::frame::Event;
 use cobrowse::metrics::Metrics;
+use cobrowse::protocol::SessionId;
 use cobrowse::protocol::{RecordKind, ServerMessage, TrackerMessage};
-use cobrowse::session::SessionId;
+use cobrowse::store::embedded::{EmbeddedEngine, EmbeddedS2};
+use cobrowse::store::feed::Feed;
+use cobrowse::store::frame::Event;
 use cobrowse::store::lite::LiteBackend;
 use cobrowse::store::sdk::SdkConfig;
+use cobrowse::store::stream::{Landed, Store, session_settings};
+use cobrowse::store::writer::{Claim, Writer};
 use cobrowse::store::{ReadFrom, StoredRecord};
-use cobrowse::stream::{Landed, Store, session_settings};
-use cobrowse::writer::{Claim, Writer};
 use futures::SinkExt;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -44,7 +44,7 @@ async fn feed_equals_read(store: Store) {
     let id = SessionId::new();
     let stream = store.create_session(id).await.unwrap();
     let feed = Feed::new(stream.clone());
-    let timestamp = cobrowse::session::now_ms();
+    let timestamp = cobrowse::clock::now_ms();
     let landed = stream
         .claim(&event(0, b"{}".to_vec()), "test.claim", timestamp)
         .await
@@ -77,7 +77,7 @@ async fn feed_equals_read(store: Store) {
     }
     let big: Vec<u8> = (0..1_500_000u32).flat_map(|i| i.to_le_bytes()).collect();
     let big = event(seq + 1, big);
-    let big_parts = cobrowse::frame::encode(&big).len();
+    let big_parts = cobrowse::store::frame::encode(&big).len();
     assert!(big_parts > 1, "the big event spans records");
     writer.append(vec![big]).await.await.unwrap();
     let end = stream.tail().await.unwrap().seq_num;
@@ -109,7 +109,7 @@ async fn feed_equals_read(store: Store) {
         stamps.windows(2).all(|w| w[0] <= w[1]),
         "timestamps never go back"
     );
-    assert!(*stamps.last().unwrap() <= cobrowse::session::now_ms());
+    assert!(*stamps.last().unwrap() <= cobrowse::clock::now_ms());
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use cobrowse::protocol::{
     ServerMessage, Signal, SignalRecord, Stroke, StrokeTool, TrackerMessage,
 };
 use cobrowse::store::sdk::SdkConfig;
-use cobrowse::stream::Store;
+use cobrowse::store::stream::Store;
 use futures::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -16,7 +16,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::stream::{Landed, SessionStream, StoreError};
+use crate::store::stream::{Landed, SessionStream, StoreError};
 
 /// Batches a subscriber may fall behind before it is told to reconnect.
 const FEED_CAPACITY: usize = 128;

@@ -7,125 +7,19 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde::Deserialize;
 
-use crate::auth::{Agent, AuthError};
+use super::error::ApiError;
 use crate::call::archive;
-use crate::listing::{self, ListQuery};
-use crate::protocol::{ErrorBody, RecordKind, SessionDetail};
-use crate::session::SessionId;
+use crate::http::listing::{self, ListQuery};
+use crate::protocol::SessionId;
+use crate::protocol::{RecordKind, SessionDetail};
 use crate::state::AppState;
-use crate::stream::{StoreError, read_all};
-
-/// An HTTP error with a JSON body.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    error: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            error: "bad_request",
-            message: message.into(),
-        }
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            error: "not_found",
-            message: message.into(),
-        }
-    }
-
-    pub fn too_many(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            error: "too_many",
-            message: message.into(),
-        }
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(e: QueryRejection) -> Self {
-        Self::bad_request(e.body_text())
-    }
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            error: "unauthorized",
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        let (status, error) = match &e {
-            StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            StoreError::Ended { .. } => (StatusCode::GONE, "ended"),
-            StoreError::TakenOver(_) | StoreError::Contended(_) => {
-                (StatusCode::CONFLICT, "conflict")
-            }
-            StoreError::Unavailable(_) | StoreError::Config(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
-            }
-        };
-        Self {
-            status,
-            error,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.error.to_string(),
-            message: self.message,
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-        }
-        response
-    }
-}
-
-/// The agent behind a request: `Authorization: Bearer TOKEN`, or `?token=` where a browser API
-/// cannot set headers (WebSocket, EventSource).
-pub fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    query_token: Option<&str>,
-) -> Result<Agent, ApiError> {
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    Ok(state.agents.authenticate(header_token.or(query_token))?)
-}
-
-pub fn parse_session(id: &str) -> Result<SessionId, ApiError> {
-    id.parse()
-        .map_err(|e: crate::session::InvalidSessionId| ApiError::bad_request(e.to_string()))
-}
+use crate::store::stream::{StoreError, read_all};
 
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
@@ -142,8 +36,14 @@ pub async fn list_sessions(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    authenticate(&state, &headers, params.token.as_deref())?;
-    let after = params.cursor.as_deref().map(parse_session).transpose()?;
+    state
+        .agents
+        .authenticate_request(&headers, params.token.as_deref())?;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(str::parse::<SessionId>)
+        .transpose()?;
     let query = ListQuery {
         limit: params.limit.unwrap_or(50),
         after,
@@ -174,8 +74,10 @@ pub async fn get_session(
     params: Result<Query<SessionParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    authenticate(&state, &headers, params.token.as_deref())?;
-    let id = parse_session(&id)?;
+    state
+        .agents
+        .authenticate_request(&headers, params.token.as_deref())?;
+    let id = id.parse::<SessionId>()?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
     let (activity, recordings) = if params.activity {
         (
@@ -206,8 +108,10 @@ pub async fn get_recording(
     params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    authenticate(&state, &headers, params.token.as_deref())?;
-    let id = parse_session(&id)?;
+    state
+        .agents
+        .authenticate_request(&headers, params.token.as_deref())?;
+    let id = id.parse::<SessionId>()?;
     let Some(body) = archive::read(&state.store, id, &recording, &file).await? else {
         return Err(ApiError::not_found(format!(
             "session {id} has no recorded file {recording}/{file}"
@@ -247,8 +151,10 @@ pub async fn export_events(
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    authenticate(&state, &headers, params.token.as_deref())?;
-    let id = parse_session(&id)?;
+    state
+        .agents
+        .authenticate_request(&headers, params.token.as_deref())?;
+    let id = id.parse::<SessionId>()?;
     match params.format.as_deref() {
         None | Some("rrweb") => {}
         Some(other) => {
@@ -260,7 +166,7 @@ pub async fn export_events(
     let stream = state.store.session(id);
     let events = read_all(&stream, 0).await?;
     let tab = params.tab;
-    let mut dedup = crate::frame::Dedup::new();
+    let mut dedup = crate::store::frame::Dedup::new();
     let mut first = true;
     let bodies = events.filter_map(move |item| {
         let chunk = match item {

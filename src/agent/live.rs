@@ -23,20 +23,20 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, authenticate, parse_session};
+use crate::agent::subscription::{Subscription, TailError, TailItem};
 use crate::auth::Agent;
-use crate::frame::StoredEvent;
-use crate::limits::RateLimiter;
+use crate::clock::now_ms;
+use crate::http::error::ApiError;
+use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
 use crate::protocol::{AgentRef, Signal};
-use crate::room::Presence;
-use crate::session::SessionId;
-use crate::session::now_ms;
+use crate::session::limits::RateLimiter;
+use crate::session::rooms::Presence;
 use crate::signal::SignalBus;
 use crate::state::AppState;
 use crate::store::ReadFrom;
-use crate::stream::{StoreError, resolve_start};
-use crate::tail::{Subscription, TailError, TailItem};
+use crate::store::frame::StoredEvent;
+use crate::store::stream::{StoreError, resolve_start};
 
 /// How often an agent's node tells the session's tracker node the agent is still there.
 const AGENT_HEARTBEAT: Duration = Duration::from_secs(15);
@@ -88,7 +88,7 @@ async fn open(
     last_event_id: Option<u64>,
     agent: Agent,
 ) -> Result<(Seat, Subscription), ApiError> {
-    let id = parse_session(id)?;
+    let id = id.parse::<SessionId>()?;
     let from = query.read_from(last_event_id)?;
     let stream = state.store.session(id);
     // Also how a missing session is told apart, whatever the start.
@@ -229,7 +229,9 @@ pub async fn websocket(
 ) -> Response {
     let opened = async {
         let Query(query) = query.map_err(ApiError::from)?;
-        let agent = authenticate(&state, &headers, query.token.as_deref())?;
+        let agent = state
+            .agents
+            .authenticate_request(&headers, query.token.as_deref())?;
         let ws = ws.map_err(|e| {
             ApiError::bad_request(format!("this route needs a WebSocket upgrade: {e}"))
         })?;
@@ -402,9 +404,12 @@ pub async fn sse(
                 .into_response();
         }
     };
-    let agent = match authenticate(&state, &headers, query.token.as_deref()) {
+    let agent = match state
+        .agents
+        .authenticate_request(&headers, query.token.as_deref())
+    {
         Ok(agent) => agent,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     match open(&state, &id, &query, last_event_id, agent).await {
         Ok((seat, subscription)) => Sse::new(sse_events(state, seat, subscription))

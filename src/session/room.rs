@@ -1,36 +1,34 @@
 //! A room is the live state of one session on this node: the writer (if this node holds the
 //! session's tracker connections), the shared tail its agents read from, who is connected, and
-//! what the trackers said about the page. Rooms live in [`Rooms`] and vanish when empty.
+//! what the trackers said about the page. Rooms live in [`super::rooms::Rooms`] and vanish when
+//! empty.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{broadcast, watch};
 use tracing::warn;
 
 use crate::call::{self, Call, CallServices, Command, Who};
-use crate::consent::{Consent, Effect};
-use crate::feed::Feed;
-use crate::frame::Event;
-use crate::limits::RateLimiter;
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
+use crate::protocol::SessionId;
 use crate::protocol::{
     AgentAction, AgentRecord, AgentRef, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind,
     ServerMessage, Signal, SignalRecord,
 };
-use crate::session::{SessionId, now_ms};
-use crate::signal::{Incoming, SignalBus};
-use crate::stream::{SessionStream, Store, StoreError};
-use crate::writer::{ActiveWriter, Claim, Writer};
+use crate::session::consent::{Consent, Effect};
+use crate::session::limits::RateLimiter;
+use crate::signal::SignalBus;
+use crate::store::feed::Feed;
+use crate::store::frame::Event;
+use crate::store::stream::{SessionStream, Store, StoreError};
+use crate::store::writer::{ActiveWriter, Claim, Writer};
 
 /// Messages for the room's trackers not yet taken by every connection: input comes in bursts.
 const TRACKER_QUEUE: usize = 64;
-/// How often consent timeouts, silent agents and counted drops are looked at.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// A message for the tracker connections of a room.
 pub type TrackerSignal = Arc<ServerMessage>;
@@ -427,7 +425,69 @@ impl Room {
         &self.feed
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn new(
+        id: SessionId,
+        store: &Store,
+        settings: &RoomSettings,
+        calls: Arc<CallServices>,
+        bus: Arc<SignalBus>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let (active_slot, active) = ActiveWriter::channel();
+        Self {
+            id,
+            stream: store.session(id),
+            writer: tokio::sync::Mutex::new(None),
+            active_slot,
+            active,
+            consent: Mutex::new(Consent::default()),
+            feed: Feed::new(store.session(id)),
+            trackers: AtomicUsize::new(0),
+            tracker_epoch: AtomicU64::new(0),
+            agents: AtomicUsize::new(0),
+            info: Mutex::new(RoomInfo::default()),
+            durable: Mutex::new(HashMap::new()),
+            limiter: Mutex::new(RateLimiter::new(
+                settings.events_per_sec,
+                settings.events_burst,
+            )),
+            signals: broadcast::channel(TRACKER_QUEUE).0,
+            call: Mutex::new(None),
+            calls,
+            store: store.clone(),
+            bus,
+            metrics,
+        }
+    }
+
+    pub(super) fn tracker_joined(&self) {
+        self.trackers.fetch_add(1, Ordering::SeqCst);
+        self.tracker_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether that was the session's last tracker on this node.
+    pub(super) fn tracker_left(&self) -> bool {
+        self.trackers.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
+    pub(super) fn agent_joined(&self) {
+        self.agents.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn agent_left(&self) {
+        self.agents.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Starts a new epoch of tracker presence, so a timer from an older one knows it is stale.
+    pub(super) fn new_tracker_epoch(&self) -> u64 {
+        self.tracker_epoch.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub(super) fn tracker_epoch(&self) -> u64 {
+        self.tracker_epoch.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
         self.trackers.load(Ordering::SeqCst) == 0
             && self.agents.load(Ordering::SeqCst) == 0
             && self.writer.try_lock().is_ok_and(|slot| slot.is_none())
@@ -448,207 +508,4 @@ fn fencing_token(node_id: &str) -> String {
     let node: String = node_id.chars().take(19).collect();
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{node}.{}", &random[..16])
-}
-
-/// Every room on this node, by session id.
-pub struct Rooms {
-    rooms: DashMap<SessionId, Arc<Room>>,
-    store: Store,
-    pub settings: RoomSettings,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    calls: Arc<CallServices>,
-    /// Calls send agents their messages through it.
-    bus: Arc<SignalBus>,
-}
-
-impl Rooms {
-    pub fn new(
-        store: Store,
-        settings: RoomSettings,
-        metrics: Arc<Metrics>,
-        shutdown: CancellationToken,
-        calls: Arc<CallServices>,
-        bus: Arc<SignalBus>,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            rooms: DashMap::new(),
-            store,
-            settings,
-            metrics,
-            shutdown,
-            calls,
-            bus,
-        })
-    }
-
-    /// Hands each signal read from the signal stream to its room, where this node holds the
-    /// session, and sweeps the held rooms' consent state once a second. Runs until shutdown.
-    pub fn follow_signals(self: &Arc<Self>, mut incoming: mpsc::Receiver<Incoming>) {
-        let rooms = self.clone();
-        tokio::spawn(async move {
-            let mut sweep = tokio::time::interval(SWEEP_EVERY);
-            sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = rooms.shutdown.cancelled() => return,
-                    _ = sweep.tick() => {
-                        for room in rooms.held() {
-                            room.sweep_consent();
-                        }
-                    }
-                    signal = incoming.recv() => match signal {
-                        Some(signal) => rooms.on_signal(signal),
-                        None => return,
-                    },
-                }
-            }
-        });
-    }
-
-    fn on_signal(&self, Incoming { record, stored_ms }: Incoming) {
-        let Some(room) = self.get(record.session).filter(|r| r.holds_session()) else {
-            return;
-        };
-        self.metrics
-            .signal_latency
-            .observe(now_ms().saturating_sub(stored_ms) as f64 / 1000.0);
-        room.on_signal(record);
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    pub fn get(&self, id: SessionId) -> Option<Arc<Room>> {
-        self.rooms.get(&id).map(|r| r.clone())
-    }
-
-    fn room(&self, id: SessionId) -> Arc<Room> {
-        self.rooms
-            .entry(id)
-            .or_insert_with(|| {
-                let (active_slot, active) = ActiveWriter::channel();
-                Arc::new(Room {
-                    id,
-                    stream: self.store.session(id),
-                    writer: tokio::sync::Mutex::new(None),
-                    active_slot,
-                    active,
-                    consent: Mutex::new(Consent::default()),
-                    feed: Feed::new(self.store.session(id)),
-                    trackers: AtomicUsize::new(0),
-                    tracker_epoch: AtomicU64::new(0),
-                    agents: AtomicUsize::new(0),
-                    info: Mutex::new(RoomInfo::default()),
-                    durable: Mutex::new(HashMap::new()),
-                    limiter: Mutex::new(RateLimiter::new(
-                        self.settings.events_per_sec,
-                        self.settings.events_burst,
-                    )),
-                    signals: broadcast::channel(TRACKER_QUEUE).0,
-                    call: Mutex::new(None),
-                    calls: self.calls.clone(),
-                    store: self.store.clone(),
-                    bus: self.bus.clone(),
-                    metrics: self.metrics.clone(),
-                })
-            })
-            .clone()
-    }
-
-    /// Enters a room as a tracker of `tab`; the guard leaves it.
-    pub fn join_tracker(self: &Arc<Self>, id: SessionId, tab: &str) -> Presence {
-        let room = self.room(id);
-        room.trackers.fetch_add(1, Ordering::SeqCst);
-        room.tracker_epoch.fetch_add(1, Ordering::SeqCst);
-        self.metrics.tracker_connections.inc();
-        Presence {
-            rooms: self.clone(),
-            room,
-            tab: Some(tab.to_string()),
-        }
-    }
-
-    /// Enters a room as an agent; the guard leaves it.
-    pub fn join_agent(self: &Arc<Self>, id: SessionId) -> Presence {
-        let room = self.room(id);
-        room.agents.fetch_add(1, Ordering::SeqCst);
-        self.metrics.agent_connections.inc();
-        Presence {
-            rooms: self.clone(),
-            room,
-            tab: None,
-        }
-    }
-
-    /// Rooms this node writes, for the consent sweep.
-    pub fn held(&self) -> Vec<Arc<Room>> {
-        self.rooms
-            .iter()
-            .filter(|r| r.holds_session())
-            .map(|r| r.clone())
-            .collect()
-    }
-
-    fn remove_if_empty(&self, id: SessionId) {
-        self.rooms.remove_if(&id, |_, room| room.is_empty());
-    }
-
-    /// When the last tracker of a session has gone, waits the idle timeout and, if none came
-    /// back, ends the session.
-    fn schedule_idle_end(self: &Arc<Self>, room: Arc<Room>) {
-        let rooms = self.clone();
-        let epoch = room.tracker_epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = rooms.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(rooms.settings.idle_timeout) => {}
-            }
-            if room.tracker_count() == 0 && room.tracker_epoch.load(Ordering::SeqCst) == epoch {
-                if let Err(e) = room.end(EndReason::Idle).await {
-                    warn!(session = %room.id, error = %e, "could not end idle session");
-                }
-                rooms.remove_if_empty(room.id);
-            }
-        });
-    }
-}
-
-/// A connection's place in a room; dropping it leaves the room.
-pub struct Presence {
-    rooms: Arc<Rooms>,
-    room: Arc<Room>,
-    /// The tab, for a tracker; `None` for an agent.
-    tab: Option<String>,
-}
-
-impl Presence {
-    pub fn room(&self) -> &Arc<Room> {
-        &self.room
-    }
-}
-
-impl Drop for Presence {
-    fn drop(&mut self) {
-        if let Some(tab) = &self.tab {
-            self.room.update_info(|info| {
-                info.tabs.remove(tab);
-            });
-            self.room
-                .call_command(Command::TabClosed { tab: tab.clone() });
-            self.rooms.metrics.tracker_connections.dec();
-            if self.room.trackers.fetch_sub(1, Ordering::SeqCst) == 1 {
-                self.rooms.schedule_idle_end(self.room.clone());
-            }
-        } else {
-            self.rooms.metrics.agent_connections.dec();
-            self.room.agents.fetch_sub(1, Ordering::SeqCst);
-        }
-        self.rooms.remove_if_empty(self.room.id);
-    }
 }

@@ -16,16 +16,17 @@ use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use crate::call::{Command, USER};
-use crate::frame::Event;
+use crate::protocol::SessionId;
 use crate::protocol::{
     EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
     TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
-use crate::room::{Presence, TrackerSignal};
-use crate::session::SessionId;
+use crate::session::room::TrackerSignal;
+use crate::session::rooms::Presence;
 use crate::state::AppState;
-use crate::stream::StoreError;
-use crate::writer::{Writer, WriterState};
+use crate::store::frame::Event;
+use crate::store::stream::StoreError;
+use crate::store::writer::{Writer, WriterState};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -438,7 +439,7 @@ impl TrackerConnection {
 
     async fn acknowledge(
         &mut self,
-        room: &crate::room::Room,
+        room: &crate::session::room::Room,
         tab: &str,
         seq: u64,
         result: Result<(), StoreError>,
@@ -450,7 +451,7 @@ impl TrackerConnection {
 
     async fn drain(
         &mut self,
-        room: &crate::room::Room,
+        room: &crate::session::room::Room,
         tab: &str,
         pending: &mut FuturesOrdered<PendingAck>,
     ) -> Result<(), Reject> {
@@ -577,7 +578,7 @@ fn writer_gone(id: SessionId, state: WriterState) -> Reject {
 }
 
 /// Keeps the room's view of the user current for the session list.
-fn note_identity(room: &crate::room::Room, kind: TrackerEventKind, body: &[u8]) {
+fn note_identity(room: &crate::session::room::Room, kind: TrackerEventKind, body: &[u8]) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return;
     };

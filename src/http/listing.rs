@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 
+use crate::clock::now_ms;
+use crate::protocol::SessionId;
 use crate::protocol::{
     Activity, AgentRecord, RecordKind, SessionPage, SessionStart, SessionSummary,
 };
-use crate::room::Rooms;
-use crate::session::{SessionId, now_ms};
-use crate::stream::{SessionStream, StoreError, read_all};
+use crate::session::rooms::Rooms;
+use crate::store::stream::{SessionStream, StoreError, read_all};
 
 /// Sessions summarized at once while listing.
 const CONCURRENCY: usize = 16;

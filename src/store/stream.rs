@@ -12,9 +12,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::TryStreamExt;
 
-use crate::frame::{self, Event, Reassembler, StoredEvent};
+use crate::protocol::SessionId;
+use crate::protocol::session_id::STREAM_PREFIX;
 use crate::protocol::{RecordKind, SessionEnd};
-use crate::session::{STREAM_PREFIX, SessionId};
+use crate::store::frame::{self, Event, Reassembler, StoredEvent};
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::{
     AppendCondition, AppendItem, Appended, Backend, BackendError, Follow, Position, ReadFrom,

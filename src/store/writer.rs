@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
-use crate::feed::Feed;
-use crate::frame::Event;
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
+use crate::protocol::SessionId;
 use crate::protocol::{EndReason, RecordKind, SessionEnd};
-use crate::session::{SessionId, now_ms};
-use crate::stream::{Landed, SessionStream, StoreError};
+use crate::store::feed::Feed;
+use crate::store::frame::Event;
+use crate::store::stream::{Landed, SessionStream, StoreError};
 
 /// A queued batch and who waits for it to be durable.
 type Queued = (Vec<Event>, oneshot::Sender<Result<(), StoreError>>);

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tracing::warn;
 
-use crate::feed::{Feed, FeedBatch};
-use crate::frame::{Dedup, Reassembler, StoredEvent};
+use crate::protocol::SessionId;
 use crate::protocol::{DeliveredEvent, RecordKind};
-use crate::session::SessionId;
+use crate::store::feed::{Feed, FeedBatch};
+use crate::store::frame::{Dedup, Reassembler, StoredEvent};
+use crate::store::stream::{Landed, SessionStream, StoreError};
 use crate::store::{ReadFrom, StoredRecord};
-use crate::stream::{Landed, SessionStream, StoreError};
 
 const CATCH_UP_RECORDS: usize = 500;
 

@@ -3,36 +3,31 @@
 //! accepted, close sockets, then close the embedded store).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::services::{ServeDir, ServeFile};
 use tracing::{info, warn};
 
+use super::routes::router;
 use crate::auth::{AgentTokens, Projects, SessionTokens};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
-use crate::embedded::{EmbeddedEngine, EmbeddedError};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
-use crate::room::{RoomSettings, Rooms};
+use crate::session::room::RoomSettings;
+use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
 use crate::state::AppState;
+use crate::store::embedded::{EmbeddedEngine, EmbeddedError};
 use crate::store::lite::LiteBackend;
 use crate::store::sdk::{SdkBackend, SdkConfig};
+use crate::store::stream::{Store, StoreError, session_settings};
 use crate::store::{Backend, BackendError};
-use crate::stream::{Store, StoreError, session_settings};
-use crate::{api, ingest, live};
 
 /// Everything a server needs; `cobrowse serve` builds it from flags, tests build it directly.
 #[derive(Debug, Clone)]
@@ -264,59 +259,4 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         http,
         embedded,
     })
-}
-
-fn router(state: Arc<AppState>, web_root: &Path) -> Router {
-    let console = web_root.join("agent-console/dist");
-    let tracker = web_root.join("tracker-plugin/dist/cobrowse-tracker.js");
-    for (part, path, build) in [
-        ("agent console", console.join("index.html"), "agent-console"),
-        ("tracker bundle", tracker.clone(), "tracker-plugin"),
-    ] {
-        if !path.exists() {
-            warn!(
-                path = %path.display(),
-                "{part} not found: build it with `npm ci && npm run build` in {build}/ (or see --web-root)"
-            );
-        }
-    }
-    Router::new()
-        .route_service("/tracker.js", ServeFile::new(tracker))
-        .nest_service("/demo", ServeDir::new(web_root.join("demo")))
-        .route(
-            "/api/{*rest}",
-            any(|| async { api::ApiError::not_found("no such route") }),
-        )
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/v1/track", get(ingest::handle))
-        .route("/api/v1/sessions", get(api::list_sessions))
-        .route("/api/v1/sessions/{id}", get(api::get_session))
-        .route("/api/v1/sessions/{id}/events", get(api::export_events))
-        .route("/api/v1/sessions/{id}/events/stream", get(live::sse))
-        .route("/api/v1/sessions/{id}/live", get(live::websocket))
-        .route(
-            "/api/v1/sessions/{id}/recordings/{recording}/{file}",
-            get(api::get_recording),
-        )
-        .fallback_service(
-            ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
-        )
-        .with_state(state)
-}
-
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),
-    }
-}
-
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
 }

@@ -65,7 +65,7 @@ impl Event {
             kind,
             tab: String::new(),
             seq: 0,
-            ts: crate::session::now_ms(),
+            ts: crate::clock::now_ms(),
             body: Bytes::from(serde_json::to_vec(value).expect("protocol types serialize to JSON")),
         }
     }

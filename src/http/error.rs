@@ -1,0 +1,103 @@
+//! The one error type every agent-facing handler answers with: a status and a JSON body that
+//! says what went wrong.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::AuthError;
+use crate::protocol::{ErrorBody, InvalidSessionId};
+use crate::store::stream::StoreError;
+
+/// An HTTP error with a JSON body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            error: "not_found",
+            message: message.into(),
+        }
+    }
+
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "too_many",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::bad_request(e.body_text())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "unauthorized",
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let (status, error) = match &e {
+            StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            StoreError::Ended { .. } => (StatusCode::GONE, "ended"),
+            StoreError::TakenOver(_) | StoreError::Contended(_) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            StoreError::Unavailable(_) | StoreError::Config(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
+        };
+        Self {
+            status,
+            error,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.error.to_string(),
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+        }
+        response
+    }
+}
+
+impl From<InvalidSessionId> for ApiError {
+    fn from(e: InvalidSessionId) -> Self {
+        Self::bad_request(e.to_string())
+    }
+}
