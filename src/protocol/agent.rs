@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use ts_rs::TS;
 
 use super::{AgentRef, CallMessage, CallOffer, IceCandidate, RecordKind};
 
 /// One event as an agent receives it: reassembled, deduplicated, in stream order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct DeliveredEvent {
     /// S2 sequence number of the event's last record; resume after it with `from_seq = seq_num + 1`.
     pub seq_num: u64,
@@ -20,11 +21,12 @@ pub struct DeliveredEvent {
     /// When the tracker recorded it (or the server wrote it), ms since the Unix epoch.
     pub client_ts: u64,
     /// UTF-8 JSON.
+    #[ts(type = "Uint8Array")]
     pub data: ByteBuf,
 }
 
 /// Messages the server sends an agent on `GET /api/v1/sessions/{id}/live`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentMessage {
     Events {

@@ -2,19 +2,20 @@
 //! audit trail share.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::is_false;
 
 /// An agent connection as signals and records name it: `id` is given by the agent's node to each
 /// connection, `name` is the authenticated agent's, so no agent can speak for another.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 pub struct AgentRef {
     pub id: String,
     pub name: String,
 }
 
 /// What an agent may be granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantKind {
     Control,
@@ -26,7 +27,7 @@ pub enum GrantKind {
 }
 
 /// A grant the user gave, as the holding node keeps it and trackers are told.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Grant {
     pub kind: GrantKind,
     pub agent: AgentRef,
@@ -35,7 +36,7 @@ pub struct Grant {
     pub video: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DeclineReason {
     Declined,

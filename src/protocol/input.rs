@@ -2,8 +2,9 @@
 //! checks the server can make before passing them on (the page checks targets and origins).
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum NavigateTo {
     Back,
@@ -14,7 +15,7 @@ pub enum NavigateTo {
 
 /// One input of a controlling agent on the user's page. Coordinates are CSS pixels of the user's
 /// viewport; `id` is the target's rrweb node id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ControlInput {
     Move {
@@ -33,6 +34,7 @@ pub enum ControlInput {
     },
     Scroll {
         #[serde(default)]
+        #[ts(optional = nullable)]
         id: Option<u64>,
         x: f64,
         y: f64,
@@ -40,6 +42,7 @@ pub enum ControlInput {
     Key {
         key: String,
         #[serde(default)]
+        #[ts(optional = nullable)]
         id: Option<u64>,
     },
     Input {
@@ -56,6 +59,7 @@ pub enum ControlInput {
     Navigate {
         to: NavigateTo,
         #[serde(default)]
+        #[ts(optional = nullable)]
         url: Option<String>,
     },
 }
@@ -153,7 +157,7 @@ impl ControlInput {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum StrokeTool {
     Pen,
@@ -164,7 +168,7 @@ pub enum StrokeTool {
 
 /// An annotation stroke; points are page coordinates (CSS pixels from the document's top-left),
 /// so the stroke stays on what it marks when the page scrolls.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Stroke {
     pub id: String,
     pub tool: StrokeTool,

@@ -21,7 +21,7 @@
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
 //! | [`close`] | WebSocket close codes | trackers, agents |
 //!
-//! The TypeScript of `generated/protocol/` is rendered from these types by [`typescript`]
+//! The TypeScript of `generated/protocol/` is rendered from these types by `typescript.rs`
 //! (`scripts/gen-protocol-ts`), so the tracker and the agent console cannot drift from them.
 
 pub mod agent;
@@ -33,6 +33,8 @@ pub mod records;
 pub mod rest;
 pub mod signal;
 pub mod tracker;
+#[cfg(test)]
+mod typescript;
 
 pub use agent::{AgentMessage, DeliveredEvent};
 pub use call::{CallMessage, CallOffer, IceCandidate, IceServer, Media, Participant, Slot};

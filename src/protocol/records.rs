@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::is_false;
 use super::{AgentRef, DeclineReason, GrantKind, PageInfo, Stroke};
 use crate::session::SessionId;
 
 /// What a record in a session stream holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// First record of a session: who, where, when ([`SessionStart`]).
@@ -53,7 +54,7 @@ impl RecordKind {
 }
 
 /// Body of the `start` record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct SessionStart {
     pub session_id: SessionId,
     pub project_key: String,
@@ -61,26 +62,28 @@ pub struct SessionStart {
     pub tab: String,
     pub page: PageInfo,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub user_id: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
 }
 
 /// Body of a `page` record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct PageRecord {
     pub tab: String,
     pub page: PageInfo,
     /// The node that holds the tracker connection.
     pub node: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub user_id: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
 }
 
 /// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// The tracker sent `end`.
@@ -90,14 +93,14 @@ pub enum EndReason {
 }
 
 /// Body of the `end` record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct SessionEnd {
     pub reason: EndReason,
     pub ended_ms: u64,
 }
 
 /// Why an agent left a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LeftReason {
     /// Its connection closed.
@@ -107,14 +110,14 @@ pub enum LeftReason {
 }
 
 /// Body of an `agent` record: who, and what happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct AgentRecord {
     pub agent: AgentRef,
     #[serde(flatten)]
     pub action: AgentAction,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AgentAction {
     Joined {
@@ -162,6 +165,8 @@ pub enum AgentAction {
     },
     Control {
         tab: String,
+        /// The input as `ControlInput::audit` keeps it.
+        #[ts(type = "unknown")]
         input: serde_json::Value,
     },
     Stroke {
@@ -190,7 +195,7 @@ pub enum AgentAction {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordingState {
     Started,

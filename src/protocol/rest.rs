@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::{AgentRecord, EndReason, Media, Participant, Viewport};
 use crate::session::SessionId;
 
 /// A session as the REST API and the CLI list it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SessionSummary {
     pub id: SessionId,
     pub started_ms: u64,
@@ -32,14 +33,14 @@ pub struct SessionSummary {
 }
 
 /// A page of sessions; pass `next_cursor` as `cursor` for the next one.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct SessionPage {
     pub sessions: Vec<SessionSummary>,
     pub next_cursor: Option<String>,
 }
 
 /// One file of a recording, as `GET /api/v1/sessions/{id}` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RecordingFile {
     pub name: String,
     pub participant: Participant,
@@ -49,7 +50,7 @@ pub struct RecordingFile {
     pub complete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Recording {
     pub id: String,
     pub started_ms: u64,
@@ -57,7 +58,7 @@ pub struct Recording {
 }
 
 /// One `agent` record as `GET /api/v1/sessions/{id}` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Activity {
     /// When S2 stored it, ms since the Unix epoch.
     pub ts: u64,
@@ -65,7 +66,7 @@ pub struct Activity {
 }
 
 /// A session's summary and what agents did in it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SessionDetail {
     #[serde(flatten)]
     pub summary: SessionSummary,
@@ -74,7 +75,7 @@ pub struct SessionDetail {
 }
 
 /// JSON body of every HTTP error.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,

@@ -2,6 +2,7 @@
 //! requests (what it sends on its WebSocket) and its presence, carried by `cluster/signals`.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::is_false;
 use super::{AgentRef, CallMessage, ControlInput, GrantKind, IceCandidate, Stroke};
@@ -9,7 +10,7 @@ use crate::session::SessionId;
 
 /// What an agent's node sends toward the session's tracker through `cluster/signals`: the
 /// agent's own requests (also what an agent sends on its WebSocket), and its presence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Signal {
     Request {
@@ -95,7 +96,7 @@ fn valid_tab_ref(tab: &str) -> Result<(), String> {
 }
 
 /// One record of `cluster/signals` (MessagePack).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SignalRecord {
     pub session: SessionId,
     pub agent: AgentRef,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use ts_rs::TS;
 
 use super::is_false;
 use super::{
@@ -14,7 +15,7 @@ use super::{
 use crate::session::SessionId;
 
 /// Kinds a tracker may send in an `events` batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackerEventKind {
     #[default]
@@ -34,12 +35,14 @@ impl From<TrackerEventKind> for RecordKind {
 }
 
 /// The page a tracker runs on, sent in `hello` and stored in `start` and `page` records.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct PageInfo {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub referrer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub title: Option<String>,
     #[serde(default)]
     pub user_agent: String,
@@ -47,14 +50,14 @@ pub struct PageInfo {
     pub viewport: Viewport,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Viewport {
     pub width: u32,
     pub height: u32,
 }
 
 /// Messages a tracker sends on `GET /api/v1/track`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TrackerMessage {
     /// Must be the first message of a connection.
@@ -66,6 +69,7 @@ pub enum TrackerMessage {
     /// The user (or the page) ends the session for good.
     End {
         #[serde(default)]
+        #[ts(optional = nullable)]
         reason: Option<String>,
     },
     /// The user's answer to a `consent_request`.
@@ -73,6 +77,7 @@ pub enum TrackerMessage {
         request_id: String,
         granted: bool,
         #[serde(default)]
+        #[ts(optional = nullable)]
         reason: Option<DeclineReason>,
     },
     /// The user stopped a grant.
@@ -119,17 +124,19 @@ impl TrackerMessage {
     ];
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct Hello {
     pub protocol: u32,
     pub project_key: String,
     /// Present when resuming: the token from an earlier `welcome`.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub session_token: Option<String>,
     /// The tab's id, chosen by the tracker (1–64 of `[A-Za-z0-9_-]`).
     pub tab: String,
     pub page: PageInfo,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub user_id: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
@@ -137,7 +144,7 @@ pub struct Hello {
 
 /// One event of a batch. `seq` is the tab's client sequence: strictly increasing over the tab's
 /// lifetime, across reconnects and reloads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct TrackerEvent {
     pub seq: u64,
     /// When the tracker recorded it, ms since the Unix epoch.
@@ -145,11 +152,12 @@ pub struct TrackerEvent {
     #[serde(default)]
     pub kind: TrackerEventKind,
     /// UTF-8 JSON.
+    #[ts(type = "Uint8Array")]
     pub data: ByteBuf,
 }
 
 /// Limits the server applies to this connection, announced in `welcome`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 pub struct Limits {
     pub max_frame_bytes: usize,
     pub max_event_bytes: usize,
@@ -157,7 +165,7 @@ pub struct Limits {
 }
 
 /// Messages the server sends a tracker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     Welcome {
