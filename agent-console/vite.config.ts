@@ -18,6 +18,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 1024,
   },
   server: {
+    // The wire types live in ../generated (shared with the tracker), outside this package.
+    fs: { allow: [".", "../generated"] },
     proxy: {
       "/api": { target: server, ws: true, changeOrigin: true },
     },

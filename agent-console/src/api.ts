@@ -3,67 +3,34 @@
 // call carries the agent token.
 
 import type { RrwebEvent } from "./rrweb-events";
-import { liveQuery, type Participant, type StartPoint } from "./protocol";
+import type {
+  Activity,
+  Recording,
+  SessionPage,
+  SessionSummary as WireSessionSummary,
+} from "../../generated/protocol";
+import { liveQuery, type StartPoint } from "./protocol";
 
-export interface Viewport {
-  width: number;
-  height: number;
-}
+export type { RecordingFile, SessionPage, Viewport } from "../../generated/protocol";
 
-/** One `agent` record of a session (protocol.md §9.5), as `GET /api/v1/sessions/{id}` lists it. */
-export interface ActivityItem {
-  /** When it was stored, ms (server time). */
-  ts: number;
-  /** The record's JSON body; parsed by agent-records.ts. */
-  record: unknown;
-}
+/**
+ * One `agent` record of a session (protocol.md §9.5), as `GET /api/v1/sessions/{id}` lists it.
+ * Its body stays unparsed here: agent-records.ts parses it, keeping actions this console does
+ * not know.
+ */
+export type ActivityItem = Omit<Activity, "record"> & { record: unknown };
 
-/** One file of a call recording (protocol.md §10.6). */
-export interface RecordingFile {
-  /** `<participant id>-<media>[-<canvas id>].<ext>`: `.ogg` (Opus audio) or `.ivf` (VP8 video). */
-  name: string;
-  participant: Participant;
-  /** `audio`, `video` or `canvas`. */
-  media: string;
-  bytes: number;
-  /** The final record was written: the file is whole. */
-  complete: boolean;
-}
+/** One recording of a session's call (protocol.md §10.6). */
+export type RecordingInfo = Recording;
 
-/** One recording of a session's call. */
-export interface RecordingInfo {
-  id: string;
-  started_ms: number;
-  files: RecordingFile[];
-}
-
-/** A session as the server lists it (`SessionSummary` in src/protocol.rs). */
-export interface SessionSummary {
-  id: string;
-  started_ms: number;
-  last_activity_ms: number;
-  url: string;
-  user_id: string | null;
-  metadata: Record<string, string>;
-  user_agent: string;
-  viewport: Viewport;
-  tabs: string[];
-  live: boolean;
-  ended_ms: number | null;
-  end_reason: "ended" | "idle" | null;
-  records: number;
-  /** The session's `agent` records in order (§9.5); only in the answer of `session()`. */
+/**
+ * A session as the server lists it; the answer of `session()` adds its `activity` (unless asked
+ * without) and its `recordings`.
+ */
+export type SessionSummary = WireSessionSummary & {
   activity?: ActivityItem[];
-  /** A call runs in the session now (§10); absent from a server without calls. */
-  call?: boolean;
-  /** The session's call recordings (§10.6); only in the answer of `session()`. */
   recordings?: RecordingInfo[];
-}
-
-export interface SessionPage {
-  sessions: SessionSummary[];
-  next_cursor: string | null;
-}
+};
 
 export interface ListParams {
   limit?: number;

@@ -5,87 +5,59 @@
 
 import { decode, encode } from "@msgpack/msgpack";
 
-/** Record kinds of a session stream (protocol.md §6.4, §9.5). */
-export type RecordKind = "start" | "page" | "rrweb" | "identify" | "metadata" | "heartbeat" | "end" | "agent";
+// The types are generated from the server's Rust types (`generated/protocol/`,
+// `scripts/gen-protocol-ts`); this module names the ones the console uses, widens the two that
+// must let a newer server's messages through, and holds what cannot be generated.
 
-/** An agent as the server names it: `id` per connection, `name` from the agent token. */
-export interface AgentRef {
-  id: string;
-  name: string;
-}
+import {
+  AGENT_SIGNAL_TYPES,
+  CLOSE,
+  MEDIA_KINDS,
+  type AgentMessage as WireAgentMessage,
+  type DeliveredEvent as WireDeliveredEvent,
+  type GrantKind,
+  type IceCandidate,
+  type IceServer,
+  type Participant,
+  type Signal,
+  type Slot,
+} from "../../generated/protocol";
+
+export { USER_PARTICIPANT } from "../../generated/protocol";
+export type {
+  AgentRef,
+  CallMessage,
+  ControlInput,
+  GrantKind,
+  IceCandidate,
+  IceServer,
+  NavigateTo,
+  Participant,
+  RecordKind,
+  Stroke,
+  StrokeTool,
+} from "../../generated/protocol";
 
 /** One event as the server delivers it: reassembled, deduplicated, in stream order. */
-export interface DeliveredEvent {
-  /** S2 sequence number of the event's last record; resume with `from_seq = seq_num + 1`. */
-  seq_num: number;
-  /** When S2 stored it, ms since the Unix epoch (the server's clock). */
-  ts: number;
+export type DeliveredEvent = Omit<WireDeliveredEvent, "kind"> & {
   /** A `RecordKind`; kept as a string so a newer server's kinds pass through. */
   kind: string;
-  /** The tracker's tab id; `""` for server records. */
-  tab: string;
-  client_seq: number;
-  /** When the tracker recorded it (the tracker's clock), ms. */
-  client_ts: number;
-  /** UTF-8 JSON. */
-  data: Uint8Array;
-}
+};
 
 export type AgentMessage =
+  | Exclude<WireAgentMessage, { type: "events" }>
   | { type: "events"; events: DeliveredEvent[] }
-  | { type: "caught_up"; seq_num: number }
-  /** First message of every connection: the id `agent` records name this connection by. */
-  | { type: "joined"; agent: AgentRef }
-  /** A frame this agent sent was dropped (`malformed`, `too_big`, `rate_limited`). */
-  | { type: "error"; error: string; message: string }
-  | CallMessage
   /** A message type this console does not know; ignored, so the server can add new ones. */
   | { type: "other"; name: string };
 
-/** Someone in a call (protocol.md §10.1): an agent, or the page's user (id `"user"`). */
-export interface Participant {
-  id: string;
-  name: string;
-}
-
-/** The participant id of the page's user. */
-export const USER_PARTICIPANT = "user";
-
-/** What flows on one media section of a call. */
-export type SlotMedia = "audio" | "video" | "canvas";
-
 /** One media section of a `call_offer`, in SDP order. */
-export interface CallSlot {
-  mid: string;
-  /** True: this agent sends its own track on it; false: it receives. */
-  send: boolean;
-  media: SlotMedia;
-  /** Whose media it carries (receiving slots); null for a slot whose sender left. */
-  from: Participant | null;
-  /** For `canvas`: the rrweb node id of the page's `<canvas>`. */
-  canvas: number | null;
-}
+export type CallSlot = Slot;
 
-/** An ICE server as `RTCPeerConnection`'s `iceServers` takes it. */
-export interface IceServer {
-  urls: string[];
-  username?: string;
-  credential?: string;
-}
+/** The grants that act on the page itself: remote control and drawing. */
+export type PageGrantKind = Extract<GrantKind, "control" | "annotate">;
 
-/** An ICE candidate as `RTCIceCandidateInit` (protocol.md §10.1). */
-export interface IceCandidate {
-  candidate: string;
-  sdpMid: string | null;
-  sdpMLineIndex: number | null;
-}
-
-/** What the server sends an agent about its call (protocol.md §10.1). */
-export type CallMessage =
-  | { type: "call_offer"; sdp: string; ice_servers: IceServer[]; slots: CallSlot[] }
-  | { type: "call_candidate"; candidate: IceCandidate }
-  /** The server closed this agent's peer connection. */
-  | { type: "call_closed"; reason: string };
+/** A message the agent sends on the live WebSocket (protocol.md §9.2). */
+export type AgentRequest = Extract<Signal, { type: (typeof AGENT_SIGNAL_TYPES)[number] }>;
 
 /** A frame that is not a message of protocol version 1. */
 export class FrameError extends Error {
@@ -134,19 +106,18 @@ function participant(v: unknown, where: string): Participant | null {
   return { id: str(v, "id", where), name: str(v, "name", where) };
 }
 
-const SLOT_MEDIA: readonly string[] = ["audio", "video", "canvas"];
 
 function callSlot(v: unknown, index: number): CallSlot {
   const where = `call_offer.slots[${index}]`;
   if (!isRecord(v)) throw new FrameError(`${where} must be a map, got ${describe(v)}`);
   const media = str(v, "media", where);
-  if (!SLOT_MEDIA.includes(media)) throw new FrameError(`${where}: unknown media "${media}"`);
+  if (!(MEDIA_KINDS as readonly string[]).includes(media)) throw new FrameError(`${where}: unknown media "${media}"`);
   const send = v["send"];
   if (typeof send !== "boolean") throw new FrameError(`${where}: "send" must be a bool, got ${describe(send)}`);
   return {
     mid: str(v, "mid", where),
     send,
-    media: media as SlotMedia,
+    media: media as Slot["media"],
     from: participant(v["from"], `${where}.from`),
     canvas: uintOrNull(v, "canvas", where),
   };
@@ -240,58 +211,6 @@ export function decodeAgentMessage(frame: ArrayBuffer | Uint8Array): AgentMessag
   }
 }
 
-/** What an agent may ask the user for (protocol.md §9.2, §10). */
-export type GrantKind = "control" | "annotate" | "call" | "record";
-
-/** The grants that act on the page itself: remote control and drawing. */
-export type PageGrantKind = "control" | "annotate";
-
-/** Where `navigate` goes. */
-export type NavigateTo = "back" | "forward" | "reload" | "url";
-
-/**
- * One input on the user's page. Coordinates are CSS pixels of the user's viewport (integers);
- * `id` is the target's rrweb node id as the agent's replay knows it.
- */
-export type ControlInput =
-  | { action: "move"; x: number; y: number }
-  | { action: "click" | "dblclick"; id: number; x: number; y: number }
-  /** Scrolls the element, or the window when `id` is null, to `scrollLeft = x`, `scrollTop = y`. */
-  | { action: "scroll"; id: number | null; x: number; y: number }
-  /** A `KeyboardEvent.key`; without `id` it goes to the page's focused element. */
-  | { action: "key"; key: string; id?: number }
-  | { action: "input"; id: number; value: string }
-  | { action: "select"; id: number; value: string }
-  | { action: "focus"; id: number }
-  | { action: "navigate"; to: NavigateTo; url?: string };
-
-export type StrokeTool = "pen" | "arrow" | "rect" | "laser";
-
-/** One annotation stroke; `points` are `[x, y]` in page coordinates of the user's document. */
-export interface Stroke {
-  id: string;
-  tool: StrokeTool;
-  /** `#rrggbb`. */
-  color: string;
-  points: Array<[number, number]>;
-}
-
-/** A message the agent sends on the live WebSocket (protocol.md §9.2). */
-export type AgentRequest =
-  | { type: "request"; kind: PageGrantKind | "record" }
-  /** A voice call, or a video call with `video` (protocol.md §10.2). */
-  | { type: "request"; kind: "call"; video: boolean }
-  | { type: "release"; kind: GrantKind }
-  | { type: "control"; tab: string; input: ControlInput }
-  | { type: "stroke"; tab: string; stroke: Stroke }
-  | { type: "resync" }
-  /** Ready for the call: set up my peer connection, I send `audio`/`video` (both false: receive only). */
-  | { type: "call_join"; audio: boolean; video: boolean }
-  /** The answer to the last `call_offer`. */
-  | { type: "call_answer"; sdp: string }
-  | { type: "call_candidate"; candidate: IceCandidate }
-  /** Start / stop receiving the page's `<canvas>` elements as video. */
-  | { type: "canvas"; on: boolean };
 
 /**
  * A binary frame for `request`: a MessagePack map with exactly the fields of protocol.md §9.2.
@@ -362,13 +281,13 @@ export function planAfterClose(
   switch (code) {
     case 1000:
       return { action: "stop", outcome: "ended", message: reason || "session ended" };
-    case 4004:
+    case CLOSE.NOT_FOUND:
       return { action: "stop", outcome: "not_found", message: reason || "no such session" };
-    case 4001:
+    case CLOSE.UNAUTHORIZED:
       return { action: "stop", outcome: "unauthorized", message: reason || "agent token refused" };
-    case 4008:
+    case CLOSE.TOO_SLOW:
       return { action: "reconnect", start: resume, message: "fell behind the live stream; catching up" };
-    case 1001:
+    case CLOSE.GOING_AWAY:
       return { action: "reconnect", start: resume, message: "server restarting; reconnecting" };
     default:
       return {

@@ -4,6 +4,7 @@
 //! the participants' peer connections and forwards RTP between them ([`sfu`]), so the user
 //! uploads one stream whatever the number of agents. What it may forward follows the session's
 //! grants, which the room hands it on every change: media reaches only agents the user accepted.
+//! Those decisions are made by the [`plan`], a pure state machine the task feeds and obeys.
 //! While the user allows recording, the [`recorder`] also writes every track into S2
 //! ([`archive`]) as Ogg ([`ogg`]) or IVF ([`ivf`]).
 
@@ -13,6 +14,7 @@ pub mod forward;
 pub mod ivf;
 pub mod ogg;
 pub mod peer;
+pub mod plan;
 pub mod recorder;
 pub mod sfu;
 

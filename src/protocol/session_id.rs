@@ -18,7 +18,8 @@ pub const STREAM_PREFIX: &str = "sessions/";
 const REVERSE_BASE: u64 = 9_999_999_999_999;
 
 /// The identity of one browser session (all tabs of one user on one site).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ts_rs::TS)]
+#[ts(type = "string")]
 pub struct SessionId(Uuid);
 
 /// Always the hyphenated string, in MessagePack as in JSON (a UUID's own serde form is 16 raw

@@ -73,10 +73,10 @@ export class ControlExecutor {
         return;
       }
       case "scroll":
-        this.scroll(input.id, input.x, input.y);
+        this.scroll(input.id ?? undefined, input.x, input.y);
         return;
       case "key":
-        this.key(input.key, input.id);
+        this.key(input.key, input.id ?? undefined);
         return;
       case "input":
         this.input(input.id, input.value);
@@ -91,7 +91,7 @@ export class ControlExecutor {
         return;
       }
       case "navigate":
-        this.navigate(input.to, input.url);
+        this.navigate(input.to, input.url ?? undefined);
         return;
     }
   }

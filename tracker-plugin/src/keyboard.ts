@@ -16,20 +16,10 @@
  * Whether the page may be typed into at all (password fields may not) is the caller's decision.
  */
 
+import { NAMED_KEYS } from "../../generated/protocol";
 import { nextTabbable } from "./focusable";
 import { type TextControl, fireInput, isInput, isTextArea, isTextField, realm, setNativeValue } from "./fields";
 
-export const NAMED_KEYS = [
-  "Enter",
-  "Tab",
-  "Backspace",
-  "Delete",
-  "Escape",
-  "ArrowLeft",
-  "ArrowRight",
-  "ArrowUp",
-  "ArrowDown",
-] as const;
 
 /** How far an arrow key scrolls the window when it has no caret to move, in CSS pixels. */
 export const ARROW_SCROLL_PX = 40;

@@ -1,6 +1,8 @@
 /**
- * The wire protocol between the tracker and the server (`GET /api/v1/track`), mirroring
- * `src/protocol.rs` and `docs/protocol.md` of the server.
+ * The wire protocol between the tracker and the server (`GET /api/v1/track`). The types are
+ * generated from the server's Rust types (`generated/protocol/`, `scripts/gen-protocol-ts`);
+ * this module names the ones the tracker uses and holds what cannot be generated: encoding,
+ * and a decoder that checks every server message before the tracker acts on it.
  *
  * Every WebSocket message is one binary frame holding a MessagePack map whose `type` key names
  * the message. An event's `data` is the UTF-8 JSON of the event carried as MessagePack `bin`, so
@@ -8,135 +10,81 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
+import {
+  CLOSE,
+  GRANT_KINDS,
+  MAX_INPUT_CHARS,
+  MAX_STROKE_ID_BYTES,
+  MAX_STROKE_POINTS,
+  MEDIA_KINDS,
+  NAVIGATE_TARGETS,
+  STROKE_TOOLS,
+  type AgentRef,
+  type ControlInput,
+  type Grant,
+  type GrantKind,
+  type IceCandidate,
+  type IceServer,
+  type Limits,
+  type Participant,
+  type ServerMessage,
+  type Slot,
+  type Stroke,
+  type TrackerEventKind,
+  type TrackerMessage,
+} from "../../generated/protocol";
 
-/** The protocol version announced in `hello`. */
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION } from "../../generated/protocol";
+export type {
+  ControlInput,
+  Grant,
+  GrantKind,
+  IceCandidate,
+  IceServer,
+  Limits,
+  PageInfo,
+  ServerMessage,
+  Stroke,
+  TrackerEvent,
+  TrackerMessage,
+} from "../../generated/protocol";
 
 /** What a tracker event holds: an rrweb event, or an identify/metadata update. */
-export type EventKind = "rrweb" | "identify" | "metadata";
+export type EventKind = TrackerEventKind;
 
-/** One event of a tab. `seq` strictly increases over the tab's whole life. */
-export interface TrackerEvent {
-  seq: number;
-  /** When the tracker recorded it, ms since the Unix epoch. */
-  ts: number;
-  kind: EventKind;
-  /** UTF-8 JSON of the event. */
-  data: Uint8Array;
-}
-
-export interface Viewport {
-  width: number;
-  height: number;
-}
-
-export interface PageInfo {
-  url: string;
-  referrer?: string;
-  title?: string;
-  user_agent: string;
-  viewport: Viewport;
-}
-
-export interface Hello {
-  type: "hello";
-  protocol: number;
-  project_key: string;
-  session_token?: string;
-  tab: string;
-  page: PageInfo;
-  user_id?: string;
-  metadata: Record<string, string>;
-}
-
-export interface EventsMessage {
-  type: "events";
-  events: TrackerEvent[];
-}
-
-export interface EndMessage {
-  type: "end";
-  reason?: string;
-}
-
-/** The user's answer to a `consent_request`; the first answer from any tab counts. */
-export interface ConsentAnswer {
-  type: "consent";
-  request_id: string;
-  granted: boolean;
-  /** Why it was not granted; absent when granted. */
-  reason?: "declined" | "timeout";
-}
-
-/** The user stopped a grant (the indicator's Stop button). */
-export interface Revoke {
-  type: "revoke";
-  kind: GrantKind;
-  agent_id: string;
-}
-
-/** The page could not perform an agent's input; `action` is the input's `action`. */
-export interface Refused {
-  type: "refused";
-  agent_id: string;
-  action: string;
-  reason: string;
-}
-
-/**
- * This tab is ready to send (§10.4): `audio`/`video` say whether it sends the microphone and
- * the camera (only ever true under a `call` grant), `canvases` the rrweb ids of the `<canvas>`
- * elements it streams. Sent again whenever one of them changes.
- */
-export interface CallJoin {
-  type: "call_join";
-  audio: boolean;
-  video: boolean;
-  canvases: number[];
-}
+/** A tracker message of type `T`. */
+type Sent<T extends TrackerMessage["type"]> = Extract<TrackerMessage, { type: T }>;
+/** A server message of type `T`. */
+type Received<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
 
 /** The answer to the last `call_offer`. */
-export interface CallAnswer {
-  type: "call_answer";
-  sdp: string;
-}
-
-/** One local ICE candidate, as `RTCIceCandidateInit`. */
-export interface IceCandidate {
-  candidate: string;
-  sdpMid: string | null;
-  sdpMLineIndex: number | null;
-}
-
+export type CallAnswer = Sent<"call_answer">;
 /** A local ICE candidate of the page's peer connection. */
-export interface CallCandidateOut {
-  type: "call_candidate";
-  candidate: IceCandidate;
-}
-
-/** The user ends the call for everyone: every `call` and `record` grant ends at once. */
-export interface Hangup {
-  type: "hangup";
-}
-
+export type CallCandidateOut = Sent<"call_candidate">;
 /** What the page sends about a call (§10.4). */
-export type CallSignal = CallJoin | CallAnswer | CallCandidateOut | Hangup;
-
+export type CallSignal = Sent<"call_join" | "call_answer" | "call_candidate" | "hangup">;
 /**
  * Tracker → server signals (§9.4, §10.4). They are not events: no `seq`, no `ack`, and they are
  * only meaningful live, so they are sent on the open connection or not at all.
  */
-export type TrackerSignal = ConsentAnswer | Revoke | Refused | CallSignal;
+export type TrackerSignal = Sent<"consent" | "revoke" | "refused"> | CallSignal;
 
-/** Messages a tracker sends. */
-export type TrackerMessage = Hello | EventsMessage | EndMessage | TrackerSignal;
-
-/** Limits the server applies to a connection, announced in `welcome`. */
-export interface Limits {
-  max_frame_bytes: number;
-  max_event_bytes: number;
-  events_per_sec: number;
-}
+/** An agent asks the user for a grant: show a prompt (declined after 30 s). */
+export type ConsentRequest = Received<"consent_request">;
+/** An agent's input for tab `tab`; performed only under a `control` grant for `agent_id`. */
+export type ControlMessage = Received<"control">;
+/** An agent's stroke for tab `tab`; drawn only under an `annotate` grant for `agent_id`. */
+export type StrokeMessage = Received<"stroke">;
+/** One media section of a `call_offer`, in SDP order (§10.1). */
+export type CallSlot = Slot;
+/** The server's offer for the page's peer connection (it always offers; the page answers). */
+export type CallOffer = Received<"call_offer">;
+/** A remote ICE candidate for the page's peer connection. */
+export type CallCandidateIn = Received<"call_candidate">;
+/** The server closed the page's peer connection (grant ended, call over, another tab joined). */
+export type CallClosed = Received<"call_closed">;
+/** Server → tracker signals of §9.3 and §10.3 besides `resync`: what agents ask of the page. */
+export type PageSignal = Exclude<ServerMessage, Received<"welcome" | "ack" | "rejected" | "resync" | "watching">>;
 
 /** The server's defaults, assumed until a `welcome` says otherwise. */
 export const DEFAULT_LIMITS: Limits = {
@@ -145,218 +93,11 @@ export const DEFAULT_LIMITS: Limits = {
   events_per_sec: 500,
 };
 
-export interface Welcome {
-  type: "welcome";
-  /** The session id as a hyphenated UUID string (it travels as 16 bytes of `bin`). */
-  session_id: string;
-  session_token: string;
-  tab: string;
-  resumed: boolean;
-  limits: Limits;
-}
-
-export interface Ack {
-  type: "ack";
-  seq: number;
-}
-
-export interface Rejected {
-  type: "rejected";
-  seq: number;
-  reason: string;
-}
-
-/** An agent joined: take a fresh full snapshot so its live view starts from current state. */
-export interface Resync {
-  type: "resync";
-}
-
-/** How many agents watch the session (after `welcome`, and on every change). */
-export interface Watching {
-  type: "watching";
-  agents: number;
-}
-
-/**
- * What an agent may be granted: input on the page, drawing on it, a call with the user, or
- * recording that call.
- */
-export type GrantKind = "control" | "annotate" | "call" | "record";
-
-/** An agent as the server names it: `id` is its connection's id, `name` who signed in. */
-export interface AgentRef {
-  id: string;
-  name: string;
-}
-
-/** One grant the user gave, as the server holds it. */
-export interface Grant {
-  kind: GrantKind;
-  agent: AgentRef;
-  /** For `call`: a video call (the page also sends its camera). Absent for other kinds. */
-  video?: boolean;
-}
-
-/** An agent asks the user for a grant: show a prompt (declined after 30 s). */
-export interface ConsentRequest {
-  type: "consent_request";
-  request_id: string;
-  kind: GrantKind;
-  agent: AgentRef;
-  /** For `call`: whether the agent asks for a video call. Absent for other kinds. */
-  video?: boolean;
-}
-
-/** The prompt for `request_id` is moot: answered in another tab, withdrawn, or the agent left. */
-export interface ConsentCancel {
-  type: "consent_cancel";
-  request_id: string;
-}
-
-/** The session's grants now; sent after `welcome` and on every change. The server's list is the truth. */
-export interface Grants {
-  type: "grants";
-  grants: Grant[];
-}
-
-/**
- * One input of a controlling agent (§9.2). Coordinates are CSS pixels of the user's viewport;
- * `id` is the target's rrweb node id.
- */
-export type ControlInput =
-  | { action: "move"; x: number; y: number }
-  | { action: "click"; id: number; x: number; y: number }
-  | { action: "dblclick"; id: number; x: number; y: number }
-  /** Without `id`, the window scrolls. */
-  | { action: "scroll"; id?: number; x: number; y: number }
-  /** Without `id`, the key goes to the focused element. */
-  | { action: "key"; key: string; id?: number }
-  | { action: "input"; id: number; value: string }
-  | { action: "select"; id: number; value: string }
-  | { action: "focus"; id: number }
-  /** `url` is present exactly when `to` is `"url"`. */
-  | { action: "navigate"; to: "back" | "forward" | "reload" | "url"; url?: string };
-
-export type ControlAction = ControlInput["action"];
-
-/** An agent's input for tab `tab`; performed only under a `control` grant for `agent_id`. */
-export interface ControlMessage {
-  type: "control";
-  agent_id: string;
-  tab: string;
-  input: ControlInput;
-}
-
-export type StrokeTool = "pen" | "arrow" | "rect" | "laser";
-
-/**
- * One annotation stroke. `points` are in page coordinates (CSS pixels from the document's
- * top-left), so a stroke stays on what it marks when the page scrolls.
- */
-export interface Stroke {
-  /** The agent's name for the stroke: a stroke sent again with the same id replaces it. */
-  id: string;
-  tool: StrokeTool;
-  /** `#rrggbb`. */
-  color: string;
-  points: [number, number][];
-}
-
-/** An agent's stroke for tab `tab`; drawn only under an `annotate` grant for `agent_id`. */
-export interface StrokeMessage {
-  type: "stroke";
-  agent_id: string;
-  tab: string;
-  stroke: Stroke;
-}
-
-/** An ICE server for the page's peer connection, as `RTCPeerConnection`'s `iceServers` take it. */
-export interface IceServer {
-  urls: string[];
-  username?: string;
-  credential?: string;
-}
-
-/** Whose media a slot carries: an agent (`id` as in `AgentRef`), or `"user"` for the page's user. */
-export interface Participant {
-  id: string;
-  name: string;
-}
-
-export type SlotMedia = "audio" | "video" | "canvas";
-
-/** One media section of a `call_offer`, in SDP order (§10.1). */
-export interface CallSlot {
-  mid: string;
-  /** True: the page sends its own track here; false: it receives `from`'s. */
-  send: boolean;
-  media: SlotMedia;
-  /** Whose media it carries, for `send: false`; null when its sender left (the slot is inactive). */
-  from: Participant | null;
-  /** For `media: "canvas"`: the rrweb node id of the `<canvas>`. */
-  canvas: number | null;
-}
-
-/** The server's offer for the page's peer connection (it always offers; the page answers). */
-export interface CallOffer {
-  type: "call_offer";
-  tab: string;
-  sdp: string;
-  ice_servers: IceServer[];
-  slots: CallSlot[];
-}
-
-/** A remote ICE candidate for the page's peer connection. */
-export interface CallCandidateIn {
-  type: "call_candidate";
-  tab: string;
-  candidate: IceCandidate;
-}
-
-/** The server closed the page's peer connection (grant ended, call over, another tab joined). */
-export interface CallClosed {
-  type: "call_closed";
-  tab: string;
-  reason: string;
-}
-
-/** Whether any agent wants the page's canvases as video; after `welcome` and on every change. */
-export interface CanvasMessage {
-  type: "canvas";
-  on: boolean;
-}
-
-/** Server → tracker messages of a call (§10.3). */
-export type CallMessage = CallOffer | CallCandidateIn | CallClosed | CanvasMessage;
-
-/** Server → tracker signals of §9.3 and §10.3 besides `resync`: what agents ask of the page. */
-export type PageSignal = ConsentRequest | ConsentCancel | Grants | ControlMessage | StrokeMessage | CallMessage;
-
-/** Messages the server sends a tracker that this tracker understands. */
-export type ServerMessage = Welcome | Ack | Rejected | Resync | Watching | PageSignal;
-
-/** The longest `value` an `input` control may carry, in characters (code points). */
-export const MAX_INPUT_VALUE_CHARS = 4096;
-/** The most points a stroke may have. */
-export const MAX_STROKE_POINTS = 1000;
-/** The longest stroke id, in UTF-8 bytes. */
-export const MAX_STROKE_ID_BYTES = 64;
-
-/** WebSocket close codes the server uses (`protocol::close`). */
+/** WebSocket close codes: the server's (`protocol::close`), and the two the browser reports. */
 export const Close = {
   NORMAL: 1000,
-  GOING_AWAY: 1001,
   ABNORMAL: 1006,
-  INVALID_FRAME: 1007,
-  TOO_BIG: 1009,
-  INTERNAL: 1011,
-  UNAUTHORIZED: 4001,
-  PROTOCOL: 4002,
-  FORBIDDEN_ORIGIN: 4003,
-  NOT_FOUND: 4004,
-  TAKEN_OVER: 4009,
-  ENDED: 4010,
-  RATE_LIMITED: 4029,
+  ...CLOSE,
 } as const;
 
 /** A server message that does not have the shape this protocol version gives it. */
@@ -515,10 +256,6 @@ function oneOf<T extends string>(m: Record<string, unknown>, key: string, values
   return v as T;
 }
 
-const GRANT_KINDS = ["control", "annotate", "call", "record"] as const;
-const SLOT_MEDIA = ["audio", "video", "canvas"] as const;
-const STROKE_TOOLS = ["pen", "arrow", "rect", "laser"] as const;
-const NAVIGATE_TO = ["back", "forward", "reload", "url"] as const;
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 
 function grantKind(m: Record<string, unknown>, where = String(m["type"])): GrantKind {
@@ -567,7 +304,7 @@ function callSlot(v: unknown): CallSlot {
   return {
     mid: str(m, "mid", "slot"),
     send: bool(m, "send", "slot"),
-    media: oneOf(m, "media", SLOT_MEDIA, "slot"),
+    media: oneOf(m, "media", MEDIA_KINDS, "slot"),
     from: from === undefined || from === null ? null : participant(from),
     canvas: optionalUint(m, "canvas", "slot") ?? null,
   };
@@ -603,8 +340,8 @@ function controlInput(v: unknown): ControlInput {
       return { action, key: str(m, "key", where), id: optionalUint(m, "id", where) };
     case "input": {
       const value = str(m, "value", where);
-      if ([...value].length > MAX_INPUT_VALUE_CHARS) {
-        throw new ProtocolError(`'value' of ${where} is over ${MAX_INPUT_VALUE_CHARS} characters`);
+      if ([...value].length > MAX_INPUT_CHARS) {
+        throw new ProtocolError(`'value' of ${where} is over ${MAX_INPUT_CHARS} characters`);
       }
       return { action, id: uint(m, "id", where), value };
     }
@@ -613,7 +350,7 @@ function controlInput(v: unknown): ControlInput {
     case "focus":
       return { action, id: uint(m, "id", where) };
     case "navigate": {
-      const to = oneOf(m, "to", NAVIGATE_TO, where);
+      const to = oneOf(m, "to", NAVIGATE_TARGETS, where);
       return to === "url" ? { action, to, url: str(m, "url", where) } : { action, to };
     }
     default:

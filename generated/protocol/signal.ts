@@ -1,0 +1,39 @@
+// Generated from src/protocol/signal.rs by `scripts/gen-protocol-ts`; do not edit.
+// `cargo test` (protocol::typescript::generated_types_are_current) fails when it is stale.
+
+import type { CallMessage, IceCandidate } from "./call";
+import type { AgentRef, GrantKind } from "./grants";
+import type { ControlInput, Stroke } from "./input";
+import type { SessionId } from "./session";
+
+/**
+ * What an agent's node sends toward the session's tracker through `cluster/signals`: the
+ * agent's own requests (also what an agent sends on its WebSocket), and its presence.
+ */
+export type Signal =
+  | { "type": "request", kind: GrantKind,
+/**
+ * For a call: ask for video too.
+ */
+video?: boolean, }
+  | { "type": "release", kind: GrantKind, }
+  | { "type": "control", tab: string, input: ControlInput, }
+  | { "type": "stroke", tab: string, stroke: Stroke, }
+  | { "type": "resync" }
+  | { "type": "call_join", audio: boolean, video: boolean, }
+  | { "type": "call_answer", sdp: string, }
+  | { "type": "call_candidate", candidate: IceCandidate, }
+  | { "type": "canvas", on: boolean, }
+  | { "type": "joined" }
+  | { "type": "left" }
+  | { "type": "heartbeat" }
+  | { "type": "to_agent", message: CallMessage, };
+
+/**
+ * One record of `cluster/signals` (MessagePack).
+ */
+export type SignalRecord = { session: SessionId, agent: AgentRef,
+/**
+ * The agent's node.
+ */
+node: string, signal: Signal, };

@@ -1,0 +1,65 @@
+//! What the server sends an agent on its live connection (`GET /api/v1/sessions/{id}/live`):
+//! the session's events in stream order, then what concerns this agent alone.
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use ts_rs::TS;
+
+use super::{AgentRef, CallMessage, CallOffer, IceCandidate, RecordKind};
+
+/// One event as an agent receives it: reassembled, deduplicated, in stream order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DeliveredEvent {
+    /// S2 sequence number of the event's last record; resume after it with `from_seq = seq_num + 1`.
+    pub seq_num: u64,
+    /// When S2 stored it, ms since the Unix epoch.
+    pub ts: u64,
+    pub kind: RecordKind,
+    pub tab: String,
+    /// The tracker's sequence number (0 for server records).
+    pub client_seq: u64,
+    /// When the tracker recorded it (or the server wrote it), ms since the Unix epoch.
+    pub client_ts: u64,
+    /// UTF-8 JSON.
+    #[ts(type = "Uint8Array")]
+    pub data: ByteBuf,
+}
+
+/// Messages the server sends an agent on `GET /api/v1/sessions/{id}/live`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentMessage {
+    Events {
+        events: Vec<DeliveredEvent>,
+    },
+    /// Everything stored up to `seq_num` has been sent; what follows is live.
+    CaughtUp {
+        seq_num: u64,
+    },
+    /// First message of a WebSocket connection: the id the session's records name this agent by.
+    Joined {
+        agent: AgentRef,
+    },
+    /// A frame this agent sent was dropped; the connection goes on.
+    Error {
+        error: String,
+        message: String,
+    },
+    CallOffer(CallOffer),
+    CallCandidate {
+        candidate: IceCandidate,
+    },
+    CallClosed {
+        reason: String,
+    },
+}
+
+impl From<CallMessage> for AgentMessage {
+    fn from(message: CallMessage) -> Self {
+        match message {
+            CallMessage::CallOffer(offer) => Self::CallOffer(offer),
+            CallMessage::CallCandidate { candidate } => Self::CallCandidate { candidate },
+            CallMessage::CallClosed { reason } => Self::CallClosed { reason },
+        }
+    }
+}

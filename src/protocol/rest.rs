@@ -1,0 +1,82 @@
+//! The JSON bodies of the REST API (`GET /api/v1/sessions`, `GET /api/v1/sessions/{id}`) and of
+//! every HTTP error.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::SessionId;
+use super::{AgentRecord, EndReason, Media, Participant, Viewport};
+
+/// A session as the REST API and the CLI list it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub started_ms: u64,
+    pub last_activity_ms: u64,
+    pub url: String,
+    pub user_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub user_agent: String,
+    pub viewport: Viewport,
+    /// Tabs known to be open (from the node holding the session), or the first tab.
+    pub tabs: Vec<String>,
+    pub live: bool,
+    pub ended_ms: Option<u64>,
+    pub end_reason: Option<EndReason>,
+    /// Records in the stream.
+    pub records: u64,
+    /// A call runs (known to the node that holds the session).
+    #[serde(default)]
+    pub call: bool,
+}
+
+/// A page of sessions; pass `next_cursor` as `cursor` for the next one.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// One file of a recording, as `GET /api/v1/sessions/{id}` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RecordingFile {
+    pub name: String,
+    pub participant: Participant,
+    pub media: Media,
+    pub bytes: u64,
+    /// The recording of this file ended cleanly (its final record is stored).
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Recording {
+    pub id: String,
+    pub started_ms: u64,
+    pub files: Vec<RecordingFile>,
+}
+
+/// One `agent` record as `GET /api/v1/sessions/{id}` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Activity {
+    /// When S2 stored it, ms since the Unix epoch.
+    pub ts: u64,
+    pub record: AgentRecord,
+}
+
+/// A session's summary and what agents did in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub summary: SessionSummary,
+    pub activity: Vec<Activity>,
+    pub recordings: Vec<Recording>,
+}
+
+/// JSON body of every HTTP error.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
