@@ -33,8 +33,7 @@ use crate::store::stream::Store;
 use crate::store::writer::ActiveWriter;
 use config::{CallConfig, PortPool};
 
-/// The page's user, as calls name it.
-pub const USER: &str = "user";
+pub use crate::protocol::call::USER;
 
 /// What a node needs to run calls.
 pub struct CallServices {

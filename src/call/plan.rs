@@ -1,7 +1,7 @@
 //! The call's policy, apart from WebRTC: who sends, receives and records which track, when a
 //! participant is offered again, and when a connection closes and why (docs/protocol.md §10).
 //!
-//! [`Plan`] is a plain state machine in the manner of [`crate::consent`]: each input (a join, an
+//! [`Plan`] is a plain state machine in the manner of [`crate::session::consent`]: each input (a join, an
 //! answer, new grants, a tab closing, …) returns the [`Effect`]s that [`super::sfu`] carries out
 //! with its peer connections, in order. Nothing here awaits, so every rule a user relies on
 //! (media only to agents the user accepted, recording only while allowed, canvases only to the
@@ -15,15 +15,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 mod effect;
+mod sections;
 
 pub use effect::{
     BAD_ANSWER, CALL_ENDED, CONNECTION_LOST, Effect, NEGOTIATION_FAILED, NO_GRANT, REPLACED,
 };
 
 use super::{USER, Who};
-use crate::protocol::{
-    AgentRef, CallMessage, Grant, GrantKind, IceCandidate, Media, Participant, Slot,
-};
+use crate::protocol::{AgentRef, CallMessage, Grant, GrantKind, IceCandidate, Media, Participant};
 
 /// A track someone sends into the call.
 struct Track {
@@ -367,168 +366,6 @@ impl Plan {
         })
     }
 
-    /// Makes `id` send (or stop sending) one kind of media. A section that stops is left
-    /// inactive, never reused: media sections are only added.
-    fn want_up(&mut self, id: &str, media: Media, canvas: Option<u32>, want: bool) {
-        let Some(peer) = self.peers.get_mut(id) else {
-            return;
-        };
-        let existing = peer.sent().find(|&(slot, _, c)| {
-            c == canvas && matches!(peer.sections[slot], Section::Up { media: m, .. } if m == media)
-        });
-        match (existing, want) {
-            (Some((slot, key, _)), false) => {
-                peer.sections[slot] = Section::Up {
-                    media,
-                    key: None,
-                    canvas,
-                };
-                self.out.push(Effect::StopReceiving {
-                    participant: id.to_string(),
-                    slot,
-                    key,
-                });
-                self.forget(key);
-            }
-            (None, true) => {
-                self.next_key += 1;
-                let key = self.next_key;
-                let up = Section::Up {
-                    media,
-                    key: Some(key),
-                    canvas,
-                };
-                peer.sections.push(up);
-                let tab = match &peer.who {
-                    Who::User { tab, .. } => Some(tab.clone()),
-                    Who::Agent { .. } => None,
-                };
-                let owner = peer.who.participant();
-                let track = Track {
-                    owner,
-                    tab,
-                    media,
-                    canvas,
-                };
-                self.tracks.insert(key, track);
-                self.out.push(Effect::Receive {
-                    participant: id.to_string(),
-                    key,
-                    media,
-                });
-                self.record_track(key);
-            }
-            (Some(_), true) | (None, false) => {}
-        }
-    }
-
-    /// A track is gone: it is no longer recorded.
-    fn forget(&mut self, key: u64) {
-        self.tracks.remove(&key);
-        if let Some(recorded) = self.recording.as_mut()
-            && recorded.remove(&key)
-        {
-            self.out.push(Effect::StopRecordingTrack { key });
-        }
-    }
-
-    /// Brings every connection in line with what each may receive, offering where that changed
-    /// (and to `force`, which joined or changed what it sends).
-    fn sync_all(&mut self, force: Option<&str>) {
-        for id in self.ids() {
-            if self.sync(&id) || force == Some(id.as_str()) {
-                self.offer(&id);
-            }
-        }
-    }
-
-    /// Stops what `id` may no longer receive and forwards what it now may, reusing a free section
-    /// of the same kind before adding one. Returns whether anything changed.
-    fn sync(&mut self, id: &str) -> bool {
-        let wanted: Vec<u64> = self
-            .tracks
-            .iter()
-            .filter(|(_, track)| self.may_receive(id, track))
-            .map(|(key, _)| *key)
-            .collect();
-        let Some(peer) = self.peers.get_mut(id) else {
-            return false;
-        };
-        let mut changed = false;
-        for (slot, section) in peer.sections.iter_mut().enumerate() {
-            if let Section::Down { carries, .. } = section
-                && carries.is_some_and(|k| !wanted.contains(&k))
-            {
-                *carries = None;
-                let participant = id.to_string();
-                self.out.push(Effect::StopForwarding { participant, slot });
-                changed = true;
-            }
-        }
-        for key in wanted {
-            let carried = peer
-                .sections
-                .iter()
-                .any(|s| matches!(*s, Section::Down { carries: Some(k), .. } if k == key));
-            if carried {
-                continue;
-            }
-            changed = true;
-            let track = &self.tracks[&key];
-            let audio = track.media == Media::Audio;
-            let free = peer.sections.iter().position(|s| {
-                matches!(*s, Section::Down { media, carries: None } if (media == Media::Audio) == audio)
-            });
-            let section = Section::Down {
-                media: track.media,
-                carries: Some(key),
-            };
-            let participant = id.to_string();
-            if let Some(slot) = free {
-                peer.sections[slot] = section;
-                self.out.push(Effect::Forward {
-                    participant,
-                    slot,
-                    key,
-                });
-            } else {
-                peer.sections.push(section);
-                self.out.push(Effect::ForwardNew {
-                    participant,
-                    key,
-                    media: track.media,
-                    from: track.owner.id.clone(),
-                });
-            }
-        }
-        changed
-    }
-
-    fn offer(&mut self, id: &str) {
-        let Some(peer) = self.peers.get_mut(id) else {
-            return;
-        };
-        if peer.awaiting_answer {
-            peer.again = true;
-            return;
-        }
-        // A connection with nothing to carry yet (an agent asking for canvases before the page
-        // sent any) waits: an offer without media sections cannot be answered usefully.
-        if peer.sections.is_empty() {
-            return;
-        }
-        peer.awaiting_answer = true;
-        let slots = peer
-            .sections
-            .iter()
-            .map(|s| describe(*s, &self.tracks))
-            .collect();
-        self.out.push(Effect::Offer {
-            participant: id.to_string(),
-            slots,
-        });
-    }
-
     /// After grants or canvas requests changed: drops whoever has nothing left to do in the call,
     /// stops what may no longer be sent, renegotiates, and starts or stops the recording.
     fn settle(&mut self) {
@@ -631,32 +468,12 @@ fn closed(to: Who, reason: &str) -> Effect {
     }
 }
 
-/// A section as the participant's offer describes it.
-fn describe(section: Section, tracks: &BTreeMap<u64, Track>) -> Slot {
-    let (send, media, canvas, track) = match section {
-        Section::Up { media, key, canvas } => (key.is_some(), media, canvas, None),
-        Section::Down { media, carries } => {
-            let track = carries.and_then(|k| tracks.get(&k));
-            (false, media, track.and_then(|t| t.canvas), track)
-        }
-    };
-    Slot {
-        mid: String::new(),
-        send,
-        media,
-        from: track.map(|t| t.owner.clone()),
-        canvas,
-        tab: track
-            .filter(|t| t.canvas.is_some())
-            .and_then(|t| t.tab.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
 
     use super::*;
+    use crate::protocol::Slot;
 
     fn agent(id: &str) -> AgentRef {
         AgentRef {

@@ -7,6 +7,9 @@ use ts_rs::TS;
 
 use super::ServerMessage;
 
+/// The participant id of the page's user in a call; agents are named by their own ids.
+pub const USER: &str = "user";
+
 /// An ICE candidate as browsers give it (`RTCIceCandidateInit`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct IceCandidate {

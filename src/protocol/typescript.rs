@@ -220,7 +220,7 @@ fn constants(cfg: &Config) -> String {
     constant(
         "The participant id of the page's user in a call; agents are named by their connection id.",
         "USER_PARTICIPANT",
-        format!("{:?}", crate::call::USER),
+        format!("{:?}", super::call::USER),
     );
     constant(
         "Every `type` a tracker may send.",

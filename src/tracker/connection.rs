@@ -1,25 +1,22 @@
-//! Tracker connections (`GET /api/v1/track`): the handshake, then batches of events in, and an
-//! acknowledgement out for each batch once S2 has it. A connection keeps reading while earlier
-//! batches are in flight (up to [`MAX_IN_FLIGHT`]) and answers in order.
+//! A tracker connection after its handshake: batches of events in, and an acknowledgement out for
+//! each batch once S2 has it. A connection keeps reading while earlier batches are in flight (up
+//! to [`MAX_IN_FLIGHT`]) and answers in order; it also carries the room's messages to the page
+//! and the page's answers (consent, call negotiation) back to the room.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
 use serde::Deserialize;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
+use super::reject::{NO_CLOSE_FRAME, Reject, writer_gone};
+use super::{HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT};
 use crate::call::{Command, USER};
-use crate::protocol::SessionId;
 use crate::protocol::{
-    EndReason, Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart,
-    TrackerEvent, TrackerEventKind, TrackerMessage, close,
+    EndReason, ServerMessage, TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
 use crate::session::room::TrackerSignal;
 use crate::session::rooms::Presence;
@@ -30,212 +27,34 @@ use crate::store::writer::{Writer, WriterState};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Batches a tracker may have unacknowledged before the server stops reading its socket.
-pub const MAX_IN_FLIGHT: usize = 64;
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// Canvases a page may stream at once.
-const MAX_CANVASES: usize = 8;
-/// Read buffer of each WebSocket. Tungstenite's default (128 KiB) is most of an idle session's
-/// memory; larger frames still arrive whole, the buffer just fills more than once.
-pub const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
-
-pub async fn handle(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let origin = headers
-        .get("origin")
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_string);
-    let tasks = state.tasks.clone();
-    // The socket takes frames up to twice the limit so that an oversize frame gets a clear
-    // close code (1009) from `decode`; beyond that the connection is simply dropped.
-    let socket_limit = state.limits.max_frame_bytes.saturating_mul(2);
-    ws.max_message_size(socket_limit)
-        .max_frame_size(socket_limit)
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                let mut conn = TrackerConnection { socket, state };
-                if let Err(reject) = conn.run(origin).await {
-                    conn.close(reject).await;
-                }
-            })
-        })
-}
-
 enum Flow {
     Continue,
     Stop,
 }
 
-/// Why a connection is closed: a close code and a reason the tracker can act on.
-struct Reject {
-    code: u16,
-    reason: String,
-}
-
-impl Reject {
-    fn new(code: u16, reason: impl Into<String>) -> Self {
-        Self {
-            code,
-            reason: reason.into(),
-        }
-    }
-
-    /// The connection itself is gone: nothing can be sent on it any more.
-    fn lost(reason: impl Into<String>) -> Self {
-        Self::new(NO_CLOSE_FRAME, reason)
-    }
-}
-
-/// Marks a [`Reject`] for a connection that can no longer carry a close frame.
-const NO_CLOSE_FRAME: u16 = 0;
-
-impl From<StoreError> for Reject {
-    fn from(e: StoreError) -> Self {
-        let code = match &e {
-            StoreError::NotFound(_) => close::NOT_FOUND,
-            StoreError::Ended { .. } => close::ENDED,
-            StoreError::TakenOver(_) => close::TAKEN_OVER,
-            StoreError::Contended(_) | StoreError::Unavailable(_) | StoreError::Config(_) => {
-                close::INTERNAL
-            }
-        };
-        Reject::new(code, e.to_string())
-    }
-}
-
 type PendingAck = futures::future::BoxFuture<'static, (u64, Result<(), StoreError>)>;
 
-struct TrackerConnection {
-    socket: WebSocket,
-    state: Arc<AppState>,
+pub(super) struct TrackerConnection {
+    pub(super) socket: WebSocket,
+    pub(super) state: Arc<AppState>,
 }
 
 /// A tracker connection after its handshake.
-struct Attached {
-    presence: Presence,
+pub(super) struct Attached {
+    pub(super) presence: Presence,
     /// Taken as the tracker joins the room, so nothing the room sends its trackers from then on
     /// is missed while the handshake completes.
-    signals: broadcast::Receiver<TrackerSignal>,
-    writer: Writer,
-    tab: String,
+    pub(super) signals: broadcast::Receiver<TrackerSignal>,
+    pub(super) writer: Writer,
+    pub(super) tab: String,
 }
 
 impl TrackerConnection {
-    async fn run(&mut self, origin: Option<String>) -> Result<(), Reject> {
-        let hello = match tokio::time::timeout(HELLO_TIMEOUT, self.socket.recv()).await {
-            Ok(Some(Ok(message))) => match self.decode(message)? {
-                Some(TrackerMessage::Hello(hello)) => *hello,
-                _ => {
-                    return Err(Reject::new(
-                        close::PROTOCOL,
-                        "the first message must be 'hello'",
-                    ));
-                }
-            },
-            Ok(_) => return Ok(()),
-            Err(_) => return Err(Reject::new(close::PROTOCOL, "no 'hello' within 10 s")),
-        };
-        let attached = self.attach(hello, origin.as_deref()).await?;
-        self.serve(attached).await
+    pub(super) fn new(socket: WebSocket, state: Arc<AppState>) -> Self {
+        Self { socket, state }
     }
 
-    async fn attach(&mut self, hello: Hello, origin: Option<&str>) -> Result<Attached, Reject> {
-        if hello.protocol != PROTOCOL_VERSION {
-            return Err(Reject::new(
-                close::PROTOCOL,
-                format!(
-                    "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
-                    hello.protocol
-                ),
-            ));
-        }
-        if !valid_tab(&hello.tab) {
-            return Err(Reject::new(
-                close::PROTOCOL,
-                "tab must be 1-64 characters of [A-Za-z0-9_-]",
-            ));
-        }
-        let state = self.state.clone();
-        state
-            .projects
-            .check(&hello.project_key, origin)
-            .map_err(|e| {
-                let code = match e {
-                    crate::auth::AuthError::ForbiddenOrigin(_) => close::FORBIDDEN_ORIGIN,
-                    _ => close::UNAUTHORIZED,
-                };
-                Reject::new(code, e.to_string())
-            })?;
-        let (id, first, resumed) = match &hello.session_token {
-            Some(token) => {
-                let id = state
-                    .session_tokens
-                    .verify(token)
-                    .map_err(|e| Reject::new(close::UNAUTHORIZED, e.to_string()))?;
-                let page = PageRecord {
-                    tab: hello.tab.clone(),
-                    page: hello.page.clone(),
-                    node: state.rooms.settings.node_id.clone(),
-                    user_id: hello.user_id.clone(),
-                    metadata: hello.metadata.clone(),
-                };
-                (id, Event::server(RecordKind::Page, &page), true)
-            }
-            None => {
-                let id = SessionId::new();
-                state.store.create_session(id).await?;
-                let start = SessionStart {
-                    session_id: id,
-                    project_key: hello.project_key.clone(),
-                    created_ms: id.created_ms(),
-                    tab: hello.tab.clone(),
-                    page: hello.page.clone(),
-                    user_id: hello.user_id.clone(),
-                    metadata: hello.metadata.clone(),
-                };
-                (id, Event::server(RecordKind::Start, &start), false)
-            }
-        };
-        let presence = state.rooms.join_tracker(id, &hello.tab);
-        let room = presence.room().clone();
-        let signals = room.tracker_signals();
-        let writer = room
-            .writer_for_tracker(first, &state.rooms.settings)
-            .await?;
-        room.update_info(|info| {
-            info.tabs.insert(hello.tab.clone(), hello.page.clone());
-            info.url = Some(hello.page.url.clone());
-            if hello.user_id.is_some() {
-                info.user_id = hello.user_id.clone();
-            }
-            info.metadata.extend(hello.metadata.clone());
-        });
-        info!(session = %id, tab = %hello.tab, resumed, "tracker connected");
-        self.send(&ServerMessage::Welcome {
-            session_id: id,
-            session_token: state.session_tokens.issue(id),
-            tab: hello.tab.clone(),
-            resumed,
-            limits: state.limits,
-        })
-        .await?;
-        for message in room.consent_snapshot() {
-            self.send(&message).await?;
-        }
-        Ok(Attached {
-            presence,
-            signals,
-            writer,
-            tab: hello.tab,
-        })
-    }
-
-    async fn serve(&mut self, mut attached: Attached) -> Result<(), Reject> {
+    pub(super) async fn serve(&mut self, mut attached: Attached) -> Result<(), Reject> {
         let room = attached.presence.room().clone();
         let mut writer_state = attached.writer.state();
         let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
@@ -472,7 +291,7 @@ impl TrackerConnection {
     }
 
     /// Decodes a frame; `None` for control frames.
-    fn decode(&self, message: Message) -> Result<Option<TrackerMessage>, Reject> {
+    pub(super) fn decode(&self, message: Message) -> Result<Option<TrackerMessage>, Reject> {
         let data = match message {
             Message::Binary(data) if data.len() > self.state.limits.max_frame_bytes => {
                 return Err(self.refuse(
@@ -540,7 +359,7 @@ impl TrackerConnection {
         }
     }
 
-    async fn send(&mut self, message: &ServerMessage) -> Result<(), Reject> {
+    pub(super) async fn send(&mut self, message: &ServerMessage) -> Result<(), Reject> {
         let bytes = rmp_serde::to_vec_named(message).expect("server messages serialize");
         self.socket
             .send(Message::Binary(bytes.into()))
@@ -548,7 +367,7 @@ impl TrackerConnection {
             .map_err(|e| Reject::lost(format!("send failed: {e}")))
     }
 
-    async fn close(&mut self, reject: Reject) {
+    pub(super) async fn close(&mut self, reject: Reject) {
         if reject.code == NO_CLOSE_FRAME {
             debug!(reason = %reject.reason, "tracker connection lost");
             return;
@@ -566,19 +385,12 @@ impl TrackerConnection {
     }
 }
 
-fn writer_gone(id: SessionId, state: WriterState) -> Reject {
-    match state {
-        WriterState::TakenOver => Reject::new(
-            close::TAKEN_OVER,
-            format!("session {id} was taken over by another server"),
-        ),
-        WriterState::Ended => Reject::new(close::ENDED, format!("session {id} has ended")),
-        _ => Reject::new(close::INTERNAL, "the store failed; reconnect and resend"),
-    }
-}
-
 /// Keeps the room's view of the user current for the session list.
-fn note_identity(room: &crate::session::room::Room, kind: TrackerEventKind, body: &[u8]) {
+pub(super) fn note_identity(
+    room: &crate::session::room::Room,
+    kind: TrackerEventKind,
+    body: &[u8],
+) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return;
     };
@@ -598,11 +410,4 @@ fn note_identity(room: &crate::session::room::Room, kind: TrackerEventKind, body
         }
         TrackerEventKind::Rrweb => {}
     });
-}
-
-fn valid_tab(tab: &str) -> bool {
-    (1..=64).contains(&tab.len())
-        && tab
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

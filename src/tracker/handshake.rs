@@ -1,0 +1,138 @@
+//! A tracker's handshake: its `hello` within [`HELLO_TIMEOUT`], the project key and origin, the
+//! session it resumes (its session token) or starts, and this node's writer for the session,
+//! which writes the session's `start` or a `page` record for a tab that joins.
+
+use super::connection::{Attached, TrackerConnection};
+
+use tracing::info;
+
+use super::HELLO_TIMEOUT;
+use super::reject::Reject;
+use crate::protocol::SessionId;
+use crate::protocol::{
+    Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart, TrackerMessage,
+    close,
+};
+use crate::store::frame::Event;
+
+impl TrackerConnection {
+    pub(super) async fn run(&mut self, origin: Option<String>) -> Result<(), Reject> {
+        let hello = match tokio::time::timeout(HELLO_TIMEOUT, self.socket.recv()).await {
+            Ok(Some(Ok(message))) => match self.decode(message)? {
+                Some(TrackerMessage::Hello(hello)) => *hello,
+                _ => {
+                    return Err(Reject::new(
+                        close::PROTOCOL,
+                        "the first message must be 'hello'",
+                    ));
+                }
+            },
+            Ok(_) => return Ok(()),
+            Err(_) => return Err(Reject::new(close::PROTOCOL, "no 'hello' within 10 s")),
+        };
+        let attached = self.attach(hello, origin.as_deref()).await?;
+        self.serve(attached).await
+    }
+
+    pub(super) async fn attach(
+        &mut self,
+        hello: Hello,
+        origin: Option<&str>,
+    ) -> Result<Attached, Reject> {
+        if hello.protocol != PROTOCOL_VERSION {
+            return Err(Reject::new(
+                close::PROTOCOL,
+                format!(
+                    "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                    hello.protocol
+                ),
+            ));
+        }
+        if !valid_tab(&hello.tab) {
+            return Err(Reject::new(
+                close::PROTOCOL,
+                "tab must be 1-64 characters of [A-Za-z0-9_-]",
+            ));
+        }
+        let state = self.state.clone();
+        state
+            .projects
+            .check(&hello.project_key, origin)
+            .map_err(|e| {
+                let code = match e {
+                    crate::auth::AuthError::ForbiddenOrigin(_) => close::FORBIDDEN_ORIGIN,
+                    _ => close::UNAUTHORIZED,
+                };
+                Reject::new(code, e.to_string())
+            })?;
+        let (id, first, resumed) = match &hello.session_token {
+            Some(token) => {
+                let id = state
+                    .session_tokens
+                    .verify(token)
+                    .map_err(|e| Reject::new(close::UNAUTHORIZED, e.to_string()))?;
+                let page = PageRecord {
+                    tab: hello.tab.clone(),
+                    page: hello.page.clone(),
+                    node: state.rooms.settings.node_id.clone(),
+                    user_id: hello.user_id.clone(),
+                    metadata: hello.metadata.clone(),
+                };
+                (id, Event::server(RecordKind::Page, &page), true)
+            }
+            None => {
+                let id = SessionId::new();
+                state.store.create_session(id).await?;
+                let start = SessionStart {
+                    session_id: id,
+                    project_key: hello.project_key.clone(),
+                    created_ms: id.created_ms(),
+                    tab: hello.tab.clone(),
+                    page: hello.page.clone(),
+                    user_id: hello.user_id.clone(),
+                    metadata: hello.metadata.clone(),
+                };
+                (id, Event::server(RecordKind::Start, &start), false)
+            }
+        };
+        let presence = state.rooms.join_tracker(id, &hello.tab);
+        let room = presence.room().clone();
+        let signals = room.tracker_signals();
+        let writer = room
+            .writer_for_tracker(first, &state.rooms.settings)
+            .await?;
+        room.update_info(|info| {
+            info.tabs.insert(hello.tab.clone(), hello.page.clone());
+            info.url = Some(hello.page.url.clone());
+            if hello.user_id.is_some() {
+                info.user_id = hello.user_id.clone();
+            }
+            info.metadata.extend(hello.metadata.clone());
+        });
+        info!(session = %id, tab = %hello.tab, resumed, "tracker connected");
+        self.send(&ServerMessage::Welcome {
+            session_id: id,
+            session_token: state.session_tokens.issue(id),
+            tab: hello.tab.clone(),
+            resumed,
+            limits: state.limits,
+        })
+        .await?;
+        for message in room.consent_snapshot() {
+            self.send(&message).await?;
+        }
+        Ok(Attached {
+            presence,
+            signals,
+            writer,
+            tab: hello.tab,
+        })
+    }
+}
+
+pub(super) fn valid_tab(tab: &str) -> bool {
+    (1..=64).contains(&tab.len())
+        && tab
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
