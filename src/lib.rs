@@ -9,7 +9,7 @@
 //! elsewhere. Everything reaches S2 through [`store`]: s2-lite's engine in-process, or s2-sdk for
 //! S2 cloud and a separate store. The REST [`api`] lists sessions from S2 alone ([`listing`]) and
 //! exports them for replay. [`server`] wires it together around the handlers' shared [`state`];
-//! [`embedded`] runs s2-lite in-process so one command starts everything. [`protocol`] holds every wire type. [`load`] is the load tool, with
+//! [`embedded`] runs s2-lite in-process so one command starts everything. [`protocol`] holds every wire type; [`client`] holds clients of it (a call participant) for the load tool and the tests. [`load`] is the load tool, with
 //! its storage-free relay baseline.
 //!
 //! Agents act on the page through [`signal`]: their requests, input and strokes travel through a
@@ -20,6 +20,7 @@ pub mod api;
 pub mod auth;
 pub mod call;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod consent;
 pub mod embedded;

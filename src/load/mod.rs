@@ -10,12 +10,12 @@
 //! by run until a target breaks.
 //!
 //! With `--call-agents`, it measures calls instead ([`call`]): the user and agents of each
-//! session in a video call through the server's SFU, each a [`call_peer::CallPeer`], and the
+//! session in a video call through the server's SFU, each a
+//! [`Participant`](crate::client::call::Participant) of the library's call client, and the
 //! server's CPU per media stream it forwards.
 
 mod agent;
 pub mod call;
-pub mod call_peer;
 pub mod mix;
 pub mod open_files;
 mod process;
