@@ -9,8 +9,10 @@
 //! elsewhere. Everything reaches S2 through [`store`]: s2-lite's engine in-process, or s2-sdk for
 //! S2 cloud and a separate store. The REST [`api`] lists sessions from S2 alone ([`listing`]) and
 //! exports them for replay. [`server`] wires it together around the handlers' shared [`state`];
-//! [`embedded`] runs s2-lite in-process so one command starts everything. [`protocol`] holds every wire type; [`client`] holds clients of it (a call participant) for the load tool and the tests. [`load`] is the load tool, with
-//! its storage-free relay baseline.
+//! [`embedded`] runs s2-lite in-process so one command starts everything. [`protocol`] holds
+//! every wire type; [`client`] holds clients of it (a call participant) for the load tool and the
+//! tests. The command line, the load tool and the `sessions` client belong to the binary
+//! (src/main.rs), not to this library.
 //!
 //! Agents act on the page through [`signal`]: their requests, input and strokes travel through a
 //! shared S2 stream to whichever node holds the tracker, whose room checks them against
@@ -19,9 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod call;
-pub mod cli;
 pub mod client;
-pub mod config;
 pub mod consent;
 pub mod embedded;
 pub mod feed;
@@ -30,7 +30,6 @@ pub mod ingest;
 pub mod limits;
 pub mod listing;
 pub mod live;
-pub mod load;
 pub mod metrics;
 pub mod protocol;
 pub mod room;

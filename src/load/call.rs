@@ -14,14 +14,13 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use crate::client::call::{Agent, Page, Participant, Received, StreamCount, packets_per_sec};
-use crate::protocol::{GrantKind, ServerMessage, Signal, TrackerMessage};
+use cobrowse::client::call::{Agent, Page, Participant, Received, StreamCount, packets_per_sec};
+use cobrowse::protocol::{GrantKind, ServerMessage, Signal, TrackerMessage};
 
 use super::agent::open_agent;
 use super::process::{local_pid, read_proc};
 use super::report::{CallReport, CallServerCost, Percentiles};
-use super::sim::LoadError;
-use super::sim::open_tracker;
+use super::sim::{LoadError, open_tracker};
 
 /// How long a call may take to set up: consent, offers, ICE, DTLS, the first packets.
 const SETUP: Duration = Duration::from_secs(60);

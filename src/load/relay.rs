@@ -27,10 +27,10 @@ use tokio::process::{Child, Command};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{
+use cobrowse::protocol::{
     AgentMessage, DeliveredEvent, Limits, RecordKind, ServerMessage, TrackerMessage,
 };
-use crate::session::{SessionId, now_ms};
+use cobrowse::session::{SessionId, now_ms};
 
 type Batch = Arc<Vec<DeliveredEvent>>;
 
