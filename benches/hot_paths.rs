@@ -1,17 +1,50 @@
 //! The per-event work on the server's hot path, without I/O: framing an event into records and
 //! back (including a split multi-megabyte snapshot), MessagePack frames in both directions, and
 //! read-side deduplication. Run with `cargo bench`; figures are in docs/benchmarks.md.
+//!
+//! The events are the load tool's default mix, a recorded visit to the demo site, read here from
+//! its file: the load tool is part of the binary, which a bench cannot use.
 
 use std::hint::black_box;
 
 use bytes::Bytes;
-use cobrowse::load::mix::EventMix;
 use cobrowse::protocol::{
     DeliveredEvent, RecordKind, TrackerEvent, TrackerEventKind, TrackerMessage,
 };
 use cobrowse::store::frame::{self, Dedup, Event, Reassembler};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_bytes::ByteBuf;
+
+/// The recorded visit: the snapshot a tracker sends first (Meta and FullSnapshot, up to the first
+/// FullSnapshot) as one body, and the incremental events after it, each as JSON bytes.
+struct Recording {
+    snapshot: Vec<u8>,
+    incremental: Vec<Vec<u8>>,
+}
+
+fn recording() -> Recording {
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../src/load/demo-mix.json")).expect("a JSON array");
+    let kind = |e: &serde_json::Value| e["type"].as_u64();
+    let full = events
+        .iter()
+        .position(|e| kind(e) == Some(2))
+        .expect("a full snapshot");
+    let (head, tail) = events.split_at(full + 1);
+    let bytes = |e: &serde_json::Value| serde_json::to_vec(e).expect("JSON values encode");
+    Recording {
+        snapshot: head
+            .iter()
+            .filter(|e| matches!(kind(e), Some(2 | 4)))
+            .flat_map(bytes)
+            .collect(),
+        incremental: tail
+            .iter()
+            .filter(|e| matches!(kind(e), Some(3 | 5 | 6)))
+            .map(bytes)
+            .collect(),
+    }
+}
 
 fn event(seq: u64, body: Vec<u8>) -> Event {
     Event {
@@ -24,9 +57,9 @@ fn event(seq: u64, body: Vec<u8>) -> Event {
 }
 
 fn framing(c: &mut Criterion) {
-    let mix = EventMix::demo();
+    let mix = recording();
     let small = event(1, mix.incremental[3].clone());
-    let snapshot = event(2, mix.snapshot.concat());
+    let snapshot = event(2, mix.snapshot);
     // A 4 MiB snapshot of poorly compressible content (inline images), split into parts.
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let big = event(
@@ -66,7 +99,7 @@ fn framing(c: &mut Criterion) {
 }
 
 fn messagepack(c: &mut Criterion) {
-    let mix = EventMix::demo();
+    let mix = recording();
     let events: Vec<TrackerEvent> = mix
         .incremental
         .iter()

@@ -1,16 +1,16 @@
 //! cobrowse: a live co-browsing server on one durable S2 stream per browser session.
 //!
-//! The modules, from the edge inwards (each uses only those below it; `scripts/module-graph`
+//! The layers, from the edge inwards; each uses only those below it (`scripts/module-graph`
 //! draws the graph and checks it has no cycle; docs/architecture.md walks through it):
 //!
-//! - [`app`]: starts the server and shuts it down in order, holds the state every handler shares,
-//!   and routes requests.
+//! - [`app`]: starts the server and shuts it down in order, and routes requests to the handlers.
 //! - [`tracker`]: a user's page connects over a WebSocket, says hello, and sends rrweb events in
 //!   batches, each acknowledged once S2 has it.
 //! - [`agent`]: agents follow a session live over a WebSocket or Server-Sent Events, each through
 //!   its own subscription that catches up from any point and then follows the session's feed.
-//! - [`http`]: the agents' REST API (list, one session, export, recordings), its authentication
-//!   and its errors.
+//! - [`http`]: the agents' REST API (list, one session, export, recordings) and its errors.
+//! - [`state`]: what every handler of the node shares (rooms, the signal bus, the store, tokens,
+//!   limits), built by [`app`].
 //! - [`session`]: the live state of the sessions this node serves: the registry of rooms, one
 //!   room per session (writer slot, sequence numbers, rate limit, page info), and the pure
 //!   consent state machine whose effects a room applies.
@@ -22,23 +22,20 @@
 //!   in-process, s2-sdk for S2 cloud or a separate store), stream naming, record framing, the
 //!   session's only writer and the feed it publishes to.
 //! - [`protocol`]: every type that crosses the wire, the source of the TypeScript types.
-//! - [`state`]: what every handler of the node shares (rooms, the signal bus, the store, tokens,
-//!   limits), built by [`app`]; [`auth`]: agent tokens, project keys and the session tokens
-//!   trackers write with.
-//! - [`metrics`] and [`clock`]: leaves everyone may use.
+//! - Leaves everyone may use: [`auth`] (agent tokens, project keys, the session tokens trackers
+//!   write with), [`metrics`], [`clock`].
 //!
-//! The `cobrowse` binary (src/main.rs) parses the command line and runs one of: the server, a
-//! separate store, the sessions client, or the load tool ([`load`]).
+//! [`client`] holds clients of the protocol (a call participant) for the load tool and the tests.
+//! The command line, the load tool and the `sessions` client belong to the binary (src/main.rs),
+//! not to this library.
 
 pub mod agent;
 pub mod app;
 pub mod auth;
 pub mod call;
-pub mod cli;
+pub mod client;
 pub mod clock;
-pub mod config;
 pub mod http;
-pub mod load;
 pub mod metrics;
 pub mod protocol;
 pub mod session;

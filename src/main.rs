@@ -1,11 +1,18 @@
-use std::fmt::Display;
+//! The `cobrowse` binary: the command line around the library's server. This file parses the
+//! command, sets up logging and turns Ctrl-C/SIGTERM into a graceful stop; the flags ([`args`]),
+//! the `sessions` client ([`sessions`]) and the load tool ([`load`]) are the binary's own modules,
+//! so the library carries the server alone.
+
+mod args;
+mod load;
+mod sessions;
 
 use anyhow::Context;
 use clap::Parser;
-use cobrowse::config::{Cli, Command};
 use cobrowse::store::embedded::EmbeddedS2;
-use serde::Serialize;
 use tracing_subscriber::EnvFilter;
+
+use crate::args::{Cli, Command, ServeArgs};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,11 +29,11 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Sessions(args) => Ok(cobrowse::cli::run(args).await?),
-        Command::Load(args) => load(args).await,
+        Command::Sessions(args) => Ok(sessions::run(args).await?),
+        Command::Load(args) => Ok(load::run_command(args).await?),
         Command::Relay(args) => {
-            raise_open_files();
-            let relay = cobrowse::load::relay::Relay::start(args.listen)
+            load::open_files::raise();
+            let relay = load::relay::Relay::start(args.listen)
                 .await
                 .context("starting the relay")?;
             // `load --baseline` reads this line for the URL.
@@ -38,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (config, generated) = args.into_config()?;
     let server = cobrowse::app::server::start(config)
         .await
@@ -57,110 +64,6 @@ async fn serve(args: cobrowse::config::ServeArgs) -> anyhow::Result<()> {
     }
     server.stop().await;
     Ok(())
-}
-
-async fn load(args: cobrowse::config::LoadArgs) -> anyhow::Result<()> {
-    use cobrowse::load::step::{self, Stepper, Targets};
-    use cobrowse::load::{CallLoadConfig, LoadConfig, mix::EventMix, relay::RelayProcess};
-    raise_open_files();
-    if let Some(agents) = args.call_agents {
-        let report = cobrowse::load::run_calls(CallLoadConfig {
-            server: args.server,
-            calls: args.call_sessions,
-            agents_per_call: agents,
-            duration: args.duration,
-            agent_token: args.token,
-            project_key: args.project_key,
-            server_pid: args.server_pid,
-        })
-        .await?;
-        return print_report(args.json, &report);
-    }
-    let mix = match &args.event_mix {
-        Some(path) => EventMix::load(path)?,
-        None => EventMix::demo(),
-    };
-    // Stopped when dropped, at the end of this function.
-    let relay = if args.baseline {
-        Some(
-            RelayProcess::spawn()
-                .await
-                .context("starting the baseline relay")?,
-        )
-    } else {
-        None
-    };
-    let config = LoadConfig {
-        server: relay
-            .as_ref()
-            .map_or(args.server.clone(), |r| r.url().to_string()),
-        sessions: args.sessions,
-        agents_per_session: args.agents_per_session,
-        watched: args.watched,
-        joins: args.joins,
-        duration: args.duration,
-        events_per_sec: args.events_per_sec,
-        sending: args.sending,
-        mix,
-        agent_token: args.token,
-        project_key: args.project_key,
-        server_pid: match &relay {
-            Some(relay) => relay.pid(),
-            None => args.server_pid,
-        },
-        store_pid: args.store_pid,
-        store_endpoint: args.store_endpoint,
-    };
-    let target = |report: &mut cobrowse::load::Report| {
-        if relay.is_some() {
-            report.target = "baseline relay (separate process, no storage)".into();
-        }
-    };
-    let Some(plan) = args.step else {
-        let mut report = cobrowse::load::run(config).await?;
-        target(&mut report);
-        return print_report(args.json, &report);
-    };
-    let mut stepper = Stepper::new(
-        plan,
-        Targets {
-            max_ack_p99: args.max_ack_p99,
-            min_ingested: args.min_ingested,
-            max_e2e_p99: args.max_e2e_p99,
-        },
-    );
-    while let Some(sessions) = stepper.next_sessions() {
-        let outcome = cobrowse::load::run(LoadConfig {
-            sessions,
-            ..config.clone()
-        })
-        .await;
-        let mut step = stepper.record(sessions, outcome);
-        target(&mut step.report);
-        print_report(args.json, &step)?;
-        if stepper.next_sessions().is_some() {
-            tokio::time::sleep(step::PAUSE).await;
-        }
-    }
-    print_report(args.json, stepper.knee())
-}
-
-/// A report on stdout, as one JSON line or as text; logs go to stderr, so `--json | jq` works.
-fn print_report<T: Serialize + Display>(json: bool, report: &T) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
-}
-
-/// Each simulated client, and each connection the relay accepts, is an open file.
-fn raise_open_files() {
-    match cobrowse::load::open_files::raise_to_hard_limit() {
-        Ok(limit) => tracing::debug!(limit, "open-file limit"),
-        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
-    }
 }
 
 /// Logs go to stderr: stdout is for what a command prints (the load tool's report, a session's

@@ -9,8 +9,9 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
+use cobrowse::protocol::{AgentMessage, DeliveredEvent, RecordKind};
+
 use super::sim::{DRAIN, LoadConfig, Socket, Totals, now_micros, ws_base};
-use crate::protocol::{AgentMessage, DeliveredEvent, RecordKind};
 
 /// How long an agent joining during the window waits for its first full snapshot.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,7 +1,7 @@
 //! `cobrowse load --call-agents N`: what the server's SFU costs per media stream it forwards.
 //!
 //! Each simulated call is one tracker (the user's page) and `N` agents on the agent WebSocket,
-//! every one of them a [`CallPeer`](super::call_peer::CallPeer) sending a synthetic camera and
+//! every one of them a [`Participant`] of the library's call client sending a synthetic camera and
 //! microphone. The agents ask for a video call, the page grants each, everyone sends `call_join`
 //! with audio and video, and the peers answer the server's offers and trickle candidates as a
 //! browser would. Once every participant receives every stream, the measured window starts: each
@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use super::LoadError;
+use cobrowse::client::call::{Agent, Page, Participant, Received, StreamCount, packets_per_sec};
+use cobrowse::protocol::{GrantKind, ServerMessage, Signal, TrackerMessage};
+
 use super::agent::open_agent;
-use super::call_peer::{self, Agent, Page, Participant, Received, StreamCount};
 use super::process::{local_pid, read_proc};
 use super::report::{CallReport, CallServerCost, Percentiles};
-use super::sim::open_tracker;
-use crate::protocol::{GrantKind, ServerMessage, Signal, TrackerMessage};
+use super::sim::{LoadError, open_tracker};
 
 /// How long a call may take to set up: consent, offers, ICE, DTLS, the first packets.
 const SETUP: Duration = Duration::from_secs(60);
@@ -117,7 +117,7 @@ pub async fn run_calls(config: CallLoadConfig) -> Result<CallReport, LoadError> 
             let sequence = (after.highest - before.highest).max(0) as u64;
             lost += sequence.saturating_sub(got);
             expected_packets += sequence;
-            let rate = got as f64 / elapsed / call_peer::packets_per_sec(after.audio);
+            let rate = got as f64 / elapsed / packets_per_sec(after.audio);
             slowest = slowest.min(rate * 100.0);
         }
     }

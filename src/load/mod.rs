@@ -1,5 +1,6 @@
 //! `cobrowse load`: drives simulated trackers and agents over the real protocol against a running
-//! server (or the [`relay`] baseline) and reports throughput, latency, loss and cost.
+//! server (or the [`relay`] baseline) and reports throughput, latency, loss and cost. Part of the
+//! binary, not of the library: it is a client of the server, and [`command`] is its command line.
 //!
 //! Each simulated session is one tracker that sends a realistic mix of rrweb events ([`mix`]) at a
 //! steady rate; a share of them (`--watched`) have `M` agents following them live. A tracker
@@ -10,21 +11,21 @@
 //! by run until a target breaks.
 //!
 //! With `--call-agents`, it measures calls instead ([`call`]): the user and agents of each
-//! session in a video call through the server's SFU, each a [`call_peer::CallPeer`], and the
+//! session in a video call through the server's SFU, each a
+//! [`Participant`](cobrowse::client::call::Participant) of the library's call client, and the
 //! server's CPU per media stream it forwards.
 
 mod agent;
-pub mod call;
-pub mod call_peer;
-pub mod mix;
+mod call;
+mod command;
+mod mix;
 pub mod open_files;
 mod process;
 pub mod relay;
 mod report;
 mod sim;
-pub mod step;
+mod step;
 
-pub use call::{CallLoadConfig, run_calls};
-pub use report::{CallReport, Report};
-pub use sim::{LoadConfig, LoadError, Sending, run};
+pub use command::run_command;
+pub use sim::Sending;
 pub use step::StepPlan;

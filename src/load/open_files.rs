@@ -2,10 +2,19 @@
 //! the relay accepts, so thousands of sessions need more descriptors than a shell's usual soft
 //! limit (often 1 024). A process may raise its soft limit up to the hard one without privileges.
 
+/// Raises the limit for a load run or the relay, and logs the outcome: a run that cannot raise it
+/// goes on, and fails only if it does reach the limit.
+pub fn raise() {
+    match raise_to_hard_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
+}
+
 /// Raises this process's soft limit on open files to its hard limit; returns the limit now in
 /// force.
 #[cfg(unix)]
-pub fn raise_to_hard_limit() -> std::io::Result<u64> {
+fn raise_to_hard_limit() -> std::io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -26,7 +35,7 @@ pub fn raise_to_hard_limit() -> std::io::Result<u64> {
 
 /// Elsewhere the limit is left as it is.
 #[cfg(not(unix))]
-pub fn raise_to_hard_limit() -> std::io::Result<u64> {
+fn raise_to_hard_limit() -> std::io::Result<u64> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 

@@ -27,9 +27,9 @@ use tokio::process::{Child, Command};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_ms;
-use crate::protocol::SessionId;
-use crate::protocol::{
+use cobrowse::clock::now_ms;
+use cobrowse::protocol::SessionId;
+use cobrowse::protocol::{
     AgentMessage, DeliveredEvent, Limits, RecordKind, ServerMessage, TrackerMessage,
 };
 

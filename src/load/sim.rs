@@ -12,14 +12,15 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use cobrowse::protocol::{
+    Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent, TrackerEventKind,
+    TrackerMessage, Viewport,
+};
+
 use super::agent::{Progress, follow, join_during, open_agent};
 use super::mix::EventMix;
 use super::process::{ProcWatch, local_pid};
 use super::report::{Percentiles, Report};
-use crate::protocol::{
-    Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent, TrackerEventKind,
-    TrackerMessage, Viewport,
-};
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{LoadError, Report};
+use super::report::Report;
+use super::sim::LoadError;
 
 /// Between two steps, for the previous step's connections to close. The server keeps their rooms
 /// until its `--idle-timeout` (a tab may come back), so a later step's RSS starts higher.

@@ -8,24 +8,24 @@ use std::time::Duration;
 
 use cobrowse::app::server::RunningServer;
 use cobrowse::call::config::CallConfig;
+use cobrowse::client::call::{self, Participant, receiving, sending};
 use cobrowse::protocol::{
     AgentAction, AgentMessage, AgentRecord, AgentRef, CallOffer, GrantKind, Media, RecordKind,
     RecordingState, ServerMessage, Signal, TrackerMessage,
 };
 
 use crate::common::*;
-use cobrowse::load::call_peer::{self, Participant, receiving, sending};
 
 /// A participant as a test drives it: the library's call peer, plus waiting for what the test
 /// expects.
-struct Side<R: call_peer::Role>(Participant<R>);
+struct Side<R: call::Role>(Participant<R>);
 
 /// The user's page.
-type Page = Side<call_peer::Page>;
+type Page = Side<call::Page>;
 /// An agent.
-type Agent = Side<call_peer::Agent>;
+type Agent = Side<call::Agent>;
 
-impl<R: call_peer::Role> Side<R>
+impl<R: call::Role> Side<R>
 where
     R::Incoming: std::fmt::Debug,
 {

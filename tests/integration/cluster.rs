@@ -26,7 +26,7 @@ impl Node for Process {
 }
 
 /// Starts the binary and waits for the line that starts with `marker`, followed by its URL.
-async fn spawn(args: &[&str], marker: &str) -> Process {
+pub async fn spawn(args: &[&str], marker: &str) -> Process {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cobrowse"))
         .args(args)
         .stdout(Stdio::piped())

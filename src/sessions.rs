@@ -4,11 +4,12 @@ use std::io::Write;
 
 use futures::StreamExt;
 
-use crate::config::{SessionsArgs, SessionsCommand};
-use crate::protocol::{ErrorBody, SessionPage};
+use cobrowse::protocol::{ErrorBody, SessionPage};
+
+use crate::args::{SessionsArgs, SessionsCommand};
 
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub enum SessionsError {
     #[error("cannot reach {server}: {source}")]
     Unreachable {
         server: String,
@@ -25,11 +26,11 @@ pub enum CliError {
     Output(#[from] std::io::Error),
 }
 
-pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
+pub async fn run(args: SessionsArgs) -> Result<(), SessionsError> {
     let client = reqwest::Client::new();
     let base = args.server.trim_end_matches('/').to_string();
     let get = |path: String| client.get(format!("{base}{path}")).bearer_auth(&args.token);
-    let unreachable = |source| CliError::Unreachable {
+    let unreachable = |source| SessionsError::Unreachable {
         server: base.clone(),
         source,
     };
@@ -54,7 +55,7 @@ pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
             let page: SessionPage = response
                 .json()
                 .await
-                .map_err(|e| CliError::Decode(e.to_string()))?;
+                .map_err(|e| SessionsError::Decode(e.to_string()))?;
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
@@ -118,7 +119,7 @@ pub async fn run(args: SessionsArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn checked(response: reqwest::Response) -> Result<reqwest::Response, CliError> {
+async fn checked(response: reqwest::Response) -> Result<reqwest::Response, SessionsError> {
     if response.status().is_success() {
         return Ok(response);
     }
@@ -127,7 +128,7 @@ async fn checked(response: reqwest::Response) -> Result<reqwest::Response, CliEr
         Ok(body) => body.message,
         Err(_) => "no details".to_string(),
     };
-    Err(CliError::Api { status, message })
+    Err(SessionsError::Api { status, message })
 }
 
 fn format_ms(ms: u64) -> String {

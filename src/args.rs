@@ -1,4 +1,6 @@
-//! Command-line flags and their `COBROWSE_*` environment variables.
+//! Command-line flags and their `COBROWSE_*` environment variables, and the turning of `serve`'s
+//! into the library's [`ServerConfig`]: the library takes a finished configuration, the binary
+//! owns how people spell it.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -6,10 +8,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::server::{ServerConfig, random_node_id, random_secret};
-use crate::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
+use cobrowse::app::server::{ServerConfig, random_node_id, random_secret};
+use cobrowse::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
+use cobrowse::protocol::Limits;
+
 use crate::load::{Sending, StepPlan};
-use crate::protocol::Limits;
 
 #[derive(Debug, Parser)]
 #[command(name = "cobrowse", version, about = "Live co-browsing server on S2")]
