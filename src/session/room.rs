@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
@@ -54,6 +54,20 @@ pub struct RoomInfo {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// A room's state that its connections change: each change is a few field updates under the
+/// room's one lock, never held across an await or while effects are carried out.
+struct RoomState {
+    /// What the user granted which agent (used only while this node holds the session).
+    consent: Consent,
+    info: RoomInfo,
+    /// Highest client sequence per tab known durable, so resends after a reconnect to this node
+    /// are acknowledged without being written again.
+    durable: HashMap<String, u64>,
+    limiter: RateLimiter,
+    /// The session's call, while it has one (on the node that holds the session).
+    call: Option<Call>,
+}
+
 pub struct Room {
     pub id: SessionId,
     stream: SessionStream,
@@ -62,21 +76,15 @@ pub struct Room {
     /// session are handled only where it is set, and their records go through it.
     active_slot: watch::Sender<Option<Writer>>,
     active: ActiveWriter,
-    consent: Mutex<Consent>,
+    /// Everything else a room's connections read and change, behind one lock.
+    state: Mutex<RoomState>,
     /// What this node's agents of the session follow live.
     feed: Arc<Feed>,
     trackers: AtomicUsize,
     /// Bumped whenever trackers come or go, so a stale idle timer knows it is stale.
     tracker_epoch: AtomicU64,
     agents: AtomicUsize,
-    info: Mutex<RoomInfo>,
-    /// Highest client sequence per tab known durable, so resends after a reconnect to this node
-    /// are acknowledged without being written again.
-    durable: Mutex<HashMap<String, u64>>,
-    limiter: Mutex<RateLimiter>,
     signals: broadcast::Sender<TrackerSignal>,
-    /// The session's call, while it has one (on the node that holds the session).
-    call: Mutex<Option<Call>>,
     calls: Arc<CallServices>,
     store: Store,
     bus: Arc<SignalBus>,
@@ -84,6 +92,10 @@ pub struct Room {
 }
 
 impl Room {
+    fn state(&self) -> MutexGuard<'_, RoomState> {
+        self.state.lock().expect("lock")
+    }
+
     pub fn stream(&self) -> &SessionStream {
         &self.stream
     }
@@ -106,11 +118,11 @@ impl Room {
         let landed = self.stream.claim(&first, &token, timestamp).await?;
         // Grants given while this node last held the session ended when it moved away (and may
         // have been revoked elsewhere since): a fresh claim starts with none.
-        let ended = self.consent.lock().expect("lock").end_all("moved");
+        let ended = self.state().consent.end_all("moved");
         if slot.is_none() {
             self.metrics.sessions_live.inc();
         }
-        self.durable.lock().expect("lock").clear();
+        self.state().durable.clear();
         let claim = Claim {
             token,
             timestamp,
@@ -136,9 +148,9 @@ impl Room {
             return Ok(());
         }
         // Queued ahead of the seal: the session's grants end with it.
-        let ended = self.consent.lock().expect("lock").end_all("session_ended");
+        let ended = self.state().consent.end_all("session_ended");
         self.apply(ended);
-        self.call.lock().expect("lock").take();
+        self.state().call.take();
         let Some(writer) = slot.take() else {
             return Ok(());
         };
@@ -158,29 +170,26 @@ impl Room {
     }
 
     pub fn info(&self) -> RoomInfo {
-        self.info.lock().expect("lock").clone()
+        self.state().info.clone()
     }
 
     pub fn update_info(&self, f: impl FnOnce(&mut RoomInfo)) {
-        f(&mut self.info.lock().expect("lock"));
+        f(&mut self.state().info);
     }
 
     pub fn durable_seq(&self, tab: &str) -> Option<u64> {
-        self.durable.lock().expect("lock").get(tab).copied()
+        self.state().durable.get(tab).copied()
     }
 
     pub fn mark_durable(&self, tab: &str, seq: u64) {
-        let mut durable = self.durable.lock().expect("lock");
-        let entry = durable.entry(tab.to_string()).or_insert(seq);
+        let mut state = self.state();
+        let entry = state.durable.entry(tab.to_string()).or_insert(seq);
         *entry = (*entry).max(seq);
     }
 
     /// Charges `n` events to the session's rate limit.
     pub fn admit_events(&self, n: usize) -> bool {
-        self.limiter
-            .lock()
-            .expect("lock")
-            .try_take(n, Instant::now())
+        self.state().limiter.try_take(n, Instant::now())
     }
 
     /// What tracker connections on this node listen to.
@@ -195,12 +204,12 @@ impl Room {
 
     /// The session's grants, for a tracker that may have missed a change.
     pub fn grants_message(&self) -> ServerMessage {
-        self.consent.lock().expect("lock").grants_message()
+        self.state().consent.grants_message()
     }
 
     /// What a tracker connecting now must be told: grants, and prompts still open.
     pub fn consent_snapshot(&self) -> Vec<ServerMessage> {
-        let mut messages = self.consent.lock().expect("lock").snapshot();
+        let mut messages = self.state().consent.snapshot();
         if self.canvas_wanted() {
             messages.push(ServerMessage::Canvas { on: true });
         }
@@ -253,24 +262,22 @@ impl Room {
         // such, not recorded as done.
         let page = match &signal {
             Signal::Control { tab, .. } | Signal::Stroke { tab, .. } => {
-                self.info.lock().expect("lock").tabs.contains_key(tab)
+                self.state().info.tabs.contains_key(tab)
             }
             _ => self.tracker_count() > 0,
         };
-        let effects =
-            self.consent
-                .lock()
-                .expect("lock")
-                .on_signal(agent, signal, page, Instant::now());
+        let effects = self
+            .state()
+            .consent
+            .on_signal(agent, signal, page, Instant::now());
         self.apply(effects);
     }
 
     /// The tab `tab` is ready to send call media (or canvases).
     pub fn on_call_join(&self, tab: &str, audio: bool, video: bool, canvases: Vec<u32>) {
         let name = self
+            .state()
             .info
-            .lock()
-            .expect("lock")
             .user_id
             .clone()
             .unwrap_or_else(|| "User".into());
@@ -287,8 +294,8 @@ impl Room {
 
     /// Call negotiation from a tracker or an agent.
     pub fn call_command(&self, command: Command) {
-        let mut call = self.call.lock().expect("lock");
-        if call.is_none() {
+        let mut state = self.state();
+        if state.call.is_none() {
             let starts = match &command {
                 Command::Join { .. } => true,
                 Command::Canvas { on, .. } => *on,
@@ -298,7 +305,7 @@ impl Room {
             if !starts {
                 return;
             }
-            *call = Some(Call::spawn(call::Context {
+            state.call = Some(Call::spawn(call::Context {
                 session: self.id,
                 services: self.calls.clone(),
                 store: self.store.clone(),
@@ -307,32 +314,30 @@ impl Room {
                 writer: self.active.clone(),
             }));
         }
-        if let Some(call) = call.as_ref() {
+        if let Some(call) = state.call.as_ref() {
             call.send(command);
         }
     }
 
     /// Whether a call runs in the session.
     pub fn call_running(&self) -> bool {
-        self.call
-            .lock()
-            .expect("lock")
+        self.state()
+            .call
             .as_ref()
             .is_some_and(|c| c.shared.running())
     }
 
     /// Whether an agent wants the page's canvases: a tracker connecting is told.
     pub fn canvas_wanted(&self) -> bool {
-        self.call
-            .lock()
-            .expect("lock")
+        self.state()
+            .call
             .as_ref()
             .is_some_and(|c| c.shared.canvas_wanted())
     }
 
     /// The user hung up: every call and record grant ends.
     pub fn on_hangup(&self) {
-        let effects = self.consent.lock().expect("lock").hangup();
+        let effects = self.state().consent.hangup();
         self.apply(effects);
     }
 
@@ -348,26 +353,21 @@ impl Room {
 
     /// The user's answer to a consent request, from one of the session's tabs.
     pub fn on_answer(&self, request_id: &str, granted: bool, reason: Option<DeclineReason>) {
-        let effects = self
-            .consent
-            .lock()
-            .expect("lock")
-            .on_answer(request_id, granted, reason);
+        let effects = self.state().consent.on_answer(request_id, granted, reason);
         self.apply(effects);
     }
 
     /// The user stopped a grant.
     pub fn on_revoke(&self, kind: GrantKind, agent_id: &str) {
-        let effects = self.consent.lock().expect("lock").on_revoke(kind, agent_id);
+        let effects = self.state().consent.on_revoke(kind, agent_id);
         self.apply(effects);
     }
 
     /// The page could not perform an agent's input.
     pub fn on_refused(&self, agent_id: &str, tab: &str, action: &str, reason: &str) {
         let effects = self
+            .state()
             .consent
-            .lock()
-            .expect("lock")
             .on_refused(agent_id, tab, action, reason);
         self.apply(effects);
     }
@@ -375,11 +375,11 @@ impl Room {
     /// Time passing for consent: timeouts, agents whose node went silent, counted drops.
     pub fn sweep_consent(&self) {
         let effects = {
-            let mut consent = self.consent.lock().expect("lock");
-            if consent.is_idle() {
+            let mut state = self.state();
+            if state.consent.is_idle() {
                 return;
             }
-            consent.sweep(Instant::now())
+            state.consent.sweep(Instant::now())
         };
         self.apply(effects);
     }
@@ -440,19 +440,18 @@ impl Room {
             writer: tokio::sync::Mutex::new(None),
             active_slot,
             active,
-            consent: Mutex::new(Consent::default()),
+            state: Mutex::new(RoomState {
+                consent: Consent::default(),
+                info: RoomInfo::default(),
+                durable: HashMap::new(),
+                limiter: RateLimiter::new(settings.events_per_sec, settings.events_burst),
+                call: None,
+            }),
             feed: Feed::new(store.session(id)),
             trackers: AtomicUsize::new(0),
             tracker_epoch: AtomicU64::new(0),
             agents: AtomicUsize::new(0),
-            info: Mutex::new(RoomInfo::default()),
-            durable: Mutex::new(HashMap::new()),
-            limiter: Mutex::new(RateLimiter::new(
-                settings.events_per_sec,
-                settings.events_burst,
-            )),
             signals: broadcast::channel(TRACKER_QUEUE).0,
-            call: Mutex::new(None),
             calls,
             store: store.clone(),
             bus,
