@@ -99,6 +99,8 @@ pub struct Plan {
     canvas_agents: BTreeMap<String, AgentRef>,
     /// The tracks recorded, while a recording runs.
     recording: Option<BTreeSet<u64>>,
+    /// Who started the running recording.
+    recorded_by: Option<AgentRef>,
     /// What the page was last told about canvases (a tracker starts from off).
     canvas_wanted: bool,
     opening: Option<Opening>,
@@ -403,8 +405,9 @@ impl Plan {
         let holder = self.record_grant.clone().filter(|_| self.running());
         match (holder, self.recording.is_some()) {
             (Some(holder), false) => {
-                self.out.push(Effect::StartRecording { by: holder });
+                self.out.push(Effect::StartRecording { by: holder.clone() });
                 self.recording = Some(BTreeSet::new());
+                self.recorded_by = Some(holder);
                 let keys: Vec<u64> = self.tracks.keys().copied().collect();
                 for key in keys {
                     self.record_track(key);
@@ -412,11 +415,10 @@ impl Plan {
             }
             (None, true) => {
                 self.recording = None;
-                let by = self
-                    .record_grant
-                    .clone()
-                    .or_else(|| self.in_call.values().next().cloned());
-                self.out.push(Effect::StopRecording { by });
+                let started_by = self.recorded_by.take();
+                if let Some(by) = self.record_grant.clone().or(started_by) {
+                    self.out.push(Effect::StopRecording { by });
+                }
             }
             _ => {}
         }
@@ -704,7 +706,7 @@ mod tests {
                 }
                 Effect::StopRecording { by } => {
                     self.recording.take().expect("a recording runs");
-                    self.records.push(("stopped", by.map(|a| a.id)));
+                    self.records.push(("stopped", Some(by.id)));
                 }
             }
             Vec::new()
@@ -982,7 +984,11 @@ mod tests {
             "a's tracks stop with its connection"
         );
         call.grants(&[call_grant("b")]);
-        assert_eq!(call.records.last(), Some(&("stopped", Some("b".into()))));
+        assert_eq!(
+            call.records.last(),
+            Some(&("stopped", Some("a".into()))),
+            "written down in the name of the agent whose recording it was"
+        );
     }
 
     #[test]
@@ -1319,10 +1325,10 @@ mod tests {
     }
 
     #[test]
-    fn every_grant_ending_at_once_stops_the_recording_without_naming_anyone() {
+    fn every_grant_ending_at_once_stops_the_recording_in_the_name_of_who_started_it() {
         let mut call = Call::with_grants(&[call_grant("a"), record("a")]);
         call.everyone_joins(&["a"]);
         call.grants(&[]);
-        assert_eq!(call.records.last(), Some(&("stopped", None)));
+        assert_eq!(call.records.last(), Some(&("stopped", Some("a".into()))));
     }
 }

@@ -298,9 +298,7 @@ impl Sfu {
                 if let Some(recorder) = self.recorder.take() {
                     let id = recorder.id.clone();
                     recorder.stop().await;
-                    if let Some(by) = by {
-                        self.write_record(&by, &id, RecordingState::Stopped);
-                    }
+                    self.write_record(&by, &id, RecordingState::Stopped);
                 }
             }
         }

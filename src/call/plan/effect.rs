@@ -83,7 +83,8 @@ pub enum Effect {
     },
     /// Complete track `key`'s file: the track left the call.
     StopRecordingTrack { key: u64 },
-    /// Stop the recording and wait for its files, written down as stopped by `by` (by nobody
-    /// when every grant ended at once).
-    StopRecording { by: Option<AgentRef> },
+    /// Stop the recording and wait for its files, written down as stopped by `by`: the agent
+    /// holding the `record` grant, or, when every grant ended at once, the one who started it,
+    /// so that every recording's audit trail ends.
+    StopRecording { by: AgentRef },
 }
