@@ -1,6 +1,6 @@
-//! Tracker connections (`GET /api/v1/track`): the [`handshake`] (`hello`, the project key, the
-//! session's writer), then the [`connection`]'s batches of events in and an acknowledgement out
-//! for each batch once S2 has it; a connection ends with a [`reject`]'s close code and reason.
+//! Tracker connections (`GET /api/v1/track`): the `handshake` (`hello`, the project key, the
+//! session's writer), then the `connection`'s batches of events in and an acknowledgement out
+//! for each batch once S2 has it; a connection ends with a `reject`'s close code and reason.
 
 mod connection;
 mod handshake;
