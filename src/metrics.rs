@@ -21,6 +21,10 @@ pub struct Metrics {
     pub signal_latency: Histogram,
     /// Inputs refused, by reason.
     pub rejected: IntCounterVec,
+    /// `agent` records that could not be queued on their session's writer. Only steps that take
+    /// power away (or touch nothing on the page) go ahead without their record, so this counts
+    /// what the audit trail is missing; everything else is refused (`rejected{reason="no_record"}`).
+    pub agent_records_lost: IntCounter,
 }
 
 impl Metrics {
@@ -86,6 +90,11 @@ impl Metrics {
                 &["reason"],
             )
             .expect("valid metric"),
+            agent_records_lost: IntCounter::new(
+                "cobrowse_agent_records_lost_total",
+                "Agent records that could not be queued on their session's writer",
+            )
+            .expect("valid metric"),
             registry,
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -99,6 +108,7 @@ impl Metrics {
             Box::new(m.agent_lag.clone()),
             Box::new(m.signal_latency.clone()),
             Box::new(m.rejected.clone()),
+            Box::new(m.agent_records_lost.clone()),
         ];
         for c in collectors {
             m.registry.register(c).expect("metric names are unique");

@@ -19,13 +19,13 @@ use crate::protocol::{
     AgentAction, AgentRecord, AgentRef, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind,
     ServerMessage, Signal, SignalRecord,
 };
-use crate::session::consent::{Consent, Effect};
+use crate::session::consent::{Consent, Effect, NO_RECORD};
 use crate::session::limits::RateLimiter;
 use crate::signal::SignalBus;
 use crate::store::feed::Feed;
 use crate::store::frame::Event;
 use crate::store::stream::{SessionStream, Store, StoreError};
-use crate::store::writer::{ActiveWriter, Claim, Writer};
+use crate::store::writer::{ActiveWriter, Claim, RecordSlot, Writer};
 
 /// Messages for the room's trackers not yet taken by every connection: input comes in bursts.
 const TRACKER_QUEUE: usize = 64;
@@ -137,7 +137,7 @@ impl Room {
         );
         *slot = Some(writer.clone());
         self.active_slot.send_replace(Some(writer.clone()));
-        self.apply(ended);
+        self.apply(ended, self.active.reserve());
         Ok(writer)
     }
 
@@ -148,8 +148,7 @@ impl Room {
             return Ok(());
         }
         // Queued ahead of the seal: the session's grants end with it.
-        let ended = self.state().consent.end_all("session_ended");
-        self.apply(ended);
+        self.consent_step(|consent, _| consent.end_all("session_ended"));
         self.state().call.take();
         let Some(writer) = slot.take() else {
             return Ok(());
@@ -238,10 +237,15 @@ impl Room {
                 candidate,
             },
             Signal::Canvas { on } => {
-                self.record(vec![AgentRecord {
+                let recorded = self.record(vec![AgentRecord {
                     agent: agent.clone(),
                     action: AgentAction::Canvas { on },
                 }]);
+                // Streaming the page's canvases to an agent is not started unrecorded.
+                if on && !recorded {
+                    self.metrics.rejected.with_label_values(&[NO_RECORD]).inc();
+                    return;
+                }
                 Command::Canvas { agent, node, on }
             }
             Signal::ToAgent { .. } => return,
@@ -266,11 +270,14 @@ impl Room {
             }
             _ => self.tracker_count() > 0,
         };
-        let effects = self
-            .state()
-            .consent
-            .on_signal(agent, signal, page, Instant::now());
-        self.apply(effects);
+        let now = Instant::now();
+        self.consent_step(|consent, recordable| {
+            if recordable {
+                consent.on_signal(agent, signal, page, now)
+            } else {
+                consent.on_unrecordable_signal(agent, signal, page, now)
+            }
+        });
     }
 
     /// The tab `tab` is ready to send call media (or canvases).
@@ -337,64 +344,85 @@ impl Room {
 
     /// The user hung up: every call and record grant ends.
     pub fn on_hangup(&self) {
-        let effects = self.state().consent.hangup();
-        self.apply(effects);
+        self.consent_step(|consent, _| consent.hangup());
     }
 
-    /// Records what the call did (recording started, stopped) behind the session's events.
-    pub fn record(&self, records: Vec<AgentRecord>) {
-        self.write_records(
+    /// Queues records behind the session's events; false (and counted as lost) when the writer
+    /// could not take them.
+    fn record(&self, records: Vec<AgentRecord>) -> bool {
+        let count = records.len() as u64;
+        let queued = self.active.try_append(
+            self.id,
             records
                 .iter()
                 .map(|r| Event::server(RecordKind::Agent, r))
                 .collect(),
         );
+        if !queued {
+            self.metrics.agent_records_lost.inc_by(count);
+        }
+        queued
     }
 
     /// The user's answer to a consent request, from one of the session's tabs.
     pub fn on_answer(&self, request_id: &str, granted: bool, reason: Option<DeclineReason>) {
-        let effects = self.state().consent.on_answer(request_id, granted, reason);
-        self.apply(effects);
+        let now = Instant::now();
+        self.consent_step(|consent, recordable| {
+            if recordable {
+                consent.on_answer(request_id, granted, reason)
+            } else {
+                consent.on_unrecordable_answer(request_id, granted, reason, now)
+            }
+        });
     }
 
     /// The user stopped a grant.
     pub fn on_revoke(&self, kind: GrantKind, agent_id: &str) {
-        let effects = self.state().consent.on_revoke(kind, agent_id);
-        self.apply(effects);
+        self.consent_step(|consent, _| consent.on_revoke(kind, agent_id));
     }
 
     /// The page could not perform an agent's input.
     pub fn on_refused(&self, agent_id: &str, tab: &str, action: &str, reason: &str) {
-        let effects = self
-            .state()
-            .consent
-            .on_refused(agent_id, tab, action, reason);
-        self.apply(effects);
+        self.consent_step(|consent, _| consent.on_refused(agent_id, tab, action, reason));
     }
 
     /// Time passing for consent: timeouts, agents whose node went silent, counted drops.
     pub fn sweep_consent(&self) {
-        let effects = {
-            let mut state = self.state();
-            if state.consent.is_idle() {
-                return;
+        if self.state().consent.is_idle() {
+            return;
+        }
+        let now = Instant::now();
+        self.consent_step(|consent, recordable| {
+            if recordable {
+                consent.sweep(now)
+            } else {
+                consent.sweep_unrecordable(now)
             }
-            state.consent.sweep(Instant::now())
-        };
-        self.apply(effects);
+        });
     }
 
-    /// Sends what is for the trackers at once, and queues the records behind the session's
-    /// events. Records are not waited for: the tracker acts on input before its record is durable.
-    fn apply(&self, effects: Vec<Effect>) {
+    /// Runs one step of the consent state machine with room for its records held on the
+    /// session's writer first; `step` learns whether it has that room (`recordable`), and the
+    /// machine decides what may happen without it.
+    fn consent_step(&self, step: impl FnOnce(&mut Consent, bool) -> Vec<Effect>) {
+        let slot = self.active.reserve();
+        let effects = step(&mut self.state().consent, slot.is_some());
+        self.apply(effects, slot);
+    }
+
+    /// Carries out a consent step: its records are queued behind the session's events first,
+    /// through the room `slot` holds, and only then is anything sent to the trackers, so nothing
+    /// reaches the page before its record is queued. Records are not waited for: the tracker acts
+    /// on input before its record is durable. Without a slot the step gave nobody power (the
+    /// machine saw to that), and its records are counted as lost.
+    fn apply(&self, effects: Vec<Effect>, slot: Option<RecordSlot>) {
         let mut records = Vec::new();
+        let mut messages = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Tracker(message) => {
-                    if let ServerMessage::Grants { grants } = &message {
-                        self.call_command(Command::Grants(grants.clone()));
-                    }
-                    let _ = self.signals.send(Arc::new(message));
+                Effect::Tracker(message) => messages.push(message),
+                Effect::Rejected(reason) => {
+                    self.metrics.rejected.with_label_values(&[reason]).inc();
                 }
                 Effect::Record(record) => {
                     if let AgentAction::Dropped {
@@ -404,20 +432,25 @@ impl Room {
                     } = &record.action
                     {
                         warn!(session = %self.id, agent = %record.agent.name, what, reason, count, "dropped agent input");
-                        self.metrics
-                            .rejected
-                            .with_label_values(&[reason])
-                            .inc_by(u64::from(*count));
                     }
                     records.push(Event::server(RecordKind::Agent, &record));
                 }
             }
         }
-        self.write_records(records);
-    }
-
-    fn write_records(&self, records: Vec<Event>) {
-        self.active.try_append(self.id, records);
+        match slot {
+            Some(slot) => slot.queue(records),
+            None if !records.is_empty() => {
+                warn!(session = %self.id, count = records.len(), "agent records lost: the session's writer is gone or full");
+                self.metrics.agent_records_lost.inc_by(records.len() as u64);
+            }
+            None => {}
+        }
+        for message in messages {
+            if let ServerMessage::Grants { grants } = &message {
+                self.call_command(Command::Grants(grants.clone()));
+            }
+            let _ = self.signals.send(Arc::new(message));
+        }
     }
 
     /// What this node's agents of the session follow live.
@@ -507,4 +540,234 @@ fn fencing_token(node_id: &str) -> String {
     let node: String = node_id.chars().take(19).collect();
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{node}.{}", &random[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use futures::StreamExt;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::call::config::CallConfig;
+    use crate::protocol::ControlInput;
+    use crate::store::embedded::EmbeddedEngine;
+    use crate::store::lite::LiteBackend;
+    use crate::store::stream::{read_all, session_settings};
+    use crate::store::{
+        AppendCondition, AppendItem, Appended, Backend, BackendError, Follow, Position, ReadFrom,
+        StoredRecord, StreamSettings,
+    };
+
+    /// The embedded store, with appends to session streams held while the gate is shut: S2
+    /// stalling under one session's writer.
+    struct Gate {
+        inner: LiteBackend,
+        open: watch::Sender<bool>,
+    }
+
+    #[async_trait]
+    impl Backend for Gate {
+        async fn append(
+            &self,
+            stream: &str,
+            records: Vec<AppendItem>,
+            condition: AppendCondition,
+        ) -> Result<Appended, BackendError> {
+            if stream.starts_with("sessions/") {
+                let _ = self.open.subscribe().wait_for(|open| *open).await;
+            }
+            self.inner.append(stream, records, condition).await
+        }
+        async fn read(
+            &self,
+            stream: &str,
+            from: ReadFrom,
+            max: usize,
+        ) -> Result<Vec<StoredRecord>, BackendError> {
+            self.inner.read(stream, from, max).await
+        }
+        async fn check_tail(&self, stream: &str) -> Result<Position, BackendError> {
+            self.inner.check_tail(stream).await
+        }
+        async fn follow(&self, stream: &str, from: ReadFrom) -> Result<Follow, BackendError> {
+            self.inner.follow(stream, from).await
+        }
+        async fn create_stream(
+            &self,
+            stream: &str,
+            settings: StreamSettings,
+        ) -> Result<(), BackendError> {
+            self.inner.create_stream(stream, settings).await
+        }
+        async fn ensure_stream(
+            &self,
+            stream: &str,
+            settings: StreamSettings,
+        ) -> Result<(), BackendError> {
+            self.inner.ensure_stream(stream, settings).await
+        }
+        async fn list_streams(
+            &self,
+            prefix: &str,
+            start_after: Option<&str>,
+            limit: usize,
+        ) -> Result<(Vec<String>, bool), BackendError> {
+            self.inner.list_streams(prefix, start_after, limit).await
+        }
+    }
+
+    fn signal(id: SessionId, agent: &AgentRef, signal: Signal) -> SignalRecord {
+        SignalRecord {
+            session: id,
+            agent: agent.clone(),
+            node: "node-a".into(),
+            signal,
+        }
+    }
+
+    fn click() -> Signal {
+        Signal::Control {
+            tab: "t".into(),
+            input: ControlInput::Click {
+                id: 1,
+                x: 0.0,
+                y: 0.0,
+            },
+        }
+    }
+
+    /// The agent records of the session's stream, once `done` says they are all there.
+    async fn agent_records(room: &Room, done: impl Fn(&[AgentAction]) -> bool) -> Vec<AgentAction> {
+        for _ in 0..200 {
+            let events: Vec<_> = read_all(room.stream(), 0)
+                .await
+                .expect("read")
+                .collect()
+                .await;
+            let actions: Vec<AgentAction> = events
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|s| s.event.kind == RecordKind::Agent)
+                .map(|s| {
+                    serde_json::from_slice::<AgentRecord>(&s.event.body)
+                        .expect("agent record")
+                        .action
+                })
+                .collect();
+            if done(&actions) {
+                return actions;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the records never landed");
+    }
+
+    #[tokio::test]
+    async fn control_input_is_not_forwarded_while_its_record_cannot_be_queued() {
+        let engine = EmbeddedEngine::open(None).await.expect("engine");
+        let settings = session_settings(Duration::from_secs(3600));
+        let inner = LiteBackend::open(engine.backend(), "room-test", settings)
+            .await
+            .expect("basin");
+        let (open, _) = watch::channel(true);
+        let gate = Arc::new(Gate { inner, open });
+        let store = Store::new(gate.clone(), Duration::from_secs(3600));
+        let metrics = Arc::new(Metrics::new());
+        let (bus, _incoming) = SignalBus::start(
+            &store,
+            "node-a".into(),
+            metrics.clone(),
+            CancellationToken::new(),
+        )
+        .await
+        .expect("signal bus");
+        let room_settings = RoomSettings {
+            node_id: "node-a".into(),
+            heartbeat: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(3600),
+            events_per_sec: 100,
+            events_burst: 100,
+        };
+        let id = SessionId::new();
+        store.create_session(id).await.expect("stream");
+        let room = Room::new(
+            id,
+            &store,
+            &room_settings,
+            CallServices::new(CallConfig::default()),
+            bus,
+            metrics.clone(),
+        );
+        let mut page = room.tracker_signals();
+        let first = Event::server(RecordKind::Heartbeat, &serde_json::json!({}));
+        let writer = room
+            .writer_for_tracker(first.clone(), &room_settings)
+            .await
+            .expect("claim");
+        room.update_info(|info| {
+            info.tabs.insert("t".into(), PageInfo::default());
+        });
+        let alice = AgentRef {
+            id: "id-alice".into(),
+            name: "alice".into(),
+        };
+        room.on_signal(signal(
+            id,
+            &alice,
+            Signal::Request {
+                kind: GrantKind::Control,
+                video: false,
+            },
+        ));
+        let request_id = loop {
+            if let ServerMessage::ConsentRequest { request_id, .. } =
+                &*page.try_recv().expect("the user is asked")
+            {
+                break request_id.clone();
+            }
+        };
+        room.on_answer(&request_id, true, None);
+        while page.try_recv().is_ok() {}
+
+        // S2 stalls: the writer's append hangs and its queue fills up.
+        gate.open.send_replace(false);
+        let mut queued = 0;
+        while writer.try_append(vec![first.clone()]) {
+            queued += 1;
+            assert!(queued < 10_000, "the writer's queue is bounded");
+        }
+        room.on_signal(signal(id, &alice, click()));
+        assert!(
+            page.try_recv().is_err(),
+            "nothing reaches the page unrecorded"
+        );
+        let no_record = || metrics.rejected.with_label_values(&[NO_RECORD]).get();
+        assert_eq!(no_record(), 1, "the drop is counted at once");
+
+        // S2 is back: the drop is recorded, the grant holds, and input flows again.
+        gate.open.send_replace(true);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        room.sweep_consent();
+        let is_drop = |a: &AgentAction| matches!(a, AgentAction::Dropped { what, reason, count: 1 } if what == "control" && reason == NO_RECORD);
+        let actions = agent_records(&room, |actions| actions.iter().any(is_drop)).await;
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, AgentAction::Control { .. })),
+            "no control record for input that was not forwarded: {actions:?}"
+        );
+        room.on_signal(signal(id, &alice, click()));
+        assert!(matches!(
+            &*page.try_recv().expect("forwarded"),
+            ServerMessage::Control { .. }
+        ));
+        let actions = agent_records(&room, |actions| {
+            actions
+                .iter()
+                .any(|a| matches!(a, AgentAction::Control { .. }))
+        })
+        .await;
+        assert_eq!(metrics.agent_records_lost.get(), 0, "{actions:?}");
+    }
 }

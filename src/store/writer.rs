@@ -79,6 +79,12 @@ impl ActiveWriter {
         self.0.borrow().as_ref().is_some_and(Writer::is_active)
     }
 
+    /// Room in the active writer's queue for one batch of server records, or none when no writer
+    /// is active here or its queue is full. Taken before a step that must not happen unrecorded.
+    pub fn reserve(&self) -> Option<RecordSlot> {
+        self.0.borrow().as_ref().and_then(Writer::reserve)
+    }
+
     /// Queues server records behind the session's events, without waiting; records nobody
     /// waits on. Warns and returns false when no writer is active here or its queue is full.
     pub fn try_append(&self, session: SessionId, records: Vec<Event>) -> bool {
@@ -91,6 +97,26 @@ impl ActiveWriter {
             warn!(%session, "server records not written: the session's writer is gone or full");
         }
         queued
+    }
+}
+
+/// A place held in a writer's queue: records queued through it cannot be refused for want of
+/// room, so a step can hold one before it acts and queue its records before anything it does
+/// reaches the page.
+pub struct RecordSlot(mpsc::OwnedPermit<Command>);
+
+impl RecordSlot {
+    /// Queues `records` behind the session's events, nobody waiting for them to be durable. With
+    /// no records the place is given back.
+    pub fn queue(self, records: Vec<Event>) {
+        if records.is_empty() {
+            return;
+        }
+        let (done, _) = oneshot::channel();
+        self.0.send(Command::Append {
+            events: records,
+            done,
+        });
     }
 }
 
@@ -165,6 +191,15 @@ impl Writer {
     pub fn try_append(&self, events: Vec<Event>) -> bool {
         let (done, _) = oneshot::channel();
         self.tx.try_send(Command::Append { events, done }).is_ok()
+    }
+
+    /// Room in the queue for one batch of records, while the writer is active and the queue is
+    /// not full.
+    pub fn reserve(&self) -> Option<RecordSlot> {
+        if !self.is_active() {
+            return None;
+        }
+        self.tx.clone().try_reserve_owned().ok().map(RecordSlot)
     }
 
     /// Writes the `end` record and seals the stream; the writer stops.

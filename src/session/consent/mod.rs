@@ -5,9 +5,14 @@
 //! message.
 //!
 //! The state machine is pure: each call takes the time and returns [`Effect`]s (messages for the
-//! session's trackers, records for its stream) for the room to carry out.
+//! session's trackers, records for its stream) for the room to carry out. The room carries out a
+//! step's records before its messages, and when the session's writer has no room for them it
+//! asks the `on_unrecordable_*` variants instead, which give no agent any power over the page
+//! that a record would not show (`unrecorded`).
 
+mod forwarded;
 mod requests;
+mod unrecorded;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -33,6 +38,12 @@ pub const NO_PAGE: &str = "no_page";
 pub const TOO_SOON: &str = "too_soon";
 /// The least time between two requests of one agent for one kind.
 pub const REQUEST_INTERVAL: Duration = Duration::from_secs(3);
+/// Why input, a stroke, a request or a user's Accept was dropped: its record could not be queued
+/// on the session's writer (S2 stalled), and nothing reaches the page unrecorded.
+pub const NO_RECORD: &str = "no_record";
+/// Why a tracker's `refused` was ignored: this node forwarded no such input to that tab for that
+/// agent, so recording it would name an agent who asked nothing.
+pub const UNSOLICITED_REFUSAL: &str = "unsolicited_refused";
 
 /// Something the room must do after a change.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +52,9 @@ pub enum Effect {
     Tracker(ServerMessage),
     /// Write an `agent` record to the session stream.
     Record(AgentRecord),
+    /// Count one message refused for this reason (`cobrowse_rejected_total`), as it is refused:
+    /// its record, if any, may come up to a second later.
+    Rejected(&'static str),
 }
 
 struct Pending {
@@ -71,6 +85,8 @@ pub struct Consent {
     /// Agents that left, and when: a heartbeat their node sent just before the `left` must not
     /// bring them back.
     departed: HashMap<String, Instant>,
+    /// Input forwarded and not yet refused, so only refusals of real input are recorded.
+    forwarded: forwarded::Forwarded,
 }
 
 impl Consent {
@@ -181,6 +197,7 @@ impl Consent {
             }
             Signal::Control { tab, input } => {
                 if self.allows(&agent.id, GrantKind::Control) {
+                    self.forwarded.note(&agent.id, &tab, input.action(), now);
                     vec![
                         Effect::Tracker(ServerMessage::Control {
                             agent_id: agent.id.clone(),
@@ -272,8 +289,18 @@ impl Consent {
             .collect()
     }
 
-    /// The page could not perform an agent's input.
-    pub fn on_refused(&self, agent_id: &str, tab: &str, action: &str, reason: &str) -> Vec<Effect> {
+    /// The page could not perform an agent's input: recorded only when this node forwarded such
+    /// an input to that tab for that agent, else counted.
+    pub fn on_refused(
+        &mut self,
+        agent_id: &str,
+        tab: &str,
+        action: &str,
+        reason: &str,
+    ) -> Vec<Effect> {
+        if !self.forwarded.take(agent_id, tab, action) {
+            return vec![Effect::Rejected(UNSOLICITED_REFUSAL)];
+        }
         let agent = self.agent(agent_id);
         vec![record(
             &agent,
@@ -372,6 +399,7 @@ impl Consent {
             effects.push(Effect::Tracker(self.grants_message()));
         }
         effects.extend(self.flush_drops(&agent.id));
+        self.forwarded.forget(&agent.id);
         self.asked.retain(|(id, _), _| *id != agent.id);
         self.departed.insert(agent.id.clone(), now);
         let watchers = self.watchers();
@@ -389,16 +417,16 @@ impl Consent {
         now: Instant,
     ) -> Vec<Effect> {
         let key = (agent.id.clone(), what, reason);
+        let mut effects = vec![Effect::Rejected(reason)];
         match self.drops.get_mut(&key) {
             Some(drops) if now.duration_since(drops.last_recorded) < DROP_WINDOW => {
                 drops.unrecorded += 1;
-                Vec::new()
             }
             Some(drops) => {
                 let count = drops.unrecorded + 1;
                 drops.last_recorded = now;
                 drops.unrecorded = 0;
-                vec![dropped(&agent, what, reason, count)]
+                effects.push(dropped(&agent, what, reason, count));
             }
             None => {
                 self.drops.insert(
@@ -409,9 +437,10 @@ impl Consent {
                         unrecorded: 0,
                     },
                 );
-                vec![dropped(&agent, what, reason, 1)]
+                effects.push(dropped(&agent, what, reason, 1));
             }
         }
+        effects
     }
 
     /// Records what was counted of an agent's drops, and forgets its counters.
@@ -456,17 +485,20 @@ impl Consent {
             && self.pending.is_empty()
             && self.drops.is_empty()
             && self.departed.is_empty()
+            && self.forwarded.is_empty()
     }
 
     /// Time passing: unanswered requests are declined, silent agents leave, counted drops are
     /// recorded.
     pub fn sweep(&mut self, now: Instant) -> Vec<Effect> {
         let before = self.watchers.len();
-        let effects = self.expire(now);
+        let effects = self.expire(now, true);
         self.note_watchers(before, effects)
     }
 
-    fn expire(&mut self, now: Instant) -> Vec<Effect> {
+    /// Time passing; `flush` says whether counted drops may be recorded now (else they keep
+    /// counting until the writer has room).
+    fn expire(&mut self, now: Instant, flush: bool) -> Vec<Effect> {
         let mut effects = Vec::new();
         let expired: Vec<String> = self
             .pending
@@ -490,8 +522,9 @@ impl Consent {
             .retain(|_, at| now.duration_since(*at) < AGENT_LEASE);
         self.asked
             .retain(|_, at| now.duration_since(*at) < REQUEST_INTERVAL);
+        self.forwarded.expire(now);
         self.drops.retain(|(_, what, reason), drops| {
-            if now.duration_since(drops.last_recorded) < DROP_WINDOW {
+            if !flush || now.duration_since(drops.last_recorded) < DROP_WINDOW {
                 return true;
             }
             if drops.unrecorded == 0 {
@@ -564,7 +597,7 @@ mod tests {
             .iter()
             .filter_map(|e| match e {
                 Effect::Record(r) => Some(&r.action),
-                Effect::Tracker(_) => None,
+                Effect::Tracker(_) | Effect::Rejected(_) => None,
             })
             .collect()
     }
@@ -698,11 +731,8 @@ mod tests {
             [AgentAction::Dropped { count: 1, .. }]
         ));
         for _ in 0..4 {
-            assert!(
-                consent
-                    .on_signal(alice.clone(), click(), true, now)
-                    .is_empty()
-            );
+            let counted = consent.on_signal(alice.clone(), click(), true, now);
+            assert_eq!(counted, vec![Effect::Rejected(NO_GRANT)]);
         }
         let flushed = consent.sweep(now + DROP_WINDOW);
         assert!(matches!(
@@ -887,5 +917,162 @@ mod tests {
             e,
             Effect::Tracker(ServerMessage::ConsentRequest { video: false, .. })
         )));
+    }
+
+    #[test]
+    fn input_that_cannot_be_recorded_is_not_forwarded_and_its_drop_is_recorded_later() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        for _ in 0..3 {
+            let effects = consent.on_unrecordable_signal(alice.clone(), click(), true, now);
+            assert_eq!(
+                effects,
+                vec![Effect::Rejected(NO_RECORD)],
+                "counted at once"
+            );
+        }
+        let stroke = Signal::Stroke {
+            tab: "t".into(),
+            stroke: crate::protocol::Stroke {
+                id: "s".into(),
+                tool: crate::protocol::StrokeTool::Pen,
+                color: "#ff0000".into(),
+                points: vec![[1.0, 2.0]],
+            },
+        };
+        assert_eq!(
+            consent.on_unrecordable_signal(alice.clone(), stroke, true, now),
+            vec![Effect::Rejected(NO_RECORD)]
+        );
+        // While the writer stays full the counts wait; once it has room they are recorded.
+        assert!(actions(&consent.sweep_unrecordable(now + DROP_WINDOW)).is_empty());
+        let flushed = consent.sweep(now + DROP_WINDOW);
+        let mut counts: Vec<(String, u32)> = actions(&flushed)
+            .iter()
+            .filter_map(|a| match a {
+                AgentAction::Dropped {
+                    what,
+                    reason,
+                    count,
+                } if reason == NO_RECORD => Some((what.clone(), *count)),
+                _ => None,
+            })
+            .collect();
+        counts.sort();
+        assert_eq!(counts, vec![("control".into(), 3), ("stroke".into(), 1)]);
+        // The grant itself is untouched: recorded input flows again.
+        assert!(forwards(&consent.on_signal(alice, click(), true, now)));
+    }
+
+    #[test]
+    fn no_prompt_and_no_grant_without_their_record() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        let request = Signal::Request {
+            kind: GrantKind::Control,
+            video: false,
+        };
+        let unasked = consent.on_unrecordable_signal(alice.clone(), request.clone(), true, now);
+        assert_eq!(unasked, vec![Effect::Rejected(NO_RECORD)], "no prompt");
+        let asked = consent.on_signal(alice.clone(), request, true, now);
+        let id = prompt_id(&asked);
+        let accepted = consent.on_unrecordable_answer(&id, true, None, now);
+        assert!(actions(&accepted).is_empty());
+        assert!(
+            accepted.contains(&Effect::Tracker(ServerMessage::Grants { grants: vec![] })),
+            "the tab is told the grants as they are"
+        );
+        assert!(!consent.allows("id-alice", GrantKind::Control));
+        // The request is still open: an answer that can be recorded grants it.
+        consent.on_answer(&id, true, None);
+        assert!(consent.allows("id-alice", GrantKind::Control));
+    }
+
+    #[test]
+    fn what_takes_power_away_happens_even_unrecorded() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        let released = consent.on_unrecordable_signal(
+            alice.clone(),
+            Signal::Release {
+                kind: GrantKind::Control,
+            },
+            true,
+            now,
+        );
+        assert!(matches!(
+            actions(&released)[..],
+            [AgentAction::Released { .. }]
+        ));
+        assert!(!consent.allows("id-alice", GrantKind::Control));
+        let asked = consent.on_signal(
+            alice,
+            Signal::Request {
+                kind: GrantKind::Control,
+                video: false,
+            },
+            true,
+            now + REQUEST_INTERVAL,
+        );
+        let declined = consent.on_unrecordable_answer(&prompt_id(&asked), false, None, now);
+        assert!(matches!(
+            actions(&declined)[..],
+            [AgentAction::Declined { .. }]
+        ));
+    }
+
+    #[test]
+    fn a_refusal_is_recorded_only_for_input_forwarded_to_that_tab_for_that_agent() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let (alice, bob) = (agent("alice"), agent("bob"));
+        consent.on_signal(bob.clone(), Signal::Joined, true, now);
+        let unsolicited = vec![Effect::Rejected(UNSOLICITED_REFUSAL)];
+        assert_eq!(
+            consent.on_refused("id-bob", "t", "click", "gone"),
+            unsolicited,
+            "bob asked nothing"
+        );
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        assert!(forwards(&consent.on_signal(
+            alice.clone(),
+            click(),
+            true,
+            now
+        )));
+        assert_eq!(
+            consent.on_refused("id-alice", "other-tab", "click", "gone"),
+            unsolicited
+        );
+        assert_eq!(
+            consent.on_refused("id-alice", "t", "navigate", "cross-origin"),
+            unsolicited
+        );
+        assert_eq!(
+            consent.on_refused("id-bob", "t", "click", "gone"),
+            unsolicited
+        );
+        let refused = consent.on_refused("id-alice", "t", "click", "target gone");
+        assert!(matches!(
+            actions(&refused)[..],
+            [AgentAction::Refused { input, .. }] if input == "click"
+        ));
+        assert_eq!(
+            consent.on_refused("id-alice", "t", "click", "again"),
+            unsolicited,
+            "one input, one refusal"
+        );
+        // A refusal long after its input is not believed.
+        consent.on_signal(alice, click(), true, now);
+        consent.sweep(now + forwarded::REFUSAL_WINDOW);
+        assert_eq!(
+            consent.on_refused("id-alice", "t", "click", "late"),
+            unsolicited
+        );
     }
 }
