@@ -166,6 +166,9 @@ pub struct ServeArgs {
     /// How long sessions are kept, e.g. 30d, 12h.
     #[arg(long, env = "COBROWSE_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
     pub retention: Duration,
+    /// How long the audit stream keeps who read which recording, e.g. 365d.
+    #[arg(long, env = "COBROWSE_AUDIT_RETENTION", default_value = "365d", value_parser = humantime::parse_duration)]
+    pub audit_retention: Duration,
     /// Agent token as NAME:SECRET (repeatable); none given: one is generated and printed.
     #[arg(
         long = "agent-token",
@@ -312,6 +315,7 @@ impl ServeArgs {
         config.basin = self.basin;
         config.data_dir = self.data_dir;
         config.retention = self.retention;
+        config.audit_retention = self.audit_retention;
         config.project_keys = self.project_keys;
         config.allowed_origins = self.allowed_origins;
         config.secret = self.secret.unwrap_or_else(random_secret);

@@ -7,19 +7,23 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::warn;
 
 use crate::auth::{AgentTokens, Projects, SessionTokens};
 use crate::metrics::Metrics;
-use crate::protocol::Limits;
+use crate::protocol::{AuditAction, AuditRecord, Limits, SessionId};
 use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
-use crate::store::stream::Store;
+use crate::store::audit::AuditStream;
+use crate::store::stream::{Store, StoreError};
 
 /// Shared by every handler.
 pub struct AppState {
     pub rooms: Arc<Rooms>,
     pub signals: Arc<SignalBus>,
     pub store: Store,
+    /// Who read which recording (`cluster/audit`).
+    pub audit: AuditStream,
     pub agents: AgentTokens,
     pub projects: Projects,
     pub session_tokens: SessionTokens,
@@ -33,4 +37,36 @@ pub struct AppState {
     pub live_window: Duration,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
+}
+
+/// Why a read is refused when its audit record could not be written.
+const AUDIT_UNAVAILABLE: &str = "audit_unavailable";
+
+impl AppState {
+    /// Writes that `agent` reads `session` as `action` says to the audit stream, and returns once
+    /// it is durable. Fails closed: a read whose record cannot be written is refused (503), so no
+    /// recording is read without a trace, at the cost of one S2 append before each read.
+    pub async fn audit(
+        &self,
+        agent: &str,
+        session: SessionId,
+        action: AuditAction,
+    ) -> Result<(), StoreError> {
+        let record = AuditRecord {
+            session,
+            agent: agent.to_string(),
+            node: self.rooms.settings.node_id.clone(),
+            action,
+        };
+        self.audit.append(&record).await.map_err(|e| {
+            warn!(%session, agent, error = %e, "read refused: its audit record could not be written");
+            self.metrics
+                .rejected
+                .with_label_values(&[AUDIT_UNAVAILABLE])
+                .inc();
+            StoreError::Unavailable(format!(
+                "the read was refused because it could not be audited ({e}); retry"
+            ))
+        })
+    }
 }

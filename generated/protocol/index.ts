@@ -10,4 +10,5 @@ export type * from "./call";
 export type * from "./signal";
 export type * from "./records";
 export type * from "./rest";
+export type * from "./audit";
 export * from "./constants";

@@ -29,7 +29,7 @@ use crate::clock::now_ms;
 use crate::http::error::ApiError;
 use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
-use crate::protocol::{AgentRef, Signal};
+use crate::protocol::{AgentRef, AuditAction, FollowVia, Signal};
 use crate::session::limits::RateLimiter;
 use crate::session::rooms::Presence;
 use crate::signal::SignalBus;
@@ -79,14 +79,15 @@ impl StartQuery {
     }
 }
 
-/// Finds the session and its start, and joins the room: all before the upgrade, so a refusal is
-/// a plain HTTP error with a JSON body.
+/// Finds the session and its start, writes the read to the audit stream, and joins the room: all
+/// before the upgrade, so a refusal is a plain HTTP error with a JSON body.
 async fn open(
     state: &Arc<AppState>,
     id: &str,
     query: &StartQuery,
     last_event_id: Option<u64>,
     agent: Agent,
+    via: FollowVia,
 ) -> Result<(Seat, Subscription), ApiError> {
     let id = id.parse::<SessionId>()?;
     let from = query.read_from(last_event_id)?;
@@ -102,9 +103,22 @@ async fn open(
             state.max_agents_per_room
         )));
     }
+    let agent = AgentRef {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: agent.name,
+    };
+    // A replay of an ended session writes nothing to the session's stream (it is sealed), and
+    // a live follow's `joined` reaches it only where a node holds the session: the audit stream
+    // has every follow.
+    let action = AuditAction::Follow {
+        via,
+        agent_id: agent.id.clone(),
+        from_seq: start,
+    };
+    state.audit(&agent.name, id, action).await?;
     let room = presence.room();
     let subscription = Subscription::new(room.stream().clone(), room.feed().clone(), start);
-    Ok((Seat::take(state, presence, agent.name), subscription))
+    Ok((Seat::take(state, presence, agent), subscription))
 }
 
 /// An agent's place in a session. Taking it tells the session's tracker node that the agent
@@ -120,11 +134,7 @@ struct Seat {
 }
 
 impl Seat {
-    fn take(state: &Arc<AppState>, presence: Presence, name: String) -> Self {
-        let agent = AgentRef {
-            id: uuid::Uuid::new_v4().to_string(),
-            name,
-        };
+    fn take(state: &Arc<AppState>, presence: Presence, agent: AgentRef) -> Self {
         let session = presence.room().id;
         state.signals.publish(session, &agent, Signal::Joined);
         let stop = CancellationToken::new();
@@ -235,7 +245,10 @@ pub async fn websocket(
         let ws = ws.map_err(|e| {
             ApiError::bad_request(format!("this route needs a WebSocket upgrade: {e}"))
         })?;
-        Ok::<_, ApiError>((ws, open(&state, &id, &query, None, agent).await?))
+        Ok::<_, ApiError>((
+            ws,
+            open(&state, &id, &query, None, agent, FollowVia::Websocket).await?,
+        ))
     };
     let (ws, (seat, subscription)) = match opened.await {
         Ok(opened) => opened,
@@ -411,7 +424,7 @@ pub async fn sse(
         Ok(agent) => agent,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    match open(&state, &id, &query, last_event_id, agent).await {
+    match open(&state, &id, &query, last_event_id, agent, FollowVia::Sse).await {
         Ok((seat, subscription)) => Sse::new(sse_events(state, seat, subscription))
             .keep_alive(KeepAlive::default())
             .into_response(),

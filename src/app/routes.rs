@@ -43,6 +43,7 @@ pub fn router(state: Arc<AppState>, web_root: &Path) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/track", get(tracker::handle))
         .route("/api/v1/sessions", get(rest::list_sessions))
+        .route("/api/v1/audit", get(rest::get_audit))
         .route("/api/v1/sessions/{id}", get(rest::get_session))
         .route("/api/v1/sessions/{id}/events", get(rest::export_events))
         .route("/api/v1/sessions/{id}/events/stream", get(live::sse))

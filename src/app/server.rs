@@ -41,6 +41,8 @@ pub struct ServerConfig {
     /// Where the embedded store keeps its data; `None` keeps it in memory.
     pub data_dir: Option<PathBuf>,
     pub retention: Duration,
+    /// How long the audit stream keeps who read which recording: longer than the recordings.
+    pub audit_retention: Duration,
     /// `(name, secret)` pairs.
     pub agent_tokens: Vec<(String, String)>,
     pub project_keys: Vec<String>,
@@ -71,6 +73,7 @@ impl ServerConfig {
             basin: "cobrowse".into(),
             data_dir: None,
             retention: Duration::from_secs(30 * 24 * 3600),
+            audit_retention: Duration::from_secs(365 * 24 * 3600),
             agent_tokens: vec![(agent.0.into(), agent.1.into())],
             project_keys: vec!["demo".into()],
             allowed_origins: Vec::new(),
@@ -187,6 +190,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             }
         };
     let store = Store::new(backend, config.retention);
+    let audit = store.audit_stream(config.audit_retention).await?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let (signals, incoming) = SignalBus::start(
@@ -215,6 +219,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         signals,
         rooms,
         store,
+        audit,
         agents: AgentTokens::new(config.agent_tokens.clone()),
         projects: Projects::new(config.project_keys.clone(), config.allowed_origins.clone()),
         session_tokens: SessionTokens::new(

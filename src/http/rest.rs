@@ -1,5 +1,6 @@
-//! The agents' REST API: session list, one session, and a session's events for replay. Every
-//! route needs an agent token; every error is JSON.
+//! The agents' REST API: session list, one session, a session's events for replay, recordings,
+//! and the audit of reads. Every route needs an agent token; every error is JSON. Every read of a
+//! recording is written to the audit stream before it is served (`AppState::audit`).
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use super::error::ApiError;
 use crate::call::archive;
 use crate::http::listing::{self, ListQuery};
 use crate::protocol::SessionId;
-use crate::protocol::{RecordKind, SessionDetail};
+use crate::protocol::{AuditAction, AuditEntry, AuditPage, AuditRecord, RecordKind, SessionDetail};
 use crate::state::AppState;
 use crate::store::stream::{StoreError, read_all};
 
@@ -74,16 +75,20 @@ pub async fn get_session(
     params: Result<Query<SessionParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    state
+    let agent = state
         .agents
         .authenticate_request(&headers, params.token.as_deref())?;
     let id = id.parse::<SessionId>()?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
+    // Without `activity` the answer is what the session list shows, which consoles poll: only
+    // the detail that reads the recording is audited.
     let (activity, recordings) = if params.activity {
-        (
+        let read = (
             listing::activity(&state.store.session(id)).await?,
             archive::list(&state.store, id).await?,
-        )
+        );
+        state.audit(&agent.name, id, AuditAction::Detail).await?;
+        read
     } else {
         (Vec::new(), Vec::new())
     };
@@ -108,7 +113,7 @@ pub async fn get_recording(
     params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    state
+    let agent = state
         .agents
         .authenticate_request(&headers, params.token.as_deref())?;
     let id = id.parse::<SessionId>()?;
@@ -117,6 +122,11 @@ pub async fn get_recording(
             "session {id} has no recorded file {recording}/{file}"
         )));
     };
+    let action = AuditAction::Recording {
+        recording: recording.clone(),
+        file: file.clone(),
+    };
+    state.audit(&agent.name, id, action).await?;
     let content_type = if file.ends_with(".ogg") {
         "audio/ogg"
     } else {
@@ -151,7 +161,7 @@ pub async fn export_events(
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    state
+    let agent = state
         .agents
         .authenticate_request(&headers, params.token.as_deref())?;
     let id = id.parse::<SessionId>()?;
@@ -165,6 +175,11 @@ pub async fn export_events(
     }
     let stream = state.store.session(id);
     let events = read_all(&stream, 0).await?;
+    // Audited before the first byte of the body is sent.
+    let action = AuditAction::Export {
+        tab: params.tab.clone(),
+    };
+    state.audit(&agent.name, id, action).await?;
     let tab = params.tab;
     let mut dedup = crate::store::frame::Dedup::new();
     let mut first = true;
@@ -196,4 +211,71 @@ pub async fn export_events(
         Body::from_stream(body),
     )
         .into_response())
+}
+
+/// Records of the audit stream examined per request at most: a page of a filtered audit may hold
+/// fewer than `limit` entries, and `next_seq` says where to go on.
+const AUDIT_SCAN: u64 = 10_000;
+
+#[derive(Debug, Deserialize)]
+pub struct AuditParams {
+    /// Only reads of this session.
+    session: Option<String>,
+    /// Where to start in the audit stream (the previous page's `next_seq`); 0 by default.
+    from_seq: Option<u64>,
+    /// Entries per page, clamped to 1–1000; 100 by default.
+    limit: Option<usize>,
+    token: Option<String>,
+}
+
+/// The audit of reads, oldest first, optionally of one session.
+pub async fn get_audit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params?;
+    state
+        .agents
+        .authenticate_request(&headers, params.token.as_deref())?;
+    let session = params
+        .session
+        .as_deref()
+        .map(str::parse::<SessionId>)
+        .transpose()?;
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let start = params.from_seq.unwrap_or(0);
+    let mut next = start;
+    let mut entries = Vec::new();
+    while entries.len() < limit && next < start.saturating_add(AUDIT_SCAN) {
+        let records = state.audit.read(next, 1000).await?;
+        if records.is_empty() {
+            return Ok(Json(AuditPage {
+                entries,
+                next_seq: None,
+            })
+            .into_response());
+        }
+        for record in records {
+            next = record.seq_num + 1;
+            let Ok(audit) = serde_json::from_slice::<AuditRecord>(&record.body) else {
+                continue;
+            };
+            if session.is_none_or(|s| s == audit.session) {
+                entries.push(AuditEntry {
+                    seq_num: record.seq_num,
+                    ts: record.timestamp,
+                    record: audit,
+                });
+                if entries.len() == limit {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Json(AuditPage {
+        entries,
+        next_seq: Some(next),
+    })
+    .into_response())
 }

@@ -19,6 +19,7 @@
 //! | [`call`] | call negotiation: offers, slots, ICE | agents, trackers |
 //! | [`records`] | the bodies of the records a session stream stores | agents, the server itself |
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
+//! | [`audit`] | the records of the audit stream of reads, and its REST answer | agents, operators |
 //! | [`close`] | WebSocket close codes | trackers, agents |
 //! | [`session_id`] | a session's id, and the name of its stream | all |
 //!
@@ -26,6 +27,7 @@
 //! (`scripts/gen-protocol-ts`), so the tracker and the agent console cannot drift from them.
 
 pub mod agent;
+pub mod audit;
 pub mod call;
 pub mod close;
 pub mod grants;
@@ -39,6 +41,7 @@ pub mod tracker;
 mod typescript;
 
 pub use agent::{AgentMessage, DeliveredEvent};
+pub use audit::{AuditAction, AuditEntry, AuditPage, AuditRecord, FollowVia};
 pub use call::{CallMessage, CallOffer, IceCandidate, IceServer, Media, Participant, Slot};
 pub use grants::{AgentRef, DeclineReason, Grant, GrantKind};
 pub use input::{

@@ -80,6 +80,10 @@ fn modules(cfg: &Config) -> Vec<(&'static str, Vec<Declaration>)> {
         ("signal", declare_all!(cfg; Signal, SignalRecord)),
         ("records", records),
         ("rest", rest),
+        (
+            "audit",
+            declare_all!(cfg; AuditRecord, AuditAction, FollowVia, AuditEntry, AuditPage),
+        ),
     ]
 }
 

@@ -17,8 +17,10 @@
 //! On top of that interface: [`stream`] names the crate's streams and gives typed access to a
 //! session's stream and the signal stream; [`frame`] turns events into record bodies and back;
 //! the [`writer`] is a session's only appender on a node, acknowledging once S2 has the records,
-//! and publishes what landed to the session's [`feed`]; [`embedded`] runs s2-lite in-process.
+//! and publishes what landed to the session's [`feed`]; [`audit`] is the stream of reads that
+//! outlives sessions; [`embedded`] runs s2-lite in-process.
 
+pub mod audit;
 pub mod backend;
 pub mod embedded;
 pub mod feed;

@@ -407,6 +407,26 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
     assert_eq!(&audio[0..4], b"OggS");
     assert_eq!(file("nobody-audio.ogg", AGENT_TOKEN).await.status(), 404);
     assert_eq!(file("user-audio.ogg", "wrong").await.status(), 401);
+
+    // Both downloads are on the audit, naming the agent; the refused ones are not.
+    let audit = get_json(&server, &format!("/api/v1/audit?session={session}")).await;
+    let downloads: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record"]["action"] == "recording")
+        .map(|e| {
+            assert_eq!(e["record"]["recording"], recording);
+            (
+                e["record"]["agent"].as_str().unwrap(),
+                e["record"]["file"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        downloads,
+        vec![("alice", "user-video.ivf"), ("alice", "user-audio.ogg")]
+    );
 }
 
 /// The agent that holds the call grant, from the session's activity.

@@ -1,6 +1,7 @@
 //! Integration tests: real servers on loopback with the embedded s2-lite (or separate `cobrowse`
 //! processes sharing one), real WebSockets, no mocks. One test binary, so the crate is linked once.
 
+mod audit;
 mod calls;
 mod cluster;
 mod common;

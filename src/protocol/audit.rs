@@ -1,0 +1,67 @@
+//! The audit stream (`cluster/audit`): who read which session's recording, kept apart from the
+//! session's own stream because an ended session's stream is sealed (its `end` stays its last
+//! record) and because the trail of reads must outlive the recording it is about. Its records,
+//! and the REST answer that lists them (`GET /api/v1/audit`).
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::SessionId;
+
+/// Body of one record of the audit stream (single-line JSON, no envelope): an agent read a
+/// session's recording, through the node `node`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AuditRecord {
+    pub session: SessionId,
+    /// The authenticated agent's name.
+    pub agent: String,
+    /// The `--node-id` of the node that served the read.
+    pub node: String,
+    #[serde(flatten)]
+    pub action: AuditAction,
+}
+
+/// What was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AuditAction {
+    /// `GET /api/v1/sessions/{id}/events`: the session's rrweb events, of one tab or all.
+    Export { tab: Option<String> },
+    /// `GET /api/v1/sessions/{id}` with its `activity` and `recordings`.
+    Detail,
+    /// `GET /api/v1/sessions/{id}/recordings/{recording}/{file}`: one file of a call recording.
+    Recording { recording: String, file: String },
+    /// A live view or replay over the agent WebSocket or SSE, from sequence number `from_seq`.
+    /// `agent_id` is the connection's id, the one the session's `agent` records name it by.
+    Follow {
+        via: FollowVia,
+        agent_id: String,
+        from_seq: u64,
+    },
+}
+
+/// How an agent followed a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowVia {
+    Websocket,
+    Sse,
+}
+
+/// One record of the audit stream as `GET /api/v1/audit` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AuditEntry {
+    /// Its position in the audit stream.
+    pub seq_num: u64,
+    /// When S2 stored it, ms since the Unix epoch.
+    pub ts: u64,
+    pub record: AuditRecord,
+}
+
+/// A page of the audit, oldest first; pass `next_seq` as `from_seq` for the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Where to continue, or null when the page reached the stream's tail.
+    pub next_seq: Option<u64>,
+}
