@@ -392,6 +392,15 @@ pub enum SessionsCommand {
     },
     /// Print a session as a JSON array of rrweb events.
     Export { id: String },
+    /// Print the audit of reads (who read which recording), oldest first, as JSON lines.
+    Audit {
+        /// Only reads of this session.
+        #[arg(long)]
+        session: Option<String>,
+        /// Start at this position of the audit stream.
+        #[arg(long, default_value_t = 0)]
+        from_seq: u64,
+    },
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use futures::StreamExt;
 
-use cobrowse::protocol::{ErrorBody, SessionPage};
+use cobrowse::protocol::{AuditPage, ErrorBody, SessionPage};
 
 use crate::args::{SessionsArgs, SessionsCommand};
 
@@ -114,6 +114,28 @@ pub async fn run(args: SessionsArgs) -> Result<(), SessionsError> {
                 out.write_all(&chunk.map_err(unreachable)?)?;
             }
             writeln!(out)?;
+        }
+        SessionsCommand::Audit { session, from_seq } => {
+            let mut out = std::io::stdout().lock();
+            let mut next = Some(from_seq);
+            while let Some(from_seq) = next {
+                let mut request = get("/api/v1/audit".into())
+                    .query(&[("from_seq", from_seq.to_string()), ("limit", "1000".into())]);
+                if let Some(session) = &session {
+                    request = request.query(&[("session", session)]);
+                }
+                let response = checked(request.send().await.map_err(unreachable)?).await?;
+                let page: AuditPage = response
+                    .json()
+                    .await
+                    .map_err(|e| SessionsError::Decode(e.to_string()))?;
+                for entry in &page.entries {
+                    let line = serde_json::to_string(entry)
+                        .map_err(|e| SessionsError::Decode(e.to_string()))?;
+                    writeln!(out, "{line}")?;
+                }
+                next = page.next_seq;
+            }
         }
     }
     Ok(())

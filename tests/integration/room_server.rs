@@ -698,6 +698,15 @@ async fn the_cli_lists_and_exports_sessions() {
     .await;
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+
+    let audit = run_cli(&server.url(), &["audit", "--session", &t.session_id]).await;
+    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1, "the one export: {entries:?}");
+    assert_eq!(entries[0]["record"]["action"], "export");
+    assert_eq!(entries[0]["record"]["agent"], "alice");
     server.stop().await;
 }
 
