@@ -26,7 +26,11 @@ const DROP_REASONS: Record<string, string> = {
   no_grant: "no grant",
   no_page: "the page was loading",
   too_soon: "asked again too soon",
+  no_record: "it could not be recorded",
 };
+
+/** What was dropped, as a count of it reads. */
+const DROPPED_THINGS = { control: "input", stroke: "stroke", request: "request", answer: "accepted request" } as const;
 
 /** Lines kept; older ones are dropped. */
 const MAX_ENTRIES = 1000;
@@ -173,7 +177,7 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
     case "stroke":
       return strokeText(name, record.stroke);
     case "dropped":
-      return `dropped ${plural(count, { control: "input", stroke: "stroke", request: "request" }[record.what])} from ${name}: ${DROP_REASONS[record.reason] ?? record.reason.replace(/_/g, " ")}`;
+      return `dropped ${plural(count, DROPPED_THINGS[record.what])} from ${name}: ${DROP_REASONS[record.reason] ?? record.reason.replace(/_/g, " ")}`;
     case "refused":
       return `the page could not perform ${name}'s ${record.input ?? "input"}${record.reason ? `: ${record.reason}` : ""}`;
     case "other":

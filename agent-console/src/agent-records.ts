@@ -40,7 +40,7 @@ export type AgentRecord =
   | { action: "control"; agent: AgentRef; tab: string; input: RecordedInput }
   | { action: "stroke"; agent: AgentRef; tab: string; stroke: Stroke }
   /** Input, strokes or requests the server threw away (`reason`), `count` of them within a second. */
-  | { action: "dropped"; agent: AgentRef; what: "control" | "stroke" | "request"; reason: string; count: number }
+  | { action: "dropped"; agent: AgentRef; what: "control" | "stroke" | "request" | "answer"; reason: string; count: number }
   /** The page could not perform an input; `input` names which (null when the record does not say). */
   | { action: "refused"; agent: AgentRef; tab: string; input: string | null; reason: string }
   /** The server started or stopped recording the call (`recording` is its id, protocol.md §10.5). */
@@ -196,7 +196,7 @@ export function parseAgentRecord(json: unknown): AgentRecord | null {
     }
     case "dropped": {
       const what = str(json, "what");
-      if (what !== "control" && what !== "stroke" && what !== "request") return null;
+      if (what !== "control" && what !== "stroke" && what !== "request" && what !== "answer") return null;
       return { action, agent, what, reason: reason ?? "no_grant", count: num(json, "count") ?? 1 };
     }
     case "refused": {

@@ -177,8 +177,9 @@ export class ConsentState {
           this.droppedRequests(id, record.reason, record.count);
           break;
         }
-        // `no_page` drops (the page was between two loads) leave the grant as it was.
-        if (record.reason !== "no_grant") break;
+        // `no_page` drops (the page was between two loads) leave the grant as it was, and an
+        // Accept that could not be recorded leaves its request pending.
+        if (record.reason !== "no_grant" || record.what === "answer") break;
         const kind: GrantKind = record.what === "control" ? "control" : "annotate";
         if (this.grantsOf(id)[kind].status === "granted") this.set(id, kind, "none", "dropped");
         break;

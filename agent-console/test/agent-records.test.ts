@@ -44,6 +44,10 @@ describe("parseAgentRecord", () => {
       what: "stroke",
       count: 3,
     });
+    expect(parseAgentRecord({ action: "dropped", agent: alice, what: "answer", reason: "no_record", count: 1 })).toMatchObject({
+      what: "answer",
+      reason: "no_record",
+    });
   });
 
   it("parses a recorded input, whose typed value is only a length", () => {
