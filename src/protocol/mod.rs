@@ -20,12 +20,14 @@
 //! | [`records`] | the bodies of the records a session stream stores | agents, the server itself |
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
 //! | [`close`] | WebSocket close codes | trackers, agents |
+//! | [`bounds`] | the checks every peer's MessagePack passes before it is decoded | the server |
 //! | [`session_id`] | a session's id, and the name of its stream | all |
 //!
 //! The TypeScript of `generated/protocol/` is rendered from these types by `typescript.rs`
 //! (`scripts/gen-protocol-ts`), so the tracker and the agent console cannot drift from them.
 
 pub mod agent;
+pub mod bounds;
 pub mod call;
 pub mod close;
 pub mod grants;
@@ -39,6 +41,7 @@ pub mod tracker;
 mod typescript;
 
 pub use agent::{AgentMessage, DeliveredEvent};
+pub use bounds::from_msgpack;
 pub use call::{CallMessage, CallOffer, IceCandidate, IceServer, Media, Participant, Slot};
 pub use grants::{AgentRef, DeclineReason, Grant, GrantKind};
 pub use input::{
