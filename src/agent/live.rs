@@ -29,7 +29,7 @@ use crate::clock::now_ms;
 use crate::http::error::ApiError;
 use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
-use crate::protocol::{AgentRef, AuditAction, FollowVia, Signal};
+use crate::protocol::{AgentRef, AuditAction, FollowVia, Signal, from_msgpack};
 use crate::session::limits::RateLimiter;
 use crate::session::rooms::Presence;
 use crate::signal::SignalBus;
@@ -203,7 +203,7 @@ impl Seat {
                 format!("more than {AGENT_FRAMES_PER_SEC} frames a second; this one was dropped"),
             );
         }
-        let signal: Signal = match rmp_serde::from_slice(&data) {
+        let signal: Signal = match from_msgpack(&data) {
             Ok(signal) => signal,
             Err(e) => return error("malformed", format!("not a message of this protocol: {e}")),
         };

@@ -21,6 +21,7 @@
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
 //! | [`audit`] | the records of the audit stream of reads, and its REST answer | agents, operators |
 //! | [`close`] | WebSocket close codes | trackers, agents |
+//! | [`bounds`] | the checks every peer's MessagePack passes before it is decoded | the server |
 //! | [`session_id`] | a session's id, and the name of its stream | all |
 //!
 //! The TypeScript of `generated/protocol/` is rendered from these types by `typescript.rs`
@@ -28,6 +29,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod bounds;
 pub mod call;
 pub mod close;
 pub mod grants;
@@ -42,6 +44,7 @@ mod typescript;
 
 pub use agent::{AgentMessage, DeliveredEvent};
 pub use audit::{AuditAction, AuditEntry, AuditPage, AuditRecord, FollowVia};
+pub use bounds::from_msgpack;
 pub use call::{CallMessage, CallOffer, IceCandidate, IceServer, Media, Participant, Slot};
 pub use grants::{AgentRef, DeclineReason, Grant, GrantKind};
 pub use input::{

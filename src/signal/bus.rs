@@ -18,7 +18,7 @@ use tracing::warn;
 use super::inbox::Inboxes;
 use crate::metrics::Metrics;
 use crate::protocol::SessionId;
-use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
+use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord, from_msgpack};
 use crate::store::Follow;
 use crate::store::stream::{SignalStream, Store, StoreError};
 
@@ -223,7 +223,7 @@ impl Follower {
 
     /// Returns false once the session core has stopped taking signals.
     async fn deliver(&self, body: &[u8], stored_ms: u64) -> bool {
-        let record: SignalRecord = match rmp_serde::from_slice(body) {
+        let record: SignalRecord = match from_msgpack(body) {
             Ok(record) => record,
             Err(e) => {
                 warn!(error = %e, "skipping a signal record that does not decode");

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::RecordKind;
+use crate::protocol::{RecordKind, from_msgpack};
 
 /// Largest body slice one record carries. S2 caps a record at 1 MiB metered; half of that leaves
 /// ample room for the envelope.
@@ -163,11 +163,10 @@ impl Reassembler {
         timestamp: u64,
         record: &[u8],
     ) -> Result<Option<StoredEvent>, FrameError> {
-        let envelope: Envelope<'_> =
-            rmp_serde::from_slice(record).map_err(|e| FrameError::Malformed {
-                seq_num,
-                reason: e.to_string(),
-            })?;
+        let envelope: Envelope<'_> = from_msgpack(record).map_err(|e| FrameError::Malformed {
+            seq_num,
+            reason: e.to_string(),
+        })?;
         if envelope.version != ENVELOPE_VERSION {
             return Err(FrameError::UnknownVersion {
                 seq_num,
@@ -190,7 +189,9 @@ impl Reassembler {
                 codec: envelope.codec,
                 next_part: 0,
                 parts: envelope.parts,
-                body: Vec::with_capacity(envelope.body.len() * envelope.parts as usize),
+                // Grown as parts arrive, never sized by `parts`: that is a number anyone who can
+                // append to the store chose (4 billion of them aborted the reader).
+                body: Vec::new(),
             });
         }
         let Some(pending) = self.pending.as_mut() else {
@@ -386,5 +387,25 @@ mod tests {
         };
         assert!(d.admit(&heartbeat));
         assert!(d.admit(&heartbeat));
+    }
+
+    #[test]
+    fn a_record_claiming_billions_of_parts_costs_only_what_it_carries() {
+        let body = noise(MAX_PART_BYTES);
+        let envelope = Envelope {
+            version: ENVELOPE_VERSION,
+            kind: RecordKind::Rrweb,
+            tab: Cow::Borrowed("tab-1"),
+            seq: 1,
+            ts: 1,
+            part: 0,
+            parts: u32::MAX,
+            codec: Codec::Raw,
+            body: Cow::Borrowed(&body),
+        };
+        let record = rmp_serde::to_vec(&envelope).unwrap();
+        let mut r = Reassembler::new();
+        assert_eq!(r.push(0, 0, &record), Ok(None));
+        assert_eq!(r.pending_from(), Some(0), "held until its parts stop short");
     }
 }

@@ -16,7 +16,7 @@ use super::reject::{NO_CLOSE_FRAME, Reject, writer_gone};
 use super::{HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT};
 use crate::call::{Command, USER};
 use crate::protocol::{
-    EndReason, ServerMessage, TrackerEvent, TrackerEventKind, TrackerMessage, close,
+    EndReason, ServerMessage, TrackerEvent, TrackerEventKind, TrackerMessage, close, from_msgpack,
 };
 use crate::session::room::TrackerSignal;
 use crate::session::rooms::Presence;
@@ -314,12 +314,12 @@ impl TrackerConnection {
             Message::Close(_) => return Ok(None),
             Message::Ping(_) | Message::Pong(_) => return Ok(None),
         };
-        rmp_serde::from_slice(&data).map(Some).map_err(|e| {
+        from_msgpack(&data).map(Some).map_err(|e| {
             #[derive(Deserialize)]
             struct Tagged {
                 r#type: String,
             }
-            match rmp_serde::from_slice::<Tagged>(&data) {
+            match from_msgpack::<Tagged>(&data) {
                 Ok(t) if !TrackerMessage::TYPES.contains(&t.r#type.as_str()) => self.refuse(
                     "malformed",
                     close::PROTOCOL,

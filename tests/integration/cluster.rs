@@ -55,6 +55,27 @@ pub async fn spawn(args: &[&str], marker: &str) -> Process {
 }
 
 impl Process {
+    pub fn pid(&self) -> String {
+        self.child.id().expect("still running").to_string()
+    }
+
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`, …) to the process, as `kill -SIGNAL` would.
+    pub async fn signal(&self, signal: &str) {
+        let pid = self.pid();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .await;
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
+    }
+
+    /// kill -9, and waits until the process is gone (its port free again).
+    pub async fn kill(mut self) {
+        self.signal("KILL").await;
+        let exited = tokio::time::timeout(WAIT, self.child.wait()).await;
+        assert!(exited.is_ok(), "process exits on SIGKILL");
+    }
+
     /// Asks the process to shut down gracefully (SIGTERM) and waits for it to exit.
     pub async fn terminate(mut self) {
         let pid = self.child.id().expect("still running").to_string();
@@ -71,6 +92,17 @@ impl Process {
 pub async fn store() -> Process {
     spawn(
         &["store", "--listen", "127.0.0.1:0"],
+        "s2-lite listening at",
+    )
+    .await
+}
+
+/// A store keeping its data durably in `dir`, on `listen` (port 0: any).
+pub async fn durable_store(dir: &std::path::Path, listen: SocketAddr) -> Process {
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let listen = listen.to_string();
+    spawn(
+        &["store", "--listen", &listen, "--data-dir", dir],
         "s2-lite listening at",
     )
     .await

@@ -280,6 +280,7 @@ async fn killing_the_writer_node_loses_no_acknowledged_event() {
     let writing = burst(on_a, 11, 5000, 5);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The writer's process dies mid-burst, with appends in flight.
+    let killed = std::time::Instant::now();
     drop(a);
     let (_on_a, acked) = writing.await.unwrap();
     assert!(
@@ -292,8 +293,18 @@ async fn killing_the_writer_node_loses_no_acknowledged_event() {
     let mut joined_b = agent(&b, &session, "from=live").await;
     let mut on_b = Tracker::open(&b, Some(token), "tab-1").await;
     on_b.write((acked + 1..=5000).map(rrweb).collect()).await;
+    let recovery = killed.elapsed();
 
     let seqs = until_seq(&mut watching_b, 5000).await;
+    let mut distinct = seqs.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    eprintln!(
+        "fault writer node kill -9: acknowledged 5000 ({acked} before the kill), lost {}, duplicates {}, {} ms from the kill until the resend on node B was acknowledged",
+        5000 - distinct.len(),
+        seqs.len() - distinct.len(),
+        recovery.as_millis()
+    );
     let mut deduped = seqs.clone();
     deduped.dedup();
     assert_eq!(
