@@ -36,6 +36,7 @@ export async function startServer(options = {}) {
     "--agent-token", `e2e:${AGENT_TOKEN}`,
     "--secret", "e2e-secret",
     "--web-root", REPO,
+    "--demo",
   ];
   if (options.dataDir) args.push("--data-dir", options.dataDir);
   if (options.args) args.push(...options.args);
