@@ -9,11 +9,13 @@
  * Accept is disabled for {@link ACCEPT_DELAY_MS} after the prompt appears, and again whenever
  * the prompt moves ({@link Prompt.hold}). An agent could otherwise make an Accept button appear
  * under the user's pointer (by requesting and releasing again and again) just as they click on
- * the page, and a double click on one Accept could land on the next prompt's.
+ * the page, and a double click on one Accept could land on the next prompt's. Accept takes only
+ * the user's own clicks ({@link byUser}): a script on the page cannot accept for them.
  */
 
 import type { ConsentRequest, GrantKind } from "./protocol";
 import { UI_ATTRIBUTE } from "./page-ui";
+import { byUser } from "./user-input";
 
 export const PROMPT_CSS = `
 .prompts {
@@ -122,9 +124,9 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   };
   const decline = button(doc, "consent-decline", "Decline", () => once(false));
   // A disabled button gets no click from the user's pointer or keyboard; the check also covers a
-  // click dispatched to it by script.
-  const accept = button(doc, "consent-accept", "Accept", () => {
-    if (!accept.disabled) once(true);
+  // click dispatched to it by script, which is refused in any case.
+  const accept = button(doc, "consent-accept", "Accept", (event) => {
+    if (!accept.disabled && byUser(event)) once(true);
   });
   const actions = doc.createElement("div");
   actions.className = "actions";
@@ -154,7 +156,7 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   return prompt;
 }
 
-function button(doc: Document, name: string, label: string, onClick: () => void): HTMLButtonElement {
+function button(doc: Document, name: string, label: string, onClick: (event: MouseEvent) => void): HTMLButtonElement {
   const b = doc.createElement("button");
   b.type = "button";
   b.setAttribute(UI_ATTRIBUTE, name);

@@ -9,6 +9,7 @@ import type { CallOffer, CallSlot, Grant } from "../src/protocol";
 import { MemoryStorage } from "../src/storage";
 import { type CallSetup, FakePeer, FakeTrack, flush, offerSdp, setupCall } from "./call-fakes";
 import { alice, bob, find, findAll, TAB } from "./page";
+import { userClick } from "./user";
 
 const voice = (agent = alice): Grant => ({ kind: "call", agent, video: false });
 const video = (agent = alice): Grant => ({ kind: "call", agent, video: true });
@@ -28,7 +29,7 @@ function acceptCall(t: CallSetup, agent = alice, withVideo = false): string {
   const requestId = `r-${++requestIds}`;
   t.receive({ type: "consent_request", request_id: requestId, kind: "call", agent, video: withVideo });
   vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-  find("consent-prompt", `[data-request-id="${requestId}"]`)!.querySelector<HTMLElement>('[data-cobrowse="consent-accept"]')!.click();
+  userClick(find("consent-prompt", `[data-request-id="${requestId}"]`)!.querySelector<HTMLElement>('[data-cobrowse="consent-accept"]')!);
   return requestId;
 }
 
@@ -87,10 +88,10 @@ describe("calls: consent comes before any device", () => {
     expect(recordPrompt.dataset["kind"]).toBe("record");
 
     const accept = voicePrompt.querySelector<HTMLButtonElement>('[data-cobrowse="consent-accept"]')!;
-    accept.click();
+    userClick(accept);
     expect(t.sent).toEqual([]);
     vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-    accept.click();
+    userClick(accept);
     expect(t.sent).toEqual([{ type: "consent", request_id: "r-v", granted: true }]);
   });
 
