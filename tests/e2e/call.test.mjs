@@ -34,12 +34,28 @@ async function accept(u, kind) {
 }
 
 /**
+ * The tracker keeps its call connection out of the page's reach, so the test watches the page's
+ * RTCPeerConnections from before the page runs: the newest is `window.__e2eUserPeer`. Only this
+ * test's browser has it; the console exposes its own as `window.__cobrowseCall.pc`.
+ */
+const WATCH_PEERS = () => {
+  const Peer = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Peer {
+    constructor(...args) {
+      super(...args);
+      window.__e2eUserPeer = this;
+    }
+  };
+};
+const openCaller = (browser, server) => openUser(browser, server, WATCH_PEERS);
+
+/**
  * What a page's call connection has sent and received so far (`getStats()`): packets and streams
  * per kind, and video frames decoded.
  */
 async function stats(page) {
   return page.evaluate(async () => {
-    const pc = window.__cobrowseCall?.pc;
+    const pc = window.__cobrowseCall?.pc ?? window.__e2eUserPeer;
     if (!pc || pc.connectionState === "closed") return null;
     const out = {
       received: { audio: 0, video: 0 },
@@ -84,10 +100,13 @@ async function receivesLive(page, what) {
 }
 
 const closed = (page) =>
-  page.evaluate(() => !window.__cobrowseCall?.pc || window.__cobrowseCall.pc.connectionState === "closed");
+  page.evaluate(() => {
+    const pc = window.__cobrowseCall?.pc ?? window.__e2eUserPeer;
+    return !pc || pc.connectionState === "closed";
+  });
 
 test("agents in a call the user accepted get live audio and video, and the user sends one stream however many join", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
 
@@ -125,7 +144,7 @@ test("agents in a call the user accepted get live audio and video, and the user 
 });
 
 test("a declined call never opens the microphone, and asking again too soon says so", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   await countMediaAsks(u);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
@@ -166,7 +185,7 @@ function probe(file) {
 }
 
 test("a recording the user accepted is stored with the session and plays for as long as it ran", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
   await a.page.click('[data-action="call-video"]');
@@ -253,7 +272,7 @@ function videoColours(video) {
 }
 
 test("an agent who shows canvases gets the page's canvas as video over the replay, with no call and no prompt, until it hides them", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   await countMediaAsks(u);
   const a = await openAgent(browser, server);
   const view = await openSession(a, u.id);

@@ -74,13 +74,6 @@ export interface CallOptions {
   now?: () => number;
 }
 
-/** For tests and debugging only: the page's live peer connection, as `window.__cobrowseCall.pc`. */
-export interface CallDebugHandle {
-  pc: RTCPeerConnection;
-}
-
-type DebugWindow = Window & { __cobrowseCall?: CallDebugHandle };
-
 export class Call {
   private readonly options: CallOptions;
   private readonly env: CallEnv;
@@ -289,11 +282,6 @@ export class Call {
       createPeer: this.env.createPeer,
       localTrack: (slot) => this.localTrack(slot),
       send: this.options.send,
-      onPeer: (pc) => {
-        const win = this.win as DebugWindow;
-        if (pc === null) delete win.__cobrowseCall;
-        else win.__cobrowseCall = { pc };
-      },
       onMedia: () => this.render(),
       onState: (state) => {
         this.connection = state;
