@@ -13,7 +13,7 @@
  * the user's own clicks ({@link byUser}): a script on the page cannot accept for them.
  */
 
-import type { ConsentRequest, GrantKind } from "./protocol";
+import type { GrantKind } from "./protocol";
 import { UI_ATTRIBUTE } from "./page-ui";
 import { byUser } from "./user-input";
 
@@ -47,11 +47,27 @@ export interface Prompt {
 }
 
 /**
+ * What a prompt asks for: a grant the server keeps (`GrantKind`), or `canvas`, which the page
+ * decides alone (the site's `canvas: "ask"`, canvas-consent.ts).
+ */
+export type PromptKind = GrantKind | "canvas";
+
+/** What a prompt shows: an agent's `consent_request`, or a question of the page's own. */
+export interface PromptRequest {
+  request_id: string;
+  kind: PromptKind;
+  agent: { name: string };
+  video?: boolean | null;
+}
+
+/**
  * "Alice asks to control this page": what the prompt's title says. `video` tells a video call
  * from a voice call.
  */
-export function askText(kind: GrantKind, agentName: string, video = false): string {
+export function askText(kind: PromptKind, agentName: string, video = false): string {
   switch (kind) {
+    case "canvas":
+      return `${agentName} asks to see this page's drawings and animations`;
     case "control":
       return `${agentName} asks to control this page`;
     case "annotate":
@@ -64,8 +80,13 @@ export function askText(kind: GrantKind, agentName: string, video = false): stri
 }
 
 /** What the prompt explains under its title. */
-export function detailText(kind: GrantKind, video = false): string {
+export function detailText(kind: PromptKind, video = false): string {
   switch (kind) {
+    case "canvas":
+      return (
+        "Charts, maps and other drawn parts of the page (canvases) are not recorded. If you accept, " +
+        "the agents who ask see them live as video while they watch."
+      );
     case "control":
       return (
         "They will be able to click, scroll and type here, but not into password fields. " +
@@ -95,7 +116,7 @@ let nextId = 0;
  * Builds the prompt for `request`, with Accept held (see {@link Prompt.hold}); `answer` is called
  * once, with the user's choice.
  */
-export function renderPrompt(doc: Document, request: ConsentRequest, answer: (granted: boolean) => void): Prompt {
+export function renderPrompt(doc: Document, request: PromptRequest, answer: (granted: boolean) => void): Prompt {
   const id = `cobrowse-prompt-${++nextId}`;
   const root = doc.createElement("div");
   root.setAttribute(UI_ATTRIBUTE, "consent-prompt");

@@ -21,6 +21,7 @@ import type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
 import { EventType, type eventWithTime } from "rrweb";
 
 import { EventBuffer } from "./buffer";
+import type { CanvasPolicy } from "./canvas-consent";
 import { TrackerConnection, trackUrl } from "./connection";
 import { Identity } from "./identity";
 import { log } from "./log";
@@ -31,6 +32,7 @@ import { PageSignals } from "./signals";
 import { browserStorage, removeItem } from "./storage";
 
 export type { PrivacyOptions } from "./record";
+export type { CanvasPolicy } from "./canvas-consent";
 export type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
 
 export interface StartOptions {
@@ -56,6 +58,12 @@ export interface StartOptions {
    * referrer and rrweb's Meta `href` are recorded as origin and path only; see page-url.ts).
    */
   recordQuery?: boolean;
+  /**
+   * Whether agents may see the page's `<canvas>` elements as video (rrweb does not record their
+   * content): `"ask"` (default) asks the user first, `"never"` refuses, `"always"` streams to any
+   * agent who asks. Canvases that are blocked or masked, or inside such an element, never stream.
+   */
+  canvas?: CanvasPolicy;
   /** Full snapshot interval in ms (default 60 000); 0 turns periodic snapshots off. */
   checkoutEveryNms?: number;
 }
@@ -113,6 +121,7 @@ export function start(options: StartOptions): Tracker {
     send: (signal) => connection.sendSignal(signal),
     nodeById: recordedNode,
     canvasId: (canvas) => recordedCanvasId(canvas, options.privacy),
+    canvas: options.canvas ?? "ask",
     storage: tabStorage,
   });
   const connection = new TrackerConnection({

@@ -625,3 +625,86 @@ describe("calls: canvases as video", () => {
     expect(captured[0]!.track.readyState).toBe("ended");
   });
 });
+
+describe("calls: the site's canvas policy", () => {
+  let captured: HTMLCanvasElement[];
+  beforeEach(() => {
+    vi.useFakeTimers();
+    captured = [];
+    document.body.innerHTML = `<canvas id="chart" width="300" height="150"></canvas>`;
+    Object.defineProperty(HTMLCanvasElement.prototype, "captureStream", {
+      configurable: true,
+      value: function (this: HTMLCanvasElement) {
+        captured.push(this);
+        return { getVideoTracks: () => [new FakeTrack("video", "canvas")] } as unknown as MediaStream;
+      },
+    });
+  });
+  afterEach(() => {
+    delete (HTMLCanvasElement.prototype as { captureStream?: unknown }).captureStream;
+    vi.useRealTimers();
+  });
+  const setup = (policy: "ask" | "never", storage = new MemoryStorage()): CallSetup => {
+    const t = setupCall(storage, {}, policy);
+    t.canvasIds.set(document.getElementById("chart") as HTMLCanvasElement, 42);
+    t.signals.connected();
+    t.grant();
+    return t;
+  };
+  const canvasPrompt = (): HTMLElement | null => find("consent-prompt", '[data-kind="canvas"]');
+
+  it("asks the user first by default, and streams only once they accept", () => {
+    const storage = new MemoryStorage();
+    const t = setup("ask", storage);
+    t.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()!.textContent).toContain("asks to see this page's drawings");
+    expect(captured).toEqual([]);
+    expect(t.of("call_join")).toEqual([]);
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
+    userClick(canvasPrompt()!.querySelector('[data-cobrowse="consent-accept"]')!);
+    expect(canvasPrompt()).toBeNull();
+    expect(t.of("call_join")).toEqual([{ type: "call_join", audio: false, video: false, canvases: [42] }]);
+    expect(t.of("consent")).toEqual([]); // the page's own question: nothing goes to the server
+    t.signals.stop();
+
+    // The tab's next page does not ask again while an agent still wants them.
+    const next = setup("ask", storage);
+    next.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()).toBeNull();
+    expect(next.of("call_join")).toHaveLength(1);
+    // Once nobody wants them, the next want asks again.
+    next.receive({ type: "canvas", on: false });
+    next.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()).not.toBeNull();
+    next.signals.stop();
+  });
+
+  it("streams nothing when the user declines, does not answer, or no agent wants them any more", () => {
+    const t = setup("ask");
+    t.receive({ type: "canvas", on: true });
+    userClick(canvasPrompt()!.querySelector('[data-cobrowse="consent-decline"]')!);
+    t.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()).toBeNull(); // the answer holds for this want
+    t.receive({ type: "canvas", on: false });
+    t.receive({ type: "canvas", on: true });
+    vi.advanceTimersByTime(CONSENT_TIMEOUT_MS);
+    expect(canvasPrompt()).toBeNull();
+    t.receive({ type: "canvas", on: false });
+    t.receive({ type: "canvas", on: true });
+    t.receive({ type: "canvas", on: false });
+    expect(canvasPrompt()).toBeNull(); // withdrawn with the want
+    expect(captured).toEqual([]);
+    expect(t.of("call_join")).toEqual([]);
+    t.signals.stop();
+  });
+
+  it("never streams with canvas: never", () => {
+    const t = setup("never");
+    t.receive({ type: "canvas", on: true });
+    vi.advanceTimersByTime(CANVAS_RESCAN_MS);
+    expect(canvasPrompt()).toBeNull();
+    expect(captured).toEqual([]);
+    expect(t.of("call_join")).toEqual([]);
+    t.signals.stop();
+  });
+});
