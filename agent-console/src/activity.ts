@@ -26,6 +26,7 @@ const DROP_REASONS: Record<string, string> = {
   no_grant: "no grant",
   no_page: "the page was loading",
   too_soon: "asked again too soon",
+  other_origin: "it would leave the page's site",
 };
 
 /** Lines kept; older ones are dropped. */

@@ -53,6 +53,9 @@ describe("describeRecord", () => {
 
   it("says how much input the server dropped and why", () => {
     expect(text({ action: "dropped", agent: mallory, what: "control", reason: "no_grant", count: 3 })).toBe("dropped 3 inputs from mallory: no grant");
+    expect(text({ action: "dropped", agent: mallory, what: "control", reason: "other_origin", count: 1 })).toBe(
+      "dropped 1 input from mallory: it would leave the page's site",
+    );
   });
 });
 
