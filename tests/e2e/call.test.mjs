@@ -2,7 +2,8 @@
 // the user accepts, agents receive live audio and video through the server's SFU, a second agent
 // joins while the user still sends one stream of each, a declined call never opens the
 // microphone, a consented recording leaves files a decoder plays for as long as it ran, and the
-// page's <canvas> streams as video over the agent's replay without any call.
+// page's <canvas> streams as video over the agent's replay without any call, once the user
+// accepted it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -271,7 +272,7 @@ function videoColours(video) {
   });
 }
 
-test("an agent who shows canvases gets the page's canvas as video over the replay, with no call and no prompt, until it hides them", async () => {
+test("an agent who shows canvases gets the page's canvas as video over the replay once the user accepts, with no call, until it hides them", async () => {
   const u = await openCaller(browser, server);
   await countMediaAsks(u);
   const a = await openAgent(browser, server);
@@ -282,17 +283,21 @@ test("an agent who shows canvases gets the page's canvas as video over the repla
   const asked = Date.now();
   await canvases.click();
   assert.equal(await canvases.getAttribute("aria-pressed"), "true");
+  // The site's default, canvas: "ask": nothing streams before the user accepts the page's prompt.
+  await prompt(u, "canvas").waitFor();
+  assert.equal((await stats(u.page))?.sending.video ?? 0, 0, "no canvas streams before the user accepts");
+  await accept(u, "canvas");
   await eventually(
     async () => (await stats(a.page))?.frames > 0, 30_000, "the agent's first decoded frame of the canvas",
   );
   const firstFrame = Date.now();
   await eventually(() => video.evaluate((v) => v.videoWidth > 0 && !v.hidden), 10_000, "the canvas video to play");
 
-  // (a) Page content, not the user's devices: no prompt, no device asked for, no call.
-  assert.equal(await u.page.locator('[data-cobrowse="consent-prompt"]').count(), 0, "the user was asked nothing");
+  // (a) Page content, not the user's devices: no other prompt, no device asked for, no call.
+  assert.equal(await u.page.locator('[data-cobrowse="consent-prompt"]').count(), 0, "the prompt went with the answer");
   assert.equal(await u.page.locator('[data-cobrowse="call-window"]').count(), 0, "no call window on the page");
   const detail = await api(server, `/api/v1/sessions/${u.id}`);
-  assert.ok(!detail.activity.some((e) => e.record.action === "requested"), "no request was recorded");
+  assert.ok(!detail.activity.some((e) => e.record.action === "requested"), "the page asked, not the server: no request recorded");
   const page = await stats(u.page);
   assert.deepEqual(page.sending, { audio: 0, video: 1 }, "the page sends one video: the canvas");
 
