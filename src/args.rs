@@ -222,6 +222,9 @@ pub struct ServeArgs {
     /// Directory holding agent-console/dist, tracker-plugin/dist and demo/.
     #[arg(long, env = "COBROWSE_WEB_ROOT", default_value = ".")]
     pub web_root: PathBuf,
+    /// Serve the demo page at /demo/ (off by default: it records whoever opens it).
+    #[arg(long, env = "COBROWSE_DEMO")]
+    pub demo: bool,
     /// Agents that may watch one session at once.
     #[arg(long, env = "COBROWSE_MAX_AGENTS_PER_ROOM", default_value_t = 32)]
     pub max_agents_per_room: usize,
@@ -331,6 +334,7 @@ impl ServeArgs {
         };
         config.max_agents_per_room = self.max_agents_per_room;
         config.web_root = self.web_root;
+        config.demo = self.demo;
         config.calls = CallConfig {
             ice_servers: self
                 .ice_servers

@@ -47,13 +47,16 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (config, generated) = args.into_config()?;
+    let demo = config.demo;
     let server = cobrowse::app::server::start(config)
         .await
         .context("starting the server")?;
     let url = server.url();
     println!("cobrowse is running at {url}");
     println!("  agent console: {url}/");
-    println!("  demo page to record: {url}/demo/");
+    if demo {
+        println!("  demo page to record: {url}/demo/");
+    }
     if let Some(token) = generated {
         println!("  agent token (generated; choose one with --agent-token NAME:SECRET): {token}");
     }

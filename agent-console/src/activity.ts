@@ -27,6 +27,7 @@ const DROP_REASONS: Record<string, string> = {
   no_page: "the page was loading",
   too_soon: "asked again too soon",
   no_record: "it could not be recorded",
+  other_origin: "it would leave the page's site",
 };
 
 /** What was dropped, as a count of it reads. */

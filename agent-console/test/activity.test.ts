@@ -56,6 +56,9 @@ describe("describeRecord", () => {
     expect(text({ action: "dropped", agent: mallory, what: "answer", reason: "no_record", count: 1 })).toBe(
       "dropped 1 accepted request from mallory: it could not be recorded",
     );
+    expect(text({ action: "dropped", agent: mallory, what: "control", reason: "other_origin", count: 1 })).toBe(
+      "dropped 1 input from mallory: it would leave the page's site",
+    );
   });
 });
 

@@ -1,14 +1,19 @@
 //! Which handler answers which route, and where the web parts are served from.
+//!
+//! The agent console renders pages recorded in visitors' browsers, so what those pages contain
+//! is hostile input to the agent's browser. The console is served with [`CONSOLE_CSP`], and every
+//! response with `nosniff` and `no-referrer`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tracing::warn;
 
 use crate::agent::live;
@@ -17,7 +22,36 @@ use crate::http::rest;
 use crate::state::AppState;
 use crate::tracker;
 
-pub fn router(state: Arc<AppState>, web_root: &Path) -> Router {
+/// The console's Content-Security-Policy. rrweb rebuilds a recorded page in an `about:blank`
+/// iframe, which inherits this policy, so it governs the replayed page too:
+///
+/// - `default-src 'none'`: whatever is not listed below is refused.
+/// - `script-src 'self'`: only the console's own bundle; no inline script, no `eval`. The
+///   replay iframe's sandbox already forbids scripts; this is the second wall.
+/// - `style-src 'self' 'unsafe-inline'`: recorded pages are rebuilt with inline `<style>`
+///   elements and `style` attributes, and rrweb adds rules of its own; a stylesheet from
+///   elsewhere (a recorded `<link>` or `@import`) is not fetched.
+/// - `img-src 'self' data: blob:`, `font-src 'self' data:`: images and fonts a replayed page
+///   names by URL (`<img src>`, CSS `url(...)`, `@font-face`) are not fetched, so a recorded
+///   page cannot make the agent's browser call anywhere; inlined ones still show.
+/// - `media-src 'self' blob:`: recordings from this server. Call and canvas video arrive as
+///   `MediaStream`s, which CSP does not govern.
+/// - `connect-src 'self'`: the API, and the live view's and calls' WebSockets (CSP 3 matches
+///   `ws:`/`wss:` of the same host under `'self'`).
+/// - `frame-src 'self'`, `worker-src 'self'`: nothing from elsewhere in frames or workers (the
+///   replay iframe is `about:blank`, which these do not restrict).
+/// - `object-src 'none'`, `base-uri 'none'`, `form-action 'self'`: no plugins, no `<base>`
+///   re-pointing relative URLs, no form posting elsewhere.
+/// - `frame-ancestors 'none'`: no site can frame the console to trick an agent into clicks.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
+    media-src 'self' blob:; connect-src 'self'; frame-src 'self'; worker-src 'self'; \
+    manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// The routes. `/demo/` is served only when `demo` is set (`--demo`): a public deployment has
+/// no reason to host a page that records whoever opens it.
+pub fn router(state: Arc<AppState>, web_root: &Path, demo: bool) -> Router {
     let console = web_root.join("agent-console/dist");
     let tracker = web_root.join("tracker-plugin/dist/cobrowse-tracker.js");
     for (part, path, build) in [
@@ -31,9 +65,23 @@ pub fn router(state: Arc<AppState>, web_root: &Path) -> Router {
             );
         }
     }
-    Router::new()
-        .route_service("/tracker.js", ServeFile::new(tracker))
-        .nest_service("/demo", ServeDir::new(web_root.join("demo")))
+    let console_service = SetResponseHeader::overriding(
+        ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONSOLE_CSP),
+    );
+    let router = Router::new().route_service("/tracker.js", ServeFile::new(tracker));
+    let router = if demo {
+        router.nest_service("/demo", ServeDir::new(web_root.join("demo")))
+    } else {
+        // Claimed, so that the console's fallback does not answer for it.
+        let off = || async { (StatusCode::NOT_FOUND, "the demo page is off; see --demo") };
+        router
+            .route("/demo", any(off))
+            .route("/demo/", any(off))
+            .route("/demo/{*rest}", any(off))
+    };
+    router
         .route(
             "/api/{*rest}",
             any(|| async { ApiError::not_found("no such route") }),
@@ -52,9 +100,15 @@ pub fn router(state: Arc<AppState>, web_root: &Path) -> Router {
             "/api/v1/sessions/{id}/recordings/{recording}/{file}",
             get(rest::get_recording),
         )
-        .fallback_service(
-            ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
-        )
+        .fallback_service(console_service)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .with_state(state)
 }
 

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub agent_send_timeout: Duration,
     /// Where the built web parts live: `agent-console/dist`, `tracker-plugin/dist` and `demo`.
     pub web_root: PathBuf,
+    /// Serve the demo page at `/demo/`; off unless asked for, as it records whoever opens it.
+    pub demo: bool,
     pub calls: CallConfig,
 }
 
@@ -90,6 +92,7 @@ impl ServerConfig {
             max_agents_per_room: 32,
             agent_send_timeout: Duration::from_secs(10),
             web_root: PathBuf::from("."),
+            demo: false,
             calls: CallConfig::default(),
         }
     }
@@ -249,7 +252,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let app = router(state.clone(), &config.web_root);
+    let app = router(state.clone(), &config.web_root, config.demo);
     let http = tokio::spawn(async move {
         let serve = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await });

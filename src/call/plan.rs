@@ -19,10 +19,16 @@ mod sections;
 
 pub use effect::{
     BAD_ANSWER, CALL_ENDED, CONNECTION_LOST, Effect, NEGOTIATION_FAILED, NO_GRANT, REPLACED,
+    TOO_MANY_CONNECTIONS,
 };
 
 use super::{USER, Who};
 use crate::protocol::{AgentRef, CallMessage, Grant, GrantKind, IceCandidate, Media, Participant};
+
+/// Connections an agent, by its authenticated name, may hold in one call at once. Every
+/// connection takes a UDP port of `--rtc-ports`, and an agent gets one per console it opens
+/// (asking for canvases needs no grant), so without a cap one agent could take every port.
+pub const MAX_CONNECTIONS_PER_AGENT: usize = 4;
 
 /// A track someone sends into the call.
 struct Track {
@@ -138,6 +144,12 @@ impl Plan {
         if !wanted {
             return vec![closed(who, NO_GRANT)];
         }
+        if let Who::Agent { agent, .. } = &who
+            && !self.peers.contains_key(&id)
+            && self.connections_of(&agent.name) >= MAX_CONNECTIONS_PER_AGENT
+        {
+            return vec![closed(who, TOO_MANY_CONNECTIONS)];
+        }
         if self.peers.get(&id).is_some_and(|p| p.who != who) {
             self.close(&id, Some(REPLACED));
         }
@@ -189,6 +201,13 @@ impl Plan {
             self.sync_all(None);
         }
         self.done()
+    }
+
+    /// The connections the agent named `name` holds or is opening, over all its consoles.
+    fn connections_of(&self, name: &str) -> usize {
+        let named = |who: &Who| matches!(who, Who::Agent { agent, .. } if agent.name == name);
+        self.peers.values().filter(|p| named(&p.who)).count()
+            + self.opening.iter().filter(|o| named(&o.who)).count()
     }
 
     fn take_opening(&mut self, participant: &str, peer: u64) -> Option<Opening> {
@@ -1011,6 +1030,54 @@ mod tests {
         );
         assert!(call.records.is_empty(), "no call, no recording");
         assert!(!call.plan.running());
+    }
+
+    #[test]
+    fn an_agent_holds_at_most_a_few_connections_however_many_consoles_ask() {
+        let mut call = Call::with_grants(&[]);
+        call.join(user_on("t1"), false, false, &[]);
+        let console = |n: usize| AgentRef {
+            id: format!("alice-{n}"),
+            name: "alice".into(),
+        };
+        for n in 0..=MAX_CONNECTIONS_PER_AGENT {
+            let effects = call.plan.canvas(console(n), true);
+            call.run(effects);
+            let who = Who::Agent {
+                agent: console(n),
+                node: "node-1".into(),
+            };
+            call.join(who, false, false, &[]);
+        }
+        for n in 0..MAX_CONNECTIONS_PER_AGENT {
+            let id = format!("alice-{n}");
+            assert!(call.connections.contains_key(&id), "{id} is connected");
+            assert!(call.told(&id).is_empty(), "{id} was not refused");
+        }
+        let over = format!("alice-{MAX_CONNECTIONS_PER_AGENT}");
+        assert!(
+            !call.connections.contains_key(&over),
+            "no port for one more"
+        );
+        assert_eq!(call.told(&over), [TOO_MANY_CONNECTIONS]);
+
+        call.canvas("bob", true);
+        call.join(agent_who("bob"), false, false, &[]);
+        assert!(
+            call.connections.contains_key("bob"),
+            "another agent is not held back"
+        );
+
+        call.agent_left("alice-0");
+        let who = Who::Agent {
+            agent: console(MAX_CONNECTIONS_PER_AGENT),
+            node: "node-1".into(),
+        };
+        call.join(who, false, false, &[]);
+        assert!(
+            call.connections.contains_key(&over),
+            "a freed connection may be used again"
+        );
     }
 
     #[test]

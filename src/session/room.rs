@@ -9,17 +9,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::call::{self, Call, CallServices, Command, Who};
 use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::protocol::SessionId;
 use crate::protocol::{
-    AgentAction, AgentRecord, AgentRef, DeclineReason, EndReason, GrantKind, PageInfo, RecordKind,
-    ServerMessage, Signal, SignalRecord,
+    AgentAction, AgentRecord, AgentRef, ControlInput, DeclineReason, EndReason, GrantKind,
+    NavigateTo, PageInfo, RecordKind, ServerMessage, Signal, SignalRecord,
 };
-use crate::session::consent::{Consent, Effect, NO_RECORD};
+use crate::session::consent::{Consent, Effect, NO_RECORD, navigation};
 use crate::session::limits::RateLimiter;
 use crate::signal::SignalBus;
 use crate::store::feed::Feed;
@@ -262,6 +262,13 @@ impl Room {
     }
 
     fn on_consent_signal(&self, agent: AgentRef, signal: Signal) {
+        if let Some(refusal) = self.navigation_refusal(&signal) {
+            debug!(session = %self.id, agent = %agent.name, %refusal, "navigation refused");
+            let now = Instant::now();
+            return self.consent_step(|consent, _| {
+                consent.refuse_control(agent, navigation::OTHER_ORIGIN, now)
+            });
+        }
         // Input for a tab not connected here (between two page loads, or closed) is dropped as
         // such, not recorded as done.
         let page = match &signal {
@@ -278,6 +285,26 @@ impl Room {
                 consent.on_unrecordable_signal(agent, signal, page, now)
             }
         });
+    }
+
+    /// Why a `navigate` to a URL must not reach the tab it names: the target is not an http(s)
+    /// page of the origin that tab's tracker reported. Input for a tab not connected here is
+    /// left to consent, which drops it as `no_page`.
+    fn navigation_refusal(&self, signal: &Signal) -> Option<String> {
+        let Signal::Control {
+            tab,
+            input:
+                ControlInput::Navigate {
+                    to: NavigateTo::Url,
+                    url,
+                },
+        } = signal
+        else {
+            return None;
+        };
+        let state = self.state();
+        let page = state.info.tabs.get(tab)?;
+        navigation::check(&page.url, url.as_deref().unwrap_or("")).err()
     }
 
     /// The tab `tab` is ready to send call media (or canvases).

@@ -2,7 +2,8 @@
 // the user accepts, agents receive live audio and video through the server's SFU, a second agent
 // joins while the user still sends one stream of each, a declined call never opens the
 // microphone, a consented recording leaves files a decoder plays for as long as it ran, and the
-// page's <canvas> streams as video over the agent's replay without any call.
+// page's <canvas> streams as video over the agent's replay without any call, once the user
+// accepted it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -34,12 +35,28 @@ async function accept(u, kind) {
 }
 
 /**
+ * The tracker keeps its call connection out of the page's reach, so the test watches the page's
+ * RTCPeerConnections from before the page runs: the newest is `window.__e2eUserPeer`. Only this
+ * test's browser has it; the console exposes its own as `window.__cobrowseCall.pc`.
+ */
+const WATCH_PEERS = () => {
+  const Peer = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Peer {
+    constructor(...args) {
+      super(...args);
+      window.__e2eUserPeer = this;
+    }
+  };
+};
+const openCaller = (browser, server) => openUser(browser, server, WATCH_PEERS);
+
+/**
  * What a page's call connection has sent and received so far (`getStats()`): packets and streams
  * per kind, and video frames decoded.
  */
 async function stats(page) {
   return page.evaluate(async () => {
-    const pc = window.__cobrowseCall?.pc;
+    const pc = window.__cobrowseCall?.pc ?? window.__e2eUserPeer;
     if (!pc || pc.connectionState === "closed") return null;
     const out = {
       received: { audio: 0, video: 0 },
@@ -84,10 +101,13 @@ async function receivesLive(page, what) {
 }
 
 const closed = (page) =>
-  page.evaluate(() => !window.__cobrowseCall?.pc || window.__cobrowseCall.pc.connectionState === "closed");
+  page.evaluate(() => {
+    const pc = window.__cobrowseCall?.pc ?? window.__e2eUserPeer;
+    return !pc || pc.connectionState === "closed";
+  });
 
 test("agents in a call the user accepted get live audio and video, and the user sends one stream however many join", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
 
@@ -125,7 +145,7 @@ test("agents in a call the user accepted get live audio and video, and the user 
 });
 
 test("a declined call never opens the microphone, and asking again too soon says so", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   await countMediaAsks(u);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
@@ -166,7 +186,7 @@ function probe(file) {
 }
 
 test("a recording the user accepted is stored with the session and plays for as long as it ran", async () => {
-  const u = await openUser(browser, server);
+  const u = await openCaller(browser, server);
   const a = await openAgent(browser, server);
   await openSession(a, u.id);
   await a.page.click('[data-action="call-video"]');
@@ -252,8 +272,8 @@ function videoColours(video) {
   });
 }
 
-test("an agent who shows canvases gets the page's canvas as video over the replay, with no call and no prompt, until it hides them", async () => {
-  const u = await openUser(browser, server);
+test("an agent who shows canvases gets the page's canvas as video over the replay once the user accepts, with no call, until it hides them", async () => {
+  const u = await openCaller(browser, server);
   await countMediaAsks(u);
   const a = await openAgent(browser, server);
   const view = await openSession(a, u.id);
@@ -263,17 +283,21 @@ test("an agent who shows canvases gets the page's canvas as video over the repla
   const asked = Date.now();
   await canvases.click();
   assert.equal(await canvases.getAttribute("aria-pressed"), "true");
+  // The site's default, canvas: "ask": nothing streams before the user accepts the page's prompt.
+  await prompt(u, "canvas").waitFor();
+  assert.equal((await stats(u.page))?.sending.video ?? 0, 0, "no canvas streams before the user accepts");
+  await accept(u, "canvas");
   await eventually(
     async () => (await stats(a.page))?.frames > 0, 30_000, "the agent's first decoded frame of the canvas",
   );
   const firstFrame = Date.now();
   await eventually(() => video.evaluate((v) => v.videoWidth > 0 && !v.hidden), 10_000, "the canvas video to play");
 
-  // (a) Page content, not the user's devices: no prompt, no device asked for, no call.
-  assert.equal(await u.page.locator('[data-cobrowse="consent-prompt"]').count(), 0, "the user was asked nothing");
+  // (a) Page content, not the user's devices: no other prompt, no device asked for, no call.
+  assert.equal(await u.page.locator('[data-cobrowse="consent-prompt"]').count(), 0, "the prompt went with the answer");
   assert.equal(await u.page.locator('[data-cobrowse="call-window"]').count(), 0, "no call window on the page");
   const detail = await api(server, `/api/v1/sessions/${u.id}`);
-  assert.ok(!detail.activity.some((e) => e.record.action === "requested"), "no request was recorded");
+  assert.ok(!detail.activity.some((e) => e.record.action === "requested"), "the page asked, not the server: no request recorded");
   const page = await stats(u.page);
   assert.deepEqual(page.sending, { audio: 0, video: 1 }, "the page sends one video: the canvas");
 

@@ -1,5 +1,6 @@
 // The agent console watching the demo page, both in headless Chromium against a real server.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { after, before, test } from "node:test";
 import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer } from "./harness.mjs";
 
@@ -32,6 +33,56 @@ test("a DOM change on the user's page shows in the agent's live view within a se
   assert.ok(lag < 1000, `the change took ${lag} ms to show`);
   await a.context.close();
   await u.context.close();
+});
+
+test("a replayed page cannot make the agent's browser fetch from elsewhere, and the live view still renders", async () => {
+  // A listener on another port counts every request made to it.
+  const hits = [];
+  const listener = createServer((req, res) => {
+    hits.push(req.url);
+    res.writeHead(200, { "Content-Type": "image/gif" });
+    res.end();
+  });
+  await new Promise((ok) => listener.listen(0, "127.0.0.1", ok));
+  const elsewhere = `http://127.0.0.1:${listener.address().port}`;
+  await fetch(`${elsewhere}/probe`);
+  assert.deepEqual(hits, ["/probe"], "the listener counts requests");
+  hits.length = 0;
+
+  const u = await user();
+  // The user's own browser would fetch these too: keep its requests off the listener.
+  await u.context.route(`${elsewhere}/**`, (route) => route.abort());
+  const a = await agent();
+  const served = await a.page.goto(`${server.url}/`);
+  assert.match(served.headers()["content-security-policy"], /img-src 'self' data: blob:/);
+  await a.page.waitForSelector("#session-list");
+  const view = await openSession(a, u.id);
+  await u.page.evaluate((origin) => {
+    const img = document.createElement("img");
+    img.id = "beacon";
+    img.src = `${origin}/beacon`;
+    const box = document.createElement("div");
+    box.id = "css-beacon";
+    box.style.cssText = `width: 10px; height: 10px; background-image: url("${origin}/css-beacon")`;
+    const style = document.createElement("style");
+    style.textContent = `#item-count { background: url("${origin}/style-beacon"); }
+      @font-face { font-family: beacon; src: url("${origin}/font-beacon"); }
+      #items { font-family: beacon; }`;
+    document.body.append(img, box, style);
+  }, elsewhere);
+  await view.locator("#beacon").waitFor({ state: "attached", timeout: 5_000 });
+  await view.locator("#css-beacon").waitFor({ state: "attached", timeout: 5_000 });
+  // The live view goes on rendering the page's changes.
+  const before = await itemCount(view);
+  await u.page.click("#add-item");
+  await eventually(async () => (await itemCount(view)) === before + 1, 5_000, "the new item");
+  await new Promise((ok) => setTimeout(ok, 1000));
+  assert.deepEqual(hits, [], "the agent's browser fetched nothing from the recorded page's URLs");
+  const sandbox = await a.page.locator("#live-view iframe").first().getAttribute("sandbox");
+  assert.equal(sandbox, "allow-same-origin", "the replay runs no script");
+  await a.context.close();
+  await u.context.close();
+  await new Promise((ok) => listener.close(ok));
 });
 
 test("a console.error on the page appears in the console panel", async () => {

@@ -36,6 +36,7 @@ export async function startServer(options = {}) {
     "--agent-token", `e2e:${AGENT_TOKEN}`,
     "--secret", "e2e-secret",
     "--web-root", REPO,
+    "--demo",
   ];
   if (options.dataDir) args.push("--data-dir", options.dataDir);
   if (options.args) args.push(...options.args);
@@ -183,10 +184,14 @@ export function contiguous(seqs) {
   return seqs.every((s, i) => i === 0 || s === seqs[i - 1] + 1);
 }
 
-/** A user on the demo page, in a browser context of their own (their own session). */
-export async function openUser(browser, server) {
+/**
+ * A user on the demo page, in a browser context of their own (their own session). `init` is a
+ * script run in every page of the context before the page's own (a test's probe).
+ */
+export async function openUser(browser, server, init) {
   const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   await page.goto(`${server.url}/demo/`);
   const id = await newestSession(server, existing);

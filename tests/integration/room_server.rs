@@ -788,19 +788,27 @@ async fn an_agent_joining_asks_the_tracker_for_a_fresh_snapshot() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn the_console_tracker_bundle_and_demo_are_served() {
+/// A web root with a console, a tracker bundle and a demo page, each a file naming itself.
+fn web_root() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
+    for (path, text) in [
+        ("agent-console/dist/index.html", "console"),
+        ("tracker-plugin/dist/cobrowse-tracker.js", "tracker"),
+        ("demo/index.html", "demo"),
+    ] {
         let path = root.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
-    };
-    write("agent-console/dist/index.html", "console");
-    write("tracker-plugin/dist/cobrowse-tracker.js", "tracker");
-    write("demo/index.html", "demo");
+    }
+    root
+}
+
+#[tokio::test]
+async fn the_console_tracker_bundle_and_demo_are_served() {
+    let root = web_root();
     let mut cfg = config();
     cfg.web_root = root.path().to_path_buf();
+    cfg.demo = true;
     let server = start(cfg).await;
     let text = |path: &'static str| {
         let url = format!("{}{path}", server.url());
@@ -818,6 +826,69 @@ async fn the_console_tracker_bundle_and_demo_are_served() {
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_page_is_not_served_unless_asked_for() {
+    let root = web_root();
+    let mut cfg = config();
+    cfg.web_root = root.path().to_path_buf();
+    let server = start(cfg).await;
+    let demo = http()
+        .get(format!("{}/demo/", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demo.status(), 404, "/demo/ is off by default");
+    assert_ne!(demo.text().await.unwrap(), "demo");
+    let nested = http()
+        .get(format!("{}/demo/index.html", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nested.status(), 404, "nor any file under it");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_content_security_policy() {
+    let root = web_root();
+    let mut cfg = config();
+    cfg.web_root = root.path().to_path_buf();
+    let server = start(cfg).await;
+    let get = |path: &'static str| {
+        let url = format!("{}{path}", server.url());
+        async move { http().get(url).send().await.unwrap() }
+    };
+    for path in ["/", "/index.html", "/sessions/anything"] {
+        let response = get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        let csp = headers
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path} has no Content-Security-Policy"))
+            .to_str()
+            .unwrap();
+        assert_eq!(csp, cobrowse::app::routes::CONSOLE_CSP, "{path}");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "img-src 'self' data: blob:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+    for path in ["/tracker.js", "/api/v1/sessions", "/healthz"] {
+        let response = get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
     server.stop().await;
 }
 

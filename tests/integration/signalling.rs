@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use cobrowse::protocol::{
-    AgentAction, AgentMessage, AgentRecord, AgentRef, ControlInput, GrantKind, RecordKind,
-    ServerMessage, Signal, SignalRecord, Stroke, StrokeTool, TrackerMessage,
+    AgentAction, AgentMessage, AgentRecord, AgentRef, ControlInput, GrantKind, NavigateTo,
+    RecordKind, ServerMessage, Signal, SignalRecord, Stroke, StrokeTool, TrackerMessage,
 };
 use cobrowse::store::sdk::SdkConfig;
 use cobrowse::store::stream::Store;
@@ -609,6 +609,60 @@ async fn a_grant_survives_a_navigation_and_input_no_page_got_is_not_recorded_as_
         trail.last(),
         Some(&("alice".to_string(), "ended".to_string())),
         "{trail:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn navigation_reaches_the_page_only_within_its_own_origin() {
+    let server = start(config()).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    let (mut alice, me) = join(&server, AGENT_TOKEN, &mut t).await;
+    grant(&mut alice, &me, &mut t, GrantKind::Control).await;
+    let navigate = |url: &str| Signal::Control {
+        tab: "tab-1".into(),
+        input: ControlInput::Navigate {
+            to: NavigateTo::Url,
+            url: Some(url.into()),
+        },
+    };
+
+    // The tracker's page is https://shop.example/cart (common::hello).
+    for url in [
+        "https://evil.example/",
+        "//evil.example/",
+        "javascript:alert(1)",
+    ] {
+        send_signal(&mut alice, &navigate(url)).await;
+        let dropped = record_where(&mut alice, |r| {
+            matches!(r.action, AgentAction::Dropped { .. })
+        })
+        .await;
+        assert!(
+            matches!(&dropped.action, AgentAction::Dropped { what, reason, .. }
+                if what == "control" && reason == "other_origin"),
+            "{url}: {dropped:?}"
+        );
+        // One record a second at most per reason: let the next one be written.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    send_signal(&mut alice, &navigate("/checkout")).await;
+    let seen = flush(&mut alice, &mut t).await;
+    let forwarded: Vec<_> = seen
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::Control {
+                input: ControlInput::Navigate { url, .. },
+                ..
+            } => url.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        forwarded,
+        ["/checkout"],
+        "only the same-origin navigation reaches the page"
     );
     server.stop().await;
 }

@@ -25,8 +25,6 @@ export interface CallPeerOptions {
   /** The page's own track for a `send` slot (microphone, camera or a canvas), or null for none. */
   localTrack: (slot: CallSlot) => MediaStreamTrack | null;
   send: (signal: CallAnswer | CallCandidateOut) => boolean;
-  /** The connection was created, or (null) closed. */
-  onPeer?: (pc: RTCPeerConnection | null) => void;
   /** What the page receives changed: a track arrived, or an offer gave the slots to others. */
   onMedia?: () => void;
   onState?: (state: RTCPeerConnectionState) => void;
@@ -169,7 +167,6 @@ export class CallPeer {
       if (this.pcValue === pc) this.options.onState?.(pc.connectionState);
     };
     this.pcValue = pc;
-    this.options.onPeer?.(pc);
     return pc;
   }
 
@@ -191,7 +188,6 @@ export class CallPeer {
     pc.ontrack = null;
     pc.onconnectionstatechange = null;
     pc.close();
-    this.options.onPeer?.(null);
   }
 }
 

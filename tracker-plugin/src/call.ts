@@ -19,7 +19,8 @@
  *   stops, so the browser's microphone light goes off, and the peer connection closes (unless
  *   canvases still stream on it). Hang up sends `hangup`, which ends every `call` and `record`
  *   grant for everyone.
- * - **Canvases**: while the server says an agent wants them (`canvas {on: true}`), the page's
+ * - **Canvases**: while the server says an agent wants them (`canvas {on: true}`) and the site's
+ *   policy lets them stream (canvas-consent.ts: by default once the user accepts), the page's
  *   visible `<canvas>` elements are captured as video, named by their rrweb ids in `call_join`,
  *   and looked for again every {@link CANVAS_RESCAN_MS} (rrweb may not have given a new canvas
  *   an id yet). They stream from the tab in the call or, with no call, from a visible tab.
@@ -28,6 +29,7 @@
 import { CallPeer } from "./call-peer";
 import { type CallAction, type CallParticipantView, CallWindow, type CallView } from "./call-window";
 import { log } from "./log";
+import { CanvasConsent, type CanvasPolicy } from "./canvas-consent";
 import { CanvasCapture, type MediaDevicesLike, MediaError, type UserMedia, openCamera, openUserMedia } from "./media";
 import type { PageUi } from "./page-ui";
 import type {
@@ -69,17 +71,15 @@ export interface CallOptions {
   canvasId: (canvas: HTMLCanvasElement) => number | undefined;
   /** The tab's storage (`sessionStorage`). */
   storage?: StorageLike;
+  /** The site's `start({ canvas })` (default `"ask"`); see canvas-consent.ts. */
+  canvasPolicy?: CanvasPolicy;
+  /** Asks the user whether canvases may stream (a prompt of `Consent.ask`), and takes it away. */
+  askCanvas?: (answer: (granted: boolean) => void) => void;
+  cancelCanvasAsk?: () => void;
   env?: Partial<CallEnv>;
   win?: Window;
   now?: () => number;
 }
-
-/** For tests and debugging only: the page's live peer connection, as `window.__cobrowseCall.pc`. */
-export interface CallDebugHandle {
-  pc: RTCPeerConnection;
-}
-
-type DebugWindow = Window & { __cobrowseCall?: CallDebugHandle };
 
 export class Call {
   private readonly options: CallOptions;
@@ -115,7 +115,7 @@ export class Call {
   /** A problem the call goes on with (no camera); gone when the call ends. */
   private warning: string | null = null;
 
-  private canvasOn = false;
+  private readonly canvasConsent: CanvasConsent;
   private canvases: CanvasCapture | null = null;
   private rescanTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -138,6 +138,13 @@ export class Call {
     this.doc = options.ui.document;
     this.env = { ...browserEnv(this.win), ...options.env };
     this.storage = options.storage ?? new MemoryStorage();
+    this.canvasConsent = new CanvasConsent({
+      policy: options.canvasPolicy ?? "ask",
+      ask: options.askCanvas ?? ((answer) => answer(false)),
+      cancel: options.cancelCanvasAsk ?? (() => {}),
+      storage: this.storage,
+      onChange: () => this.sync(),
+    });
     this.now = options.now ?? Date.now;
     this.here = readJson(this.storage, CALL_TAB_KEY) === true;
     this.doc.addEventListener("visibilitychange", this.onVisibility);
@@ -174,7 +181,7 @@ export class Call {
     this.awaitingGrants = true;
     this.held = false;
     // The server says `canvas {on: true}` after `welcome` if an agent still wants them.
-    this.canvasOn = false;
+    this.canvasConsent.connected();
   }
 
   offer(offer: CallOffer): void {
@@ -205,9 +212,8 @@ export class Call {
   /** Whether any agent wants the page's canvases. */
   canvas(on: boolean): void {
     if (this.stopped) return;
-    this.canvasOn = on;
     this.held = false;
-    this.sync();
+    this.canvasConsent.want(on);
   }
 
   /**
@@ -253,7 +259,7 @@ export class Call {
     }
 
     const visible = this.doc.visibilityState !== "hidden";
-    const wantCanvases = this.canvasOn && !this.held && (inCall || (this.calls.length === 0 && visible));
+    const wantCanvases = this.canvasConsent.streams && !this.held && (inCall || (this.calls.length === 0 && visible));
     if (wantCanvases && this.canvases === null) {
       this.canvases = new CanvasCapture(this.doc, this.options.canvasId);
       this.canvases.scan();
@@ -289,11 +295,6 @@ export class Call {
       createPeer: this.env.createPeer,
       localTrack: (slot) => this.localTrack(slot),
       send: this.options.send,
-      onPeer: (pc) => {
-        const win = this.win as DebugWindow;
-        if (pc === null) delete win.__cobrowseCall;
-        else win.__cobrowseCall = { pc };
-      },
       onMedia: () => this.render(),
       onState: (state) => {
         this.connection = state;

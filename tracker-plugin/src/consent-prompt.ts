@@ -9,11 +9,13 @@
  * Accept is disabled for {@link ACCEPT_DELAY_MS} after the prompt appears, and again whenever
  * the prompt moves ({@link Prompt.hold}). An agent could otherwise make an Accept button appear
  * under the user's pointer (by requesting and releasing again and again) just as they click on
- * the page, and a double click on one Accept could land on the next prompt's.
+ * the page, and a double click on one Accept could land on the next prompt's. Accept takes only
+ * the user's own clicks ({@link byUser}): a script on the page cannot accept for them.
  */
 
-import type { ConsentRequest, GrantKind } from "./protocol";
+import type { GrantKind } from "./protocol";
 import { UI_ATTRIBUTE } from "./page-ui";
+import { byUser } from "./user-input";
 
 export const PROMPT_CSS = `
 .prompts {
@@ -45,11 +47,27 @@ export interface Prompt {
 }
 
 /**
+ * What a prompt asks for: a grant the server keeps (`GrantKind`), or `canvas`, which the page
+ * decides alone (the site's `canvas: "ask"`, canvas-consent.ts).
+ */
+export type PromptKind = GrantKind | "canvas";
+
+/** What a prompt shows: an agent's `consent_request`, or a question of the page's own. */
+export interface PromptRequest {
+  request_id: string;
+  kind: PromptKind;
+  agent: { name: string };
+  video?: boolean | null;
+}
+
+/**
  * "Alice asks to control this page": what the prompt's title says. `video` tells a video call
  * from a voice call.
  */
-export function askText(kind: GrantKind, agentName: string, video = false): string {
+export function askText(kind: PromptKind, agentName: string, video = false): string {
   switch (kind) {
+    case "canvas":
+      return `${agentName} asks to see this page's drawings and animations`;
     case "control":
       return `${agentName} asks to control this page`;
     case "annotate":
@@ -62,8 +80,13 @@ export function askText(kind: GrantKind, agentName: string, video = false): stri
 }
 
 /** What the prompt explains under its title. */
-export function detailText(kind: GrantKind, video = false): string {
+export function detailText(kind: PromptKind, video = false): string {
   switch (kind) {
+    case "canvas":
+      return (
+        "Charts, maps and other drawn parts of the page (canvases) are not recorded. If you accept, " +
+        "the agents who ask see them live as video while they watch."
+      );
     case "control":
       return (
         "They will be able to click, scroll and type here, but not into password fields. " +
@@ -93,7 +116,7 @@ let nextId = 0;
  * Builds the prompt for `request`, with Accept held (see {@link Prompt.hold}); `answer` is called
  * once, with the user's choice.
  */
-export function renderPrompt(doc: Document, request: ConsentRequest, answer: (granted: boolean) => void): Prompt {
+export function renderPrompt(doc: Document, request: PromptRequest, answer: (granted: boolean) => void): Prompt {
   const id = `cobrowse-prompt-${++nextId}`;
   const root = doc.createElement("div");
   root.setAttribute(UI_ATTRIBUTE, "consent-prompt");
@@ -122,9 +145,9 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   };
   const decline = button(doc, "consent-decline", "Decline", () => once(false));
   // A disabled button gets no click from the user's pointer or keyboard; the check also covers a
-  // click dispatched to it by script.
-  const accept = button(doc, "consent-accept", "Accept", () => {
-    if (!accept.disabled) once(true);
+  // click dispatched to it by script, which is refused in any case.
+  const accept = button(doc, "consent-accept", "Accept", (event) => {
+    if (!accept.disabled && byUser(event)) once(true);
   });
   const actions = doc.createElement("div");
   actions.className = "actions";
@@ -154,7 +177,7 @@ export function renderPrompt(doc: Document, request: ConsentRequest, answer: (gr
   return prompt;
 }
 
-function button(doc: Document, name: string, label: string, onClick: () => void): HTMLButtonElement {
+function button(doc: Document, name: string, label: string, onClick: (event: MouseEvent) => void): HTMLButtonElement {
   const b = doc.createElement("button");
   b.type = "button";
   b.setAttribute(UI_ATTRIBUTE, name);

@@ -26,7 +26,7 @@
 import { GrantIndicator } from "./grant-indicator";
 import { GrantSet, type StoppedGrant } from "./grants";
 import { log } from "./log";
-import { ACCEPT_DELAY_MS, PROMPT_CSS, type Prompt, renderPrompt } from "./consent-prompt";
+import { ACCEPT_DELAY_MS, PROMPT_CSS, type Prompt, type PromptRequest, renderPrompt } from "./consent-prompt";
 import type { PageUi } from "./page-ui";
 import type { ConsentRequest, Grant, GrantKind, TrackerSignal } from "./protocol";
 import type { StorageLike } from "./storage";
@@ -99,6 +99,24 @@ export class Consent {
       () => this.answer(request.request_id, { granted: false, reason: "timeout" }),
       CONSENT_TIMEOUT_MS,
     );
+    this.pending.set(request.request_id, { prompt, timer });
+    this.promptList().append(prompt.element);
+  }
+
+  /**
+   * Shows a prompt the page answers itself (`request.request_id` must not be a server's): the
+   * user's choice goes to `answer`, and no answer within {@link CONSENT_TIMEOUT_MS} is `false`.
+   * Accept behaves as on every prompt.
+   */
+  ask(request: PromptRequest, answer: (granted: boolean) => void): void {
+    if (this.pending.has(request.request_id)) return;
+    const decide = (granted: boolean): void => {
+      if (!this.pending.has(request.request_id)) return;
+      this.cancel(request.request_id);
+      answer(granted);
+    };
+    const prompt = renderPrompt(this.ui.document, request, decide);
+    const timer = setTimeout(() => decide(false), CONSENT_TIMEOUT_MS);
     this.pending.set(request.request_id, { prompt, timer });
     this.promptList().append(prompt.element);
   }

@@ -8,8 +8,9 @@
  *
  * What cannot or must not be done is refused with a reason the agent is shown: a target that is
  * gone or of the wrong kind, the tracker's own UI (an agent must not answer a consent prompt),
- * typing into password fields or choosing files (the user does those), and navigation to
- * another origin. Whether the agent may act at all (tab and grant) is checked by the caller,
+ * typing into password fields or choosing files (the user does those), and taking the page to
+ * another origin or a non-http(s) URL, by `navigate` or by a click or key that would follow a
+ * link or submit a form (see navigation.ts). Whether the agent may act at all (tab and grant) is checked by the caller,
  * right before it calls {@link ControlExecutor.perform}.
  */
 
@@ -17,6 +18,7 @@ import type { AgentCursor } from "./agent-cursor";
 import { fireChange, fireInput, isInput, isSelect, isTextArea, realm, setNativeValue } from "./fields";
 import { closestFocusable, isFocusable } from "./focusable";
 import { editsText, isSupportedKey, pressKey } from "./keyboard";
+import { activationDestination, keyDestination, navigationRefusal } from "./navigation";
 import type { PageUi } from "./page-ui";
 import type { ControlInput } from "./protocol";
 import { isPasswordField } from "./record";
@@ -64,6 +66,7 @@ export class ControlExecutor {
       case "click":
       case "dblclick": {
         const target = this.element(input.id);
+        this.leadsNowhereElse(activationDestination(target));
         this.cursor.show(agentName, input.x, input.y);
         this.click(target, input.x, input.y, 1);
         if (input.action === "dblclick") {
@@ -134,6 +137,7 @@ export class ControlExecutor {
     if (isPasswordField(target) && editsText(key)) {
       throw new Refusal("typing into password fields is not allowed; the user types passwords themselves");
     }
+    if (key === "Enter" || key === " ") this.leadsNowhereElse(keyDestination(target, key));
     pressKey(target, key, { win: this.win, skip: (el) => this.ui.contains(el) });
   }
 
@@ -186,18 +190,17 @@ export class ControlExecutor {
         location.reload();
         return;
       case "url": {
-        let target: URL;
-        try {
-          target = new URL(url ?? "", location.href);
-        } catch {
-          throw new Refusal(`'${url ?? ""}' is not a URL`);
-        }
-        if (target.origin !== location.origin) {
-          throw new Refusal(`navigation to another origin (${target.origin}) is not allowed; only ${location.origin}`);
-        }
-        location.assign(target.href);
+        this.leadsNowhereElse(url ?? "");
+        location.assign(new URL(url ?? "", location.href).href);
       }
     }
+  }
+
+  /** Refuses input that would take the page to `destination` if the page must not go there. */
+  private leadsNowhereElse(destination: string | undefined): void {
+    if (destination === undefined) return;
+    const refusal = navigationRefusal(destination, this.win.location);
+    if (refusal !== undefined) throw new Refusal(refusal);
   }
 
   /** The element of an rrweb id (a text node's parent), if it is on the page and not the tracker's UI. */

@@ -21,15 +21,18 @@ import type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
 import { EventType, type eventWithTime } from "rrweb";
 
 import { EventBuffer } from "./buffer";
+import type { CanvasPolicy } from "./canvas-consent";
 import { TrackerConnection, trackUrl } from "./connection";
 import { Identity } from "./identity";
 import { log } from "./log";
+import { recordedEvent, recordedUrl } from "./page-url";
 import { type EventKind, type PageInfo, jsonBytes } from "./protocol";
 import { type PrivacyOptions, type Recorder, recordedCanvasId, recordedNode, startRecording } from "./record";
 import { PageSignals } from "./signals";
 import { browserStorage, removeItem } from "./storage";
 
 export type { PrivacyOptions } from "./record";
+export type { CanvasPolicy } from "./canvas-consent";
 export type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
 
 export interface StartOptions {
@@ -43,8 +46,24 @@ export interface StartOptions {
   metadata?: Record<string, unknown>;
   /** Privacy settings; the defaults mask all inputs and never record passwords. */
   privacy?: PrivacyOptions;
-  /** Console levels to record (default log, info, warn, error, assert); `false` for none. */
+  /**
+   * Record the page's console messages (default `false`): they often hold what inputs are masked
+   * for (user data, tokens in logged URLs or responses), so a site turns them on knowingly.
+   */
+  console?: boolean;
+  /** With `console: true`, the levels to record (default log, info, warn, error, assert). */
   consoleLevels?: LogLevel[] | false;
+  /**
+   * Record URLs with their query string and fragment (default `false`: the page's address, its
+   * referrer and rrweb's Meta `href` are recorded as origin and path only; see page-url.ts).
+   */
+  recordQuery?: boolean;
+  /**
+   * Whether agents may see the page's `<canvas>` elements as video (rrweb does not record their
+   * content): `"ask"` (default) asks the user first, `"never"` refuses, `"always"` streams to any
+   * agent who asks. Canvases that are blocked or masked, or inside such an element, never stream.
+   */
+  canvas?: CanvasPolicy;
   /** Full snapshot interval in ms (default 60 000); 0 turns periodic snapshots off. */
   checkoutEveryNms?: number;
 }
@@ -102,6 +121,7 @@ export function start(options: StartOptions): Tracker {
     send: (signal) => connection.sendSignal(signal),
     nodeById: recordedNode,
     canvasId: (canvas) => recordedCanvasId(canvas, options.privacy),
+    canvas: options.canvas ?? "ask",
     storage: tabStorage,
   });
   const connection = new TrackerConnection({
@@ -109,7 +129,7 @@ export function start(options: StartOptions): Tracker {
     projectKey: options.projectKey,
     identity,
     buffer,
-    hello: () => ({ page: pageInfo(), user_id: userId, metadata }),
+    hello: () => ({ page: pageInfo(options.recordQuery === true), user_id: userId, metadata }),
     takeFullSnapshot: () => {
       recorder?.takeFullSnapshot();
     },
@@ -135,7 +155,7 @@ export function start(options: StartOptions): Tracker {
 
   const onRrweb = (event: eventWithTime): void => {
     const keep = event.type === EventType.Meta || event.type === EventType.FullSnapshot;
-    add("rrweb", event, event.timestamp, keep);
+    add("rrweb", recordedEvent(event, options.recordQuery === true), event.timestamp, keep);
   };
 
   const save = (): void => {
@@ -208,16 +228,16 @@ export function start(options: StartOptions): Tracker {
   connection.start();
   recorder = startRecording(onRrweb, {
     privacy: options.privacy,
-    consoleLevels: options.consoleLevels,
+    consoleLevels: options.console === true ? options.consoleLevels : false,
     checkoutEveryNms: options.checkoutEveryNms,
   });
   return tracker;
 }
 
-function pageInfo(): PageInfo {
+function pageInfo(recordQuery: boolean): PageInfo {
   return {
-    url: location.href,
-    referrer: document.referrer === "" ? undefined : document.referrer,
+    url: recordedUrl(location.href, recordQuery),
+    referrer: document.referrer === "" ? undefined : recordedUrl(document.referrer, recordQuery),
     title: document.title === "" ? undefined : document.title,
     user_agent: navigator.userAgent,
     viewport: {

@@ -91,13 +91,18 @@ export function blockSelectorFor(privacy: PrivacyOptions = {}): string {
   );
 }
 
+/** The `maskTextSelector` given to rrweb (besides the {@link MASK_CLASS} class). */
+export function maskSelectorFor(privacy: PrivacyOptions = {}): string {
+  return privacy.maskAllText === true ? "*" : join(DEFAULT_MASK_TEXT_SELECTOR, privacy.maskTextSelector);
+}
+
 /** The options this tracker passes to rrweb's `record`. */
 export function recordOptions(emit: Emit, options: RecorderOptions = {}): RecordOptions {
   const privacy = options.privacy ?? {};
   const levels = options.consoleLevels === false ? [] : (options.consoleLevels ?? DEFAULT_CONSOLE_LEVELS);
   const maskAllInputs = privacy.maskAllInputs ?? true;
   const blockSelector = blockSelectorFor(privacy);
-  const maskTextSelector = privacy.maskAllText === true ? "*" : join(DEFAULT_MASK_TEXT_SELECTOR, privacy.maskTextSelector);
+  const maskTextSelector = maskSelectorFor(privacy);
   return {
     emit,
     checkoutEveryNms: options.checkoutEveryNms ?? DEFAULT_CHECKOUT_EVERY_MS,
@@ -158,13 +163,15 @@ export function recordedNode(id: number): Node | null {
 
 /**
  * The rrweb id of `canvas` if the page may stream it to agents: rrweb recorded it, and neither
- * it nor an ancestor is blocked (its box is all an agent may see of a blocked element). A canvas
- * is otherwise recorded as an empty box (canvas content is not recorded), so streaming it is
- * what shows its content.
+ * it nor an ancestor is blocked (its box is all an agent may see of a blocked element) or masked
+ * (a canvas draws text too, and what is masked as text must not show as video). A canvas is
+ * otherwise recorded as an empty box (canvas content is not recorded), so streaming it is what
+ * shows its content.
  */
 export function recordedCanvasId(canvas: HTMLCanvasElement, privacy: PrivacyOptions = {}): number | undefined {
   try {
-    if (canvas.closest(`.${BLOCK_CLASS}, ${blockSelectorFor(privacy)}`) !== null) return undefined;
+    const hidden = `.${BLOCK_CLASS}, ${blockSelectorFor(privacy)}, .${MASK_CLASS}, ${maskSelectorFor(privacy)}`;
+    if (canvas.closest(hidden) !== null) return undefined;
   } catch {
     // A selector the browser does not understand: rrweb could not apply it either, but stay safe.
     return undefined;

@@ -14,6 +14,7 @@
 import { AgentCursor } from "./agent-cursor";
 import { AnnotationOverlay } from "./annotations";
 import { Call, type CallEnv } from "./call";
+import type { CanvasPolicy } from "./canvas-consent";
 import { Consent } from "./consent";
 import { ControlExecutor } from "./control";
 import { log } from "./log";
@@ -33,6 +34,8 @@ export interface PageSignalsOptions {
    * or not recorded yet). Without it no canvas is streamed.
    */
   canvasId?: (canvas: HTMLCanvasElement) => number | undefined;
+  /** The site's `start({ canvas })`: whether canvases stream, and whether the user is asked first. */
+  canvas?: CanvasPolicy;
   /**
    * The tab's storage (`sessionStorage`): grants the user stopped stay stopped on the tab's next
    * page, and the tab in a call joins it again.
@@ -43,6 +46,12 @@ export interface PageSignalsOptions {
   doc?: Document;
   win?: Window;
 }
+
+/**
+ * The id of the page's own canvas prompt among the prompts. The server's request ids are UUIDs,
+ * so it cannot meet one; the `canvas` message does not say which agent asked.
+ */
+const CANVAS_PROMPT_ID = "cobrowse-canvas";
 
 export class PageSignals {
   private readonly tabId: string;
@@ -81,6 +90,10 @@ export class PageSignals {
       stopGrant: (grant) => this.consent.stop(grant),
       canvasId: options.canvasId ?? (() => undefined),
       storage: options.storage,
+      canvasPolicy: options.canvas,
+      askCanvas: (answer) =>
+        this.consent.ask({ request_id: CANVAS_PROMPT_ID, kind: "canvas", agent: { name: "An agent" } }, answer),
+      cancelCanvasAsk: () => this.consent.cancel(CANVAS_PROMPT_ID),
       env: options.callEnv,
       win,
     });

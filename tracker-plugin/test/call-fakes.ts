@@ -6,6 +6,7 @@ import type { Grant, PageSignal, TrackerSignal } from "../src/protocol";
 import { PageSignals } from "../src/signals";
 import { MemoryStorage } from "../src/storage";
 import { TAB } from "./page";
+import type { CanvasPolicy } from "../src/canvas-consent";
 
 let nextTrack = 0;
 
@@ -190,7 +191,7 @@ export interface CallSetup {
 }
 
 /** PageSignals with fake devices and peer connections, a recording `send`, and the tab's storage. */
-export function setupCall(storage = new MemoryStorage(), env: Partial<CallEnv> = {}): CallSetup {
+export function setupCall(storage = new MemoryStorage(), env: Partial<CallEnv> = {}, canvas: CanvasPolicy = "always"): CallSetup {
   FakePeer.all = [];
   FakePeer.remoteGate = null;
   const sent: TrackerSignal[] = [];
@@ -206,6 +207,7 @@ export function setupCall(storage = new MemoryStorage(), env: Partial<CallEnv> =
     },
     nodeById: () => null,
     canvasId: (canvas) => canvasIds.get(canvas),
+    canvas,
     storage,
     callEnv: {
       mediaDevices: devices,

@@ -9,6 +9,7 @@ import type { CallOffer, CallSlot, Grant } from "../src/protocol";
 import { MemoryStorage } from "../src/storage";
 import { type CallSetup, FakePeer, FakeTrack, flush, offerSdp, setupCall } from "./call-fakes";
 import { alice, bob, find, findAll, TAB } from "./page";
+import { userClick } from "./user";
 
 const voice = (agent = alice): Grant => ({ kind: "call", agent, video: false });
 const video = (agent = alice): Grant => ({ kind: "call", agent, video: true });
@@ -28,7 +29,7 @@ function acceptCall(t: CallSetup, agent = alice, withVideo = false): string {
   const requestId = `r-${++requestIds}`;
   t.receive({ type: "consent_request", request_id: requestId, kind: "call", agent, video: withVideo });
   vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-  find("consent-prompt", `[data-request-id="${requestId}"]`)!.querySelector<HTMLElement>('[data-cobrowse="consent-accept"]')!.click();
+  userClick(find("consent-prompt", `[data-request-id="${requestId}"]`)!.querySelector<HTMLElement>('[data-cobrowse="consent-accept"]')!);
   return requestId;
 }
 
@@ -87,10 +88,10 @@ describe("calls: consent comes before any device", () => {
     expect(recordPrompt.dataset["kind"]).toBe("record");
 
     const accept = voicePrompt.querySelector<HTMLButtonElement>('[data-cobrowse="consent-accept"]')!;
-    accept.click();
+    userClick(accept);
     expect(t.sent).toEqual([]);
     vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-    accept.click();
+    userClick(accept);
     expect(t.sent).toEqual([{ type: "consent", request_id: "r-v", granted: true }]);
   });
 
@@ -228,8 +229,8 @@ describe("calls: negotiation", () => {
     expect(answers).toHaveLength(1);
     expect(answers[0]!.sdp).toBe(pc.localDescription!.sdp);
     expect(answers[0]!.sdp).toContain(`a=mid:0 a=sendonly track=${mic.id}`);
-    // For end-to-end tests and debugging.
-    expect((window as unknown as { __cobrowseCall?: { pc: unknown } }).__cobrowseCall?.pc).toBe(pc);
+    // No script of the page reaches the connection through the window.
+    expect(Object.keys(window).filter((key) => /cobrowse/i.test(key))).toEqual([]);
   });
 
   it("answers every new offer on the same connection, one after the other", async () => {
@@ -372,7 +373,6 @@ describe("calls: negotiation", () => {
     expect(t.devices.live()).toEqual([]);
     expect(pc.closed).toBe(true);
     expect(find("call-window")).toBeNull();
-    expect((window as unknown as { __cobrowseCall?: unknown }).__cobrowseCall).toBeUndefined();
 
     // The server's list from before it saw the hangup does not open the microphone again.
     t.grant(voice());
@@ -623,5 +623,88 @@ describe("calls: canvases as video", () => {
     t.receive({ type: "canvas", on: false });
     expect(t.of("call_join").at(-1)).toEqual({ type: "call_join", audio: true, video: false, canvases: [] });
     expect(captured[0]!.track.readyState).toBe("ended");
+  });
+});
+
+describe("calls: the site's canvas policy", () => {
+  let captured: HTMLCanvasElement[];
+  beforeEach(() => {
+    vi.useFakeTimers();
+    captured = [];
+    document.body.innerHTML = `<canvas id="chart" width="300" height="150"></canvas>`;
+    Object.defineProperty(HTMLCanvasElement.prototype, "captureStream", {
+      configurable: true,
+      value: function (this: HTMLCanvasElement) {
+        captured.push(this);
+        return { getVideoTracks: () => [new FakeTrack("video", "canvas")] } as unknown as MediaStream;
+      },
+    });
+  });
+  afterEach(() => {
+    delete (HTMLCanvasElement.prototype as { captureStream?: unknown }).captureStream;
+    vi.useRealTimers();
+  });
+  const setup = (policy: "ask" | "never", storage = new MemoryStorage()): CallSetup => {
+    const t = setupCall(storage, {}, policy);
+    t.canvasIds.set(document.getElementById("chart") as HTMLCanvasElement, 42);
+    t.signals.connected();
+    t.grant();
+    return t;
+  };
+  const canvasPrompt = (): HTMLElement | null => find("consent-prompt", '[data-kind="canvas"]');
+
+  it("asks the user first by default, and streams only once they accept", () => {
+    const storage = new MemoryStorage();
+    const t = setup("ask", storage);
+    t.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()!.textContent).toContain("asks to see this page's drawings");
+    expect(captured).toEqual([]);
+    expect(t.of("call_join")).toEqual([]);
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
+    userClick(canvasPrompt()!.querySelector('[data-cobrowse="consent-accept"]')!);
+    expect(canvasPrompt()).toBeNull();
+    expect(t.of("call_join")).toEqual([{ type: "call_join", audio: false, video: false, canvases: [42] }]);
+    expect(t.of("consent")).toEqual([]); // the page's own question: nothing goes to the server
+    t.signals.stop();
+
+    // The tab's next page does not ask again while an agent still wants them.
+    const next = setup("ask", storage);
+    next.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()).toBeNull();
+    expect(next.of("call_join")).toHaveLength(1);
+    // Once nobody wants them, the next want asks again.
+    next.receive({ type: "canvas", on: false });
+    next.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()).not.toBeNull();
+    next.signals.stop();
+  });
+
+  it("streams nothing when the user declines, does not answer, or no agent wants them any more", () => {
+    const t = setup("ask");
+    t.receive({ type: "canvas", on: true });
+    userClick(canvasPrompt()!.querySelector('[data-cobrowse="consent-decline"]')!);
+    t.receive({ type: "canvas", on: true });
+    expect(canvasPrompt()).toBeNull(); // the answer holds for this want
+    t.receive({ type: "canvas", on: false });
+    t.receive({ type: "canvas", on: true });
+    vi.advanceTimersByTime(CONSENT_TIMEOUT_MS);
+    expect(canvasPrompt()).toBeNull();
+    t.receive({ type: "canvas", on: false });
+    t.receive({ type: "canvas", on: true });
+    t.receive({ type: "canvas", on: false });
+    expect(canvasPrompt()).toBeNull(); // withdrawn with the want
+    expect(captured).toEqual([]);
+    expect(t.of("call_join")).toEqual([]);
+    t.signals.stop();
+  });
+
+  it("never streams with canvas: never", () => {
+    const t = setup("never");
+    t.receive({ type: "canvas", on: true });
+    vi.advanceTimersByTime(CANVAS_RESCAN_MS);
+    expect(canvasPrompt()).toBeNull();
+    expect(captured).toEqual([]);
+    expect(t.of("call_join")).toEqual([]);
+    t.signals.stop();
   });
 });

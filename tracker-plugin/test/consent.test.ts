@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CONSENT_TIMEOUT_MS } from "../src/consent";
 import { ACCEPT_DELAY_MS } from "../src/consent-prompt";
 import { alice, bob, find, findAll, setupSignals, TAB, uiRoot } from "./page";
+import { userClick } from "./user";
 
 type Setup = ReturnType<typeof setupSignals>;
 
@@ -46,7 +47,7 @@ describe("consent prompts", () => {
     ask(t, "r-1");
     ask(t, "r-2", "annotate");
     vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-    find("consent-accept")!.click();
+    userClick(find("consent-accept")!);
     expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
     expect(findAll("consent-prompt").map((p) => p.dataset["requestId"])).toEqual(["r-2"]);
     find("consent-decline")!.click();
@@ -61,17 +62,30 @@ describe("consent prompts", () => {
     ask(t, "r-1");
     const accept = find("consent-accept") as HTMLButtonElement;
     expect(accept.disabled).toBe(true);
-    accept.click();
+    userClick(accept);
     accept.dispatchEvent(new MouseEvent("click", { bubbles: true })); // even a click sent by script
     accept.focus(); // nor can the keyboard reach it
     expect(uiRoot()!.activeElement).not.toBe(accept);
     vi.advanceTimersByTime(ACCEPT_DELAY_MS - 1);
-    accept.click();
+    userClick(accept);
     expect(t.sent).toEqual([]);
     expect(find("consent-prompt")).not.toBeNull();
     vi.advanceTimersByTime(1);
     expect(accept.disabled).toBe(false);
+    userClick(accept);
+    expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
+  });
+
+  it("takes Accept only from the user, never from a script on the page", () => {
+    ask(t, "r-1");
+    vi.advanceTimersByTime(ACCEPT_DELAY_MS);
+    const accept = find("consent-accept") as HTMLButtonElement;
+    expect(accept.disabled).toBe(false);
     accept.click();
+    accept.dispatchEvent(new MouseEvent("click", { bubbles: true, composed: true }));
+    expect(t.sent).toEqual([]);
+    expect(find("consent-prompt")).not.toBeNull();
+    userClick(accept);
     expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
   });
 
@@ -79,7 +93,7 @@ describe("consent prompts", () => {
     for (let i = 0; i < 5; i++) {
       ask(t, `r-${i}`);
       vi.advanceTimersByTime(ACCEPT_DELAY_MS / 2);
-      find("consent-accept")!.click();
+      userClick(find("consent-accept")!);
       t.receive({ type: "consent_cancel", request_id: `r-${i}` });
     }
     expect(t.sent).toEqual([]);
@@ -90,11 +104,11 @@ describe("consent prompts", () => {
     ask(t, "r-2", "annotate", bob);
     vi.advanceTimersByTime(ACCEPT_DELAY_MS);
     // A double click on the first Accept: the second click must not accept Bob's request.
-    find("consent-accept")!.click();
-    find("consent-accept")!.click();
+    userClick(find("consent-accept")!);
+    userClick(find("consent-accept")!);
     expect(t.sent).toEqual([{ type: "consent", request_id: "r-1", granted: true }]);
     vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-    find("consent-accept")!.click();
+    userClick(find("consent-accept")!);
     expect(t.sent[1]).toEqual({ type: "consent", request_id: "r-2", granted: true });
   });
 
@@ -185,7 +199,7 @@ describe("consent prompts", () => {
     find("grant-stop")!.click();
     ask(t, "r-9");
     vi.advanceTimersByTime(ACCEPT_DELAY_MS);
-    find("consent-accept")!.click();
+    userClick(find("consent-accept")!);
     t.grant({ kind: "control", agent: alice });
     expect(find("grant-indicator")!.textContent).toContain("Alice is controlling this page");
   });

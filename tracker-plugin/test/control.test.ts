@@ -194,9 +194,59 @@ describe("remote control", () => {
     control({ action: "click", id: 999, x: 0, y: 0 });
     expect(t.sent).toEqual([
       { type: "refused", agent_id: alice.id, action: "navigate", reason: expect.stringMatching(/another origin \(https:\/\/evil\.example\)/) },
-      { type: "refused", agent_id: alice.id, action: "navigate", reason: expect.stringMatching(/another origin/) },
+      { type: "refused", agent_id: alice.id, action: "navigate", reason: expect.stringMatching(/only http\(s\) URLs.*javascript:/) },
       { type: "refused", agent_id: alice.id, action: "click", reason: "node 999 is not on the page any more" },
     ]);
+  });
+
+  it("does not click a link or submit a form that leads to another origin", () => {
+    const clicked: string[] = [];
+    document.addEventListener("click", (e) => clicked.push((e.target as Element).id));
+    const [, link] = add('<a id="away" href="https://evil.example/x"><span>away</span></a>');
+    const [, script] = add('<a id="script" href="javascript:alert(1)">run</a>');
+    const [form] = add<HTMLFormElement>('<form action="https://evil.example/post"><input id="q" name="action"><button id="send">Send</button></form>');
+    const send = t.register(form.querySelector("#send")!);
+    const field = t.register(form.querySelector("#q")!);
+    const submitted = vi.fn((e: Event) => e.preventDefault());
+    form.addEventListener("submit", submitted);
+    const [other] = add<HTMLFormElement>('<form action="/here"><button id="elsewhere" formaction="https://evil.example/">Go</button></form>');
+    const elsewhere = t.register(other.querySelector("#elsewhere")!);
+    const inner = t.register(document.querySelector("#away span")!);
+
+    control({ action: "click", id: link, x: 0, y: 0 });
+    control({ action: "click", id: inner, x: 0, y: 0 });
+    control({ action: "click", id: script, x: 0, y: 0 });
+    control({ action: "click", id: send, x: 0, y: 0 });
+    control({ action: "click", id: elsewhere, x: 0, y: 0 });
+    control({ action: "key", key: "Enter", id: field });
+    control({ action: "focus", id: link });
+    control({ action: "key", key: "Enter" });
+    expect(clicked).toEqual([]);
+    expect(submitted).not.toHaveBeenCalled();
+    expect(refusals()).toEqual([
+      expect.stringMatching(/another origin \(https:\/\/evil\.example\)/),
+      expect.stringMatching(/another origin/),
+      expect.stringMatching(/only http\(s\) URLs/),
+      expect.stringMatching(/another origin/),
+      expect.stringMatching(/another origin/),
+      expect.stringMatching(/another origin/),
+      expect.stringMatching(/another origin/),
+    ]);
+  });
+
+  it("follows links and submits forms of the page's own origin", () => {
+    const [form] = add<HTMLFormElement>('<form action="/search"><input id="q2"><button id="go">Go</button></form>');
+    const submitted = vi.fn((e: Event) => e.preventDefault());
+    form.addEventListener("submit", submitted);
+    control({ action: "click", id: t.register(form.querySelector("#go")!), x: 0, y: 0 });
+    control({ action: "key", key: "Enter", id: t.register(form.querySelector("#q2")!) });
+    const [link, id] = add<HTMLAnchorElement>('<a href="/next">next</a>');
+    const followed = vi.fn((e: Event) => e.preventDefault());
+    link.addEventListener("click", followed);
+    control({ action: "click", id, x: 0, y: 0 });
+    expect(submitted).toHaveBeenCalledTimes(2);
+    expect(followed).toHaveBeenCalledTimes(1);
+    expect(refusals()).toEqual([]);
   });
 
   it("goes back in history on navigate back", () => {

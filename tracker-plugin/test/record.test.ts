@@ -186,12 +186,15 @@ describe("recording a page", () => {
     expect(JSON.stringify(events)).not.toContain("Alice asks");
     expect(JSON.stringify(events)).not.toContain("consent-accept");
   });
-  it("names canvases by their recorded ids for streaming, except blocked ones", () => {
+  it("names canvases by their recorded ids for streaming, except blocked and masked ones", () => {
     document.body.innerHTML = `
       <canvas id="chart"></canvas>
       <canvas id="own" data-cobrowse-block></canvas>
       <div class="cobrowse-block"><canvas id="inside"></canvas></div>
-      <canvas id="custom" class="card-preview"></canvas>`;
+      <canvas id="custom" class="card-preview"></canvas>
+      <div data-cobrowse-mask><canvas id="masked"></canvas></div>
+      <div class="cobrowse-mask"><canvas id="masked-class"></canvas></div>
+      <canvas id="statement" class="statement"></canvas>`;
     const recorder = startRecording(() => {}, { consoleLevels: false });
     stop = () => recorder.stop();
     const canvas = (id: string) => document.getElementById(id) as HTMLCanvasElement;
@@ -203,6 +206,11 @@ describe("recording a page", () => {
     expect(recordedCanvasId(canvas("inside"), privacy)).toBeUndefined();
     expect(recordedCanvasId(canvas("custom"), privacy)).toBeUndefined();
     expect(recordedCanvasId(canvas("custom"))).toBeGreaterThan(0);
+    expect(recordedCanvasId(canvas("masked"))).toBeUndefined();
+    expect(recordedCanvasId(canvas("masked-class"))).toBeUndefined();
+    expect(recordedCanvasId(canvas("statement"), { maskTextSelector: ".statement" })).toBeUndefined();
+    expect(recordedCanvasId(canvas("statement"))).toBeGreaterThan(0);
+    expect(recordedCanvasId(canvas("chart"), { maskAllText: true })).toBeUndefined();
     // A canvas rrweb has not seen has no id yet.
     const late = document.createElement("canvas");
     expect(recordedCanvasId(late)).toBeUndefined();

@@ -8,6 +8,7 @@ import type { Grant } from "../src/protocol";
 import type { StorageLike } from "../src/storage";
 import { alice, bob, find, TAB } from "./page";
 import { FakeSocket } from "./socket";
+import { userClick } from "./user";
 
 /**
  * One page of the tab: fresh modules (nothing kept in memory from an earlier page), the tab's
@@ -164,7 +165,7 @@ describe("a grant the user stopped", () => {
     find("grant-stop")!.click();
     page.server().receive({ type: "consent_request", request_id: "r-2", kind: "control", agent: alice });
     vi.advanceTimersByTime(1_000);
-    find("consent-accept")!.click();
+    userClick(find("consent-accept")!);
     page.grants(control);
     page.click();
     expect(page.clicks()).toBe(1);

@@ -11,6 +11,7 @@ pub const REPLACED: &str = "replaced";
 pub const CONNECTION_LOST: &str = "connection_lost";
 pub const NEGOTIATION_FAILED: &str = "negotiation_failed";
 pub const BAD_ANSWER: &str = "bad_answer";
+pub const TOO_MANY_CONNECTIONS: &str = "too_many_connections";
 
 /// Something the call's task must do. Effects come in the order they must be carried out.
 #[derive(Debug, Clone, PartialEq)]

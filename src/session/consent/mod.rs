@@ -11,6 +11,7 @@
 //! that a record would not show (`unrecorded`).
 
 mod forwarded;
+pub mod navigation;
 mod requests;
 mod unrecorded;
 
@@ -151,6 +152,23 @@ impl Consent {
         let before = self.watchers.len();
         let effects = self.handle(agent, signal, page, now);
         self.note_watchers(before, effects)
+    }
+
+    /// Control input the page must not get whatever the grants say (a `navigate` to another
+    /// origin, [`navigation::OTHER_ORIGIN`]): dropped and recorded like input without a grant,
+    /// with `reason`, or with [`NO_GRANT`] when the agent holds no control grant anyway.
+    pub fn refuse_control(
+        &mut self,
+        agent: AgentRef,
+        reason: &'static str,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let reason = if self.allows(&agent.id, GrantKind::Control) {
+            reason
+        } else {
+            NO_GRANT
+        };
+        self.refuse(agent, "control", reason, now)
     }
 
     fn handle(&mut self, agent: AgentRef, signal: Signal, page: bool, now: Instant) -> Vec<Effect> {
@@ -616,6 +634,22 @@ mod tests {
             now,
         );
         consent.on_answer(&prompt_id(&asked), true, None);
+    }
+
+    #[test]
+    fn refused_control_is_recorded_with_its_reason_only_under_a_grant() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        let alice = agent("alice");
+        let reason = |effects: &[Effect]| match actions(effects)[..] {
+            [AgentAction::Dropped { what, reason, .. }] if what == "control" => reason.clone(),
+            _ => panic!("{effects:?}"),
+        };
+        let without = consent.refuse_control(alice.clone(), navigation::OTHER_ORIGIN, now);
+        assert_eq!(reason(&without), NO_GRANT, "no grant: that is the reason");
+        granted(&mut consent, &alice, GrantKind::Control, now);
+        let with = consent.refuse_control(alice, navigation::OTHER_ORIGIN, now);
+        assert_eq!(reason(&with), navigation::OTHER_ORIGIN);
     }
 
     #[test]
