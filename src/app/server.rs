@@ -186,7 +186,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 (Arc::new(sdk), None, s2)
             }
         };
-    let store = Store::new(backend, config.retention);
+    let store =
+        Store::new(backend, config.retention).with_max_event_bytes(config.limits.max_event_bytes);
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let (signals, incoming) = SignalBus::start(
