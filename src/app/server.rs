@@ -46,7 +46,8 @@ pub struct ServerConfig {
     pub project_keys: Vec<String>,
     /// Empty allows every origin.
     pub allowed_origins: Vec<String>,
-    /// Signs session tokens; every node of a deployment needs the same one.
+    /// Signs session tokens, agents' tickets and the records of `cluster/signals`; every node of
+    /// a deployment needs the same one.
     pub secret: String,
     pub session_token_ttl: Duration,
     /// A unique name for this node, written into fencing tokens and `page` records.
@@ -193,6 +194,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (signals, incoming) = SignalBus::start(
         &store,
         config.node_id.clone(),
+        config.secret.as_bytes(),
         metrics.clone(),
         shutdown.clone(),
     )
