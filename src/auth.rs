@@ -30,7 +30,9 @@ pub enum AuthError {
     BadProjectKey(String),
     #[error("origin '{0}' is not allowed to record; add it with --allowed-origin")]
     ForbiddenOrigin(String),
-    #[error("session token is malformed or was not signed by this deployment")]
+    #[error(
+        "session token is malformed, was not signed by this deployment, or is for another project"
+    )]
     BadSessionToken,
     #[error("session token expired; start a new session")]
     ExpiredSessionToken,
@@ -128,13 +130,28 @@ impl Projects {
     }
 }
 
-/// Signs and checks session tokens: `base64url(session_id "." expiry_ms) "." base64url(hmac)`.
+/// A session token that checked out: the session it resumes, and when it stops resuming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumableSession {
+    pub session: SessionId,
+    /// Fixed when the session started; a token issued on resume carries it unchanged.
+    pub expires_ms: u64,
+}
+
+/// Signs and checks session tokens: `base64url(session_id "." expiry_ms) "." base64url(hmac)`,
+/// where the HMAC also covers the project key the session was started with (not carried in the
+/// token: the tracker presents it in its `hello` anyway). So a token resumes only in its own
+/// project, and only until `ttl` after the session started: a resume hands out a token with the
+/// same expiry, so a tracker that stays connected cannot keep a token alive for ever.
 /// Every node of a deployment must share the secret so a tracker can resume on any of them.
 #[derive(Clone)]
 pub struct SessionTokens {
     secret: Vec<u8>,
     ttl_ms: u64,
 }
+
+/// Keeps a session token's MAC from being valid as any other HMAC under the same secret.
+const SESSION_TOKEN_LABEL: &[u8] = b"cobrowse/session\0";
 
 impl SessionTokens {
     pub fn new(secret: &[u8], ttl_ms: u64) -> Self {
@@ -144,13 +161,19 @@ impl SessionTokens {
         }
     }
 
-    pub fn issue(&self, session: SessionId) -> String {
-        self.issue_with_expiry(session, now_ms() + self.ttl_ms)
+    /// The token of a session that starts now in project `project_key`.
+    pub fn issue(&self, session: SessionId, project_key: &str) -> String {
+        self.issue_until(session, project_key, now_ms() + self.ttl_ms)
     }
 
-    fn issue_with_expiry(&self, session: SessionId, expires_ms: u64) -> String {
+    /// A token for a session that resumed: the same session, project and expiry.
+    pub fn reissue(&self, resumed: ResumableSession, project_key: &str) -> String {
+        self.issue_until(resumed.session, project_key, resumed.expires_ms)
+    }
+
+    fn issue_until(&self, session: SessionId, project_key: &str, expires_ms: u64) -> String {
         let claims = format!("{session}.{expires_ms}");
-        let signature = self.sign(claims.as_bytes());
+        let signature = self.sign(project_key, claims.as_bytes());
         format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(claims),
@@ -158,7 +181,9 @@ impl SessionTokens {
         )
     }
 
-    pub fn verify(&self, token: &str) -> Result<SessionId, AuthError> {
+    /// Checks a token presented with `project_key`: a token of another project, or one signed
+    /// with another secret, is [`AuthError::BadSessionToken`].
+    pub fn verify(&self, token: &str, project_key: &str) -> Result<ResumableSession, AuthError> {
         let (claims, signature) = token.split_once('.').ok_or(AuthError::BadSessionToken)?;
         let claims = URL_SAFE_NO_PAD
             .decode(claims)
@@ -166,27 +191,37 @@ impl SessionTokens {
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| AuthError::BadSessionToken)?;
-        let mut mac = self.mac();
-        mac.update(&claims);
-        mac.verify_slice(&signature)
+        self.mac(project_key, &claims)
+            .verify_slice(&signature)
             .map_err(|_| AuthError::BadSessionToken)?;
         let claims = String::from_utf8(claims).map_err(|_| AuthError::BadSessionToken)?;
         let (session, expires) = claims.split_once('.').ok_or(AuthError::BadSessionToken)?;
-        let expires: u64 = expires.parse().map_err(|_| AuthError::BadSessionToken)?;
-        if expires < now_ms() {
+        let expires_ms: u64 = expires.parse().map_err(|_| AuthError::BadSessionToken)?;
+        if expires_ms < now_ms() {
             return Err(AuthError::ExpiredSessionToken);
         }
-        session.parse().map_err(|_| AuthError::BadSessionToken)
+        Ok(ResumableSession {
+            session: session.parse().map_err(|_| AuthError::BadSessionToken)?,
+            expires_ms,
+        })
     }
 
-    fn mac(&self) -> HmacSha256 {
-        HmacSha256::new_from_slice(&self.secret).expect("HMAC accepts keys of any length")
+    fn mac(&self, project_key: &str, claims: &[u8]) -> HmacSha256 {
+        let mut mac =
+            HmacSha256::new_from_slice(&self.secret).expect("HMAC accepts keys of any length");
+        mac.update(SESSION_TOKEN_LABEL);
+        // Length first, so no split of key and claims is valid as another.
+        mac.update(&(project_key.len() as u64).to_be_bytes());
+        mac.update(project_key.as_bytes());
+        mac.update(claims);
+        mac
     }
 
-    fn sign(&self, data: &[u8]) -> Vec<u8> {
-        let mut mac = self.mac();
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
+    fn sign(&self, project_key: &str, claims: &[u8]) -> Vec<u8> {
+        self.mac(project_key, claims)
+            .finalize()
+            .into_bytes()
+            .to_vec()
     }
 }
 
@@ -213,26 +248,59 @@ mod tests {
     fn session_tokens_verify_and_resist_tampering() {
         let tokens = SessionTokens::new(b"secret", 60_000);
         let id = SessionId::new();
-        let token = tokens.issue(id);
-        assert_eq!(tokens.verify(&token).unwrap(), id);
+        let token = tokens.issue(id, "pk");
+        assert_eq!(tokens.verify(&token, "pk").unwrap().session, id);
 
         let other = SessionTokens::new(b"other", 60_000);
-        assert_eq!(other.verify(&token), Err(AuthError::BadSessionToken));
+        assert_eq!(other.verify(&token, "pk"), Err(AuthError::BadSessionToken));
 
         let forged = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(format!("{}.{}", SessionId::new(), u64::MAX)),
             token.split_once('.').unwrap().1
         );
-        assert_eq!(tokens.verify(&forged), Err(AuthError::BadSessionToken));
-        assert_eq!(tokens.verify("nonsense"), Err(AuthError::BadSessionToken));
+        assert_eq!(
+            tokens.verify(&forged, "pk"),
+            Err(AuthError::BadSessionToken)
+        );
+        assert_eq!(
+            tokens.verify("nonsense", "pk"),
+            Err(AuthError::BadSessionToken)
+        );
+    }
+
+    #[test]
+    fn a_session_token_resumes_only_in_its_own_project() {
+        let tokens = SessionTokens::new(b"secret", 60_000);
+        let token = tokens.issue(SessionId::new(), "shop-a");
+        assert!(tokens.verify(&token, "shop-a").is_ok());
+        assert_eq!(
+            tokens.verify(&token, "shop-b"),
+            Err(AuthError::BadSessionToken)
+        );
+        assert_eq!(
+            tokens.verify(&token, "shop-a\0"),
+            Err(AuthError::BadSessionToken)
+        );
+    }
+
+    #[test]
+    fn a_resumed_session_s_token_keeps_its_first_expiry() {
+        let tokens = SessionTokens::new(b"secret", 60_000);
+        let first = tokens.issue_until(SessionId::new(), "pk", now_ms() + 5_000);
+        let resumed = tokens.verify(&first, "pk").unwrap();
+        let again = tokens.verify(&tokens.reissue(resumed, "pk"), "pk").unwrap();
+        assert_eq!(again, resumed, "the same session and the same expiry");
     }
 
     #[test]
     fn expired_session_tokens_are_refused() {
         let tokens = SessionTokens::new(b"secret", 60_000);
-        let token = tokens.issue_with_expiry(SessionId::new(), now_ms() - 1);
-        assert_eq!(tokens.verify(&token), Err(AuthError::ExpiredSessionToken));
+        let token = tokens.issue_until(SessionId::new(), "pk", now_ms() - 1);
+        assert_eq!(
+            tokens.verify(&token, "pk"),
+            Err(AuthError::ExpiredSessionToken)
+        );
     }
 
     #[test]
