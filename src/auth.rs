@@ -225,6 +225,37 @@ impl SessionTokens {
     }
 }
 
+/// The least strength, in bits, of a secret a server reachable beyond loopback accepts.
+pub const MIN_SECRET_BITS: usize = 128;
+/// Fewer different characters than this is a pattern, not a random secret, whatever its length.
+const MIN_DISTINCT_CHARS: usize = 10;
+
+/// Whether `secret` carries at least [`MIN_SECRET_BITS`], estimated as if each character were
+/// drawn at random from the smallest usual alphabet holding all of them: hex digits (4 bits a
+/// character, so 32 of them), base64 or base64url (6 bits, so 22), any other printable text
+/// (log2 95, about 6.57 bits, so 20). A secret with fewer than 10 different characters is weak at
+/// any length. This over-estimates a secret a person chose, which is why the rule is only a floor:
+/// the ones to use come from `openssl rand -hex 32` or the server's own generator.
+pub fn is_strong_secret(secret: &str) -> bool {
+    let hex = secret.bytes().all(|b| b.is_ascii_hexdigit());
+    let base64 = secret
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'='));
+    // Thousandths of a bit per character.
+    let per_char = if hex {
+        4_000
+    } else if base64 {
+        6_000
+    } else {
+        6_570
+    };
+    let mut distinct: Vec<char> = secret.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    secret.chars().count() * per_char >= MIN_SECRET_BITS * 1_000
+        && distinct.len() >= MIN_DISTINCT_CHARS
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -301,6 +332,28 @@ mod tests {
             tokens.verify(&token, "pk"),
             Err(AuthError::ExpiredSessionToken)
         );
+    }
+
+    #[test]
+    fn secrets_under_128_bits_are_weak() {
+        for strong in [
+            "0123456789abcdef0123456789abcdef",
+            "Zm9vYmFyYmF6cXV4cXV1eA",
+            "correct horse battery!",
+        ] {
+            assert!(is_strong_secret(strong), "{strong}");
+        }
+        for weak in [
+            "",
+            "bench",
+            "test-agent-secret",
+            "0123456789abcdef0123456789abcde",
+            "Zm9vYmFyYmF6cXV4cXV1e",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abababababababababababababababababab",
+        ] {
+            assert!(!is_strong_secret(weak), "{weak}");
+        }
     }
 
     #[test]
