@@ -2,13 +2,14 @@
 //! session core, so that the handlers depend on it and the server that builds it depends on the
 //! handlers, without a cycle between them.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::{AgentTokens, Projects, SessionTokens};
+use crate::auth::{Agent, AgentGate, AuthError, Presented, Projects, SessionTokens};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
 use crate::session::rooms::Rooms;
@@ -20,7 +21,7 @@ pub struct AppState {
     pub rooms: Arc<Rooms>,
     pub signals: Arc<SignalBus>,
     pub store: Store,
-    pub agents: AgentTokens,
+    pub agents: AgentGate,
     pub projects: Projects,
     pub session_tokens: SessionTokens,
     pub limits: Limits,
@@ -33,4 +34,22 @@ pub struct AppState {
     pub live_window: Duration,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
+}
+
+impl AppState {
+    /// The agent behind a request from `client`; a refusal is counted in the metrics by kind.
+    pub fn authenticate_agent(
+        &self,
+        client: IpAddr,
+        presented: Presented<'_>,
+    ) -> Result<Agent, AuthError> {
+        self.agents
+            .authenticate(client, presented)
+            .inspect_err(|e| {
+                self.metrics
+                    .rejected
+                    .with_label_values(&[e.metric_reason()])
+                    .inc();
+            })
+    }
 }

@@ -17,7 +17,7 @@ use super::routes::router;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::auth::{AgentTokens, Projects, SessionTokens, is_strong_secret};
+use crate::auth::{AgentGate, AgentTokens, Projects, SessionTokens, is_strong_secret};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
 use crate::metrics::Metrics;
@@ -270,7 +270,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         signals,
         rooms,
         store,
-        agents: AgentTokens::new(config.agent_tokens.clone()),
+        agents: AgentGate::new(
+            AgentTokens::new(config.agent_tokens.clone()),
+            config.secret.as_bytes(),
+        ),
         projects: Projects::new(config.project_keys.clone(), config.allowed_origins.clone()),
         session_tokens: SessionTokens::new(
             config.secret.as_bytes(),
@@ -301,6 +304,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     });
     let app = router(state.clone(), &config.web_root);
     let http = tokio::spawn(async move {
+        // Client addresses, for the throttle on failed authentications.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await });
         if let Err(e) = serve.await {

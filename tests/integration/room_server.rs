@@ -476,14 +476,8 @@ async fn a_stalled_agent_does_not_delay_another_agent() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let tcp = socket.connect(server.addr).await.unwrap();
-    let url = ws_url(
-        &server,
-        &format!(
-            "/api/v1/sessions/{}/live?token={AGENT_TOKEN}&from=live",
-            t.session_id
-        ),
-    );
-    let (mut stalled, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    let request = agent_request(&server, AGENT_TOKEN, &t.session_id, "from=live");
+    let (mut stalled, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
     let mut reader = agent(&server, &t.session_id, "from=live").await;
     // Past its `joined`, and the records of agents joining, to where it is live.
     loop {

@@ -1,7 +1,13 @@
-//! Who may do what: agents present a static bearer token; trackers present a project key and then
-//! a session token the server signed, which lets them write to their own session only.
+//! Who may do what: agents present a static bearer token, or a short-lived [`ticket`] fetched
+//! with it where a browser cannot send a header, and are refused for a while after too many
+//! failures ([`throttle`]); trackers present a project key and then a session token the server
+//! signed, which lets them write to their own session, in their own project, only.
+
+pub mod throttle;
+pub mod ticket;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -9,6 +15,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use tracing::warn;
+
+use self::throttle::{AuthThrottle, Counted};
+use self::ticket::{Ticket, Tickets};
 use crate::clock::now_ms;
 use crate::protocol::SessionId;
 
@@ -22,10 +32,27 @@ pub struct Agent {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("missing agent token: send 'Authorization: Bearer TOKEN' (or ?token=TOKEN)")]
+    #[error(
+        "missing agent token: send 'Authorization: Bearer TOKEN' (a browser's WebSocket or \
+         EventSource: ?ticket= from POST /api/v1/tickets)"
+    )]
     MissingAgentToken,
     #[error("unknown agent token")]
     BadAgentToken,
+    #[error(
+        "an agent token in the URL (?token=) is not accepted, since URLs are logged: send \
+         'Authorization: Bearer TOKEN', or for a browser's WebSocket or EventSource a ?ticket= \
+         from POST /api/v1/tickets"
+    )]
+    TokenInQuery,
+    #[error("ticket is malformed or was not issued by this deployment")]
+    BadTicket,
+    #[error("ticket expired; fetch a new one just before connecting")]
+    ExpiredTicket,
+    #[error("ticket was used already; fetch one for each connection")]
+    UsedTicket,
+    #[error("too many failed authentications from this address; try again in {retry_after_s} s")]
+    Throttled { retry_after_s: u64 },
     #[error("unknown project key '{0}'")]
     BadProjectKey(String),
     #[error("origin '{0}' is not allowed to record; add it with --allowed-origin")]
@@ -36,6 +63,24 @@ pub enum AuthError {
     BadSessionToken,
     #[error("session token expired; start a new session")]
     ExpiredSessionToken,
+}
+
+impl AuthError {
+    /// The `reason` label of `cobrowse_rejected_total` that counts it.
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingAgentToken | AuthError::TokenInQuery => "agent_auth_missing",
+            AuthError::BadAgentToken
+            | AuthError::BadTicket
+            | AuthError::ExpiredTicket
+            | AuthError::UsedTicket => "agent_auth_failed",
+            AuthError::Throttled { .. } => "agent_auth_throttled",
+            AuthError::BadProjectKey(_)
+            | AuthError::ForbiddenOrigin(_)
+            | AuthError::BadSessionToken
+            | AuthError::ExpiredSessionToken => "tracker_auth_failed",
+        }
+    }
 }
 
 /// Static agent tokens, parsed from `NAME:SECRET`.
@@ -74,19 +119,98 @@ impl AgentTokens {
             .ok_or(AuthError::BadAgentToken)
     }
 
-    /// The agent behind a request: `Authorization: Bearer TOKEN`, or `?token=` where a browser
-    /// API cannot set headers (WebSocket, EventSource).
-    pub fn authenticate_request(
+    /// Whether an agent of that name is configured.
+    fn has_agent(&self, name: &str) -> bool {
+        self.by_secret.values().any(|n| n == name)
+    }
+}
+
+/// What a request presents as an agent's identity.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presented<'a> {
+    /// `Authorization: Bearer TOKEN`.
+    pub bearer: Option<&'a str>,
+    /// `?ticket=`, on the routes that take one (the live WebSocket and SSE).
+    pub ticket: Option<&'a str>,
+    /// The request carried `?token=`, which no route takes.
+    pub token_in_query: bool,
+}
+
+impl<'a> Presented<'a> {
+    pub fn new(headers: &'a HeaderMap) -> Self {
+        Self {
+            bearer: headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim),
+            ..Self::default()
+        }
+    }
+}
+
+/// The agents' way in: their tokens, the tickets issued for them, and the throttle on failures.
+pub struct AgentGate {
+    tokens: AgentTokens,
+    tickets: Tickets,
+    throttle: AuthThrottle,
+}
+
+impl AgentGate {
+    /// Tickets are signed with `secret`, the same on every node.
+    pub fn new(tokens: AgentTokens, secret: &[u8]) -> Self {
+        Self {
+            tokens,
+            tickets: Tickets::new(secret),
+            throttle: AuthThrottle::default(),
+        }
+    }
+
+    /// The agent behind a request from `client`. Failures are logged without what was presented
+    /// and counted against `client`, which is refused for a while after too many.
+    pub fn authenticate(
         &self,
-        headers: &HeaderMap,
-        query_token: Option<&str>,
+        client: IpAddr,
+        presented: Presented<'_>,
     ) -> Result<Agent, AuthError> {
-        let header_token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        self.authenticate(header_token.or(query_token))
+        let now = now_ms();
+        self.throttle
+            .check(client, now)
+            .map_err(|t| AuthError::Throttled {
+                retry_after_s: t.retry_after_ms.div_ceil(1000),
+            })?;
+        if presented.token_in_query {
+            return Err(AuthError::TokenInQuery);
+        }
+        let result = match (presented.bearer, presented.ticket) {
+            (Some(token), _) => self.tokens.authenticate(Some(token)),
+            (None, Some(ticket)) => self.tickets.redeem(ticket, now).and_then(|agent| {
+                if self.tokens.has_agent(&agent.name) {
+                    Ok(agent)
+                } else {
+                    Err(AuthError::BadTicket)
+                }
+            }),
+            (None, None) => Err(AuthError::MissingAgentToken),
+        };
+        if let Err(e) = &result
+            && *e != AuthError::MissingAgentToken
+        {
+            warn!(%client, reason = %e, "agent authentication failed");
+            if self.throttle.failed(client, now) == Counted::NowThrottled {
+                warn!(
+                    %client,
+                    seconds = throttle::WINDOW_MS / 1000,
+                    "too many failed agent authentications: refusing this address for the rest of the window"
+                );
+            }
+        }
+        result
+    }
+
+    /// A ticket for `agent` (already authenticated with its token).
+    pub fn issue_ticket(&self, agent: &Agent) -> Ticket {
+        self.tickets.issue(agent, now_ms())
     }
 }
 
