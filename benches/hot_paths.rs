@@ -86,7 +86,7 @@ fn framing(c: &mut Criterion) {
         let records = frame::encode(e);
         group.bench_function(format!("reassemble/{name}"), |b| {
             b.iter(|| {
-                let mut r = Reassembler::new();
+                let mut r = Reassembler::new(10 * 1024 * 1024);
                 records
                     .iter()
                     .enumerate()

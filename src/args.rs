@@ -185,14 +185,23 @@ pub struct ServeArgs {
         default_value = "demo"
     )]
     pub project_keys: Vec<String>,
-    /// Origins allowed to record (repeatable); none: any origin.
+    /// Origins allowed to record (repeatable). None: any origin, which a --listen beyond
+    /// loopback refuses unless --allow-any-origin is given.
     #[arg(
         long = "allowed-origin",
         env = "COBROWSE_ALLOWED_ORIGINS",
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
-    /// Secret that signs session tokens; give every node the same one. Default: random.
+    /// Let pages of any origin record into a server listening beyond loopback.
+    #[arg(
+        long,
+        env = "COBROWSE_ALLOW_ANY_ORIGIN",
+        conflicts_with = "allowed_origins"
+    )]
+    pub allow_any_origin: bool,
+    /// Secret that signs session tokens, agents' tickets and signals between nodes; give every
+    /// node the same one. Default: random.
     #[arg(long, env = "COBROWSE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
     /// This node's name (at most 16 characters). Default: random.
@@ -321,6 +330,7 @@ impl ServeArgs {
         config.audit_retention = self.audit_retention;
         config.project_keys = self.project_keys;
         config.allowed_origins = self.allowed_origins;
+        config.allow_any_origin = self.allow_any_origin;
         config.secret = self.secret.unwrap_or_else(random_secret);
         config.node_id = node_id;
         config.idle_timeout = self.idle_timeout;

@@ -2,6 +2,7 @@
 //! session core, so that the handlers depend on it and the server that builds it depends on the
 //! handlers, without a cycle between them.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::warn;
 
-use crate::auth::{AgentTokens, Projects, SessionTokens};
+use crate::auth::{Agent, AgentGate, AuthError, Presented, Projects, SessionTokens};
 use crate::metrics::Metrics;
 use crate::protocol::{AuditAction, AuditRecord, Limits, SessionId};
 use crate::session::rooms::Rooms;
@@ -24,7 +25,7 @@ pub struct AppState {
     pub store: Store,
     /// Who read which recording (`cluster/audit`).
     pub audit: AuditStream,
-    pub agents: AgentTokens,
+    pub agents: AgentGate,
     pub projects: Projects,
     pub session_tokens: SessionTokens,
     pub limits: Limits,
@@ -68,5 +69,21 @@ impl AppState {
                 "the read was refused because it could not be audited ({e}); retry"
             ))
         })
+    }
+
+    /// The agent behind a request from `client`; a refusal is counted in the metrics by kind.
+    pub fn authenticate_agent(
+        &self,
+        client: IpAddr,
+        presented: Presented<'_>,
+    ) -> Result<Agent, AuthError> {
+        self.agents
+            .authenticate(client, presented)
+            .inspect_err(|e| {
+                self.metrics
+                    .rejected
+                    .with_label_values(&[e.metric_reason()])
+                    .inc();
+            })
     }
 }

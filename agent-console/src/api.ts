@@ -1,6 +1,7 @@
 // The server's agent API (docs/protocol.md §3–4, §10.6): the session list, one session, a
 // session's rrweb events, its call recordings' files, and the URL of its live WebSocket. Every
-// call carries the agent token.
+// call carries the agent token in a header; the WebSocket, which cannot, gets a single-use ticket
+// fetched with it, so the token never appears in a URL (or a proxy's log).
 
 import type { RrwebEvent } from "./rrweb-events";
 import type {
@@ -8,6 +9,7 @@ import type {
   Recording,
   SessionPage,
   SessionSummary as WireSessionSummary,
+  TicketResponse,
 } from "../../generated/protocol";
 import { liveQuery, type StartPoint } from "./protocol";
 
@@ -62,10 +64,15 @@ export class Api {
     readonly base = "",
   ) {}
 
-  private async get(path: string, signal?: AbortSignal, accept = "application/json"): Promise<Response> {
+  private get(path: string, signal?: AbortSignal, accept = "application/json"): Promise<Response> {
+    return this.call("GET", path, signal, accept);
+  }
+
+  private async call(method: string, path: string, signal?: AbortSignal, accept = "application/json"): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
+        method,
         headers: { Authorization: `Bearer ${this.token}`, Accept: accept },
         signal: signal ?? null,
       });
@@ -133,12 +140,22 @@ export class Api {
     return await res.blob();
   }
 
-  /** The URL of `GET /api/v1/sessions/{id}/live` (a WebSocket; the token goes in the query). */
-  liveUrl(id: string, start: StartPoint): string {
+  /** `POST /api/v1/tickets`: a ticket that opens one live socket within 30 s. */
+  async ticket(): Promise<string> {
+    const res = await this.call("POST", "/api/v1/tickets");
+    return ((await res.json()) as TicketResponse).ticket;
+  }
+
+  /**
+   * The URL of `GET /api/v1/sessions/{id}/live` (a WebSocket, which cannot carry a header): with
+   * a fresh ticket, so fetch it just before connecting, once per connection.
+   */
+  async liveUrl(id: string, start: StartPoint): Promise<string> {
+    const ticket = await this.ticket();
     const origin = this.base || window.location.origin;
     const url = new URL(`/api/v1/sessions/${encodeURIComponent(id)}/live`, origin);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    url.search = liveQuery(start, this.token);
+    url.search = liveQuery(start, ticket);
     return url.toString();
   }
 }

@@ -62,9 +62,27 @@ export class LiveFeed {
   private connect(start: StartPoint, status: ConnectionStatus): void {
     if (this.closed) return;
     this.setStatus(status, status === "connecting" ? "connecting…" : "reconnecting…");
+    // Each connection needs its own ticket (single use, 30 s), fetched with the agent token.
+    this.api.liveUrl(this.sessionId, start).then(
+      (url) => this.open(url),
+      (e: unknown) => {
+        if (this.closed) return;
+        if (e instanceof ApiError && e.status === 401) {
+          this.setStatus("error", "agent token refused");
+          return;
+        }
+        const delay = backoffMs(this.attempt++);
+        this.setStatus("reconnecting", e instanceof Error ? e.message : "cannot reach the server");
+        this.timer = setTimeout(() => this.connect(start, "reconnecting"), delay);
+      },
+    );
+  }
+
+  private open(url: string): void {
+    if (this.closed) return;
     let opened = false;
     let gotMessage = false;
-    const ws = new WebSocket(this.api.liveUrl(this.sessionId, start));
+    const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     this.socket = ws;
     ws.onopen = () => {

@@ -241,9 +241,9 @@ export function tryEventJson(event: Pick<DeliveredEvent, "data">): unknown {
 /** Where a live subscription starts (protocol.md §3.2). */
 export type StartPoint = { from: "live" } | { from: "beginning" } | { from_seq: number };
 
-/** The query string (without `?`) for a start point, token included. */
-export function liveQuery(start: StartPoint, token: string): string {
-  const q = new URLSearchParams({ token });
+/** The query string (without `?`) for a start point, the connection's ticket included. */
+export function liveQuery(start: StartPoint, ticket: string): string {
+  const q = new URLSearchParams({ ticket });
   if ("from_seq" in start) q.set("from_seq", String(start.from_seq));
   else q.set("from", start.from);
   return q.toString();

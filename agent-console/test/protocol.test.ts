@@ -136,8 +136,8 @@ describe("reconnecting", () => {
   });
 
   it("builds the live query", () => {
-    expect(liveQuery({ from: "live" }, "s3cr=t")).toBe("token=s3cr%3Dt&from=live");
-    expect(liveQuery({ from_seq: 42 }, "t")).toBe("token=t&from_seq=42");
+    expect(liveQuery({ from: "live" }, "t1.x=")).toBe("ticket=t1.x%3D&from=live");
+    expect(liveQuery({ from_seq: 42 }, "t")).toBe("ticket=t&from_seq=42");
   });
 });
 

@@ -69,3 +69,16 @@ complete: boolean, };
  * JSON body of every HTTP error.
  */
 export type ErrorBody = { error: string, message: string, };
+
+/**
+ * The answer to `POST /api/v1/tickets`.
+ */
+export type TicketResponse = {
+/**
+ * Goes in `?ticket=` of the live WebSocket or SSE: opens one connection.
+ */
+ticket: string,
+/**
+ * When it stops opening one, ms since the Unix epoch (30 s after it was issued).
+ */
+expires_ms: number, };

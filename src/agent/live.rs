@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::subscription::{Subscription, TailError, TailItem};
 use crate::auth::Agent;
 use crate::clock::now_ms;
+use crate::http::agent_auth::LiveAgent;
 use crate::http::error::ApiError;
 use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
@@ -55,7 +56,6 @@ pub struct StartQuery {
     pub from_seq: Option<u64>,
     /// Milliseconds since the Unix epoch.
     pub from_ts: Option<u64>,
-    pub token: Option<String>,
 }
 
 impl StartQuery {
@@ -234,14 +234,12 @@ pub async fn websocket(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     query: Result<Query<StartQuery>, QueryRejection>,
-    headers: HeaderMap,
+    agent: Result<LiveAgent, ApiError>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let opened = async {
         let Query(query) = query.map_err(ApiError::from)?;
-        let agent = state
-            .agents
-            .authenticate_request(&headers, query.token.as_deref())?;
+        let LiveAgent(agent) = agent?;
         let ws = ws.map_err(|e| {
             ApiError::bad_request(format!("this route needs a WebSocket upgrade: {e}"))
         })?;
@@ -398,6 +396,7 @@ pub async fn sse(
     Path(id): Path<String>,
     query: Result<Query<StartQuery>, QueryRejection>,
     headers: HeaderMap,
+    agent: Result<LiveAgent, ApiError>,
 ) -> Response {
     let Query(query) = match query {
         Ok(query) => query,
@@ -417,12 +416,9 @@ pub async fn sse(
                 .into_response();
         }
     };
-    let agent = match state
-        .agents
-        .authenticate_request(&headers, query.token.as_deref())
-    {
-        Ok(agent) => agent,
-        Err(e) => return ApiError::from(e).into_response(),
+    let agent = match agent {
+        Ok(LiveAgent(agent)) => agent,
+        Err(e) => return e.into_response(),
     };
     match open(&state, &id, &query, last_event_id, agent, FollowVia::Sse).await {
         Ok((seat, subscription)) => Sse::new(sse_events(state, seat, subscription))

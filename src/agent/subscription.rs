@@ -56,11 +56,11 @@ impl Subscription {
     pub fn new(stream: SessionStream, feed: Arc<Feed>, from: u64) -> Self {
         Self {
             id: stream.id(),
+            reassembler: stream.reassembler(),
             stream,
             feed,
             live: None,
             next: from,
-            reassembler: Reassembler::new(),
             dedup: Dedup::new(),
             caught_up: false,
             ended: false,

@@ -11,12 +11,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tracing::warn;
 
 use crate::agent::live;
+use crate::http::agent_auth;
 use crate::http::error::ApiError;
 use crate::http::rest;
 use crate::state::AppState;
@@ -90,6 +91,7 @@ pub fn router(state: Arc<AppState>, web_root: &Path, demo: bool) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/track", get(tracker::handle))
+        .route("/api/v1/tickets", post(agent_auth::issue_ticket))
         .route("/api/v1/sessions", get(rest::list_sessions))
         .route("/api/v1/audit", get(rest::get_audit))
         .route("/api/v1/sessions/{id}", get(rest::get_session))

@@ -14,7 +14,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::routes::router;
-use crate::auth::{AgentTokens, Projects, SessionTokens};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::auth::{AgentGate, AgentTokens, Projects, SessionTokens, is_strong_secret};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
 use crate::metrics::Metrics;
@@ -46,9 +49,13 @@ pub struct ServerConfig {
     /// `(name, secret)` pairs.
     pub agent_tokens: Vec<(String, String)>,
     pub project_keys: Vec<String>,
-    /// Empty allows every origin.
+    /// Empty allows every origin: on a loopback `listen` always, elsewhere only with
+    /// `allow_any_origin`.
     pub allowed_origins: Vec<String>,
-    /// Signs session tokens; every node of a deployment needs the same one.
+    /// The operator's word that any web page may record into a server reachable beyond loopback.
+    pub allow_any_origin: bool,
+    /// Signs session tokens, agents' tickets and the records of `cluster/signals`; every node of
+    /// a deployment needs the same one.
     pub secret: String,
     pub session_token_ttl: Duration,
     /// A unique name for this node, written into fencing tokens and `page` records.
@@ -79,6 +86,7 @@ impl ServerConfig {
             agent_tokens: vec![(agent.0.into(), agent.1.into())],
             project_keys: vec!["demo".into()],
             allowed_origins: Vec::new(),
+            allow_any_origin: false,
             secret: random_secret(),
             session_token_ttl: Duration::from_secs(24 * 3600),
             node_id: random_node_id(),
@@ -98,8 +106,9 @@ impl ServerConfig {
     }
 }
 
+/// 256 random bits, base64url: strong by [`is_strong_secret`]'s rule on any `listen`.
 pub fn random_secret() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
 pub fn random_node_id() -> String {
@@ -121,6 +130,49 @@ pub enum ServerError {
     },
     #[error("no agent token configured: give --agent-token NAME:SECRET")]
     NoAgentTokens,
+    #[error(
+        "--listen {0} is reachable beyond this machine and no --allowed-origin is given, so any web \
+         page could record into this server: give --allowed-origin https://your.site (repeatable), \
+         or --allow-any-origin to accept every origin on purpose"
+    )]
+    AnyOrigin(SocketAddr),
+    #[error(
+        "{what} is too weak for --listen {listen}, which is reachable beyond this machine: give at \
+         least 128 random bits (32 hex digits or 22 base64url characters; `openssl rand -hex 32`)"
+    )]
+    WeakSecret { what: String, listen: SocketAddr },
+}
+
+impl ServerConfig {
+    /// Refuses what is safe on loopback only (scripts, tests and benchmarks run there) when the
+    /// server is reachable from elsewhere: recording from any origin unless the operator said so,
+    /// and agent tokens or a `secret` under 128 bits.
+    pub fn check_exposure(&self) -> Result<(), ServerError> {
+        let listen = self.listen;
+        if listen.ip().is_loopback() {
+            return Ok(());
+        }
+        if self.allowed_origins.is_empty() && !self.allow_any_origin {
+            return Err(ServerError::AnyOrigin(listen));
+        }
+        if let Some((name, _)) = self
+            .agent_tokens
+            .iter()
+            .find(|(_, secret)| !is_strong_secret(secret))
+        {
+            return Err(ServerError::WeakSecret {
+                what: format!("the agent token of '{name}'"),
+                listen,
+            });
+        }
+        if !is_strong_secret(&self.secret) {
+            return Err(ServerError::WeakSecret {
+                what: "--secret".into(),
+                listen,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A server that is up; `stop` shuts it down gracefully.
@@ -171,6 +223,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if config.agent_tokens.is_empty() {
         return Err(ServerError::NoAgentTokens);
     }
+    config.check_exposure()?;
     // Session streams' own settings; the basin gets them as its default too.
     let settings = session_settings(config.retention);
     let (backend, embedded, s2): (Arc<dyn Backend>, _, _) =
@@ -192,13 +245,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 (Arc::new(sdk), None, s2)
             }
         };
-    let store = Store::new(backend, config.retention);
+    let store =
+        Store::new(backend, config.retention).with_max_event_bytes(config.limits.max_event_bytes);
     let audit = store.audit_stream(config.audit_retention).await?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let (signals, incoming) = SignalBus::start(
         &store,
         config.node_id.clone(),
+        config.secret.as_bytes(),
         metrics.clone(),
         shutdown.clone(),
     )
@@ -223,7 +278,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         rooms,
         store,
         audit,
-        agents: AgentTokens::new(config.agent_tokens.clone()),
+        agents: AgentGate::new(
+            AgentTokens::new(config.agent_tokens.clone()),
+            config.secret.as_bytes(),
+        ),
         projects: Projects::new(config.project_keys.clone(), config.allowed_origins.clone()),
         session_tokens: SessionTokens::new(
             config.secret.as_bytes(),
@@ -254,6 +312,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     });
     let app = router(state.clone(), &config.web_root, config.demo);
     let http = tokio::spawn(async move {
+        // Client addresses, for the throttle on failed authentications.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await });
         if let Err(e) = serve.await {
@@ -267,4 +327,61 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         http,
         embedded,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(listen: &str) -> ServerConfig {
+        let mut config = ServerConfig::new(listen.parse().unwrap(), ("alice", &random_secret()));
+        config.allowed_origins = vec!["https://shop.example".into()];
+        config
+    }
+
+    #[test]
+    fn a_server_beyond_loopback_names_its_origins_or_says_any_on_purpose() {
+        let mut config = on("0.0.0.0:7070");
+        assert!(config.check_exposure().is_ok());
+        config.allowed_origins.clear();
+        let refused = config.check_exposure().unwrap_err().to_string();
+        assert!(
+            refused.contains("--allowed-origin") && refused.contains("--allow-any-origin"),
+            "{refused}"
+        );
+        config.allow_any_origin = true;
+        assert!(config.check_exposure().is_ok());
+
+        let mut local = on("127.0.0.1:7070");
+        local.allowed_origins.clear();
+        assert!(local.check_exposure().is_ok(), "loopback stays permissive");
+        let mut local = on("[::1]:7070");
+        local.allowed_origins.clear();
+        assert!(local.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_beyond_loopback_only() {
+        let mut config = on("10.0.0.5:7070");
+        config.agent_tokens.push(("bench".into(), "bench".into()));
+        let refused = config.check_exposure().unwrap_err().to_string();
+        assert!(refused.contains("'bench'"), "{refused}");
+        config.agent_tokens.pop();
+        config.secret = "shared-test-secret".into();
+        assert!(matches!(
+            config.check_exposure(),
+            Err(ServerError::WeakSecret { .. })
+        ));
+
+        let mut local = on("127.0.0.1:0");
+        local.agent_tokens.push(("bench".into(), "bench".into()));
+        local.secret = "s".into();
+        assert!(local.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn generated_secrets_are_strong() {
+        assert!(is_strong_secret(&random_secret()));
+        assert_ne!(random_secret(), random_secret());
+    }
 }

@@ -16,6 +16,8 @@ pub struct ApiError {
     status: StatusCode,
     error: &'static str,
     message: String,
+    /// Seconds, for `Retry-After`.
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             error: "bad_request",
             message: message.into(),
+            retry_after_s: None,
         }
     }
 
@@ -32,6 +35,7 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             error: "not_found",
             message: message.into(),
+            retry_after_s: None,
         }
     }
 
@@ -40,6 +44,7 @@ impl ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             error: "too_many",
             message: message.into(),
+            retry_after_s: None,
         }
     }
 }
@@ -52,10 +57,19 @@ impl From<QueryRejection> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        let (status, error, retry_after_s) = match e {
+            AuthError::Throttled { retry_after_s } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many",
+                Some(retry_after_s),
+            ),
+            _ => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+        };
         Self {
-            status: StatusCode::UNAUTHORIZED,
-            error: "unauthorized",
+            status,
+            error,
             message: e.to_string(),
+            retry_after_s,
         }
     }
 }
@@ -76,6 +90,7 @@ impl From<StoreError> for ApiError {
             status,
             error,
             message: e.to_string(),
+            retry_after_s: None,
         }
     }
 }
@@ -91,6 +106,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+        }
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
         }
         response
     }

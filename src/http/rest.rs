@@ -1,6 +1,7 @@
 //! The agents' REST API: session list, one session, a session's events for replay, recordings,
-//! and the audit of reads. Every route needs an agent token; every error is JSON. Every read of a
-//! recording is written to the audit stream before it is served (`AppState::audit`).
+//! and the audit of reads. Every route needs an agent token, in the `Authorization` header; every
+//! error is JSON. Every read of a recording is written to the audit stream before it is served
+//! (`AppState::audit`).
 
 use std::sync::Arc;
 
@@ -8,12 +9,13 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde::Deserialize;
 
+use super::agent_auth::BearerAgent;
 use super::error::ApiError;
 use crate::call::archive;
 use crate::http::listing::{self, ListQuery};
@@ -28,18 +30,14 @@ pub struct ListParams {
     cursor: Option<String>,
     live: Option<bool>,
     q: Option<String>,
-    token: Option<String>,
 }
 
 pub async fn list_sessions(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    BearerAgent(agent): BearerAgent,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    state
-        .agents
-        .authenticate_request(&headers, params.token.as_deref())?;
     let after = params
         .cursor
         .as_deref()
@@ -57,7 +55,6 @@ pub async fn list_sessions(
 
 #[derive(Debug, Deserialize)]
 pub struct SessionParams {
-    token: Option<String>,
     /// `false` leaves `activity` empty: it reads the whole stream, which a caller refreshing a
     /// session's summary (the session list, the grid) does not need.
     #[serde(default = "yes")]
@@ -70,14 +67,11 @@ fn yes() -> bool {
 
 pub async fn get_session(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    BearerAgent(agent): BearerAgent,
     Path(id): Path<String>,
     params: Result<Query<SessionParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    let agent = state
-        .agents
-        .authenticate_request(&headers, params.token.as_deref())?;
     let id = id.parse::<SessionId>()?;
     let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
     // Without `activity` the answer is what the session list shows, which consoles poll: only
@@ -100,22 +94,12 @@ pub async fn get_session(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TokenParam {
-    token: Option<String>,
-}
-
 /// One file of a call recording, as stored so far.
 pub async fn get_recording(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    BearerAgent(agent): BearerAgent,
     Path((id, recording, file)): Path<(String, String, String)>,
-    params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params?;
-    let agent = state
-        .agents
-        .authenticate_request(&headers, params.token.as_deref())?;
     let id = id.parse::<SessionId>()?;
     let Some(body) = archive::read(&state.store, id, &recording, &file).await? else {
         return Err(ApiError::not_found(format!(
@@ -149,21 +133,17 @@ pub async fn get_recording(
 pub struct ExportParams {
     format: Option<String>,
     tab: Option<String>,
-    token: Option<String>,
 }
 
 /// The whole session as a JSON array of rrweb events (`format=rrweb`, the default), in stream
 /// order, deduplicated, optionally of one tab. Streamed, so long sessions cost no server memory.
 pub async fn export_events(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    BearerAgent(agent): BearerAgent,
     Path(id): Path<String>,
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    let agent = state
-        .agents
-        .authenticate_request(&headers, params.token.as_deref())?;
     let id = id.parse::<SessionId>()?;
     match params.format.as_deref() {
         None | Some("rrweb") => {}
@@ -225,19 +205,15 @@ pub struct AuditParams {
     from_seq: Option<u64>,
     /// Entries per page, clamped to 1–1000; 100 by default.
     limit: Option<usize>,
-    token: Option<String>,
 }
 
 /// The audit of reads, oldest first, optionally of one session.
 pub async fn get_audit(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _agent: BearerAgent,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    state
-        .agents
-        .authenticate_request(&headers, params.token.as_deref())?;
     let session = params
         .session
         .as_deref()

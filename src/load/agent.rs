@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 
 use cobrowse::protocol::{AgentMessage, DeliveredEvent, RecordKind};
 
@@ -18,7 +22,7 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An agent's live WebSocket, once it has caught up with the session.
 pub(super) async fn open_agent(server: &str, token: &str, session_id: &str) -> Option<Socket> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(agent_url(server, token, session_id))
+    let (mut ws, _) = tokio_tungstenite::connect_async(agent_request(server, token, session_id)?)
         .await
         .ok()?;
     while let Some(Ok(message)) = ws.next().await {
@@ -31,11 +35,18 @@ pub(super) async fn open_agent(server: &str, token: &str, session_id: &str) -> O
     None
 }
 
-fn agent_url(server: &str, token: &str, session_id: &str) -> String {
-    format!(
-        "{}/api/v1/sessions/{session_id}/live?from=live&token={token}",
+/// The upgrade request of an agent's live WebSocket, the token in its `Authorization` header
+/// (the server takes no token in a URL); `None` if the token cannot be a header value.
+fn agent_request(server: &str, token: &str, session_id: &str) -> Option<Request> {
+    let mut request = format!(
+        "{}/api/v1/sessions/{session_id}/live?from=live",
         ws_base(server)
     )
+    .into_client_request()
+    .ok()?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+    request.headers_mut().insert(AUTHORIZATION, bearer);
+    Some(request)
 }
 
 /// An agent joining a random live session during the window: times its connect to the first
@@ -49,8 +60,10 @@ async fn join(
     mut stop: watch::Receiver<bool>,
 ) {
     let connect = now_micros();
-    let url = agent_url(&config.server, &config.agent_token, &session_id);
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+    let Some(request) = agent_request(&config.server, &config.agent_token, &session_id) else {
+        return;
+    };
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(request).await else {
         totals.joins_failed.fetch_add(1, Ordering::SeqCst);
         return;
     };

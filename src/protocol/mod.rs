@@ -57,6 +57,7 @@ pub use records::{
 };
 pub use rest::{
     Activity, ErrorBody, Recording, RecordingFile, SessionDetail, SessionPage, SessionSummary,
+    TicketResponse,
 };
 pub use session_id::{InvalidSessionId, SessionId};
 pub use signal::{Signal, SignalRecord};

@@ -74,6 +74,15 @@ pub struct SessionDetail {
     pub recordings: Vec<Recording>,
 }
 
+/// The answer to `POST /api/v1/tickets`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct TicketResponse {
+    /// Goes in `?ticket=` of the live WebSocket or SSE: opens one connection.
+    pub ticket: String,
+    /// When it stops opening one, ms since the Unix epoch (30 s after it was issued).
+    pub expires_ms: u64,
+}
+
 /// JSON body of every HTTP error.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct ErrorBody {

@@ -704,6 +704,7 @@ mod tests {
         let (bus, _incoming) = SignalBus::start(
             &store,
             "node-a".into(),
+            b"room-test-secret",
             metrics.clone(),
             CancellationToken::new(),
         )

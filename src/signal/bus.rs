@@ -4,11 +4,14 @@
 //! (in order, batched), and follows that stream with one read session. One read session per node,
 //! whatever the number of sessions; signals are small and few next to session events, so every
 //! node reading all of them costs little.
+//!
+//! Records are signed under the deployment's secret on the way in and checked on the way out
+//! ([`super::seal`]): the store is reachable by more than the nodes, and a signal is a command to
+//! a user's page.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -16,9 +19,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::inbox::Inboxes;
+use super::seal::{SignalSeal, Unsealed};
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::protocol::SessionId;
-use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord, from_msgpack};
+use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
 use crate::store::Follow;
 use crate::store::stream::{SignalStream, Store, StoreError};
 
@@ -30,6 +35,9 @@ const MAX_BATCH: usize = 1000;
 const INCOMING_DEPTH: usize = 1024;
 /// How long to wait before following the stream again after a read failed.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// At most one warning this often about dropped signal records: whoever forges them must not be
+/// able to flood the log too.
+const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// A signal for a session, as read from the stream.
 #[derive(Debug)]
@@ -53,9 +61,11 @@ impl SignalBus {
     /// Opens the signal stream and starts following it, before any agent can send a signal.
     /// Signals for sessions arrive on the returned receiver, in stream order; call messages for
     /// this node's agents go straight to their inboxes.
+    /// Records are signed and checked with `secret`, the same on every node.
     pub async fn start(
         store: &Store,
         node: String,
+        secret: &[u8],
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Result<(Arc<Self>, mpsc::Receiver<Incoming>), StoreError> {
@@ -64,13 +74,17 @@ impl SignalBus {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let (incoming_tx, incoming) = mpsc::channel(INCOMING_DEPTH);
         let closing = CancellationToken::new();
-        let publisher = tokio::spawn(publish(stream.clone(), rx, closing.clone()));
+        let seal = SignalSeal::new(secret);
+        let publisher = tokio::spawn(publish(stream.clone(), seal.clone(), rx, closing.clone()));
         let inboxes = Arc::new(Inboxes::default());
         let follower = Follower {
             stream,
             node: node.clone(),
             inboxes: inboxes.clone(),
             sessions: incoming_tx,
+            seal,
+            metrics: metrics.clone(),
+            refused: Refused::default(),
         };
         tokio::spawn(follower.run(reads, shutdown));
         let bus = Arc::new(Self {
@@ -144,6 +158,7 @@ impl SignalBus {
 /// Appends queued signals, as many per append as are waiting.
 async fn publish(
     stream: SignalStream,
+    seal: SignalSeal,
     mut rx: mpsc::Receiver<SignalRecord>,
     closing: CancellationToken,
 ) {
@@ -156,10 +171,11 @@ async fn publish(
             },
             _ = closing.cancelled() => return,
         };
-        let mut batch = vec![encode(&first)];
+        let signed_ms = now_ms();
+        let mut batch = vec![seal.seal(&first, signed_ms)];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(next) => batch.push(encode(&next)),
+                Ok(next) => batch.push(seal.seal(&next, signed_ms)),
                 Err(_) => break,
             }
         }
@@ -170,23 +186,48 @@ async fn publish(
     }
 }
 
-fn encode(record: &SignalRecord) -> Bytes {
-    Bytes::from(rmp_serde::to_vec_named(record).expect("signal records serialize"))
-}
-
 /// Follows the signal stream and hands on what it reads.
 struct Follower {
     stream: SignalStream,
     node: String,
     inboxes: Arc<Inboxes>,
     sessions: mpsc::Sender<Incoming>,
+    seal: SignalSeal,
+    metrics: Arc<Metrics>,
+    refused: Refused,
+}
+
+/// Records dropped since the last warning about them.
+#[derive(Default)]
+struct Refused {
+    since_warning: u64,
+    warned_at: Option<Instant>,
+}
+
+impl Refused {
+    /// Counts a dropped record; warns (with the count since the last warning) at most once per
+    /// [`WARN_EVERY`].
+    fn note(&mut self, why: &Unsealed) {
+        self.since_warning += 1;
+        if self.warned_at.is_some_and(|at| at.elapsed() < WARN_EVERY) {
+            return;
+        }
+        warn!(
+            dropped = self.since_warning,
+            last = %why,
+            "dropping signal records not signed by this deployment: something other than its nodes \
+             appends to the store, or a node runs with another --secret"
+        );
+        self.since_warning = 0;
+        self.warned_at = Some(Instant::now());
+    }
 }
 
 impl Follower {
     /// A read that fails is opened again from the tail: signals are for now, and those missed
     /// meanwhile are lost (agents repeat a request that gets no answer). Ends at shutdown, or
     /// when nobody takes session signals any more.
-    async fn run(self, reads: Follow, shutdown: CancellationToken) {
+    async fn run(mut self, reads: Follow, shutdown: CancellationToken) {
         let mut reads = Some(reads);
         loop {
             let Some(session) = reads.as_mut() else {
@@ -222,11 +263,15 @@ impl Follower {
     }
 
     /// Returns false once the session core has stopped taking signals.
-    async fn deliver(&self, body: &[u8], stored_ms: u64) -> bool {
-        let record: SignalRecord = match from_msgpack(body) {
+    async fn deliver(&mut self, body: &[u8], stored_ms: u64) -> bool {
+        let record = match self.seal.open(body, stored_ms) {
             Ok(record) => record,
-            Err(e) => {
-                warn!(error = %e, "skipping a signal record that does not decode");
+            Err(why) => {
+                self.metrics
+                    .rejected
+                    .with_label_values(&[why.metric_reason()])
+                    .inc();
+                self.refused.note(&why);
                 return true;
             }
         };

@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::Read;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,9 @@ pub const MAX_PART_BYTES: usize = 512 * 1024;
 const ENVELOPE_VERSION: u8 = 1;
 const COMPRESS_MIN_BYTES: usize = 1024;
 const ZSTD_LEVEL: i32 = 3;
+/// Largest zstd window a reader accepts, as a power of two (8 MiB). The encoder's level 3 uses at
+/// most 2 MiB; a frame that asks for more is not ours, and the window is allocated up front.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,6 +91,8 @@ pub enum FrameError {
     Malformed { seq_num: u64, reason: String },
     #[error("record {seq_num} was written by a newer cobrowse (envelope version {version})")]
     UnknownVersion { seq_num: u64, version: u8 },
+    #[error("record {seq_num} holds an event larger than the {max} bytes this server accepts")]
+    TooLarge { seq_num: u64, max: usize },
 }
 
 /// Encodes an event into the bodies of one or more consecutive S2 records.
@@ -141,14 +147,27 @@ struct Pending {
 }
 
 /// Joins records back into events. One per reader; feed it records in stream order.
-#[derive(Default)]
 pub struct Reassembler {
     pending: Option<Pending>,
+    /// The largest event, stored or decompressed, this reader builds; larger ones are errors.
+    max_event_bytes: usize,
 }
 
 impl Reassembler {
-    pub fn new() -> Self {
-        Self::default()
+    /// A reader of events of at most `max_event_bytes` (the server's `--max-event-bytes`: no
+    /// record it wrote holds a larger one).
+    pub fn new(max_event_bytes: usize) -> Self {
+        Self {
+            pending: None,
+            max_event_bytes,
+        }
+    }
+
+    /// Most parts an event of at most `max_event_bytes` is split into: its stored body is never
+    /// larger than the event (bodies are compressed only when that makes them smaller).
+    fn max_parts(&self) -> u32 {
+        let parts = self.max_event_bytes.div_ceil(MAX_PART_BYTES).max(1);
+        u32::try_from(parts).unwrap_or(u32::MAX)
     }
 
     /// Where a reader must restart so as not to miss the event being reassembled, if any.
@@ -179,6 +198,13 @@ impl Reassembler {
                 reason: format!("part {} of {}", envelope.part, envelope.parts),
             });
         }
+        if envelope.parts > self.max_parts() {
+            self.pending = None;
+            return Err(FrameError::TooLarge {
+                seq_num,
+                max: self.max_event_bytes,
+            });
+        }
         if envelope.part == 0 {
             self.pending = Some(Pending {
                 first_seq_num: seq_num,
@@ -206,6 +232,13 @@ impl Reassembler {
             self.pending = None;
             return Ok(None);
         }
+        if pending.body.len() + envelope.body.len() > self.max_event_bytes {
+            self.pending = None;
+            return Err(FrameError::TooLarge {
+                seq_num,
+                max: self.max_event_bytes,
+            });
+        }
         pending.body.extend_from_slice(&envelope.body);
         pending.next_part += 1;
         if pending.next_part < pending.parts {
@@ -214,12 +247,7 @@ impl Reassembler {
         let done = self.pending.take().expect("pending checked above");
         let body = match done.codec {
             Codec::Raw => done.body,
-            Codec::Zstd => {
-                zstd::stream::decode_all(&done.body[..]).map_err(|e| FrameError::Malformed {
-                    seq_num,
-                    reason: format!("zstd: {e}"),
-                })?
-            }
+            Codec::Zstd => decompress(&done.body, self.max_event_bytes, seq_num)?,
         };
         Ok(Some(StoredEvent {
             seq_num,
@@ -233,6 +261,28 @@ impl Reassembler {
             },
         }))
     }
+}
+
+/// Decompresses a zstd body of at most `max` bytes, reading one byte past the bound to tell an
+/// event of exactly `max` bytes from a larger one; the frame's own size claim is not trusted.
+fn decompress(body: &[u8], max: usize, seq_num: u64) -> Result<Vec<u8>, FrameError> {
+    let malformed = |e: std::io::Error| FrameError::Malformed {
+        seq_num,
+        reason: format!("zstd: {e}"),
+    };
+    let mut decoder = zstd::stream::read::Decoder::new(body).map_err(malformed)?;
+    decoder
+        .window_log_max(ZSTD_WINDOW_LOG_MAX)
+        .map_err(malformed)?;
+    let mut out = Vec::new();
+    decoder
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(malformed)?;
+    if out.len() > max {
+        return Err(FrameError::TooLarge { seq_num, max });
+    }
+    Ok(out)
 }
 
 /// Drops tracker events already seen: a tab's sequence numbers only grow, so an event whose `seq`
@@ -292,8 +342,11 @@ mod tests {
             .collect()
     }
 
+    /// The server's default `--max-event-bytes`.
+    const MAX: usize = 10 * 1024 * 1024;
+
     fn replay(records: &[Bytes], from: usize) -> Vec<StoredEvent> {
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::new(MAX);
         records
             .iter()
             .enumerate()
@@ -346,7 +399,7 @@ mod tests {
         let big = event(1, noise(2 * MAX_PART_BYTES + 5));
         let whole = encode(&big);
         let mut records = whole[..2].to_vec();
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::new(MAX);
         r.push(0, 0, &records[0]).unwrap();
         r.push(1, 0, &records[1]).unwrap();
         assert_eq!(
@@ -362,11 +415,84 @@ mod tests {
 
     #[test]
     fn garbage_is_reported_not_panicked_on() {
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::new(MAX);
         assert!(matches!(
             r.push(3, 0, b"\xc1garbage"),
             Err(FrameError::Malformed { seq_num: 3, .. })
         ));
+    }
+
+    fn forged(part: u32, parts: u32, codec: Codec, body: &[u8]) -> Vec<u8> {
+        rmp_serde::to_vec(&Envelope {
+            version: ENVELOPE_VERSION,
+            kind: RecordKind::Rrweb,
+            tab: Cow::Borrowed("tab-1"),
+            seq: 1,
+            ts: 0,
+            part,
+            parts,
+            codec,
+            body: Cow::Borrowed(body),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_record_claiming_a_huge_part_count_is_refused_before_allocating() {
+        let mut r = Reassembler::new(MAX);
+        let record = forged(0, u32::MAX, Codec::Raw, &[0; 1024]);
+        assert_eq!(
+            r.push(5, 0, &record),
+            Err(FrameError::TooLarge {
+                seq_num: 5,
+                max: MAX
+            })
+        );
+        assert_eq!(r.pending_from(), None);
+        let most = forged(0, MAX.div_ceil(MAX_PART_BYTES) as u32, Codec::Raw, b"{}");
+        assert_eq!(r.push(6, 0, &most), Ok(None), "the largest real split");
+    }
+
+    #[test]
+    fn parts_that_add_up_past_the_limit_are_refused() {
+        let mut r = Reassembler::new(1000);
+        assert_eq!(
+            r.push(0, 0, &forged(0, 1, Codec::Raw, &[b'x'; 1000]))
+                .map(|e| e.is_some()),
+            Ok(true)
+        );
+        let mut small = Reassembler::new(999);
+        assert_eq!(
+            small.push(0, 0, &forged(0, 1, Codec::Raw, &[b'x'; 1000])),
+            Err(FrameError::TooLarge {
+                seq_num: 0,
+                max: 999
+            })
+        );
+    }
+
+    #[test]
+    fn a_compressed_body_that_inflates_past_the_limit_is_refused() {
+        let bomb = zstd::bulk::compress(&vec![0u8; 64 * 1024 * 1024], ZSTD_LEVEL).unwrap();
+        assert!(bomb.len() < 64 * 1024, "64 MiB of zeros packs small");
+        let mut r = Reassembler::new(MAX);
+        assert_eq!(
+            r.push(9, 0, &forged(0, 1, Codec::Zstd, &bomb)),
+            Err(FrameError::TooLarge {
+                seq_num: 9,
+                max: MAX
+            })
+        );
+        let exact = zstd::bulk::compress(&vec![b'a'; MAX], ZSTD_LEVEL).unwrap();
+        let got = r
+            .push(10, 0, &forged(0, 1, Codec::Zstd, &exact))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            got.event.body.len(),
+            MAX,
+            "an event of exactly the limit still reads"
+        );
     }
 
     #[test]
@@ -390,7 +516,7 @@ mod tests {
     }
 
     #[test]
-    fn a_record_claiming_billions_of_parts_costs_only_what_it_carries() {
+    fn a_record_claiming_every_part_the_limit_allows_costs_only_what_it_carries() {
         let body = noise(MAX_PART_BYTES);
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
@@ -399,12 +525,12 @@ mod tests {
             seq: 1,
             ts: 1,
             part: 0,
-            parts: u32::MAX,
+            parts: (MAX / MAX_PART_BYTES) as u32,
             codec: Codec::Raw,
             body: Cow::Borrowed(&body),
         };
         let record = rmp_serde::to_vec(&envelope).unwrap();
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::new(MAX);
         assert_eq!(r.push(0, 0, &record), Ok(None));
         assert_eq!(r.pending_from(), Some(0), "held until its parts stop short");
     }

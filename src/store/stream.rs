@@ -70,14 +70,28 @@ pub fn session_settings(retention: Duration) -> StreamSettings {
 #[derive(Clone)]
 pub struct Store {
     streams: Streams,
+    /// The largest event a reader of this store builds (see [`Reassembler::new`]).
+    max_event_bytes: usize,
 }
+
+/// What readers accept until [`Store::with_max_event_bytes`] says otherwise: the server's default
+/// `--max-event-bytes`.
+const DEFAULT_MAX_EVENT_BYTES: usize = 10 * 1024 * 1024;
 
 impl Store {
     /// Session streams through `backend`, kept for `retention`.
     pub fn new(backend: Arc<dyn Backend>, retention: Duration) -> Self {
         Self {
             streams: Streams::new(backend, session_settings(retention)),
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
         }
+    }
+
+    /// Readers refuse events larger than `max` bytes (the server's `--max-event-bytes`), however
+    /// large a stored record claims its event to be.
+    pub fn with_max_event_bytes(mut self, max: usize) -> Self {
+        self.max_event_bytes = max;
+        self
     }
 
     /// Session streams through s2-sdk: S2 cloud, or a separate s2-lite.
@@ -105,6 +119,7 @@ impl Store {
             id,
             name: id.stream_name(),
             streams: self.streams.clone(),
+            max_event_bytes: self.max_event_bytes,
         }
     }
 
@@ -210,6 +225,7 @@ pub struct SessionStream {
     id: SessionId,
     name: String,
     streams: Streams,
+    max_event_bytes: usize,
 }
 
 impl SessionStream {
@@ -219,6 +235,11 @@ impl SessionStream {
 
     fn backend(&self) -> &dyn Backend {
         self.streams.backend()
+    }
+
+    /// A reassembler for this stream's records, bounded by the store's largest event.
+    pub fn reassembler(&self) -> Reassembler {
+        Reassembler::new(self.max_event_bytes)
     }
 
     fn error(&self, e: BackendError) -> StoreError {
@@ -338,7 +359,7 @@ impl SessionStream {
         let records = self
             .read(ReadFrom::SeqNum(tail.saturating_sub(2)), 2)
             .await?;
-        let mut reassembler = Reassembler::new();
+        let mut reassembler = self.reassembler();
         for record in records {
             if let Ok(Some(stored)) =
                 reassembler.push(record.seq_num, record.timestamp, &record.body)
@@ -361,7 +382,7 @@ impl SessionStream {
     /// The first whole event at or after sequence number `from`, if any.
     pub async fn first_event(&self, from: u64) -> Result<Option<StoredEvent>, StoreError> {
         let records = self.read(ReadFrom::SeqNum(from), 32).await?;
-        let mut reassembler = Reassembler::new();
+        let mut reassembler = self.reassembler();
         for record in records {
             if let Ok(Some(stored)) =
                 reassembler.push(record.seq_num, record.timestamp, &record.body)
@@ -445,8 +466,7 @@ pub async fn read_all(
     from: u64,
 ) -> Result<futures::stream::BoxStream<'static, Result<StoredEvent, StoreError>>, StoreError> {
     let end = stream.tail().await?.seq_num;
-    let stream = stream.clone();
-    let state = (stream, from, Reassembler::new(), end);
+    let state = (stream.clone(), from, stream.reassembler(), end);
     let batches = futures::stream::try_unfold(state, |(stream, next, mut re, end)| async move {
         if next >= end {
             return Ok::<_, StoreError>(None);

@@ -67,10 +67,11 @@ impl TrackerConnection {
             })?;
         let (id, first, resumed) = match &hello.session_token {
             Some(token) => {
-                let id = state
+                let resumed = state
                     .session_tokens
-                    .verify(token)
+                    .verify(token, &hello.project_key)
                     .map_err(|e| Reject::new(close::UNAUTHORIZED, e.to_string()))?;
+                let id = resumed.session;
                 let page = PageRecord {
                     tab: hello.tab.clone(),
                     page: hello.page.clone(),
@@ -78,7 +79,7 @@ impl TrackerConnection {
                     user_id: hello.user_id.clone(),
                     metadata: hello.metadata.clone(),
                 };
-                (id, Event::server(RecordKind::Page, &page), true)
+                (id, Event::server(RecordKind::Page, &page), Some(resumed))
             }
             None => {
                 let id = SessionId::new();
@@ -92,7 +93,7 @@ impl TrackerConnection {
                     user_id: hello.user_id.clone(),
                     metadata: hello.metadata.clone(),
                 };
-                (id, Event::server(RecordKind::Start, &start), false)
+                (id, Event::server(RecordKind::Start, &start), None)
             }
         };
         let presence = state.rooms.join_tracker(id, &hello.tab);
@@ -109,12 +110,17 @@ impl TrackerConnection {
             }
             info.metadata.extend(hello.metadata.clone());
         });
-        info!(session = %id, tab = %hello.tab, resumed, "tracker connected");
+        info!(session = %id, tab = %hello.tab, resumed = resumed.is_some(), "tracker connected");
+        // A resumed session keeps the expiry its first token had: the lifetime is absolute.
+        let session_token = match resumed {
+            Some(resumed) => state.session_tokens.reissue(resumed, &hello.project_key),
+            None => state.session_tokens.issue(id, &hello.project_key),
+        };
         self.send(&ServerMessage::Welcome {
             session_id: id,
-            session_token: state.session_tokens.issue(id),
+            session_token,
             tab: hello.tab.clone(),
-            resumed,
+            resumed: resumed.is_some(),
             limits: state.limits,
         })
         .await?;

@@ -9,11 +9,14 @@ use cobrowse::protocol::RecordKind;
 use cobrowse::store::frame::{Dedup, Event, Reassembler, encode};
 
 use crate::engine::{self, Target};
+
+/// The server's default `--max-event-bytes`: what a reader allows one event to grow to.
+const MAX_EVENT_BYTES: usize = 10 * 1024 * 1024;
 use crate::msgpack::Writer;
 
 /// Reads a run of records the way a session reader does; true when an event came out whole.
 fn decode(run: &[u8]) -> bool {
-    let mut reassembler = Reassembler::new();
+    let mut reassembler = Reassembler::new(MAX_EVENT_BYTES);
     let mut dedup = Dedup::new();
     let mut whole = false;
     for (seq_num, record) in records(run).enumerate() {

@@ -152,11 +152,7 @@ fn agent_offer(m: AgentMessage) -> CallOffer {
 
 /// The session's detail, as an agent reads it.
 async fn session_detail(server: &impl Node, session: &str) -> serde_json::Value {
-    get_json(
-        server,
-        &format!("/api/v1/sessions/{session}?token={AGENT_TOKEN}"),
-    )
-    .await
+    get_json(server, &format!("/api/v1/sessions/{session}")).await
 }
 
 /// Whether `m` brings the record of the recording reaching `state`.
@@ -383,10 +379,11 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
     let recording = recordings[0]["id"].as_str().unwrap();
     let file = |name: &str, token: &str| {
         let url = format!(
-            "{}/api/v1/sessions/{session}/recordings/{recording}/{name}?token={token}",
+            "{}/api/v1/sessions/{session}/recordings/{recording}/{name}",
             server.url()
         );
-        async move { http().get(url).send().await.unwrap() }
+        let request = http().get(url).bearer_auth(token);
+        async move { request.send().await.unwrap() }
     };
     let video = file("user-video.ivf", AGENT_TOKEN).await;
     assert_eq!(video.headers()["content-type"], "video/x-ivf");

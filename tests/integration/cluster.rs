@@ -134,3 +134,43 @@ pub async fn node(store: &Process, name: &str) -> Process {
     ];
     spawn(&args, "cobrowse is running at").await
 }
+
+/// A server reachable beyond loopback refuses to start while any origin may record into it, and
+/// says which two flags settle it; given one of them, it starts.
+#[tokio::test]
+async fn a_server_beyond_loopback_refuses_to_start_without_an_origin_rule() {
+    let strong = format!("alice:{}", "0123456789abcdef".repeat(2));
+    let base = [
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--agent-token",
+        &strong,
+        "--web-root",
+        "/nonexistent",
+    ];
+    let refused = tokio::time::timeout(
+        WAIT,
+        Command::new(env!("CARGO_BIN_EXE_cobrowse"))
+            .args(base)
+            .env_remove("COBROWSE_ALLOWED_ORIGINS")
+            .env_remove("COBROWSE_ALLOW_ANY_ORIGIN")
+            .output(),
+    )
+    .await
+    .expect("exits in time")
+    .expect("runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--allowed-origin") && stderr.contains("--allow-any-origin"),
+        "{stderr}"
+    );
+
+    let started = spawn(
+        &[&base[..], &["--allow-any-origin"]].concat(),
+        "cobrowse is running at",
+    )
+    .await;
+    started.terminate().await;
+}

@@ -15,6 +15,8 @@ use futures::{SinkExt, StreamExt};
 use serde_bytes::ByteBuf;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const AGENT_TOKEN: &str = "test-agent-secret";
@@ -204,14 +206,21 @@ pub async fn agent(server: &impl Node, session: &str, query: &str) -> Ws {
 
 /// An agent connection with another agent's token.
 pub async fn agent_with(server: &impl Node, token: &str, session: &str, query: &str) -> Ws {
-    let url = ws_url(
-        server,
-        &format!("/api/v1/sessions/{session}/live?token={token}&{query}"),
-    );
-    let (ws, _) = tokio_tungstenite::connect_async(url)
+    let (ws, _) = tokio_tungstenite::connect_async(agent_request(server, token, session, query))
         .await
         .expect("agent connects");
     ws
+}
+
+/// The upgrade request of an agent's live WebSocket, its token in the `Authorization` header.
+pub fn agent_request(server: &impl Node, token: &str, session: &str, query: &str) -> Request {
+    let mut request = ws_url(server, &format!("/api/v1/sessions/{session}/live?{query}"))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
 
 pub async fn agent_recv(ws: &mut Ws) -> Option<AgentMessage> {

@@ -5,6 +5,7 @@ mod audit;
 mod calls;
 mod cluster;
 mod common;
+mod credentials;
 mod faults;
 mod live_path;
 mod load_tool;

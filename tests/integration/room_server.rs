@@ -476,14 +476,8 @@ async fn a_stalled_agent_does_not_delay_another_agent() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let tcp = socket.connect(server.addr).await.unwrap();
-    let url = ws_url(
-        &server,
-        &format!(
-            "/api/v1/sessions/{}/live?token={AGENT_TOKEN}&from=live",
-            t.session_id
-        ),
-    );
-    let (mut stalled, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    let request = agent_request(&server, AGENT_TOKEN, &t.session_id, "from=live");
+    let (mut stalled, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
     let mut reader = agent(&server, &t.session_id, "from=live").await;
     // Past its `joined`, and the records of agents joining, to where it is live.
     loop {
@@ -929,4 +923,56 @@ async fn agents_beyond_the_room_limit_are_refused_until_one_leaves() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server.stop().await;
+}
+
+/// A session token resumes its session only in the project it was started in, and only until
+/// its lifetime from the session's start has passed, however often the tracker resumed since
+/// (each `welcome` hands out a token with the first one's expiry).
+#[tokio::test]
+async fn a_session_token_is_bound_to_its_project_and_to_an_absolute_lifetime() {
+    const TTL: Duration = Duration::from_secs(2);
+    let mut cfg = config();
+    cfg.project_keys = vec!["demo".into(), "other".into()];
+    cfg.session_token_ttl = TTL;
+    let server = start(cfg).await;
+    let started = Instant::now();
+    let t = Tracker::open(&server, None, "tab-1").await;
+
+    let mut ws = connect(&server).await;
+    let mut elsewhere = hello(Some(t.token.clone()), "tab-2");
+    elsewhere.project_key = "other".into();
+    send(&mut ws, &TrackerMessage::Hello(elsewhere)).await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::UNAUTHORIZED, "{reason}");
+    assert!(reason.contains("another project"), "{reason}");
+
+    let mut token = t.token.clone();
+    for round in 0.. {
+        let mut ws = connect(&server).await;
+        let tab = format!("tab-r{round}");
+        send(
+            &mut ws,
+            &TrackerMessage::Hello(hello(Some(token.clone()), &tab)),
+        )
+        .await;
+        match recv(&mut ws).await {
+            Ok(ServerMessage::Welcome { session_token, .. }) => {
+                assert!(
+                    started.elapsed() < TTL * 2,
+                    "still resuming {:?} after the session started",
+                    started.elapsed()
+                );
+                token = session_token;
+                ws.close(None).await.unwrap();
+            }
+            Ok(other) => panic!("expected welcome or a close, got {other:?}"),
+            Err((code, reason)) => {
+                assert_eq!(code, close::UNAUTHORIZED);
+                assert!(reason.contains("expired"), "{reason}");
+                assert!(started.elapsed() >= TTL - Duration::from_millis(100));
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

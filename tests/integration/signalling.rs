@@ -8,10 +8,12 @@
 
 use std::time::{Duration, Instant};
 
+use cobrowse::clock::now_ms;
 use cobrowse::protocol::{
     AgentAction, AgentMessage, AgentRecord, AgentRef, ControlInput, GrantKind, NavigateTo,
     RecordKind, ServerMessage, Signal, SignalRecord, Stroke, StrokeTool, TrackerMessage,
 };
+use cobrowse::signal::seal::SignalSeal;
 use cobrowse::store::sdk::SdkConfig;
 use cobrowse::store::stream::Store;
 use futures::SinkExt;
@@ -458,27 +460,22 @@ async fn forged_input_never_reaches_the_tracker_whoever_sends_it() {
     let store_client = Store::connect(&sdk, Duration::from_secs(3600))
         .await
         .unwrap();
-    let forged = |agent: &AgentRef, signal: Signal| {
-        let record = SignalRecord {
-            session: t.session_id.parse().unwrap(),
-            agent: agent.clone(),
-            node: "node-b".into(),
-            signal,
-        };
-        bytes::Bytes::from(rmp_serde::to_vec_named(&record).unwrap())
+    let record = SignalRecord {
+        session: t.session_id.parse().unwrap(),
+        agent: alice_ref.clone(),
+        node: "node-b".into(),
+        signal: click(1),
     };
+    let signed = SignalSeal::new(b"shared-test-secret").seal(&record, now_ms());
     store_client
         .signal_stream()
         .await
         .unwrap()
-        // The resync (from an agent still there) shows the click was handled before it.
-        .append(vec![
-            forged(&alice_ref, click(1)),
-            forged(&mallory_ref, Signal::Resync),
-        ])
+        .append(vec![signed])
         .await
         .unwrap();
-    let seen = until(&mut t, is_resync).await;
+    // The resync (from an agent still there, appended after) shows the click was handled first.
+    let seen = flush(&mut mallory, &mut t).await;
     assert_none(&seen, |m| matches!(m, ServerMessage::Control { .. }));
 
     // Every refused message is counted on the record, in at most one record a second per kind.
@@ -665,4 +662,68 @@ async fn navigation_reaches_the_page_only_within_its_own_origin() {
         "only the same-origin navigation reaches the page"
     );
     server.stop().await;
+}
+
+/// The store is reachable by more than the nodes: a record appended straight to the signal
+/// stream, unsigned or signed with a guessed secret, is dropped by the node holding the session
+/// even when it names an agent that holds a grant; the same input from that agent's own node,
+/// signed with the deployment's secret, reaches the page.
+#[tokio::test]
+async fn a_signal_appended_to_the_store_by_anyone_but_a_node_never_reaches_the_page() {
+    let (store, a, b, mut t) = two_nodes_and_a_tracker().await;
+    let (mut alice, alice_ref) = join(&b, AGENT_TOKEN, &mut t).await;
+    grant(&mut alice, &alice_ref, &mut t, GrantKind::Control).await;
+
+    let record = |id| SignalRecord {
+        session: t.session_id.parse().unwrap(),
+        agent: alice_ref.clone(),
+        node: "node-b".into(),
+        signal: click(id),
+    };
+    let unsigned = bytes::Bytes::from(rmp_serde::to_vec_named(&record(101)).unwrap());
+    let guessed = SignalSeal::new(b"guessed-secret").seal(&record(102), now_ms());
+    let sdk = SdkConfig {
+        endpoint: Some(store.url.clone()),
+        token: "s2-lite".into(),
+        basin: "cobrowse".into(),
+    };
+    Store::connect(&sdk, Duration::from_secs(3600))
+        .await
+        .unwrap()
+        .signal_stream()
+        .await
+        .unwrap()
+        .append(vec![unsigned, guessed])
+        .await
+        .unwrap();
+
+    // Appended after the forged ones, so handled after them.
+    send_signal(&mut alice, &click(103)).await;
+    let seen = until(&mut t, |m| matches!(m, ServerMessage::Control { .. })).await;
+    let Some(ServerMessage::Control {
+        input, agent_id, ..
+    }) = seen.last()
+    else {
+        unreachable!()
+    };
+    assert_eq!(agent_id, &alice_ref.id);
+    assert!(
+        matches!(input, ControlInput::Click { id: 103, .. }),
+        "the first input to reach the page is the signed one: {input:?}"
+    );
+
+    let metrics = http()
+        .get(format!("{}/metrics", a.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["signal_unsigned", "signal_bad_signature"] {
+        assert!(
+            metrics.contains(&format!("cobrowse_rejected_total{{reason=\"{reason}\"}} 1")),
+            "{reason} counted on the session's node:\n{metrics}"
+        );
+    }
 }
