@@ -2,7 +2,7 @@
 //! session core, so that the handlers depend on it and the server that builds it depends on the
 //! handlers, without a cycle between them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{AgentTokens, Projects, SessionTokens};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
+use crate::session::limits::{IngressLimits, SessionAdmission};
 use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
 use crate::store::stream::Store;
@@ -24,6 +25,10 @@ pub struct AppState {
     pub projects: Projects,
     pub session_tokens: SessionTokens,
     pub limits: Limits,
+    /// What a tracker may cost before the server pushes back.
+    pub ingress: IngressLimits,
+    /// Whether a `hello` may start a new session (per address, per project key, in all).
+    pub admission: Mutex<SessionAdmission>,
     pub metrics: Arc<Metrics>,
     pub shutdown: CancellationToken,
     /// Tracks upgraded WebSocket connections, which the HTTP server does not wait for itself.

@@ -19,6 +19,7 @@
 //! | [`call`] | call negotiation: offers, slots, ICE | agents, trackers |
 //! | [`records`] | the bodies of the records a session stream stores | agents, the server itself |
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
+//! | [`tracker_frame`] | decoding a tracker frame: its `type` first, bounded; caps on `hello` | the server |
 //! | [`close`] | WebSocket close codes | trackers, agents |
 //! | [`session_id`] | a session's id, and the name of its stream | all |
 //!
@@ -35,6 +36,7 @@ pub mod rest;
 pub mod session_id;
 pub mod signal;
 pub mod tracker;
+pub mod tracker_frame;
 #[cfg(test)]
 mod typescript;
 

@@ -4,6 +4,7 @@
 mod calls;
 mod cluster;
 mod common;
+mod hostile_trackers;
 mod live_path;
 mod load_tool;
 mod room_server;
