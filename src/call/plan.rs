@@ -24,6 +24,10 @@ pub use effect::{
 use super::{USER, Who};
 use crate::protocol::{AgentRef, CallMessage, Grant, GrantKind, IceCandidate, Media, Participant};
 
+/// ICE candidates of one participant kept while its first answer is awaited; later ones are
+/// dropped.
+pub const MAX_QUEUED_CANDIDATES: usize = 64;
+
 /// A track someone sends into the call.
 struct Track {
     owner: Participant,
@@ -229,6 +233,9 @@ impl Plan {
     /// An ICE candidate of the participant's; it waits for the first answer.
     pub fn candidate(&mut self, participant: &str, candidate: IceCandidate) -> Vec<Effect> {
         match self.peers.get_mut(participant) {
+            // A browser gathers a handful; a page that sends more is not honest, and they would
+            // all be held until an answer that may never come.
+            Some(peer) if !peer.answered && peer.queued.len() >= MAX_QUEUED_CANDIDATES => {}
             Some(peer) if !peer.answered => peer.queued.push(candidate),
             Some(_) => self.out.push(Effect::AddCandidate {
                 participant: participant.to_string(),
@@ -1141,6 +1148,19 @@ mod tests {
         assert!(matches!(call.answer("a")[..], [Effect::ApplyAnswer { .. }]));
         assert!(call.answer("a").is_empty());
         assert!(call.answer("b").is_empty());
+    }
+
+    #[test]
+    fn candidates_waiting_for_an_answer_are_bounded() {
+        let mut call = Call::with_grants(&[call_grant("a")]);
+        call.answer_offers = false;
+        call.join(agent_who("a"), true, false, &[]);
+        for n in 0..MAX_QUEUED_CANDIDATES as u16 + 100 {
+            call.plan.candidate("a", candidate(n));
+        }
+        call.answer("a");
+        assert_eq!(call.candidates.len(), MAX_QUEUED_CANDIDATES);
+        assert_eq!(call.candidates[0], ("a".into(), candidate(0)));
     }
 
     #[test]
