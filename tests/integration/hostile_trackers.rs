@@ -195,6 +195,8 @@ async fn a_batch_out_of_seq_order_is_refused_whole_and_nothing_vanishes() {
     server.stop().await;
 }
 
+/// Known weakness: on loopback this passed even with the linger removed (the close frame beats
+/// the reset here), so it guards the close code and acks but does not prove the linger.
 #[tokio::test]
 async fn a_flooding_tracker_sees_its_close_code_and_acks_not_a_reset() {
     let mut cfg = config();
