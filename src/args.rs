@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use cobrowse::app::server::{ServerConfig, random_node_id, random_secret};
 use cobrowse::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
 use cobrowse::protocol::Limits;
+use cobrowse::protocol::tracker_frame::MAX_ELEMENTS;
+use cobrowse::session::limits::IngressLimits;
 
 use crate::load::{Sending, StepPlan};
 
@@ -228,6 +230,61 @@ pub struct ServeArgs {
     /// Events per second a session may write on average (bursts of 4x are allowed).
     #[arg(long, env = "COBROWSE_EVENTS_PER_SEC", default_value_t = 500)]
     pub events_per_sec: u32,
+    /// Events one tracker batch may hold; a larger batch closes the connection (1009).
+    #[arg(long, env = "COBROWSE_MAX_BATCH_EVENTS", default_value_t = 1000)]
+    pub max_batch_events: usize,
+    /// Bytes of event data per second a session may write on average (bursts of 4x, and never
+    /// less than one --max-frame-bytes).
+    #[arg(long, env = "COBROWSE_BYTES_PER_SEC", default_value_t = 4 * 1024 * 1024)]
+    pub bytes_per_sec: u64,
+    /// New sessions one client address may start per minute (the socket's peer address).
+    #[arg(
+        long,
+        env = "COBROWSE_SESSIONS_PER_MINUTE_PER_ADDRESS",
+        default_value_t = 60
+    )]
+    pub sessions_per_minute_per_address: u32,
+    /// New sessions one project key may start per minute.
+    #[arg(
+        long,
+        env = "COBROWSE_SESSIONS_PER_MINUTE_PER_PROJECT",
+        default_value_t = 3000
+    )]
+    pub sessions_per_minute_per_project: u32,
+    /// New sessions this node starts per minute, in all.
+    #[arg(long, env = "COBROWSE_SESSIONS_PER_MINUTE", default_value_t = 6000)]
+    pub sessions_per_minute: u32,
+    /// Tracker connections (tabs) one session may have on this node.
+    #[arg(long, env = "COBROWSE_MAX_TABS_PER_SESSION", default_value_t = 32)]
+    pub max_tabs_per_session: usize,
+    /// TCP connections one client address may hold open.
+    #[arg(
+        long,
+        env = "COBROWSE_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
+    /// Time a client has to send a request's headers.
+    #[arg(long, env = "COBROWSE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Close a tracker that sends nothing, not even a pong to the server's pings, for this long.
+    #[arg(long, env = "COBROWSE_TRACKER_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub tracker_idle_timeout: Duration,
+    /// Drop a tracker whose socket takes no message for this long.
+    #[arg(long, env = "COBROWSE_TRACKER_SEND_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tracker_send_timeout: Duration,
+    /// Drop any connection (response, SSE stream, WebSocket) whose socket takes no bytes for
+    /// this long.
+    #[arg(long, env = "COBROWSE_SEND_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub send_timeout: Duration,
+    /// Bytes of batches one tracker socket may have awaiting their acks before the server stops
+    /// reading it.
+    #[arg(long, env = "COBROWSE_MAX_IN_FLIGHT_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_in_flight_bytes: usize,
+    /// Messages other than event batches one tracker connection may send per second (bursts of
+    /// 10x).
+    #[arg(long, env = "COBROWSE_CONTROL_MESSAGES_PER_SEC", default_value_t = 20)]
+    pub control_messages_per_sec: u32,
     /// Directory holding agent-console/dist, tracker-plugin/dist and demo/.
     #[arg(long, env = "COBROWSE_WEB_ROOT", default_value = ".")]
     pub web_root: PathBuf,
@@ -271,6 +328,8 @@ pub enum ConfigError {
     NodeId,
     #[error("{0} must be at least {1:?}")]
     TooShort(&'static str, Duration),
+    #[error("--max-batch-events must be from 1 to {0}")]
+    BatchEvents(usize),
     #[error(transparent)]
     Call(#[from] CallConfigError),
 }
@@ -308,10 +367,29 @@ impl ServeArgs {
                 self.session_token_ttl,
                 Duration::from_secs(60),
             ),
+            (
+                "--header-read-timeout",
+                self.header_read_timeout,
+                Duration::from_secs(1),
+            ),
+            (
+                "--tracker-idle-timeout",
+                self.tracker_idle_timeout,
+                Duration::from_secs(3),
+            ),
+            (
+                "--tracker-send-timeout",
+                self.tracker_send_timeout,
+                Duration::from_millis(100),
+            ),
+            ("--send-timeout", self.send_timeout, Duration::from_secs(1)),
         ] {
             if value < min {
                 return Err(ConfigError::TooShort(flag, min));
             }
+        }
+        if !(1..=MAX_ELEMENTS).contains(&self.max_batch_events) {
+            return Err(ConfigError::BatchEvents(MAX_ELEMENTS));
         }
         let node_id = self.node_id.unwrap_or_else(random_node_id);
         if node_id.is_empty()
@@ -341,6 +419,21 @@ impl ServeArgs {
             max_frame_bytes: self.max_frame_bytes,
             max_event_bytes: self.max_event_bytes,
             events_per_sec: self.events_per_sec,
+        };
+        config.ingress = IngressLimits {
+            max_batch_events: self.max_batch_events,
+            bytes_per_sec: self.bytes_per_sec,
+            sessions_per_minute_per_address: self.sessions_per_minute_per_address,
+            sessions_per_minute_per_project: self.sessions_per_minute_per_project,
+            sessions_per_minute: self.sessions_per_minute,
+            max_tabs_per_session: self.max_tabs_per_session,
+            max_connections_per_address: self.max_connections_per_address,
+            header_read_timeout: self.header_read_timeout,
+            tracker_idle_timeout: self.tracker_idle_timeout,
+            tracker_send_timeout: self.tracker_send_timeout,
+            send_timeout: self.send_timeout,
+            max_in_flight_bytes: self.max_in_flight_bytes,
+            control_messages_per_sec: self.control_messages_per_sec,
         };
         config.max_agents_per_room = self.max_agents_per_room;
         config.web_root = self.web_root;

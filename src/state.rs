@@ -3,7 +3,7 @@
 //! handlers, without a cycle between them.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -13,6 +13,7 @@ use tracing::warn;
 use crate::auth::{Agent, AgentGate, AuthError, Presented, Projects, SessionTokens};
 use crate::metrics::Metrics;
 use crate::protocol::{AuditAction, AuditRecord, Limits, SessionId};
+use crate::session::limits::{IngressLimits, SessionAdmission};
 use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
 use crate::store::audit::AuditStream;
@@ -29,6 +30,10 @@ pub struct AppState {
     pub projects: Projects,
     pub session_tokens: SessionTokens,
     pub limits: Limits,
+    /// What a tracker may cost before the server pushes back.
+    pub ingress: IngressLimits,
+    /// Whether a `hello` may start a new session (per address, per project key, in all).
+    pub admission: Mutex<SessionAdmission>,
     pub metrics: Arc<Metrics>,
     pub shutdown: CancellationToken,
     /// Tracks upgraded WebSocket connections, which the HTTP server does not wait for itself.

@@ -31,7 +31,7 @@ use crate::http::error::ApiError;
 use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, DeliveredEvent, close};
 use crate::protocol::{AgentRef, AuditAction, FollowVia, Signal, from_msgpack};
-use crate::session::limits::RateLimiter;
+use crate::session::limits::TokenBucket;
 use crate::session::rooms::Presence;
 use crate::signal::SignalBus;
 use crate::state::AppState;
@@ -61,7 +61,11 @@ pub struct StartQuery {
 impl StartQuery {
     fn read_from(&self, last_event_id: Option<u64>) -> Result<ReadFrom, ApiError> {
         if let Some(id) = last_event_id {
-            return Ok(ReadFrom::SeqNum(id + 1));
+            // An id no event can have (u64::MAX) must not wrap around to the first event.
+            let next = id.checked_add(1).ok_or_else(|| {
+                ApiError::bad_request("Last-Event-ID is past every sequence number")
+            })?;
+            return Ok(ReadFrom::SeqNum(next));
         }
         if let Some(seq) = self.from_seq {
             return Ok(ReadFrom::SeqNum(seq));
@@ -171,7 +175,7 @@ impl Seat {
     }
 
     /// Checks a frame the agent sent and passes its signal on; the error to tell the agent, if not.
-    fn take_frame(&self, message: Message, limiter: &mut RateLimiter) -> Option<AgentMessage> {
+    fn take_frame(&self, message: Message, limiter: &mut TokenBucket) -> Option<AgentMessage> {
         let error = |error: &str, message: String| {
             Some(AgentMessage::Error {
                 error: error.to_string(),
@@ -197,7 +201,7 @@ impl Seat {
                 ),
             );
         }
-        if !limiter.try_take(1, Instant::now()) {
+        if !limiter.try_take(1.0, Instant::now()) {
             return error(
                 "rate_limited",
                 format!("more than {AGENT_FRAMES_PER_SEC} frames a second; this one was dropped"),
@@ -270,7 +274,11 @@ async fn follow_over_websocket(
 ) {
     // Where this agent should resume: just after the last event it was sent.
     let mut resume_from = subscription.next_seq();
-    let mut limiter = RateLimiter::new(AGENT_FRAMES_PER_SEC, AGENT_FRAMES_BURST);
+    let mut limiter = TokenBucket::new(
+        f64::from(AGENT_FRAMES_PER_SEC),
+        f64::from(AGENT_FRAMES_BURST),
+        Instant::now(),
+    );
     let joined = AgentMessage::Joined {
         agent: seat.agent.clone(),
     };

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use super::listener::Listener;
 use super::routes::router;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +22,7 @@ use crate::call::CallServices;
 use crate::call::config::CallConfig;
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
+use crate::session::limits::{IngressLimits, SessionAdmission};
 use crate::session::room::RoomSettings;
 use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
@@ -63,6 +64,8 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     pub heartbeat: Duration,
     pub limits: Limits,
+    /// What a tracker may cost before the server pushes back (rates, caps, timeouts).
+    pub ingress: IngressLimits,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
     /// Where the built web parts live: `agent-console/dist`, `tracker-plugin/dist` and `demo`.
@@ -97,6 +100,7 @@ impl ServerConfig {
                 max_event_bytes: 10 * 1024 * 1024,
                 events_per_sec: 500,
             },
+            ingress: IngressLimits::default(),
             max_agents_per_room: 32,
             agent_send_timeout: Duration::from_secs(10),
             web_root: PathBuf::from("."),
@@ -265,7 +269,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             heartbeat: config.heartbeat,
             idle_timeout: config.idle_timeout,
             events_per_sec: config.limits.events_per_sec,
-            events_burst: config.limits.events_per_sec.saturating_mul(4),
+            events_burst: config
+                .limits
+                .events_per_sec
+                .saturating_mul(4)
+                .max(u32::try_from(config.ingress.max_batch_events).unwrap_or(u32::MAX)),
+            bytes_per_sec: config.ingress.bytes_per_sec,
+            bytes_burst: config
+                .ingress
+                .bytes_per_sec
+                .saturating_mul(4)
+                .max(config.limits.max_frame_bytes as u64),
+            max_tabs: config.ingress.max_tabs_per_session,
         },
         metrics.clone(),
         shutdown.clone(),
@@ -288,6 +303,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             config.session_token_ttl.as_millis() as u64,
         ),
         limits: config.limits,
+        ingress: config.ingress.clone(),
+        admission: std::sync::Mutex::new(SessionAdmission::new(
+            &config.ingress,
+            std::time::Instant::now(),
+        )),
         metrics,
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
@@ -307,19 +327,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             addr: config.listen,
             source,
         })?;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = router(state.clone(), &config.web_root, config.demo);
-    let http = tokio::spawn(async move {
-        // Client addresses, for the throttle on failed authentications.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await });
-        if let Err(e) = serve.await {
-            warn!(error = %e, "http server stopped");
-        }
-    });
+    let listener = Listener {
+        tcp: listener,
+        router: router(state.clone(), &config.web_root, config.demo),
+        max_connections_per_address: config.ingress.max_connections_per_address,
+        header_read_timeout: config.ingress.header_read_timeout,
+        send_timeout: config.ingress.send_timeout,
+        shutdown,
+    };
+    let http = tokio::spawn(listener.run());
     info!(%addr, node = %config.node_id, %s2, "cobrowse listening");
     Ok(RunningServer {
         addr,

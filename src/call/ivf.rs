@@ -12,6 +12,9 @@ pub const HEADER_LEN: usize = 32;
 /// the frame count; FFmpeg (and so most players) read it as the duration in timebase units, and
 /// with frames stamped in RTP time only the duration makes the file last as long as the call.
 pub const LENGTH_AT: usize = 24;
+/// Largest frame put back together. A VP8 key frame of a 4K screen is well under this; a sender
+/// whose frame never ends (no marker bit) must not grow the buffer without end.
+pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Default)]
 pub struct IvfWriter {
@@ -71,6 +74,9 @@ impl IvfWriter {
             self.frame.clear();
         } else if !self.in_frame {
             return Pushed::Taken;
+        }
+        if self.frame.len() + payload.len() > MAX_FRAME_BYTES {
+            return self.lost();
         }
         self.frame.extend_from_slice(&payload);
         if packet.header.marker {
@@ -190,6 +196,35 @@ mod tests {
             at += 12 + len;
         }
         frames
+    }
+
+    #[test]
+    fn a_frame_that_never_ends_is_dropped_at_the_cap_and_the_next_key_frame_resumes() {
+        let mut ivf = IvfWriter::default();
+        let mut out = Vec::new();
+        assert_eq!(
+            ivf.push(&packet(0, 0, true, true, false), &mut out),
+            Pushed::Taken
+        );
+        let mut n: u32 = 1;
+        let pushed = loop {
+            let pushed = ivf.push(&packet(n as u16, 0, false, false, false), &mut out);
+            if pushed != Pushed::Taken || n > 300_000 {
+                break pushed;
+            }
+            n += 1;
+        };
+        let seq = n as u16;
+        assert_eq!(pushed, Pushed::NeedKeyframe);
+        assert!(ivf.frame.capacity() <= 2 * MAX_FRAME_BYTES);
+        assert_eq!(
+            ivf.push(
+                &packet(seq.wrapping_add(1), 9000, true, true, true),
+                &mut out
+            ),
+            Pushed::Taken
+        );
+        assert_eq!(frames(&out).len(), 1);
     }
 
     #[test]

@@ -29,6 +29,9 @@ use crate::protocol::{AgentRef, CallMessage, Grant, GrantKind, IceCandidate, Med
 /// connection takes a UDP port of `--rtc-ports`, and an agent gets one per console it opens
 /// (asking for canvases needs no grant), so without a cap one agent could take every port.
 pub const MAX_CONNECTIONS_PER_AGENT: usize = 4;
+/// ICE candidates of one participant kept while its first answer is awaited; later ones are
+/// dropped.
+pub const MAX_QUEUED_CANDIDATES: usize = 64;
 
 /// A track someone sends into the call.
 struct Track {
@@ -248,6 +251,9 @@ impl Plan {
     /// An ICE candidate of the participant's; it waits for the first answer.
     pub fn candidate(&mut self, participant: &str, candidate: IceCandidate) -> Vec<Effect> {
         match self.peers.get_mut(participant) {
+            // A browser gathers a handful; a page that sends more is not honest, and they would
+            // all be held until an answer that may never come.
+            Some(peer) if !peer.answered && peer.queued.len() >= MAX_QUEUED_CANDIDATES => {}
             Some(peer) if !peer.answered => peer.queued.push(candidate),
             Some(_) => self.out.push(Effect::AddCandidate {
                 participant: participant.to_string(),
@@ -1208,6 +1214,19 @@ mod tests {
         assert!(matches!(call.answer("a")[..], [Effect::ApplyAnswer { .. }]));
         assert!(call.answer("a").is_empty());
         assert!(call.answer("b").is_empty());
+    }
+
+    #[test]
+    fn candidates_waiting_for_an_answer_are_bounded() {
+        let mut call = Call::with_grants(&[call_grant("a")]);
+        call.answer_offers = false;
+        call.join(agent_who("a"), true, false, &[]);
+        for n in 0..MAX_QUEUED_CANDIDATES as u16 + 100 {
+            call.plan.candidate("a", candidate(n));
+        }
+        call.answer("a");
+        assert_eq!(call.candidates.len(), MAX_QUEUED_CANDIDATES);
+        assert_eq!(call.candidates[0], ("a".into(), candidate(0)));
     }
 
     #[test]

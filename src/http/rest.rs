@@ -34,7 +34,7 @@ pub struct ListParams {
 
 pub async fn list_sessions(
     State(state): State<Arc<AppState>>,
-    BearerAgent(agent): BearerAgent,
+    _agent: BearerAgent,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;

@@ -20,6 +20,7 @@
 //! | [`records`] | the bodies of the records a session stream stores | agents, the server itself |
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
 //! | [`audit`] | the records of the audit stream of reads, and its REST answer | agents, operators |
+//! | [`tracker_frame`] | decoding a tracker frame: its `type` first, bounded; caps on `hello` | the server |
 //! | [`close`] | WebSocket close codes | trackers, agents |
 //! | [`bounds`] | the checks every peer's MessagePack passes before it is decoded | the server |
 //! | [`session_id`] | a session's id, and the name of its stream | all |
@@ -39,6 +40,7 @@ pub mod rest;
 pub mod session_id;
 pub mod signal;
 pub mod tracker;
+pub mod tracker_frame;
 #[cfg(test)]
 mod typescript;
 

@@ -20,7 +20,7 @@ use crate::protocol::{
     NavigateTo, PageInfo, RecordKind, ServerMessage, Signal, SignalRecord,
 };
 use crate::session::consent::{Consent, Effect, NO_RECORD, navigation};
-use crate::session::limits::RateLimiter;
+use crate::session::limits::{Excess, IngestLimiter};
 use crate::signal::SignalBus;
 use crate::store::feed::Feed;
 use crate::store::frame::Event;
@@ -40,7 +40,13 @@ pub struct RoomSettings {
     pub heartbeat: Duration,
     pub idle_timeout: Duration,
     pub events_per_sec: u32,
+    /// At least the largest batch a tracker may send, so every legal batch can pass.
     pub events_burst: u32,
+    pub bytes_per_sec: u64,
+    /// At least the largest frame a tracker may send.
+    pub bytes_burst: u64,
+    /// Tracker connections (tabs) a session may have on this node.
+    pub max_tabs: usize,
 }
 
 /// What trackers told this node about the session.
@@ -63,7 +69,7 @@ struct RoomState {
     /// Highest client sequence per tab known durable, so resends after a reconnect to this node
     /// are acknowledged without being written again.
     durable: HashMap<String, u64>,
-    limiter: RateLimiter,
+    limiter: IngestLimiter,
     /// The session's call, while it has one (on the node that holds the session).
     call: Option<Call>,
 }
@@ -186,9 +192,9 @@ impl Room {
         *entry = (*entry).max(seq);
     }
 
-    /// Charges `n` events to the session's rate limit.
-    pub fn admit_events(&self, n: usize) -> bool {
-        self.state().limiter.try_take(n, Instant::now())
+    /// Charges a batch of `events` holding `bytes` of data to the session's rate limits.
+    pub fn admit_batch(&self, events: usize, bytes: usize) -> Result<(), Excess> {
+        self.state().limiter.admit(events, bytes, Instant::now())
     }
 
     /// What tracker connections on this node listen to.
@@ -504,7 +510,13 @@ impl Room {
                 consent: Consent::default(),
                 info: RoomInfo::default(),
                 durable: HashMap::new(),
-                limiter: RateLimiter::new(settings.events_per_sec, settings.events_burst),
+                limiter: IngestLimiter::new(
+                    settings.events_per_sec,
+                    settings.events_burst,
+                    settings.bytes_per_sec,
+                    settings.bytes_burst,
+                    Instant::now(),
+                ),
                 call: None,
             }),
             feed: Feed::new(store.session(id)),
@@ -519,9 +531,18 @@ impl Room {
         }
     }
 
-    pub(super) fn tracker_joined(&self) {
-        self.trackers.fetch_add(1, Ordering::SeqCst);
-        self.tracker_epoch.fetch_add(1, Ordering::SeqCst);
+    /// Counts a tracker in unless the room already has `max`; false leaves the room as it was.
+    pub(super) fn tracker_joined(&self, max: usize) -> bool {
+        let joined = self
+            .trackers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok();
+        if joined {
+            self.tracker_epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        joined
     }
 
     /// Whether that was the session's last tracker on this node.
@@ -716,6 +737,9 @@ mod tests {
             idle_timeout: Duration::from_secs(3600),
             events_per_sec: 100,
             events_burst: 100,
+            bytes_per_sec: 1 << 20,
+            bytes_burst: 1 << 22,
+            max_tabs: 4,
         };
         let id = SessionId::new();
         store.create_session(id).await.expect("stream");

@@ -115,16 +115,20 @@ impl Rooms {
             .clone()
     }
 
-    /// Enters a room as a tracker of `tab`; the guard leaves it.
-    pub fn join_tracker(self: &Arc<Self>, id: SessionId, tab: &str) -> Presence {
+    /// Enters a room as a tracker of `tab`; the guard leaves it. `None` when the session already
+    /// has `settings.max_tabs` trackers on this node.
+    pub fn join_tracker(self: &Arc<Self>, id: SessionId, tab: &str) -> Option<Presence> {
         let room = self.room(id);
-        room.tracker_joined();
+        if !room.tracker_joined(self.settings.max_tabs) {
+            self.remove_if_empty(id);
+            return None;
+        }
         self.metrics.tracker_connections.inc();
-        Presence {
+        Some(Presence {
             rooms: self.clone(),
             room,
             tab: Some(tab.to_string()),
-        }
+        })
     }
 
     /// Enters a room as an agent; the guard leaves it.

@@ -1,23 +1,29 @@
 //! A tracker connection after its handshake: batches of events in, and an acknowledgement out for
 //! each batch once S2 has it. A connection keeps reading while earlier batches are in flight (up
-//! to [`MAX_IN_FLIGHT`]) and answers in order; it also carries the room's messages to the page
-//! and the page's answers (consent, call negotiation) back to the room.
+//! to [`MAX_IN_FLIGHT`] batches and `max_in_flight_bytes`) and answers in order; it also carries
+//! the room's messages to the page and the page's answers (consent, call negotiation) back to
+//! the room. What a tracker may send is bounded at every step (frame size, events per batch,
+//! events and bytes per second, control messages per second, silence), because anyone can open
+//! one.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
-use serde::Deserialize;
 use tracing::{debug, warn};
 
 use super::reject::{NO_CLOSE_FRAME, Reject, writer_gone};
-use super::{HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT};
+use super::{CLOSE_LINGER, HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT};
 use crate::call::{Command, USER};
+use crate::protocol::tracker_frame::{self, FrameError};
 use crate::protocol::{
-    EndReason, ServerMessage, TrackerEvent, TrackerEventKind, TrackerMessage, close, from_msgpack,
+    EndReason, ServerMessage, TrackerEvent, TrackerEventKind, TrackerMessage, close,
 };
+use crate::session::limits::{Excess, TokenBucket, seqs_increase};
 use crate::session::room::TrackerSignal;
 use crate::session::rooms::Presence;
 use crate::state::AppState;
@@ -32,11 +38,16 @@ enum Flow {
     Stop,
 }
 
-type PendingAck = futures::future::BoxFuture<'static, (u64, Result<(), StoreError>)>;
+/// A batch on its way to S2: its ack's `seq`, its size, and whether S2 stored it.
+type PendingAck = futures::future::BoxFuture<'static, (u64, usize, Result<(), StoreError>)>;
 
 pub(super) struct TrackerConnection {
     pub(super) socket: WebSocket,
     pub(super) state: Arc<AppState>,
+    /// The client's address, which new sessions are charged to.
+    pub(super) address: IpAddr,
+    /// Messages other than `events` this connection may still send.
+    control: TokenBucket,
 }
 
 /// A tracker connection after its handshake.
@@ -50,21 +61,48 @@ pub(super) struct Attached {
 }
 
 impl TrackerConnection {
-    pub(super) fn new(socket: WebSocket, state: Arc<AppState>) -> Self {
-        Self { socket, state }
+    pub(super) fn new(socket: WebSocket, state: Arc<AppState>, address: IpAddr) -> Self {
+        let rate = f64::from(state.ingress.control_messages_per_sec);
+        Self {
+            socket,
+            control: TokenBucket::new(rate, rate * 10.0, Instant::now()),
+            state,
+            address,
+        }
     }
 
     pub(super) async fn serve(&mut self, mut attached: Attached) -> Result<(), Reject> {
         let room = attached.presence.room().clone();
         let mut writer_state = attached.writer.state();
         let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
+        let mut in_flight_bytes = 0usize;
+        let max_in_flight_bytes = self.state.ingress.max_in_flight_bytes;
         let shutdown = self.state.shutdown.clone();
+        let idle = self.state.ingress.tracker_idle_timeout;
+        let mut heard = tokio::time::Instant::now();
+        let mut ping = tokio::time::interval_at(heard + idle / 3, idle / 3);
         let result = loop {
+            let reading = pending.len() < MAX_IN_FLIGHT && in_flight_bytes < max_in_flight_bytes;
             let step = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => Err(Reject::new(close::GOING_AWAY, "server is shutting down; reconnect")),
-                Some((seq, result)) = pending.next() => {
+                Some((seq, bytes, result)) = pending.next() => {
+                    in_flight_bytes -= bytes;
                     self.acknowledge(&room, &attached.tab, seq, result).await.map(|()| Flow::Continue)
+                }
+                now = ping.tick() => {
+                    // While the server is not reading, the tracker's silence is the server's doing.
+                    if !reading {
+                        heard = now;
+                    }
+                    if now.duration_since(heard) >= idle {
+                        Err(Reject::new(
+                            close::TOO_SLOW,
+                            format!("nothing received for {} s; reconnect", idle.as_secs()),
+                        ))
+                    } else {
+                        self.send_raw(Message::Ping(Bytes::new())).await.map(|()| Flow::Continue)
+                    }
                 }
                 changed = writer_state.changed() => {
                     let now = *writer_state.borrow();
@@ -85,8 +123,9 @@ impl TrackerConnection {
                     // The room owns the sender and outlives this connection; closed means broken.
                     Err(RecvError::Closed) => Err(Reject::new(close::INTERNAL, "room signals closed")),
                 },
-                message = self.socket.recv(), if pending.len() < MAX_IN_FLIGHT => {
-                    self.handle(message, &attached, &mut pending).await
+                message = self.socket.recv(), if reading => {
+                    heard = tokio::time::Instant::now();
+                    self.handle(message, &attached, &mut pending, &mut in_flight_bytes).await
                 }
             };
             match step {
@@ -106,6 +145,7 @@ impl TrackerConnection {
         message: Option<Result<Message, axum::Error>>,
         attached: &Attached,
         pending: &mut FuturesOrdered<PendingAck>,
+        in_flight_bytes: &mut usize,
     ) -> Result<Flow, Reject> {
         let message = match message {
             Some(Ok(message)) => message,
@@ -113,10 +153,26 @@ impl TrackerConnection {
             Some(Err(e)) => return Err(Reject::lost(format!("connection failed: {e}"))),
         };
         let room = attached.presence.room();
-        match self.decode(message)? {
+        let message = self.decode(message, self.state.limits.max_frame_bytes)?;
+        if message
+            .as_ref()
+            .is_some_and(|m| !matches!(m, TrackerMessage::Events { .. }))
+            && !self.control.try_take(1.0, Instant::now())
+        {
+            return Err(self.refuse(
+                "control_rate",
+                close::RATE_LIMITED,
+                format!(
+                    "more than {} control messages per second; back off",
+                    self.state.ingress.control_messages_per_sec
+                ),
+            ));
+        }
+        match message {
             None => {}
             Some(TrackerMessage::Events { events }) => {
-                if let Some(ack) = self.take_events(attached, events).await? {
+                if let Some((bytes, ack)) = self.take_events(attached, events).await? {
+                    *in_flight_bytes += bytes;
                     pending.push_back(ack);
                 }
             }
@@ -168,15 +224,35 @@ impl TrackerConnection {
         Ok(Flow::Continue)
     }
 
-    /// Validates a batch and hands what passes to the writer; returns the future of its ack.
+    /// Validates a batch and hands what passes to the writer; returns its size and the future of
+    /// its ack.
     async fn take_events(
         &mut self,
         attached: &Attached,
         events: Vec<TrackerEvent>,
-    ) -> Result<Option<PendingAck>, Reject> {
+    ) -> Result<Option<(usize, PendingAck)>, Reject> {
         let room = attached.presence.room();
+        let max_events = self.state.ingress.max_batch_events;
+        if events.len() > max_events {
+            return Err(self.refuse(
+                "batch_too_big",
+                close::TOO_BIG,
+                format!(
+                    "batch of {} events is over the {max_events}-event limit; send smaller batches",
+                    events.len()
+                ),
+            ));
+        }
+        // An ack covers every seq up to its own, so an event behind a later one would vanish.
+        if !seqs_increase(events.iter().map(|e| e.seq)) {
+            return Err(self.refuse(
+                "unordered",
+                close::PROTOCOL,
+                "events of a batch must be in strictly increasing seq order",
+            ));
+        }
         // An empty batch carries nothing to acknowledge.
-        let Some(last_seq) = events.iter().map(|e| e.seq).max() else {
+        let Some(last_seq) = events.last().map(|e| e.seq) else {
             return Ok(None);
         };
         // Resends of events this node already made durable are acknowledged, not written again.
@@ -186,16 +262,21 @@ impl TrackerConnection {
             .filter(|e| durable.is_none_or(|d| e.seq > d))
             .collect();
         if events.is_empty() {
-            return Ok(Some(futures::future::ready((last_seq, Ok(()))).boxed()));
+            return Ok(Some((
+                0,
+                futures::future::ready((last_seq, 0, Ok(()))).boxed(),
+            )));
         }
-        if !room.admit_events(events.len()) {
+        let bytes: usize = events.iter().map(|e| e.data.len()).sum();
+        if let Err(excess) = room.admit_batch(events.len(), bytes) {
+            let (limit, what) = match excess {
+                Excess::Events => (u64::from(self.state.limits.events_per_sec), "events"),
+                Excess::Bytes => (self.state.ingress.bytes_per_sec, "bytes"),
+            };
             return Err(self.refuse(
                 "rate_limited",
                 close::RATE_LIMITED,
-                format!(
-                    "more than {} events per second in this session; back off and resend",
-                    self.state.limits.events_per_sec
-                ),
+                format!("more than {limit} {what} per second in this session; back off and resend"),
             ));
         }
         let mut accepted = Vec::with_capacity(events.len());
@@ -228,10 +309,16 @@ impl TrackerConnection {
             }
         }
         if accepted.is_empty() {
-            return Ok(Some(futures::future::ready((last_seq, Ok(()))).boxed()));
+            return Ok(Some((
+                0,
+                futures::future::ready((last_seq, 0, Ok(()))).boxed(),
+            )));
         }
         let durable = attached.writer.append(accepted).await;
-        Ok(Some(durable.map(move |result| (last_seq, result)).boxed()))
+        Ok(Some((
+            bytes,
+            durable.map(move |result| (last_seq, bytes, result)).boxed(),
+        )))
     }
 
     /// Checks one event's payload; on success returns the body to store.
@@ -274,14 +361,14 @@ impl TrackerConnection {
         tab: &str,
         pending: &mut FuturesOrdered<PendingAck>,
     ) -> Result<(), Reject> {
-        while let Some((seq, result)) = pending.next().await {
+        while let Some((seq, _, result)) = pending.next().await {
             self.acknowledge(room, tab, seq, result).await?;
         }
         Ok(())
     }
 
     /// Counts a refused input under `label` and says why.
-    fn refuse(&self, label: &str, code: u16, reason: String) -> Reject {
+    pub(super) fn refuse(&self, label: &str, code: u16, reason: impl Into<String>) -> Reject {
         self.state
             .metrics
             .rejected
@@ -290,17 +377,20 @@ impl TrackerConnection {
         Reject::new(code, reason)
     }
 
-    /// Decodes a frame; `None` for control frames.
-    pub(super) fn decode(&self, message: Message) -> Result<Option<TrackerMessage>, Reject> {
+    /// Decodes a frame of at most `max_bytes`; `None` for control frames.
+    pub(super) fn decode(
+        &self,
+        message: Message,
+        max_bytes: usize,
+    ) -> Result<Option<TrackerMessage>, Reject> {
         let data = match message {
-            Message::Binary(data) if data.len() > self.state.limits.max_frame_bytes => {
+            Message::Binary(data) if data.len() > max_bytes => {
                 return Err(self.refuse(
                     "frame_too_big",
                     close::TOO_BIG,
                     format!(
-                        "frame of {} bytes is over the {}-byte limit; send smaller batches",
+                        "frame of {} bytes is over the {max_bytes}-byte limit; send smaller batches",
                         data.len(),
-                        self.state.limits.max_frame_bytes
                     ),
                 ));
             }
@@ -314,32 +404,17 @@ impl TrackerConnection {
             Message::Close(_) => return Ok(None),
             Message::Ping(_) | Message::Pong(_) => return Ok(None),
         };
-        from_msgpack(&data).map(Some).map_err(|e| {
-            #[derive(Deserialize)]
-            struct Tagged {
-                r#type: String,
-            }
-            match from_msgpack::<Tagged>(&data) {
-                Ok(t) if !TrackerMessage::TYPES.contains(&t.r#type.as_str()) => self.refuse(
-                    "malformed",
-                    close::PROTOCOL,
-                    format!(
-                        "unknown message type '{}'",
-                        t.r#type.chars().take(32).collect::<String>()
-                    ),
-                ),
-                Ok(t) => self.refuse(
-                    "malformed",
-                    close::INVALID_FRAME,
-                    format!("malformed '{}' message: {e}", t.r#type),
-                ),
-                Err(_) => self.refuse(
-                    "malformed",
-                    close::INVALID_FRAME,
-                    format!("frame is not a MessagePack message: {e}"),
-                ),
-            }
-        })
+        tracker_frame::message_type(&data)
+            .and_then(|kind| tracker_frame::decode(kind, &data))
+            .map(Some)
+            .map_err(|e: FrameError| {
+                let code = if e.is_protocol() {
+                    close::PROTOCOL
+                } else {
+                    close::INVALID_FRAME
+                };
+                self.refuse("malformed", code, e.to_string())
+            })
     }
 
     /// Passes on what the room has for its trackers; input, strokes and call negotiation only to
@@ -361,10 +436,19 @@ impl TrackerConnection {
 
     pub(super) async fn send(&mut self, message: &ServerMessage) -> Result<(), Reject> {
         let bytes = rmp_serde::to_vec_named(message).expect("server messages serialize");
-        self.socket
-            .send(Message::Binary(bytes.into()))
-            .await
-            .map_err(|e| Reject::lost(format!("send failed: {e}")))
+        self.send_raw(Message::Binary(bytes.into())).await
+    }
+
+    /// Sends within `tracker_send_timeout`: a tracker that stopped reading is let go.
+    async fn send_raw(&mut self, message: Message) -> Result<(), Reject> {
+        let limit = self.state.ingress.tracker_send_timeout;
+        match tokio::time::timeout(limit, self.socket.send(message)).await {
+            Ok(sent) => sent.map_err(|e| Reject::lost(format!("send failed: {e}"))),
+            Err(_) => Err(Reject::lost(format!(
+                "the tracker took nothing for {} s",
+                limit.as_secs()
+            ))),
+        }
     }
 
     pub(super) async fn close(&mut self, reject: Reject) {
@@ -381,7 +465,20 @@ impl TrackerConnection {
             reason: reason.into(),
         })));
         // A tracker that stopped reading must not hold the connection open.
-        let _ = tokio::time::timeout(HELLO_TIMEOUT, close).await;
+        if tokio::time::timeout(HELLO_TIMEOUT, close).await.is_err() {
+            return;
+        }
+        // Closing a socket with unread input makes the kernel answer with a reset, which can
+        // overtake the close frame and the acks before it; so read (and drop) what the tracker
+        // still sends until it answers the close, for a short while.
+        let _ = tokio::time::timeout(CLOSE_LINGER, async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -4,11 +4,14 @@
 
 use super::connection::{Attached, TrackerConnection};
 
+use std::time::Instant;
+
 use tracing::info;
 
-use super::HELLO_TIMEOUT;
 use super::reject::Reject;
+use super::{HELLO_TIMEOUT, MAX_HELLO_BYTES};
 use crate::protocol::SessionId;
+use crate::protocol::tracker_frame::check_hello;
 use crate::protocol::{
     Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart, TrackerMessage,
     close,
@@ -18,7 +21,7 @@ use crate::store::frame::Event;
 impl TrackerConnection {
     pub(super) async fn run(&mut self, origin: Option<String>) -> Result<(), Reject> {
         let hello = match tokio::time::timeout(HELLO_TIMEOUT, self.socket.recv()).await {
-            Ok(Some(Ok(message))) => match self.decode(message)? {
+            Ok(Some(Ok(message))) => match self.decode(message, MAX_HELLO_BYTES)? {
                 Some(TrackerMessage::Hello(hello)) => *hello,
                 _ => {
                     return Err(Reject::new(
@@ -54,6 +57,8 @@ impl TrackerConnection {
                 "tab must be 1-64 characters of [A-Za-z0-9_-]",
             ));
         }
+        check_hello(&hello)
+            .map_err(|reason| self.refuse("hello_too_big", close::PROTOCOL, reason))?;
         let state = self.state.clone();
         state
             .projects
@@ -82,6 +87,15 @@ impl TrackerConnection {
                 (id, Event::server(RecordKind::Page, &page), Some(resumed))
             }
             None => {
+                let admitted = self
+                    .state
+                    .admission
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .admit(self.address, &hello.project_key, Instant::now());
+                admitted.map_err(|refusal| {
+                    self.refuse("new_session", close::RATE_LIMITED, refusal.to_string())
+                })?;
                 let id = SessionId::new();
                 state.store.create_session(id).await?;
                 let start = SessionStart {
@@ -96,7 +110,16 @@ impl TrackerConnection {
                 (id, Event::server(RecordKind::Start, &start), None)
             }
         };
-        let presence = state.rooms.join_tracker(id, &hello.tab);
+        let presence = state.rooms.join_tracker(id, &hello.tab).ok_or_else(|| {
+            self.refuse(
+                "tabs",
+                close::RATE_LIMITED,
+                format!(
+                    "session {id} already has {} tabs connected to this server",
+                    state.ingress.max_tabs_per_session
+                ),
+            )
+        })?;
         let room = presence.room().clone();
         let signals = room.tracker_signals();
         let writer = room

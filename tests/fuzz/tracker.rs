@@ -7,18 +7,19 @@ use std::collections::BTreeMap;
 use arbitrary::Unstructured;
 use cobrowse::protocol::{
     DeclineReason, GrantKind, Hello, IceCandidate, PROTOCOL_VERSION, PageInfo, TrackerEvent,
-    TrackerEventKind, TrackerMessage, Viewport, from_msgpack,
+    TrackerEventKind, TrackerMessage, Viewport, tracker_frame,
 };
 use serde_bytes::ByteBuf;
 
 use crate::engine::{self, Target};
 use crate::msgpack::{self, Vocabulary, Writer};
 
-/// The tracker frame decoder under test (what `tracker::connection` calls). When the ingress
-/// decodes the `type` first and then the one message struct, with bounds, point this line at
-/// that function.
+/// The tracker frame decoder under test: what `tracker::connection` calls, the `type` first and
+/// then the one message struct it names.
 fn decode(frame: &[u8]) -> bool {
-    from_msgpack::<TrackerMessage>(frame).is_ok()
+    tracker_frame::message_type(frame)
+        .and_then(|kind| tracker_frame::decode(kind, frame))
+        .is_ok()
 }
 
 const VOCABULARY: Vocabulary = Vocabulary {

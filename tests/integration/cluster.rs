@@ -131,6 +131,10 @@ pub async fn node(store: &Process, name: &str) -> Process {
         &mallory,
         "--web-root",
         "/nonexistent",
+        // These tests resend thousands of events at once, faster than a page would; the rate
+        // limits have tests of their own (hostile_trackers).
+        "--events-per-sec",
+        "20000",
     ];
     spawn(&args, "cobrowse is running at").await
 }

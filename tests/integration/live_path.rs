@@ -292,7 +292,13 @@ async fn killing_the_writer_node_loses_no_acknowledged_event() {
     // resends everything it holds unacknowledged.
     let mut joined_b = agent(&b, &session, "from=live").await;
     let mut on_b = Tracker::open(&b, Some(token), "tab-1").await;
-    on_b.write((acked + 1..=5000).map(rrweb).collect()).await;
+    // In batches the server takes (at most --max-batch-events each), as a tracker sends them.
+    let resend: Vec<u64> = (acked + 1..=5000).collect();
+    for batch in resend.chunks(1000) {
+        on_b.send_events(batch.iter().copied().map(rrweb).collect())
+            .await;
+    }
+    on_b.wait_ack(5000).await;
     let recovery = killed.elapsed();
 
     let seqs = until_seq(&mut watching_b, 5000).await;

@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod credentials;
 mod faults;
+mod hostile_trackers;
 mod live_path;
 mod load_tool;
 mod room_server;

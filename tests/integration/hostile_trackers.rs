@@ -1,0 +1,400 @@
+//! Trackers that do not play by the rules: oversized and padded frames, integer tags, floods,
+//! slow and silent clients. Each test says what the server refuses and what it keeps: whatever
+//! it acknowledged before refusing is still there for an agent to read.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cobrowse::protocol::{ServerMessage, TrackerMessage, close};
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::*;
+
+/// Resets the process's peak RSS, so that `VmHWM` says what came after.
+fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("clear_refs (Linux)");
+}
+
+/// A `VmHWM:`/`VmRSS:` figure of this process, in KiB.
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// `{type: T, pad: [nil × n]}` as MessagePack, built by hand (with `events: []` for a batch).
+fn padded(kind: &str, n: usize) -> Vec<u8> {
+    let mut out = vec![if kind == "events" { 0x83 } else { 0x82 }, 0xa4];
+    out.extend_from_slice(b"type");
+    out.push(0xa0 | kind.len() as u8);
+    out.extend_from_slice(kind.as_bytes());
+    if kind == "events" {
+        out.push(0xa6);
+        out.extend_from_slice(b"events");
+        out.push(0x90);
+    }
+    out.push(0xa3);
+    out.extend_from_slice(b"pad");
+    out.push(0xdd);
+    out.extend_from_slice(&(n as u32).to_be_bytes());
+    out.resize(out.len() + n, 0xc0);
+    out
+}
+
+#[tokio::test]
+async fn frames_padded_with_nils_cost_a_small_multiple_of_their_size() {
+    let server = start(config()).await;
+    let nils = 16 * 1024 * 1024 - 64;
+    let hello_frame = padded("hello", nils);
+    let events_frame = padded("events", nils);
+    let before = status_kib("VmRSS:");
+    reset_peak_rss();
+
+    // Refused: a first frame over 64 KiB, before anything in it is decoded.
+    let mut ws = connect(&server).await;
+    ws.send(Message::Binary(hello_frame.into())).await.unwrap();
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::TOO_BIG, "{reason}");
+
+    // After the handshake the frame may be 16 MiB; its unknown field is skipped, not kept.
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    t.ws.send(Message::Binary(events_frame.into()))
+        .await
+        .unwrap();
+    // Kept: the connection, and what comes next.
+    t.write(vec![rrweb(2)]).await;
+    let grown_mib = status_kib("VmHWM:").saturating_sub(before) / 1024;
+    // Before: one such hello alone raised the peak by about 528 MiB. The frames themselves are
+    // 16 MiB each on both ends of the socket.
+    assert!(grown_mib < 160, "peak RSS grew by {grown_mib} MiB");
+    eprintln!("16 MiB nil frames: peak RSS grew by {grown_mib} MiB");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_integer_type_tag_is_refused_not_read_as_end() {
+    let server = start(config()).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    // `{type: 2}` was variant 2 of the message enum, `end`: it ended the session.
+    let frame = rmp_serde::to_vec_named(&BTreeMap::from([("type", 2u8)])).unwrap();
+    t.ws.send(Message::Binary(frame.into())).await.unwrap();
+    let (code, reason) = expect_close(&mut t.ws).await;
+    assert_eq!(code, close::PROTOCOL, "{reason}");
+    // Kept: the session, which resumes.
+    let mut again = Tracker::open(&server, Some(t.token.clone()), "tab-1").await;
+    again.write(vec![rrweb(2)]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hello_fields_over_their_caps_are_refused() {
+    let server = start(config()).await;
+    let mut long_url = hello(None, "tab-1");
+    long_url.page.url = format!("https://shop.example/{}", "x".repeat(9 * 1024));
+    let mut many = hello(None, "tab-1");
+    many.metadata = (0..65)
+        .map(|i| (format!("k{i}"), "v".to_string()))
+        .collect();
+    let mut agent = hello(None, "tab-1");
+    agent.page.user_agent = "u".repeat(2048);
+    for (what, hello) in [("url", long_url), ("metadata", many), ("user_agent", agent)] {
+        let mut ws = connect(&server).await;
+        send(&mut ws, &TrackerMessage::Hello(hello)).await;
+        let (code, reason) = expect_close(&mut ws).await;
+        assert_eq!(code, close::PROTOCOL, "{what}: {reason}");
+    }
+    // Kept: a hello within the caps.
+    Tracker::open(&server, None, "tab-1").await;
+    let listed = get_json(&server, "/api/v1/sessions").await;
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn new_sessions_from_one_address_are_rate_limited_but_resumes_are_not() {
+    let mut cfg = config();
+    cfg.ingress.sessions_per_minute_per_address = 5;
+    let server = start(cfg).await;
+    let mut first = None;
+    for _ in 0..5 {
+        let t = Tracker::open(&server, None, "tab-1").await;
+        first.get_or_insert(t);
+    }
+    let mut ws = connect(&server).await;
+    send(&mut ws, &TrackerMessage::Hello(hello(None, "tab-1"))).await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::RATE_LIMITED);
+    assert!(reason.contains("address"), "{reason}");
+    // Kept: resuming an existing session does not start one.
+    let first = first.unwrap();
+    let mut again = Tracker::open(&server, Some(first.token), "tab-2").await;
+    again.write(vec![rrweb(1)]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_over_the_event_limit_is_refused_and_acked_events_are_kept() {
+    let mut cfg = config();
+    cfg.ingress.max_batch_events = 100;
+    let server = start(cfg).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write((1..=10).map(rrweb).collect()).await;
+    // Before: one frame of 800 000 events was 800 000 records when the bucket was full.
+    t.send_events((11..=111).map(rrweb).collect()).await;
+    let (code, reason) = expect_close(&mut t.ws).await;
+    assert_eq!(code, close::TOO_BIG);
+    assert!(reason.contains("101 events"), "{reason}");
+    let mut agent = agent(&server, &t.session_id, "").await;
+    let events = agent_collect(&mut agent, |e| rrweb_seqs(e).len() >= 10).await;
+    assert_eq!(rrweb_seqs(&events), (1..=10).collect::<Vec<_>>());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bytes_per_second_per_session_are_limited() {
+    let mut cfg = config();
+    cfg.limits.max_frame_bytes = 256 * 1024;
+    cfg.ingress.bytes_per_sec = 32 * 1024;
+    let server = start(cfg).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    let big = |seq| event_with(seq, format!("\"{}\"", "x".repeat(100 * 1024)).into_bytes());
+    t.write(vec![big(1)]).await;
+    t.write(vec![big(2)]).await;
+    // The third 100 KiB within a second is over the 128 KiB burst.
+    t.send_events(vec![big(3)]).await;
+    let (code, reason) = expect_close(&mut t.ws).await;
+    assert_eq!(code, close::RATE_LIMITED);
+    assert!(reason.contains("bytes per second"), "{reason}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_out_of_seq_order_is_refused_whole_and_nothing_vanishes() {
+    let server = start(config()).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1), rrweb(2)]).await;
+    // Before: acknowledged as 5, and 3 and 4 vanished without `rejected`.
+    t.send_events(vec![rrweb(5), rrweb(3), rrweb(4)]).await;
+    let (code, reason) = expect_close(&mut t.ws).await;
+    assert_eq!(code, close::PROTOCOL);
+    assert!(reason.contains("seq order"), "{reason}");
+    // Kept: the tracker still holds 3, 4, 5 (nothing acked them) and resends them in order.
+    let mut again = Tracker::open(&server, Some(t.token), "tab-1").await;
+    again.write(vec![rrweb(3), rrweb(4), rrweb(5)]).await;
+    let mut agent = agent(&server, &again.session_id, "").await;
+    let events = agent_collect(&mut agent, |e| rrweb_seqs(e).len() >= 5).await;
+    assert_eq!(rrweb_seqs(&events), vec![1, 2, 3, 4, 5]);
+    server.stop().await;
+}
+
+/// Known weakness: on loopback this passed even with the linger removed (the close frame beats
+/// the reset here), so it guards the close code and acks but does not prove the linger.
+#[tokio::test]
+async fn a_flooding_tracker_sees_its_close_code_and_acks_not_a_reset() {
+    let mut cfg = config();
+    cfg.limits.events_per_sec = 10;
+    cfg.ingress.max_batch_events = 10;
+    let server = start(cfg).await;
+    let t = Tracker::open(&server, None, "tab-1").await;
+    let (mut sink, mut stream) = t.ws.split();
+    // The writer floods without waiting; the server refuses it with unread input queued.
+    let flood = tokio::spawn(async move {
+        let padding = "y".repeat(2000);
+        for batch in 0u64.. {
+            let events = (batch * 10 + 1..=batch * 10 + 10)
+                .map(|seq| event_with(seq, format!("\"{padding}\"").into_bytes()))
+                .collect();
+            let frame = rmp_serde::to_vec_named(&TrackerMessage::Events { events }).unwrap();
+            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut acked = 0;
+    let close = loop {
+        match tokio::time::timeout(WAIT, stream.next()).await.unwrap() {
+            Some(Ok(Message::Binary(b))) => {
+                if let Ok(ServerMessage::Ack { seq }) = rmp_serde::from_slice(&b) {
+                    acked = seq;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            // Before: the server closed with input unread, and the kernel's reset came instead.
+            Some(Err(e)) => panic!("connection reset instead of a close frame: {e}"),
+            None => break None,
+        }
+    };
+    flood.abort();
+    assert_eq!(close, Some(close::RATE_LIMITED));
+    assert!(acked >= 10, "the acks before the close arrived: {acked}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tracker_control_messages_are_rate_limited() {
+    let mut cfg = config();
+    cfg.ingress.control_messages_per_sec = 2;
+    let server = start(cfg).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    for _ in 0..40 {
+        let refused = TrackerMessage::Refused {
+            agent_id: "nobody".into(),
+            action: "click".into(),
+            reason: "spam".into(),
+        };
+        send(&mut t.ws, &refused).await;
+    }
+    let (code, reason) = expect_close(&mut t.ws).await;
+    assert_eq!(code, close::RATE_LIMITED);
+    assert!(reason.contains("control messages"), "{reason}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tabs_per_session_are_capped_on_a_node() {
+    let mut cfg = config();
+    cfg.ingress.max_tabs_per_session = 2;
+    let server = start(cfg).await;
+    let first = Tracker::open(&server, None, "tab-1").await;
+    let _second = Tracker::open(&server, Some(first.token.clone()), "tab-2").await;
+    let mut ws = connect(&server).await;
+    send(
+        &mut ws,
+        &TrackerMessage::Hello(hello(Some(first.token.clone()), "tab-3")),
+    )
+    .await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::RATE_LIMITED);
+    assert!(reason.contains("tabs"), "{reason}");
+    // Kept: once a tab leaves, another may join.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let token = _second.token.clone();
+    Tracker::open(&server, Some(token), "tab-3").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_tracker_is_closed_after_the_idle_timeout() {
+    let mut cfg = config();
+    cfg.ingress.tracker_idle_timeout = Duration::from_secs(3);
+    let server = start(cfg).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    // Not read, so not even the pings are answered.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (code, reason) = expect_close(&mut t.ws).await;
+    assert_eq!(code, close::TOO_SLOW, "{reason}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_tracker_that_answers_pings_stays_connected() {
+    let mut cfg = config();
+    cfg.ingress.tracker_idle_timeout = Duration::from_secs(3);
+    let server = start(cfg).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    // Reading answers the server's pings; nothing else is sent for 5 s.
+    let quiet = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match t.ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => {}
+                other => panic!("connection lost: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "closed: {:?}", quiet.ok());
+    t.write(vec![rrweb(1)]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_addresses_hold_their_share() {
+    let mut cfg = config();
+    cfg.ingress.header_read_timeout = Duration::from_secs(1);
+    cfg.ingress.max_connections_per_address = 210;
+    let server = start(cfg).await;
+    // 200 clients sending a header byte every 500 ms.
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        slow.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    // Refused: connections beyond the address's share are closed at once.
+    let mut extra = Vec::new();
+    for _ in 0..20 {
+        extra.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    let mut closed_at_once = 0;
+    for socket in &mut extra {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(500), socket.read(&mut byte)).await
+        {
+            closed_at_once += 1;
+        }
+    }
+    assert!(closed_at_once >= 10, "closed at once: {closed_at_once}");
+    drop(extra);
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        for socket in &mut slow {
+            let _ = socket.write_all(&request[i % request.len()..][..1]).await;
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut open = 0;
+    for socket in &mut slow {
+        let mut buf = [0u8; 1024];
+        match tokio::time::timeout(Duration::from_millis(200), socket.read(&mut buf)).await {
+            // Cut off: end of stream, a reset, or hyper's 408 answer before closing.
+            Ok(Ok(0) | Err(_)) => {}
+            Ok(Ok(_)) => {}
+            Err(_) => open += 1,
+        }
+    }
+    assert_eq!(open, 0, "{open} slow connections still open after 3 s");
+    // Kept: a client that sends its request at once is served.
+    let ok = http()
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_last_event_id_past_every_sequence_number_is_a_clear_400() {
+    let server = start(config()).await;
+    let t = Tracker::open(&server, None, "tab-1").await;
+    let response = http()
+        .get(format!(
+            "{}/api/v1/sessions/{}/events/stream",
+            server.url(),
+            t.session_id
+        ))
+        .bearer_auth(AGENT_TOKEN)
+        .header("Last-Event-ID", u64::MAX.to_string())
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(response.status(), 400);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Last-Event-ID"), "{body}");
+    server.stop().await;
+}
