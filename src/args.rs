@@ -195,6 +195,14 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// Origins besides the allowed ones the console may load a replayed page's images, fonts,
+    /// styles and media from, e.g. the site's CDN (repeatable). Nothing else is fetched.
+    #[arg(
+        long = "asset-origin",
+        env = "COBROWSE_ASSET_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub asset_origins: Vec<String>,
     /// Let pages of any origin record into a server listening beyond loopback.
     #[arg(
         long,
@@ -409,6 +417,7 @@ impl ServeArgs {
         config.project_keys = self.project_keys;
         config.allowed_origins = self.allowed_origins;
         config.allow_any_origin = self.allow_any_origin;
+        config.asset_origins = self.asset_origins;
         config.secret = self.secret.unwrap_or_else(random_secret);
         config.node_id = node_id;
         config.idle_timeout = self.idle_timeout;

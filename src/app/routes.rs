@@ -1,7 +1,7 @@
 //! Which handler answers which route, and where the web parts are served from.
 //!
 //! The agent console renders pages recorded in visitors' browsers, so what those pages contain
-//! is hostile input to the agent's browser. The console is served with [`CONSOLE_CSP`], and every
+//! is hostile input to the agent's browser. The console is served with [`console_csp`], and every
 //! response with `nosniff` and `no-referrer`.
 
 use std::path::Path;
@@ -31,12 +31,13 @@ use crate::tracker;
 ///   replay iframe's sandbox already forbids scripts; this is the second wall.
 /// - `style-src 'self' 'unsafe-inline'`: recorded pages are rebuilt with inline `<style>`
 ///   elements and `style` attributes, and rrweb adds rules of its own; a stylesheet from
-///   elsewhere (a recorded `<link>` or `@import`) is not fetched.
+///   elsewhere than the asset origins (a recorded `<link>` or `@import`) is not fetched.
 /// - `img-src 'self' data: blob:`, `font-src 'self' data:`: images and fonts a replayed page
-///   names by URL (`<img src>`, CSS `url(...)`, `@font-face`) are not fetched, so a recorded
-///   page cannot make the agent's browser call anywhere; inlined ones still show.
-/// - `media-src 'self' blob:`: recordings from this server. Call and canvas video arrive as
-///   `MediaStream`s, which CSP does not govern.
+///   names by URL (`<img src>`, CSS `url(...)`, `@font-face`) are fetched only from the
+///   `asset_origins` (by default the origins allowed to record: the sites' own images), so a
+///   recorded page cannot make the agent's browser call anywhere else; inlined ones still show.
+/// - `media-src 'self' blob:`: recordings from this server (and the asset origins). Call and
+///   canvas video arrive as `MediaStream`s, which CSP does not govern.
 /// - `connect-src 'self'`: the API, and the live view's and calls' WebSockets (CSP 3 matches
 ///   `ws:`/`wss:` of the same host under `'self'`).
 /// - `frame-src 'self'`, `worker-src 'self'`: nothing from elsewhere in frames or workers (the
@@ -44,15 +45,57 @@ use crate::tracker;
 /// - `object-src 'none'`, `base-uri 'none'`, `form-action 'self'`: no plugins, no `<base>`
 ///   re-pointing relative URLs, no form posting elsewhere.
 /// - `frame-ancestors 'none'`: no site can frame the console to trick an agent into clicks.
-pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; \
-    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
-    media-src 'self' blob:; connect-src 'self'; frame-src 'self'; worker-src 'self'; \
-    manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-    frame-ancestors 'none'";
+pub fn console_csp(asset_origins: &[AssetOrigin]) -> String {
+    let assets: String = asset_origins.iter().map(|o| format!(" {}", o.0)).collect();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'{assets}; \
+         img-src 'self' data: blob:{assets}; font-src 'self' data:{assets}; \
+         media-src 'self' blob:{assets}; connect-src 'self'; frame-src 'self'; \
+         worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// An origin the console may load a replayed page's images, fonts, styles and media from:
+/// `http(s)://host[:port]`, nothing else, so it cannot smuggle a directive into the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetOrigin(String);
+
+/// Why a configured asset origin was refused.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "'{0}' is not an origin the console can load assets from: give scheme://host[:port], http or https, nothing more"
+)]
+pub struct BadAssetOrigin(String);
+
+impl std::str::FromStr for AssetOrigin {
+    type Err = BadAssetOrigin;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || BadAssetOrigin(text.chars().take(200).collect());
+        let url = url::Url::parse(text).map_err(|_| bad())?;
+        let origin = url.origin();
+        if !matches!(url.scheme(), "http" | "https") || !origin.is_tuple() {
+            return Err(bad());
+        }
+        let serialized = origin.ascii_serialization();
+        // `https://shop.example` and `https://shop.example/` name the origin; anything more
+        // (a path, a query, credentials) is a mistake worth saying.
+        if text.trim_end_matches('/') != serialized {
+            return Err(bad());
+        }
+        Ok(Self(serialized))
+    }
+}
 
 /// The routes. `/demo/` is served only when `demo` is set (`--demo`): a public deployment has
 /// no reason to host a page that records whoever opens it.
-pub fn router(state: Arc<AppState>, web_root: &Path, demo: bool) -> Router {
+pub fn router(
+    state: Arc<AppState>,
+    web_root: &Path,
+    demo: bool,
+    asset_origins: &[AssetOrigin],
+) -> Router {
     let console = web_root.join("agent-console/dist");
     let tracker = web_root.join("tracker-plugin/dist/cobrowse-tracker.js");
     for (part, path, build) in [
@@ -69,7 +112,8 @@ pub fn router(state: Arc<AppState>, web_root: &Path, demo: bool) -> Router {
     let console_service = SetResponseHeader::overriding(
         ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONSOLE_CSP),
+        HeaderValue::from_str(&console_csp(asset_origins))
+            .expect("asset origins are ASCII origins, so the policy is a valid header value"),
     );
     let router = Router::new().route_service("/tracker.js", ServeFile::new(tracker));
     let router = if demo {
@@ -127,4 +171,44 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_asset_origin_is_a_scheme_a_host_and_a_port_and_nothing_more() {
+        let ok: AssetOrigin = "https://cdn.example:8443/".parse().unwrap();
+        assert_eq!(ok.0, "https://cdn.example:8443");
+        for bad in [
+            "cdn.example",
+            "ftp://cdn.example",
+            "https://cdn.example/path",
+            "https://user:pw@cdn.example",
+            "https://cdn.example; img-src *",
+            "data:",
+        ] {
+            assert!(bad.parse::<AssetOrigin>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn replayed_pages_load_assets_from_the_asset_origins_only() {
+        let cdn: AssetOrigin = "https://cdn.example".parse().unwrap();
+        let csp = console_csp(&[cdn]);
+        assert!(
+            csp.contains("img-src 'self' data: blob: https://cdn.example;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("font-src 'self' data: https://cdn.example;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("script-src 'self';"),
+            "scripts never from elsewhere: {csp}"
+        );
+        assert!(console_csp(&[]).contains("img-src 'self' data: blob:;"));
+    }
 }

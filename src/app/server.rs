@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::listener::Listener;
-use super::routes::router;
+use super::routes::{AssetOrigin, BadAssetOrigin, router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -72,10 +72,27 @@ pub struct ServerConfig {
     pub web_root: PathBuf,
     /// Serve the demo page at `/demo/`; off unless asked for, as it records whoever opens it.
     pub demo: bool,
+    /// Origins besides those allowed to record that the console may load a replayed page's
+    /// images, fonts, styles and media from (a site's CDN); see `routes::console_csp`.
+    pub asset_origins: Vec<String>,
     pub calls: CallConfig,
 }
 
 impl ServerConfig {
+    /// Where the console may load a replayed page's assets from: the `asset_origins`, and the
+    /// origins allowed to record (the recorded sites' own images and fonts).
+    fn console_asset_origins(&self) -> Result<Vec<AssetOrigin>, BadAssetOrigin> {
+        let mut origins = self
+            .asset_origins
+            .iter()
+            .map(|o| o.parse())
+            .collect::<Result<Vec<AssetOrigin>, _>>()?;
+        // An allowed origin that is not an origin matches no page, so it adds nothing here.
+        origins.extend(self.allowed_origins.iter().filter_map(|o| o.parse().ok()));
+        origins.dedup();
+        Ok(origins)
+    }
+
     /// Defaults for a server on `listen` with the embedded store and one agent token.
     pub fn new(listen: SocketAddr, agent: (&str, &str)) -> Self {
         Self {
@@ -105,6 +122,7 @@ impl ServerConfig {
             agent_send_timeout: Duration::from_secs(10),
             web_root: PathBuf::from("."),
             demo: false,
+            asset_origins: Vec::new(),
             calls: CallConfig::default(),
         }
     }
@@ -134,6 +152,8 @@ pub enum ServerError {
     },
     #[error("no agent token configured: give --agent-token NAME:SECRET")]
     NoAgentTokens,
+    #[error("--asset-origin: {0}")]
+    AssetOrigin(#[from] BadAssetOrigin),
     #[error(
         "--listen {0} is reachable beyond this machine and no --allowed-origin is given, so any web \
          page could record into this server: give --allowed-origin https://your.site (repeatable), \
@@ -329,7 +349,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         })?;
     let listener = Listener {
         tcp: listener,
-        router: router(state.clone(), &config.web_root, config.demo),
+        router: router(
+            state.clone(),
+            &config.web_root,
+            config.demo,
+            &config.console_asset_origins()?,
+        ),
         max_connections_per_address: config.ingress.max_connections_per_address,
         header_read_timeout: config.ingress.header_read_timeout,
         send_timeout: config.ingress.send_timeout,

@@ -850,6 +850,9 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
     let root = web_root();
     let mut cfg = config();
     cfg.web_root = root.path().to_path_buf();
+    // The recorded site's own images load in replays, and its CDN's once named; nothing else.
+    cfg.allowed_origins = vec!["https://shop.example".into()];
+    cfg.asset_origins = vec!["https://cdn.shop.example/".into()];
     let server = start(cfg).await;
     let get = |path: &'static str| {
         let url = format!("{}{path}", server.url());
@@ -864,16 +867,17 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
             .unwrap_or_else(|| panic!("{path} has no Content-Security-Policy"))
             .to_str()
             .unwrap();
-        assert_eq!(csp, cobrowse::app::routes::CONSOLE_CSP, "{path}");
         for directive in [
             "default-src 'none'",
-            "script-src 'self'",
-            "img-src 'self' data: blob:",
-            "connect-src 'self'",
+            "script-src 'self';",
+            "img-src 'self' data: blob: https://cdn.shop.example https://shop.example;",
+            "font-src 'self' data: https://cdn.shop.example https://shop.example;",
+            "connect-src 'self';",
             "frame-ancestors 'none'",
         ] {
             assert!(csp.contains(directive), "{path}: {directive} in {csp}");
         }
+        assert!(!csp.contains('*'), "{path}: no wildcard source in {csp}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
     }
@@ -884,6 +888,24 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
     }
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_asset_origin_that_is_not_an_origin_stops_the_server_from_starting() {
+    for bad in [
+        "https://cdn.example; script-src *",
+        "https://cdn.example/images",
+        "javascript:alert(1)",
+        "*",
+    ] {
+        let mut cfg = config();
+        cfg.asset_origins = vec![bad.into()];
+        let error = cobrowse::app::server::start(cfg)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{bad} was taken as an asset origin"));
+        assert!(error.to_string().contains("--asset-origin"), "{error}");
+    }
 }
 
 #[tokio::test]
