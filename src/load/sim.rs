@@ -321,7 +321,14 @@ impl Session {
                 resynced.clone(),
             );
             tokio::spawn(async move {
-                while let Some(Ok(Message::Binary(b))) = stream.next().await {
+                // Pings (the server's idle check) are answered by the socket as it is read;
+                // only a close or an error ends the tracker.
+                while let Some(Ok(message)) = stream.next().await {
+                    let b = match message {
+                        Message::Binary(b) => b,
+                        Message::Close(_) => break,
+                        _ => continue,
+                    };
                     match rmp_serde::from_slice::<ServerMessage>(&b) {
                         Ok(ServerMessage::Ack { seq }) => {
                             let mut queue = in_flight.lock().expect("lock");

@@ -69,7 +69,10 @@ async fn load(server: &str, extra: &[&str]) -> Report {
 
 #[tokio::test]
 async fn a_load_run_accounts_for_every_event_and_reads_the_server_cost() {
-    let server = start(config()).await;
+    let mut cfg = config();
+    // Pings every second: the simulated trackers must keep reading their acks through them.
+    cfg.ingress.tracker_idle_timeout = Duration::from_secs(3);
+    let server = start(cfg).await;
     let report = load(&server.url(), &[]).await;
     assert_eq!(report.connections, 4 * 3);
     assert_eq!(report.connect_failures, 0);
