@@ -10,14 +10,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use futures::stream::FuturesOrdered;
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as SocketError, Message};
 use tracing::{debug, warn};
 
 use super::reject::{NO_CLOSE_FRAME, Reject, writer_gone};
-use super::{CLOSE_LINGER, HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT};
+use super::{CLOSE_LINGER, HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT, Socket};
 use crate::call::{Command, USER};
 use crate::protocol::tracker_frame::{self, FrameError};
 use crate::protocol::{
@@ -42,7 +43,7 @@ enum Flow {
 type PendingAck = futures::future::BoxFuture<'static, (u64, usize, Result<(), StoreError>)>;
 
 pub(super) struct TrackerConnection {
-    pub(super) socket: WebSocket,
+    pub(super) socket: Socket,
     pub(super) state: Arc<AppState>,
     /// The client's address, which new sessions are charged to.
     pub(super) address: IpAddr,
@@ -61,7 +62,7 @@ pub(super) struct Attached {
 }
 
 impl TrackerConnection {
-    pub(super) fn new(socket: WebSocket, state: Arc<AppState>, address: IpAddr) -> Self {
+    pub(super) fn new(socket: Socket, state: Arc<AppState>, address: IpAddr) -> Self {
         let rate = f64::from(state.ingress.control_messages_per_sec);
         Self {
             socket,
@@ -123,7 +124,7 @@ impl TrackerConnection {
                     // The room owns the sender and outlives this connection; closed means broken.
                     Err(RecvError::Closed) => Err(Reject::new(close::INTERNAL, "room signals closed")),
                 },
-                message = self.socket.recv(), if reading => {
+                message = self.socket.next(), if reading => {
                     heard = tokio::time::Instant::now();
                     self.handle(message, &attached, &mut pending, &mut in_flight_bytes).await
                 }
@@ -142,7 +143,7 @@ impl TrackerConnection {
 
     async fn handle(
         &mut self,
-        message: Option<Result<Message, axum::Error>>,
+        message: Option<Result<Message, SocketError>>,
         attached: &Attached,
         pending: &mut FuturesOrdered<PendingAck>,
         in_flight_bytes: &mut usize,
@@ -377,6 +378,17 @@ impl TrackerConnection {
         Reject::new(code, reason)
     }
 
+    /// Refuses a frame of `bytes` over `max_bytes`.
+    pub(super) fn too_big(&self, bytes: usize, max_bytes: usize) -> Reject {
+        self.refuse(
+            "frame_too_big",
+            close::TOO_BIG,
+            format!(
+                "frame of {bytes} bytes is over the {max_bytes}-byte limit; send smaller batches"
+            ),
+        )
+    }
+
     /// Decodes a frame of at most `max_bytes`; `None` for control frames.
     pub(super) fn decode(
         &self,
@@ -385,24 +397,12 @@ impl TrackerConnection {
     ) -> Result<Option<TrackerMessage>, Reject> {
         let data = match message {
             Message::Binary(data) if data.len() > max_bytes => {
-                return Err(self.refuse(
-                    "frame_too_big",
-                    close::TOO_BIG,
-                    format!(
-                        "frame of {} bytes is over the {max_bytes}-byte limit; send smaller batches",
-                        data.len(),
-                    ),
-                ));
+                return Err(self.too_big(data.len(), max_bytes));
             }
             Message::Binary(data) => data,
-            Message::Text(_) => {
-                return Err(Reject::new(
-                    close::INVALID_FRAME,
-                    "send binary MessagePack frames, not text",
-                ));
-            }
+            Message::Text(_) => return Err(Reject::not_binary()),
             Message::Close(_) => return Ok(None),
-            Message::Ping(_) | Message::Pong(_) => return Ok(None),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(None),
         };
         tracker_frame::message_type(&data)
             .and_then(|kind| tracker_frame::decode(kind, &data))
@@ -452,33 +452,39 @@ impl TrackerConnection {
     }
 
     pub(super) async fn close(&mut self, reject: Reject) {
-        if reject.code == NO_CLOSE_FRAME {
-            debug!(reason = %reject.reason, "tracker connection lost");
-            return;
-        }
-        if reject.code != 1000 && reject.code != close::GOING_AWAY {
-            warn!(code = reject.code, reason = %reject.reason, "closing tracker connection");
-        }
-        let reason = close::reason(&reject.reason);
-        let close = self.socket.send(Message::Close(Some(CloseFrame {
-            code: reject.code,
-            reason: reason.into(),
-        })));
-        // A tracker that stopped reading must not hold the connection open.
-        if tokio::time::timeout(HELLO_TIMEOUT, close).await.is_err() {
+        if !self.send_close(reject).await {
             return;
         }
         // Closing a socket with unread input makes the kernel answer with a reset, which can
         // overtake the close frame and the acks before it; so read (and drop) what the tracker
         // still sends until it answers the close, for a short while.
         let _ = tokio::time::timeout(CLOSE_LINGER, async {
-            while let Some(Ok(message)) = self.socket.recv().await {
+            while let Some(Ok(message)) = self.socket.next().await {
                 if matches!(message, Message::Close(_)) {
                     break;
                 }
             }
         })
         .await;
+    }
+
+    /// Sends the close frame for `reject`, if the connection can still carry one; false when there
+    /// is no point waiting for an answer (no close frame, or the tracker did not take it in time).
+    pub(super) async fn send_close(&mut self, reject: Reject) -> bool {
+        if reject.code == NO_CLOSE_FRAME {
+            debug!(reason = %reject.reason, "tracker connection lost");
+            return false;
+        }
+        if reject.code != 1000 && reject.code != close::GOING_AWAY {
+            warn!(code = reject.code, reason = %reject.reason, "closing tracker connection");
+        }
+        let reason = close::reason(&reject.reason);
+        let close = self.socket.send(Message::Close(Some(CloseFrame {
+            code: reject.code.into(),
+            reason: reason.into(),
+        })));
+        // A tracker that stopped reading must not hold the connection open.
+        tokio::time::timeout(HELLO_TIMEOUT, close).await.is_ok()
     }
 }
 

@@ -1,15 +1,16 @@
-//! A tracker's handshake: its `hello` within [`HELLO_TIMEOUT`], the project key and origin, the
-//! session it resumes (its session token) or starts, and this node's writer for the session,
-//! which writes the session's `start` or a `page` record for a tab that joins.
+//! A tracker's handshake: its `hello`, the project key and origin, the session it resumes (its
+//! session token) or starts, and this node's writer for the session, which writes the session's
+//! `start` or a `page` record for a tab that joins.
 
 use super::connection::{Attached, TrackerConnection};
 
 use std::time::Instant;
 
+use tokio_tungstenite::tungstenite::Message;
 use tracing::info;
 
+use super::MAX_HELLO_BYTES;
 use super::reject::Reject;
-use super::{HELLO_TIMEOUT, MAX_HELLO_BYTES};
 use crate::protocol::SessionId;
 use crate::protocol::tracker_frame::check_hello;
 use crate::protocol::{
@@ -19,19 +20,21 @@ use crate::protocol::{
 use crate::store::frame::Event;
 
 impl TrackerConnection {
-    pub(super) async fn run(&mut self, origin: Option<String>) -> Result<(), Reject> {
-        let hello = match tokio::time::timeout(HELLO_TIMEOUT, self.socket.recv()).await {
-            Ok(Some(Ok(message))) => match self.decode(message, MAX_HELLO_BYTES)? {
-                Some(TrackerMessage::Hello(hello)) => *hello,
-                _ => {
-                    return Err(Reject::new(
-                        close::PROTOCOL,
-                        "the first message must be 'hello'",
-                    ));
-                }
-            },
-            Ok(_) => return Ok(()),
-            Err(_) => return Err(Reject::new(close::PROTOCOL, "no 'hello' within 10 s")),
+    /// Runs the connection from its first frame, `hello`, which `first_frame` read by hand (at
+    /// most [`MAX_HELLO_BYTES`]) before the socket was set up for the larger frames that follow.
+    pub(super) async fn run(
+        &mut self,
+        hello: Vec<u8>,
+        origin: Option<String>,
+    ) -> Result<(), Reject> {
+        let hello = match self.decode(Message::Binary(hello.into()), MAX_HELLO_BYTES)? {
+            Some(TrackerMessage::Hello(hello)) => *hello,
+            _ => {
+                return Err(Reject::new(
+                    close::PROTOCOL,
+                    "the first message must be 'hello'",
+                ));
+            }
         };
         let attached = self.attach(hello, origin.as_deref()).await?;
         self.serve(attached).await

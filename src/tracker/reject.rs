@@ -18,6 +18,14 @@ impl Reject {
         }
     }
 
+    /// A text frame: the protocol is binary MessagePack.
+    pub(super) fn not_binary() -> Self {
+        Self::new(
+            close::INVALID_FRAME,
+            "send binary MessagePack frames, not text",
+        )
+    }
+
     /// The connection itself is gone: nothing can be sent on it any more.
     pub(super) fn lost(reason: impl Into<String>) -> Self {
         Self::new(NO_CLOSE_FRAME, reason)

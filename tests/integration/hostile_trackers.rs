@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cobrowse::protocol::{ServerMessage, TrackerMessage, close};
+use cobrowse::tracker::MAX_HELLO_BYTES;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -75,6 +76,159 @@ async fn frames_padded_with_nils_cost_a_small_multiple_of_their_size() {
     // 16 MiB each on both ends of the socket.
     assert!(grown_mib < 160, "peak RSS grew by {grown_mib} MiB");
     eprintln!("16 MiB nil frames: peak RSS grew by {grown_mib} MiB");
+    server.stop().await;
+}
+
+/// A client frame as a tracker would write it, masked, with `opcode` (and the FIN bit unless
+/// `fragment`) and a header announcing `announced` bytes, of which only `payload` follows.
+fn raw_frame(opcode: u8, fragment: bool, announced: u64, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![if fragment { opcode } else { 0x80 | opcode }];
+    match announced {
+        0..=125 => out.push(0x80 | announced as u8),
+        126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(announced as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&announced.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// Opens a tracker socket and writes `bytes` on it as they are, past the client's framing.
+async fn first_bytes(server: &impl Node, bytes: &[u8]) -> Ws {
+    let mut ws = connect(server).await;
+    ws.get_mut().write_all(bytes).await.unwrap();
+    ws
+}
+
+#[tokio::test]
+async fn a_first_frame_announcing_16_mib_is_refused_from_its_header() {
+    let server = start(config()).await;
+    // Before: the socket took frames up to 32 MiB, so it waited for the other 16 MiB (and would
+    // have buffered them) until the 10 s hello timeout closed it with 4002.
+    let started = std::time::Instant::now();
+    let mut ws = first_bytes(&server, &raw_frame(0x2, false, 16 << 20, b"\x82\xa4type")).await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::TOO_BIG, "{reason}");
+    assert!(reason.contains("16777216 bytes"), "{reason}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "refused after {:?}",
+        started.elapsed()
+    );
+    // So is a first fragment that announces too much.
+    let mut ws = first_bytes(&server, &raw_frame(0x2, true, 1 << 20, b"")).await;
+    assert_eq!(expect_close(&mut ws).await.0, close::TOO_BIG);
+    // Kept: a tracker whose hello is within the limit.
+    Tracker::open(&server, None, "tab-1")
+        .await
+        .write(vec![rrweb(1)])
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_hello_limit_is_64_kib_to_the_byte() {
+    let server = start(config()).await;
+    let overhead = padded("hello", 0).len();
+    let mut ws = connect(&server).await;
+    let over = padded("hello", MAX_HELLO_BYTES + 1 - overhead);
+    assert_eq!(over.len(), MAX_HELLO_BYTES + 1);
+    ws.send(Message::Binary(over.into())).await.unwrap();
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::TOO_BIG, "{reason}");
+    assert!(reason.contains("65537 bytes"), "{reason}");
+    // At the limit the frame is read and decoded: refused for what it holds, not its size.
+    let mut ws = connect(&server).await;
+    let at = padded("hello", MAX_HELLO_BYTES - overhead);
+    ws.send(Message::Binary(at.into())).await.unwrap();
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::INVALID_FRAME, "{reason}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn first_frames_that_are_not_one_binary_hello_are_refused() {
+    let server = start(config()).await;
+    // Text, even when it announces more than a hello may be: 1007, as for text at any time.
+    let mut ws = connect(&server).await;
+    ws.send(Message::Text("{}".into())).await.unwrap();
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::INVALID_FRAME, "{reason}");
+    assert!(reason.contains("not text"), "{reason}");
+    let mut ws = first_bytes(&server, &raw_frame(0x1, false, 16 << 20, b"{")).await;
+    assert_eq!(expect_close(&mut ws).await.0, close::INVALID_FRAME);
+    // The first part of a fragmented message, and a ping: not a hello.
+    let mut ws = first_bytes(&server, &raw_frame(0x2, true, 3, b"\x81\xa4t")).await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::PROTOCOL, "{reason}");
+    assert!(reason.contains("fragmented"), "{reason}");
+    let mut ws = connect(&server).await;
+    ws.send(Message::Ping("hi".into())).await.unwrap();
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close::PROTOCOL, "{reason}");
+    assert!(reason.contains("must be 'hello'"), "{reason}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_written_with_the_hello_is_read_after_it() {
+    let server = start(config()).await;
+    let mut ws = connect(&server).await;
+    // One write: the hello is read by hand and must leave the batch behind it to the socket.
+    for message in [
+        TrackerMessage::Hello(hello(None, "tab-1")),
+        TrackerMessage::Events {
+            events: vec![rrweb(1), rrweb(2)],
+        },
+    ] {
+        let bytes = rmp_serde::to_vec_named(&message).unwrap();
+        ws.feed(Message::Binary(bytes.into())).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    assert!(matches!(
+        recv(&mut ws).await,
+        Ok(ServerMessage::Welcome { .. })
+    ));
+    loop {
+        match recv(&mut ws).await {
+            Ok(ServerMessage::Ack { seq }) => break assert_eq!(seq, 2),
+            Ok(_) => {}
+            Err(close) => panic!("closed: {close:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_that_is_not_a_websocket_upgrade_is_a_clear_400() {
+    let server = start(config()).await;
+    let plain = http()
+        .get(format!("{}/api/v1/track", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 400);
+    assert!(plain.text().await.unwrap().contains("upgrade"));
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let request = "GET /api/v1/track HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+                   Upgrade: websocket\r\nSec-WebSocket-Version: 12\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(WAIT, tcp.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("Sec-WebSocket-Version"), "{answer}");
     server.stop().await;
 }
 
