@@ -4,7 +4,7 @@
 //! hundred of them cost the server nothing to start and everything to keep.
 //!
 //! Each request carries the connection's peer address (`ConnectInfo`, what session limits use:
-//! the socket's own peer, not a forwarded-for header) and its [`ConnectionSlot`], which a
+//! the socket's own peer, not a forwarded-for header) and its [`ConnectionSlot`](crate::session::limits::ConnectionSlot), which a
 //! WebSocket handler keeps for as long as its upgraded socket lives, so the count per address
 //! covers WebSockets too.
 
