@@ -278,3 +278,15 @@ pub async fn get_json(server: &impl Node, path: &str) -> serde_json::Value {
     );
     response.json().await.unwrap()
 }
+
+/// The server's Prometheus metrics, as text.
+pub async fn metrics(server: &impl Node) -> String {
+    http()
+        .get(format!("{}/metrics", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
