@@ -278,3 +278,15 @@ pub async fn get_json(server: &impl Node, path: &str) -> serde_json::Value {
     );
     response.json().await.unwrap()
 }
+
+/// The server's `/metrics` page, as Prometheus would scrape it.
+pub async fn metrics_text(server: &impl Node) -> String {
+    http()
+        .get(format!("{}/metrics", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -143,14 +143,7 @@ async fn an_address_that_keeps_failing_is_refused_for_a_while_even_with_the_righ
     let live = ws_url(&server, "/api/v1/sessions/x/live");
     assert_eq!(upgrade_status(live).await, 429, "every agent route");
 
-    let metrics = http()
-        .get(format!("{}/metrics", server.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&server).await;
     assert!(
         metrics.contains("cobrowse_rejected_total{reason=\"agent_auth_failed\"} 10"),
         "{metrics}"

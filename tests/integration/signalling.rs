@@ -712,14 +712,7 @@ async fn a_signal_appended_to_the_store_by_anyone_but_a_node_never_reaches_the_p
         "the first input to reach the page is the signed one: {input:?}"
     );
 
-    let metrics = http()
-        .get(format!("{}/metrics", a.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&a).await;
     for reason in ["signal_unsigned", "signal_bad_signature"] {
         assert!(
             metrics.contains(&format!("cobrowse_rejected_total{{reason=\"{reason}\"}} 1")),
