@@ -716,3 +716,83 @@ async fn an_sse_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     assert_eq!(rrweb_seqs(&events), (1..=18).collect::<Vec<_>>());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_tracker_socket_is_not_read_past_its_bytes_in_flight() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let store = crate::cluster::store().await;
+    let mut cfg = config();
+    cfg.s2_endpoint = Some(store.url.clone());
+    cfg.ingress.max_in_flight_bytes = 512 * 1024;
+    cfg.ingress.bytes_per_sec = 1 << 30;
+    let server = start(cfg).await;
+    let mut t = small_buffered_tracker(&server, None).await;
+    t.write(vec![rrweb(1)]).await;
+    let session = t.session_id.clone();
+    // Acks cannot come while the store is stopped.
+    store.signal("STOP").await;
+    // 60 batches of 256 KiB (15 MiB): fewer than the 64 batches a socket may have in flight, so
+    // only the byte cap stops the server reading.
+    let last = 61;
+    let big = |seq| event_with(seq, format!("\"{}\"", "w".repeat(256 * 1024)).into_bytes());
+    let (mut sink, mut stream) = t.ws.split();
+    let sent = Arc::new(AtomicU64::new(1));
+    let sender = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            for seq in 2..=last {
+                let batch = TrackerMessage::Events {
+                    events: vec![big(seq)],
+                };
+                let frame = rmp_serde::to_vec_named(&batch).unwrap();
+                sink.send(Message::Binary(frame.into()))
+                    .await
+                    .expect("send");
+                sent.store(seq, Ordering::SeqCst);
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Refused: reading past 512 KiB unacknowledged; the tracker's writes back up into its socket.
+    // Before (and with the cap lifted): all 15 MiB read and held for the store.
+    let stalled_at = sent.load(Ordering::SeqCst);
+    assert!(stalled_at > 1, "batches under the cap are taken");
+    assert!(
+        stalled_at < last,
+        "all {last} batches were taken while none could be acknowledged"
+    );
+    store.signal("CONT").await;
+    // Kept: everything, acknowledged once the store is back.
+    tokio::time::timeout(WAIT, sender)
+        .await
+        .expect("the rest is taken once acks come")
+        .unwrap();
+    let acked = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if let Message::Binary(b) = message
+                && let Ok(ServerMessage::Ack { seq }) = rmp_serde::from_slice(&b)
+                && seq == last
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(acked, Ok(true), "every batch acknowledged");
+    eprintln!("bytes in flight: the tracker's writes stalled after batch {stalled_at} of {last}");
+    let unlimited = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let (mut agent, _) = tokio_tungstenite::connect_async_with_config(
+        agent_request(&server, AGENT_TOKEN, &session, ""),
+        Some(unlimited),
+        false,
+    )
+    .await
+    .unwrap();
+    let events = agent_collect(&mut agent, |e| rrweb_seqs(e).contains(&last)).await;
+    assert_eq!(rrweb_seqs(&events), (1..=last).collect::<Vec<_>>());
+    server.stop().await;
+}
