@@ -10,6 +10,7 @@ use cobrowse::tracker::MAX_HELLO_BYTES;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
@@ -349,22 +350,26 @@ async fn a_batch_out_of_seq_order_is_refused_whole_and_nothing_vanishes() {
     server.stop().await;
 }
 
-/// Known weakness: on loopback this passed even with the linger removed (the close frame beats
-/// the reset here), so it guards the close code and acks but does not prove the linger.
+/// The server refuses a tracker that floods with input unread, and reads (dropping) what still
+/// comes for a while after its close frame. Closing a socket with unread input makes Linux send a
+/// reset at once and throw away what it had not sent yet. This tracker has a small receive
+/// buffer and writes for a second without reading, so the server's answers (a `rejected` for
+/// each event that is not JSON, acks, the close frame) wait in the server's send queue; without
+/// the linger they are lost to the reset and the tracker sees ECONNRESET.
 #[tokio::test]
 async fn a_flooding_tracker_sees_its_close_code_and_acks_not_a_reset() {
     let mut cfg = config();
-    cfg.limits.events_per_sec = 10;
-    cfg.ingress.max_batch_events = 10;
+    cfg.limits.events_per_sec = 1000;
+    cfg.ingress.max_batch_events = 1000;
     let server = start(cfg).await;
-    let t = Tracker::open(&server, None, "tab-1").await;
+    let t = small_buffered_tracker(&server, None).await;
     let (mut sink, mut stream) = t.ws.split();
-    // The writer floods without waiting; the server refuses it with unread input queued.
-    let flood = tokio::spawn(async move {
-        let padding = "y".repeat(2000);
+    // Batches of 1000 events, every other one not JSON. The burst is 4000 events: the fifth batch
+    // is refused (4029) with more queued behind it, unread.
+    let flooding = tokio::time::timeout(Duration::from_secs(1), async {
         for batch in 0u64.. {
-            let events = (batch * 10 + 1..=batch * 10 + 10)
-                .map(|seq| event_with(seq, format!("\"{padding}\"").into_bytes()))
+            let events = (batch * 1000 + 1..=batch * 1000 + 1000)
+                .map(|seq| event_with(seq, if seq % 2 == 0 { b"x" } else { b"1" }.to_vec()))
                 .collect();
             let frame = rmp_serde::to_vec_named(&TrackerMessage::Events { events }).unwrap();
             if sink.send(Message::Binary(frame.into())).await.is_err() {
@@ -372,6 +377,7 @@ async fn a_flooding_tracker_sees_its_close_code_and_acks_not_a_reset() {
             }
         }
     });
+    let _ = flooding.await;
     let mut acked = 0;
     let close = loop {
         match tokio::time::timeout(WAIT, stream.next()).await.unwrap() {
@@ -382,14 +388,14 @@ async fn a_flooding_tracker_sees_its_close_code_and_acks_not_a_reset() {
             }
             Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
             Some(Ok(_)) => {}
-            // Before: the server closed with input unread, and the kernel's reset came instead.
+            // Without the linger: the server closed with input unread, and the reset came instead.
             Some(Err(e)) => panic!("connection reset instead of a close frame: {e}"),
             None => break None,
         }
     };
-    flood.abort();
+    // Refused: the flood, with its close code. Kept: the acks sent before it.
     assert_eq!(close, Some(close::RATE_LIMITED));
-    assert!(acked >= 10, "the acks before the close arrived: {acked}");
+    assert!(acked >= 1000, "the acks before the close arrived: {acked}");
     server.stop().await;
 }
 
@@ -550,5 +556,243 @@ async fn a_last_event_id_past_every_sequence_number_is_a_clear_400() {
     assert_eq!(response.status(), 400);
     let body = response.text().await.unwrap();
     assert!(body.contains("Last-Event-ID"), "{body}");
+    server.stop().await;
+}
+
+/// A `/metrics` figure of `server` (a gauge or counter without labels).
+async fn metric(server: &impl Node, name: &str) -> f64 {
+    let text = metrics(server).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+/// Polls `metric` until it is `want`; false if it is not within `within`.
+async fn metric_becomes(server: &impl Node, name: &str, want: f64, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if metric(server, name).await == want {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A tracker socket on a TCP connection with small kernel buffers (`SO_RCVBUF`, `SO_SNDBUF`), so
+/// that a side that stops reading stalls the other soon; after its `hello` and `welcome`.
+async fn small_buffered_tracker(server: &impl Node, token: Option<String>) -> Tracker {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8 * 1024).unwrap();
+    socket.set_send_buffer_size(64 * 1024).unwrap();
+    let tcp = socket.connect(server.addr()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(
+        ws_url(server, "/api/v1/track"),
+        MaybeTlsStream::Plain(tcp),
+    )
+    .await
+    .expect("websocket connects");
+    send(&mut ws, &TrackerMessage::Hello(hello(token, "tab-1"))).await;
+    let Ok(ServerMessage::Welcome {
+        session_id,
+        session_token,
+        ..
+    }) = recv(&mut ws).await
+    else {
+        panic!("expected welcome");
+    };
+    Tracker {
+        ws,
+        session_id: session_id.to_string(),
+        token: session_token,
+    }
+}
+
+#[tokio::test]
+async fn a_tracker_that_stops_reading_is_dropped_after_the_send_timeout() {
+    let mut cfg = config();
+    cfg.ingress.tracker_send_timeout = Duration::from_secs(1);
+    // The listener's own write deadline (any socket) stays out of the way: this is the tracker's.
+    cfg.ingress.send_timeout = Duration::from_secs(60);
+    cfg.limits.events_per_sec = 1_000_000;
+    cfg.ingress.max_batch_events = 10_000;
+    let server = start(cfg).await;
+    let t = small_buffered_tracker(&server, None).await;
+    let (token, session) = (t.token.clone(), t.session_id.clone());
+    assert_eq!(metric(&server, "cobrowse_tracker_connections").await, 1.0);
+    // Batches of events that are not JSON: each event is answered with its own `rejected`, about
+    // 1.7 times the batch's size, which this tracker never reads.
+    let (mut sink, stream) = t.ws.split();
+    let flood = tokio::spawn(async move {
+        for batch in 0u64..200 {
+            let events = (batch * 10_000 + 1..=batch * 10_000 + 10_000)
+                .map(|seq| event_with(seq, b"x".to_vec()))
+                .collect();
+            let frame = rmp_serde::to_vec_named(&TrackerMessage::Events { events }).unwrap();
+            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Refused: a tracker that takes nothing for 1 s. Before: held (with its room seat) until the
+    // 60 s listener deadline, or for ever without one.
+    let dropped = metric_becomes(
+        &server,
+        "cobrowse_tracker_connections",
+        0.0,
+        Duration::from_secs(6),
+    )
+    .await;
+    flood.abort();
+    drop(stream);
+    assert!(dropped, "a tracker that stopped reading is still connected");
+    // Kept: the session, which the tab resumes.
+    let mut again = Tracker::open(&server, Some(token), "tab-1").await;
+    assert_eq!(again.session_id, session);
+    again.write(vec![rrweb(1)]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_sse_client_that_stops_reading_is_dropped_after_the_send_timeout() {
+    let mut cfg = config();
+    cfg.ingress.send_timeout = Duration::from_secs(1);
+    cfg.limits.max_frame_bytes = 2 << 20;
+    cfg.ingress.bytes_per_sec = 1 << 30;
+    let server = start(cfg).await;
+    let mut t = Tracker::open(&server, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    // An SSE client with a small receive buffer that reads the response head and then nothing.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8 * 1024).unwrap();
+    let mut tcp = socket.connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/sessions/{}/events/stream HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {AGENT_TOKEN}\r\nAccept: text/event-stream\r\n\r\n",
+        t.session_id
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 512];
+    let n = tokio::time::timeout(WAIT, tcp.read(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head[..n]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        metric_becomes(
+            &server,
+            "cobrowse_agent_connections",
+            1.0,
+            Duration::from_secs(5)
+        )
+        .await
+    );
+    // The session produces 8 MiB while the client reads nothing.
+    let big = |seq| event_with(seq, format!("\"{}\"", "z".repeat(512 * 1024)).into_bytes());
+    for seq in 2..=17 {
+        t.write(vec![big(seq)]).await;
+    }
+    // Refused: a stream whose socket took nothing for 1 s. Before: the agent seat, its
+    // subscription and the connection were held for as long as the client stayed silent.
+    let dropped = metric_becomes(
+        &server,
+        "cobrowse_agent_connections",
+        0.0,
+        Duration::from_secs(6),
+    )
+    .await;
+    assert!(
+        dropped,
+        "an SSE client that stopped reading is still attached"
+    );
+    drop(tcp);
+    // Kept: the tracker, whose socket kept taking its acks, and a reader that reads.
+    t.write(vec![rrweb(18)]).await;
+    let mut agent = agent(&server, &t.session_id, "").await;
+    let events = agent_collect(&mut agent, |e| rrweb_seqs(e).contains(&18)).await;
+    assert_eq!(rrweb_seqs(&events), (1..=18).collect::<Vec<_>>());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_tracker_socket_is_not_read_past_its_bytes_in_flight() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let store = crate::cluster::store().await;
+    let mut cfg = config();
+    cfg.s2_endpoint = Some(store.url.clone());
+    cfg.ingress.max_in_flight_bytes = 512 * 1024;
+    cfg.ingress.bytes_per_sec = 1 << 30;
+    let server = start(cfg).await;
+    let mut t = small_buffered_tracker(&server, None).await;
+    t.write(vec![rrweb(1)]).await;
+    let session = t.session_id.clone();
+    // Acks cannot come while the store is stopped.
+    store.signal("STOP").await;
+    // 60 batches of 256 KiB (15 MiB): fewer than the 64 batches a socket may have in flight, so
+    // only the byte cap stops the server reading.
+    let last = 61;
+    let big = |seq| event_with(seq, format!("\"{}\"", "w".repeat(256 * 1024)).into_bytes());
+    let (mut sink, mut stream) = t.ws.split();
+    let sent = Arc::new(AtomicU64::new(1));
+    let sender = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            for seq in 2..=last {
+                let batch = TrackerMessage::Events {
+                    events: vec![big(seq)],
+                };
+                let frame = rmp_serde::to_vec_named(&batch).unwrap();
+                sink.send(Message::Binary(frame.into()))
+                    .await
+                    .expect("send");
+                sent.store(seq, Ordering::SeqCst);
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Refused: reading past 512 KiB unacknowledged; the tracker's writes back up into its socket.
+    // Before (and with the cap lifted): all 15 MiB read and held for the store.
+    let stalled_at = sent.load(Ordering::SeqCst);
+    assert!(stalled_at > 1, "batches under the cap are taken");
+    assert!(
+        stalled_at < last,
+        "all {last} batches were taken while none could be acknowledged"
+    );
+    store.signal("CONT").await;
+    // Kept: everything, acknowledged once the store is back.
+    tokio::time::timeout(WAIT, sender)
+        .await
+        .expect("the rest is taken once acks come")
+        .unwrap();
+    let acked = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if let Message::Binary(b) = message
+                && let Ok(ServerMessage::Ack { seq }) = rmp_serde::from_slice(&b)
+                && seq == last
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(acked, Ok(true), "every batch acknowledged");
+    eprintln!("bytes in flight: the tracker's writes stalled after batch {stalled_at} of {last}");
+    let unlimited = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let (mut agent, _) = tokio_tungstenite::connect_async_with_config(
+        agent_request(&server, AGENT_TOKEN, &session, ""),
+        Some(unlimited),
+        false,
+    )
+    .await
+    .unwrap();
+    let events = agent_collect(&mut agent, |e| rrweb_seqs(e).contains(&last)).await;
+    assert_eq!(rrweb_seqs(&events), (1..=last).collect::<Vec<_>>());
     server.stop().await;
 }
