@@ -1,7 +1,9 @@
 //! The accept loop: takes TCP connections, refuses an address past its share, and serves each
 //! connection with a deadline for its request headers. `axum::serve` has neither, so a client
 //! that sent one header byte every two seconds held a connection (and its task) for ever; two
-//! hundred of them cost the server nothing to start and everything to keep.
+//! hundred of them cost the server nothing to start and everything to keep. hyper's own header
+//! timeout covers HTTP/1 requests only, so every connection, HTTP/2 included, must also complete
+//! its first request within the same time or is dropped.
 //!
 //! Each request carries the connection's peer address (`ConnectInfo`, what session limits use:
 //! the socket's own peer, not a forwarded-for header) and its [`ConnectionSlot`](crate::session::limits::ConnectionSlot), which a
@@ -12,6 +14,7 @@ use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -37,7 +40,8 @@ pub struct Listener {
     pub router: Router,
     /// Connections one client address may hold; more are closed as they are accepted.
     pub max_connections_per_address: usize,
-    /// Time a client has to send a request's headers (HTTP/1).
+    /// Time a client has to send a request's headers (every HTTP/1 request, and the first
+    /// request of any connection, HTTP/2 included).
     pub header_read_timeout: Duration,
     /// A connection whose socket takes no bytes for this long is dropped, whatever it carries
     /// (a response, an SSE stream, a WebSocket): a reader that stopped reading cannot hold it.
@@ -73,8 +77,11 @@ impl Listener {
             let header_read_timeout = self.header_read_timeout;
             let tcp = WriteDeadline::new(tcp, self.send_timeout);
             connections.spawn(async move {
+                let requested = Arc::new(AtomicBool::new(false));
+                let arrived = requested.clone();
                 let service = TowerToHyperService::new(router.map_request(
                     move |request: Request<Incoming>| {
+                        arrived.store(true, Ordering::Relaxed);
                         let mut request = request.map(axum::body::Body::new);
                         request.extensions_mut().insert(ConnectInfo(peer));
                         request.extensions_mut().insert(slot.clone());
@@ -89,11 +96,22 @@ impl Listener {
                 builder.http2().enable_connect_protocol();
                 let mut conn =
                     pin!(builder.serve_connection_with_upgrades(TokioIo::new(tcp), service));
-                let result = tokio::select! {
-                    result = conn.as_mut() => result,
-                    () = shutdown.cancelled() => {
-                        conn.as_mut().graceful_shutdown();
-                        conn.await
+                let mut first_request_due = pin!(tokio::time::sleep(header_read_timeout));
+                let mut awaiting_first = true;
+                let result = loop {
+                    tokio::select! {
+                        result = conn.as_mut() => break result,
+                        () = shutdown.cancelled() => {
+                            conn.as_mut().graceful_shutdown();
+                            break conn.await;
+                        }
+                        () = &mut first_request_due, if awaiting_first => {
+                            if !requested.load(Ordering::Relaxed) {
+                                debug!(%peer, "dropped: no request within the header timeout");
+                                return;
+                            }
+                            awaiting_first = false;
+                        }
                     }
                 };
                 if let Err(e) = result {

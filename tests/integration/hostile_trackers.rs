@@ -538,6 +538,52 @@ async fn slow_headers_are_cut_off_and_addresses_hold_their_share() {
     server.stop().await;
 }
 
+/// hyper's header timeout covers HTTP/1 only: an HTTP/2 client that dribbles its preface, or
+/// sends it and then never a request, must not hold its connection either. Refused: both, once
+/// the header timeout passes without a request. Kept: a client that asks at once is served.
+#[tokio::test]
+async fn http2_connections_without_a_request_are_cut_off_too() {
+    let mut cfg = config();
+    cfg.ingress.header_read_timeout = Duration::from_secs(1);
+    let server = start(cfg).await;
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
+    const SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+    let mut dribbling = TcpStream::connect(server.addr).await.unwrap();
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    silent.write_all(PREFACE).await.unwrap();
+    silent.write_all(SETTINGS).await.unwrap();
+    let started = std::time::Instant::now();
+    for byte in PREFACE.iter().cycle().take(10) {
+        if dribbling.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for (name, socket) in [("dribbling", &mut dribbling), ("silent", &mut silent)] {
+        let closed = async {
+            let mut buf = [0u8; 1024];
+            // The silent one first gets the server's SETTINGS; then the connection ends.
+            while let Ok(n) = socket.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(3), closed)
+            .await
+            .unwrap_or_else(|_| panic!("the {name} HTTP/2 connection is still open"));
+    }
+    assert!(started.elapsed() < Duration::from_secs(6));
+    let ok = http()
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success());
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_last_event_id_past_every_sequence_number_is_a_clear_400() {
     let server = start(config()).await;
