@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 
 use cobrowse::protocol::{AgentMessage, DeliveredEvent, RecordKind};
 
-use super::sim::{DRAIN, LoadConfig, Socket, Totals, now_micros, ws_base};
+use super::sim::{DRAIN, LoadConfig, Socket, Totals, ws_base};
+use cobrowse::clock::now_micros;
 
 /// How long an agent joining during the window waits for its first full snapshot.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,9 +1,10 @@
 //! The simulated trackers and agents, and the bookkeeping that turns them into a [`Report`].
 
+use cobrowse::clock::now_micros;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_bytes::ByteBuf;
@@ -517,13 +518,6 @@ pub(super) fn ws_base(server: &str) -> String {
         .trim_end_matches('/')
         .replacen("http://", "ws://", 1)
         .replacen("https://", "wss://", 1)
-}
-
-pub(super) fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 //! time) it was sent, which the SFU forwards untouched, so a receiver on the same clock measures
 //! how late each packet arrives.
 
+use crate::clock::now_micros;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use rtc::rtp;
@@ -200,13 +201,6 @@ pub(super) fn stamp_of(payload: &[u8]) -> Option<u64> {
     let sent = u64::from_le_bytes(payload[at..].try_into().ok()?);
     let now = now_micros();
     (sent <= now && now - sent < 60_000_000).then_some(sent)
-}
-
-pub(super) fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

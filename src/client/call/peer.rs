@@ -19,7 +19,8 @@ use webrtc::peer_connection::{
     SettingEngineBuilder, register_default_interceptors,
 };
 
-use super::media::{local_track, now_micros, send_audio, send_video, stamp_of};
+use super::media::{local_track, send_audio, send_video, stamp_of};
+use crate::clock::now_micros;
 use crate::protocol::{CallOffer, IceCandidate, Media};
 
 #[derive(Debug, thiserror::Error)]
