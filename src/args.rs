@@ -171,7 +171,8 @@ pub struct ServeArgs {
     /// How long the audit stream keeps who read which recording, e.g. 365d.
     #[arg(long, env = "COBROWSE_AUDIT_RETENTION", default_value = "365d", value_parser = humantime::parse_duration)]
     pub audit_retention: Duration,
-    /// Agent token as NAME:SECRET (repeatable); none given: one is generated and printed.
+    /// Agent token as NAME:SECRET, or NAME:SECRET:admin for an agent who may also erase
+    /// sessions (repeatable); none given: an admin one is generated and printed.
     #[arg(
         long = "agent-token",
         env = "COBROWSE_AGENT_TOKENS",
@@ -342,25 +343,35 @@ pub enum ConfigError {
     Call(#[from] CallConfigError),
 }
 
+/// `NAME:SECRET`, or `NAME:SECRET:admin` for an agent who may also erase sessions.
+fn parse_agent_token(token: &str) -> Option<(String, String, bool)> {
+    let (name, rest) = token.split_once(':')?;
+    let (secret, admin) = match rest.rsplit_once(':') {
+        Some((secret, "admin")) => (secret, true),
+        _ => (rest, false),
+    };
+    (!name.is_empty() && !secret.is_empty()).then(|| (name.to_string(), secret.to_string(), admin))
+}
+
 impl ServeArgs {
     /// The server configuration, and the agent token generated when none was given.
     pub fn into_config(self) -> Result<(ServerConfig, Option<String>), ConfigError> {
         let mut config = ServerConfig::new(self.listen, ("agent", ""));
         let mut generated = None;
-        config.agent_tokens = self
-            .agent_tokens
-            .iter()
-            .map(|pair| match pair.split_once(':') {
-                Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
-                    Ok((name.to_string(), secret.to_string()))
-                }
-                _ => Err(ConfigError::AgentToken(pair.clone())),
-            })
-            .collect::<Result<_, _>>()?;
+        config.agent_tokens.clear();
+        for token in &self.agent_tokens {
+            let (name, secret, admin) =
+                parse_agent_token(token).ok_or_else(|| ConfigError::AgentToken(token.clone()))?;
+            if admin {
+                config.admin_agents.push(name.clone());
+            }
+            config.agent_tokens.push((name, secret));
+        }
         if config.agent_tokens.is_empty() {
             let secret = random_secret();
             generated = Some(secret.clone());
             config.agent_tokens = vec![("agent".to_string(), secret)];
+            config.admin_agents = vec!["agent".to_string()];
         }
         for (flag, value, min) in [
             ("--heartbeat", self.heartbeat, Duration::from_secs(1)),

@@ -14,6 +14,9 @@
 //! - [`session`]: the live state of the sessions this node serves: the registry of rooms, one
 //!   room per session (writer slot, sequence numbers, rate limit, page info), and the pure
 //!   consent state machine whose effects a room applies.
+//! - [`directory`]: the session directory: compact summaries of every session in S2 day streams,
+//!   folded by every node into an in-memory index that answers the session list and its search
+//!   and tells watching consoles what changed.
 //! - [`call`]: calls through the server's own SFU, whose pure plan decides who sends, receives
 //!   and records, and recordings archived in S2.
 //! - [`signal`]: agents' signals to trackers through the shared `cluster/signals` stream, whatever
@@ -35,9 +38,11 @@ pub mod auth;
 pub mod call;
 pub mod client;
 pub mod clock;
+pub mod directory;
 pub mod http;
 pub mod metrics;
 pub mod protocol;
+pub mod seal;
 pub mod session;
 pub mod signal;
 pub mod state;

@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 use crate::auth::{Agent, AgentGate, AuthError, Presented, Projects, SessionTokens};
+use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::protocol::{AuditAction, AuditRecord, Limits, SessionId};
 use crate::session::limits::{IngressLimits, SessionAdmission};
@@ -38,9 +39,10 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks upgraded WebSocket connections, which the HTTP server does not wait for itself.
     pub tasks: TaskTracker,
-    /// A session with no writer here counts as live if written to this recently (heartbeats
-    /// keep a quiet live session inside it).
-    pub live_window: Duration,
+    /// Every session of the deployment, in memory: the session list and its search.
+    pub directory: Directory,
+    /// Agents who may erase sessions.
+    pub admin_agents: std::collections::HashSet<String>,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
 }

@@ -5,7 +5,7 @@ import type { SessionId } from "./session";
 
 /**
  * Body of one record of the audit stream (single-line JSON, no envelope): an agent read a
- * session's recording, through the node `node`.
+ * session's recording, or erased a session, through the node `node`.
  */
 export type AuditRecord = { session: SessionId,
 /**
@@ -15,7 +15,7 @@ agent: string,
 /**
  * The `--node-id` of the node that served the read.
  */
-node: string, } & ({ "action": "export", tab: string | null, } | { "action": "detail" } | { "action": "recording", recording: string, file: string, } | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, });
+node: string, } & ({ "action": "export", tab: string | null, } | { "action": "detail" } | { "action": "recording", recording: string, file: string, } | { "action": "erase" } | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, });
 
 /**
  * What was read.
@@ -24,6 +24,7 @@ export type AuditAction =
   | { "action": "export", tab: string | null, }
   | { "action": "detail" }
   | { "action": "recording", recording: string, file: string, }
+  | { "action": "erase" }
   | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, };
 
 /**

@@ -7,21 +7,45 @@ import type { SessionId } from "./session";
 import type { Viewport } from "./tracker";
 
 /**
- * A session as the REST API and the CLI list it.
+ * A session as the REST API and the CLI list it, from the node's session directory.
  */
-export type SessionSummary = { id: SessionId, started_ms: number, last_activity_ms: number, url: string, user_id: string | null, metadata: { [key in string]: string }, user_agent: string, viewport: Viewport,
+export type SessionSummary = { id: SessionId,
 /**
- * Tabs known to be open (from the node holding the session), or the first tab.
+ * The project key the tracker presented.
+ */
+project: string, started_ms: number,
+/**
+ * For a live session, the last time its node was known alive; else when it ended or was
+ * last known written.
+ */
+last_activity_ms: number,
+/**
+ * The page the user is on (the tab that moved last), or was on when the session ended.
+ */
+url: string, user_id: string | null, metadata: { [key in string]: string }, user_agent: string,
+/**
+ * The browser's family from the user agent: `chrome`, `edge`, `firefox`, `safari`, `opera`,
+ * `other`.
+ */
+browser: string, viewport: Viewport,
+/**
+ * Live: the tabs connected now. Otherwise: every tab the session had, in the order they
+ * first connected (each can be replayed).
  */
 tabs: Array<string>, live: boolean, ended_ms: number | null, end_reason: EndReason | null,
 /**
- * Records in the stream.
+ * Records in the stream, where known without reading it (the session view's detail reads
+ * it); 0 otherwise.
  */
 records: number,
 /**
  * A call runs (known to the node that holds the session).
  */
-call: boolean, };
+call: boolean,
+/**
+ * The page logged at least one console error.
+ */
+console_errors: boolean, };
 
 /**
  * A page of sessions; pass `next_cursor` as `cursor` for the next one.
@@ -29,21 +53,51 @@ call: boolean, };
 export type SessionPage = { sessions: Array<SessionSummary>, next_cursor: string | null, };
 
 /**
+ * The `gone` event of `GET /api/v1/sessions/watch`: a session that matched the watched query
+ * no longer does (it ended under `live=true`, or was erased).
+ */
+export type SessionGone = { id: SessionId, };
+
+/**
  * A session's summary and what agents did in it.
  */
-export type SessionDetail = { activity: Array<Activity>, recordings: Array<Recording>, id: SessionId, started_ms: number, last_activity_ms: number, url: string, user_id: string | null, metadata: { [key in string]: string }, user_agent: string, viewport: Viewport,
+export type SessionDetail = { activity: Array<Activity>, recordings: Array<Recording>, id: SessionId,
 /**
- * Tabs known to be open (from the node holding the session), or the first tab.
+ * The project key the tracker presented.
+ */
+project: string, started_ms: number,
+/**
+ * For a live session, the last time its node was known alive; else when it ended or was
+ * last known written.
+ */
+last_activity_ms: number,
+/**
+ * The page the user is on (the tab that moved last), or was on when the session ended.
+ */
+url: string, user_id: string | null, metadata: { [key in string]: string }, user_agent: string,
+/**
+ * The browser's family from the user agent: `chrome`, `edge`, `firefox`, `safari`, `opera`,
+ * `other`.
+ */
+browser: string, viewport: Viewport,
+/**
+ * Live: the tabs connected now. Otherwise: every tab the session had, in the order they
+ * first connected (each can be replayed).
  */
 tabs: Array<string>, live: boolean, ended_ms: number | null, end_reason: EndReason | null,
 /**
- * Records in the stream.
+ * Records in the stream, where known without reading it (the session view's detail reads
+ * it); 0 otherwise.
  */
 records: number,
 /**
  * A call runs (known to the node that holds the session).
  */
-call: boolean, };
+call: boolean,
+/**
+ * The page logged at least one console error.
+ */
+console_errors: boolean, };
 
 /**
  * One `agent` record as `GET /api/v1/sessions/{id}` lists it.

@@ -19,7 +19,7 @@ use tracing::warn;
 use crate::agent::live;
 use crate::http::agent_auth;
 use crate::http::error::ApiError;
-use crate::http::rest;
+use crate::http::{erase, rest, session_list};
 use crate::state::AppState;
 use crate::tracker;
 
@@ -136,9 +136,13 @@ pub fn router(
         .route("/metrics", get(metrics))
         .route("/api/v1/track", get(tracker::handle))
         .route("/api/v1/tickets", post(agent_auth::issue_ticket))
-        .route("/api/v1/sessions", get(rest::list_sessions))
+        .route("/api/v1/sessions", get(session_list::list))
+        .route("/api/v1/sessions/watch", get(session_list::watch))
         .route("/api/v1/audit", get(rest::get_audit))
-        .route("/api/v1/sessions/{id}", get(rest::get_session))
+        .route(
+            "/api/v1/sessions/{id}",
+            get(rest::get_session).delete(erase::erase_session),
+        )
         .route("/api/v1/sessions/{id}/events", get(rest::export_events))
         .route("/api/v1/sessions/{id}/events/stream", get(live::sse))
         .route("/api/v1/sessions/{id}/live", get(live::websocket))
@@ -159,6 +163,13 @@ pub fn router(
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if !state.directory.is_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: loading the session directory",
+        )
+            .into_response();
+    }
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),

@@ -20,6 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::auth::{AgentGate, AgentTokens, Projects, SessionTokens, is_strong_secret};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
+use crate::directory::{Directory, DirectoryConfig};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
 use crate::session::limits::{IngressLimits, SessionAdmission};
@@ -32,6 +33,10 @@ use crate::store::lite::LiteBackend;
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::stream::{Store, StoreError, session_settings};
 use crate::store::{Backend, BackendError};
+
+/// How often a node tells the directory it is alive, at most: a node silent for three times as
+/// long is gone, and the sessions it held are no longer listed as live.
+const DIRECTORY_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Everything a server needs; `cobrowse serve` builds it from flags, tests build it directly.
 #[derive(Debug, Clone)]
@@ -49,6 +54,8 @@ pub struct ServerConfig {
     pub audit_retention: Duration,
     /// `(name, secret)` pairs.
     pub agent_tokens: Vec<(String, String)>,
+    /// Agents who may erase sessions (`NAME:SECRET:admin`).
+    pub admin_agents: Vec<String>,
     pub project_keys: Vec<String>,
     /// Empty allows every origin: on a loopback `listen` always, elsewhere only with
     /// `allow_any_origin`.
@@ -104,6 +111,7 @@ impl ServerConfig {
             retention: Duration::from_secs(30 * 24 * 3600),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
             agent_tokens: vec![(agent.0.into(), agent.1.into())],
+            admin_agents: Vec::new(),
             project_keys: vec!["demo".into()],
             allowed_origins: Vec::new(),
             allow_any_origin: false,
@@ -205,6 +213,9 @@ pub struct RunningServer {
     state: Arc<AppState>,
     http: JoinHandle<()>,
     embedded: Option<EmbeddedEngine>,
+    /// Stops the directory's writer (which then says the node stops) and follower.
+    directory_stop: CancellationToken,
+    directory_tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -235,6 +246,10 @@ impl RunningServer {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.http).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.state.signals.close()).await;
+        self.directory_stop.cancel();
+        for task in self.directory_tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
         if let Some(embedded) = self.embedded {
             embedded.close().await;
         }
@@ -282,6 +297,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown.clone(),
     )
     .await?;
+    // Stopped after the connections, so that what they say as they close reaches the directory.
+    let directory_stop = CancellationToken::new();
+    let (directory, directory_tasks) = Directory::start(
+        store.streams().clone(),
+        DirectoryConfig {
+            node_id: config.node_id.clone(),
+            retention: config.retention,
+            heartbeat: config.heartbeat.min(DIRECTORY_HEARTBEAT),
+        },
+        config.secret.as_bytes(),
+        metrics.clone(),
+        directory_stop.clone(),
+    );
     let rooms = Rooms::new(
         store.clone(),
         RoomSettings {
@@ -306,6 +334,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown.clone(),
         CallServices::new(config.calls.clone()),
         signals.clone(),
+        directory.writer().clone(),
     );
     rooms.follow_signals(incoming);
     let state = Arc::new(AppState {
@@ -331,7 +360,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         metrics,
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
-        live_window: config.heartbeat * 3,
+        directory,
+        admin_agents: config.admin_agents.iter().cloned().collect(),
         max_agents_per_room: config.max_agents_per_room,
         agent_send_timeout: config.agent_send_timeout,
     });
@@ -367,6 +397,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         state,
         http,
         embedded,
+        directory_stop,
+        directory_tasks,
     })
 }
 

@@ -131,6 +131,26 @@ impl FileWriter {
 }
 
 /// The session's recordings, oldest first, each file with its size and whether it is complete.
+/// Deletes every file of every recording of `session` (the session is erased); how many.
+pub async fn delete_all(store: &Store, session: SessionId) -> Result<usize, StoreError> {
+    let prefix_text = prefix(session);
+    let backend = store.streams().backend();
+    let mut deleted = 0;
+    loop {
+        let (names, more) = backend.list_streams(&prefix_text, None, MAX_FILES).await?;
+        for name in &names {
+            match backend.delete_stream(name).await {
+                Ok(()) => deleted += 1,
+                Err(BackendError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !more || names.is_empty() {
+            return Ok(deleted);
+        }
+    }
+}
+
 pub async fn list(store: &Store, session: SessionId) -> Result<Vec<Recording>, StoreError> {
     let prefix_text = prefix(session);
     let streams = store.streams();

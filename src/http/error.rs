@@ -39,6 +39,34 @@ impl ApiError {
         }
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden",
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            error: "conflict",
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// 503 with `Retry-After`: the node cannot answer yet.
+    pub fn not_ready(message: impl Into<String>, retry_after_s: u64) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "not_ready",
+            message: message.into(),
+            retry_after_s: Some(retry_after_s),
+        }
+    }
+
     pub fn too_many(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,

@@ -1,9 +1,13 @@
 //! The agents' HTTP surface besides their live sockets: the REST API ([`rest`]), the session list
-//! it answers from S2 ([`listing`]), and the one error type every agent-facing handler answers
-//! with ([`error`]); and who an agent request is from, with the tickets that let a browser open a
-//! live socket without its token in the URL ([`agent_auth`]).
+//! and its live updates, answered from the session directory ([`session_list`]), erasing a session
+//! ([`erase`]), one session read from its stream ([`stream_summary`]), and the one error type
+//! every agent-facing handler answers with ([`error`]); and who an agent request is from, with
+//! the tickets that let a browser open a live socket without its token in the URL
+//! ([`agent_auth`]).
 
 pub mod agent_auth;
+pub mod erase;
 pub mod error;
-pub mod listing;
 pub mod rest;
+pub mod session_list;
+pub mod stream_summary;

@@ -18,40 +18,11 @@ use serde::Deserialize;
 use super::agent_auth::BearerAgent;
 use super::error::ApiError;
 use crate::call::archive;
-use crate::http::listing::{self, ListQuery};
+use crate::http::stream_summary;
 use crate::protocol::SessionId;
 use crate::protocol::{AuditAction, AuditEntry, AuditPage, AuditRecord, RecordKind, SessionDetail};
 use crate::state::AppState;
 use crate::store::stream::{StoreError, read_all};
-
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    limit: Option<usize>,
-    cursor: Option<String>,
-    live: Option<bool>,
-    q: Option<String>,
-}
-
-pub async fn list_sessions(
-    State(state): State<Arc<AppState>>,
-    _agent: BearerAgent,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(str::parse::<SessionId>)
-        .transpose()?;
-    let query = ListQuery {
-        limit: params.limit.unwrap_or(50),
-        after,
-        live_only: params.live.unwrap_or(false),
-        search: params.q.filter(|q| !q.trim().is_empty()),
-    };
-    let page = listing::list(&state.rooms, &query, state.live_window).await?;
-    Ok(Json(page).into_response())
-}
 
 #[derive(Debug, Deserialize)]
 pub struct SessionParams {
@@ -73,12 +44,22 @@ pub async fn get_session(
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
     let id = id.parse::<SessionId>()?;
-    let summary = listing::summarize(&state.rooms, id, state.live_window).await?;
+    // The directory's summary, which knows every tab; the stream's, for a session it does not
+    // know (written before the directory existed).
+    let summary = match state.directory.summary(id) {
+        Some(mut summary) => {
+            if let Some(room) = state.rooms.get(id) {
+                summary.call = room.call_running();
+            }
+            summary
+        }
+        None => stream_summary::summarize(&state.rooms, id).await?,
+    };
     // Without `activity` the answer is what the session list shows, which consoles poll: only
     // the detail that reads the recording is audited.
     let (activity, recordings) = if params.activity {
         let read = (
-            listing::activity(&state.store.session(id)).await?,
+            stream_summary::activity(&state.store.session(id)).await?,
             archive::list(&state.store, id).await?,
         );
         state.audit(&agent.name, id, AuditAction::Detail).await?;

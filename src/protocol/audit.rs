@@ -9,7 +9,7 @@ use ts_rs::TS;
 use super::SessionId;
 
 /// Body of one record of the audit stream (single-line JSON, no envelope): an agent read a
-/// session's recording, through the node `node`.
+/// session's recording, or erased a session, through the node `node`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct AuditRecord {
     pub session: SessionId,
@@ -31,6 +31,9 @@ pub enum AuditAction {
     Detail,
     /// `GET /api/v1/sessions/{id}/recordings/{recording}/{file}`: one file of a call recording.
     Recording { recording: String, file: String },
+    /// `DELETE /api/v1/sessions/{id}`: the session's stream, its recordings and its directory
+    /// entries were erased (written before anything is deleted).
+    Erase,
     /// A live view or replay over the agent WebSocket or SSE, from sequence number `from_seq`.
     /// `agent_id` is the connection's id, the one the session's `agent` records name it by.
     Follow {

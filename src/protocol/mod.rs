@@ -19,6 +19,7 @@
 //! | [`call`] | call negotiation: offers, slots, ICE | agents, trackers |
 //! | [`records`] | the bodies of the records a session stream stores | agents, the server itself |
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
+//! | [`directory`] | the summaries nodes append to the session directory's day streams | the server itself |
 //! | [`audit`] | the records of the audit stream of reads, and its REST answer | agents, operators |
 //! | [`tracker_frame`] | decoding a tracker frame: its `type` first, bounded; caps on `hello` | the server |
 //! | [`close`] | WebSocket close codes | trackers, agents |
@@ -33,6 +34,7 @@ pub mod audit;
 pub mod bounds;
 pub mod call;
 pub mod close;
+pub mod directory;
 pub mod grants;
 pub mod input;
 pub mod records;
@@ -58,8 +60,8 @@ pub use records::{
     SessionEnd, SessionStart,
 };
 pub use rest::{
-    Activity, ErrorBody, Recording, RecordingFile, SessionDetail, SessionPage, SessionSummary,
-    TicketResponse,
+    Activity, ErrorBody, Recording, RecordingFile, SessionDetail, SessionGone, SessionPage,
+    SessionSummary, TicketResponse,
 };
 pub use session_id::{InvalidSessionId, SessionId};
 pub use signal::{Signal, SignalRecord};

@@ -9,27 +9,49 @@ use ts_rs::TS;
 use super::SessionId;
 use super::{AgentRecord, EndReason, Media, Participant, Viewport};
 
-/// A session as the REST API and the CLI list it.
+/// A session as the REST API and the CLI list it, from the node's session directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SessionSummary {
     pub id: SessionId,
+    /// The project key the tracker presented.
+    #[serde(default)]
+    pub project: String,
     pub started_ms: u64,
+    /// For a live session, the last time its node was known alive; else when it ended or was
+    /// last known written.
     pub last_activity_ms: u64,
+    /// The page the user is on (the tab that moved last), or was on when the session ended.
     pub url: String,
     pub user_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub user_agent: String,
+    /// The browser's family from the user agent: `chrome`, `edge`, `firefox`, `safari`, `opera`,
+    /// `other`.
+    #[serde(default)]
+    pub browser: String,
     pub viewport: Viewport,
-    /// Tabs known to be open (from the node holding the session), or the first tab.
+    /// Live: the tabs connected now. Otherwise: every tab the session had, in the order they
+    /// first connected (each can be replayed).
     pub tabs: Vec<String>,
     pub live: bool,
     pub ended_ms: Option<u64>,
     pub end_reason: Option<EndReason>,
-    /// Records in the stream.
+    /// Records in the stream, where known without reading it (the session view's detail reads
+    /// it); 0 otherwise.
     pub records: u64,
     /// A call runs (known to the node that holds the session).
     #[serde(default)]
     pub call: bool,
+    /// The page logged at least one console error.
+    #[serde(default)]
+    pub console_errors: bool,
+}
+
+/// The `gone` event of `GET /api/v1/sessions/watch`: a session that matched the watched query
+/// no longer does (it ended under `live=true`, or was erased).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SessionGone {
+    pub id: SessionId,
 }
 
 /// A page of sessions; pass `next_cursor` as `cursor` for the next one.

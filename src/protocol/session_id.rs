@@ -43,6 +43,11 @@ impl SessionId {
         SessionId(Uuid::now_v7())
     }
 
+    /// The session id `uuid` is (a UUIDv7 if it came from [`SessionId::new`]).
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        SessionId(uuid)
+    }
+
     /// Milliseconds since the Unix epoch at which the session was created.
     pub fn created_ms(&self) -> u64 {
         self.0

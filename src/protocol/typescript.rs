@@ -63,7 +63,7 @@ fn modules(cfg: &Config) -> Vec<(&'static str, Vec<Declaration>)> {
         RecordKind, SessionStart, PageRecord, SessionEnd, EndReason, AgentRecord, AgentAction,
         LeftReason, RecordingState);
     let rest = declare_all!(cfg;
-        SessionSummary, SessionPage, SessionDetail, Activity, Recording, RecordingFile, ErrorBody,
+        SessionSummary, SessionPage, SessionGone, SessionDetail, Activity, Recording, RecordingFile, ErrorBody,
         TicketResponse);
     vec![
         ("session", declare_all!(cfg; SessionId)),

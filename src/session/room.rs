@@ -58,6 +58,8 @@ pub struct RoomInfo {
     pub url: Option<String>,
     pub user_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// A page logged a console error (the session directory was told).
+    pub console_errors: bool,
 }
 
 /// A room's state that its connections change: each change is a few field updates under the
@@ -148,20 +150,21 @@ impl Room {
     }
 
     /// Ends the session for good, if this node writes it.
-    pub async fn end(&self, reason: EndReason) -> Result<(), StoreError> {
+    /// Whether it did: false if this node does not write it.
+    pub(super) async fn end(&self, reason: EndReason) -> Result<bool, StoreError> {
         let mut slot = self.writer.lock().await;
         if slot.is_none() {
-            return Ok(());
+            return Ok(false);
         }
         // Queued ahead of the seal: the session's grants end with it.
         self.consent_step(|consent, _| consent.end_all("session_ended"));
         self.state().call.take();
         let Some(writer) = slot.take() else {
-            return Ok(());
+            return Ok(false);
         };
         self.active_slot.send_replace(None);
         self.metrics.sessions_live.dec();
-        writer.seal(reason).await
+        writer.seal(reason).await.map(|()| true)
     }
 
     /// Forgets a writer that stopped (taken over, failed), so the next tracker claims afresh.
@@ -655,6 +658,10 @@ mod tests {
         ) -> Result<(), BackendError> {
             self.inner.ensure_stream(stream, settings).await
         }
+        async fn delete_stream(&self, stream: &str) -> Result<(), BackendError> {
+            self.inner.delete_stream(stream).await
+        }
+
         async fn list_streams(
             &self,
             prefix: &str,

@@ -13,10 +13,12 @@ use tracing::warn;
 use super::room::{Room, RoomSettings};
 use crate::call::{CallServices, Command};
 use crate::clock::now_ms;
+use crate::directory::writer::DirectoryWriter;
 use crate::metrics::Metrics;
+use crate::protocol::directory::DirectoryRecord;
 use crate::protocol::{EndReason, SessionId};
 use crate::signal::{Incoming, SignalBus};
-use crate::store::stream::Store;
+use crate::store::stream::{Store, StoreError};
 
 /// How often consent timeouts, silent agents and counted drops are looked at.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -31,6 +33,8 @@ pub struct Rooms {
     calls: Arc<CallServices>,
     /// Calls send agents their messages through it.
     bus: Arc<SignalBus>,
+    /// Where rooms tell every node's session list what changed.
+    directory: DirectoryWriter,
 }
 
 impl Rooms {
@@ -41,6 +45,7 @@ impl Rooms {
         shutdown: CancellationToken,
         calls: Arc<CallServices>,
         bus: Arc<SignalBus>,
+        directory: DirectoryWriter,
     ) -> Arc<Self> {
         Arc::new(Self {
             rooms: DashMap::new(),
@@ -50,7 +55,25 @@ impl Rooms {
             shutdown,
             calls,
             bus,
+            directory,
         })
+    }
+
+    /// Where this node's records for the session directory go.
+    pub fn directory(&self) -> &DirectoryWriter {
+        &self.directory
+    }
+
+    /// Ends `room`'s session for good, if this node writes it, and tells the session directory.
+    pub async fn end(&self, room: &Room, reason: EndReason) -> Result<(), StoreError> {
+        if room.end(reason).await? {
+            self.directory.record(DirectoryRecord::Ended {
+                session: room.id,
+                reason,
+                at_ms: now_ms(),
+            });
+        }
+        Ok(())
     }
 
     /// Hands each signal read from the signal stream to its room, where this node holds the
@@ -167,7 +190,7 @@ impl Rooms {
                 _ = tokio::time::sleep(rooms.settings.idle_timeout) => {}
             }
             if room.tracker_count() == 0 && room.tracker_epoch() == epoch {
-                if let Err(e) = room.end(EndReason::Idle).await {
+                if let Err(e) = rooms.end(&room, EndReason::Idle).await {
                     warn!(session = %room.id, error = %e, "could not end idle session");
                 }
                 rooms.remove_if_empty(room.id);
@@ -195,6 +218,11 @@ impl Drop for Presence {
         if let Some(tab) = &self.tab {
             self.room.update_info(|info| {
                 info.tabs.remove(tab);
+            });
+            self.rooms.directory.record(DirectoryRecord::TabClosed {
+                session: self.room.id,
+                tab: tab.clone(),
+                at_ms: now_ms(),
             });
             self.room
                 .call_command(Command::TabClosed { tab: tab.clone() });

@@ -19,11 +19,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::inbox::Inboxes;
-use super::seal::{SignalSeal, Unsealed};
+use super::seal::SignalSeal;
 use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::protocol::SessionId;
 use crate::protocol::{AgentMessage, AgentRef, CallMessage, Signal, SignalRecord};
+use crate::seal::Unsealed;
 use crate::store::Follow;
 use crate::store::stream::{SignalStream, Store, StoreError};
 
@@ -269,7 +270,7 @@ impl Follower {
             Err(why) => {
                 self.metrics
                     .rejected
-                    .with_label_values(&[why.metric_reason()])
+                    .with_label_values(&[&why.metric_reason("signal")])
                     .inc();
                 self.refused.note(&why);
                 return true;

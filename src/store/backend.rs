@@ -154,6 +154,10 @@ pub trait Backend: Send + Sync + 'static {
         settings: StreamSettings,
     ) -> Result<(), BackendError>;
 
+    /// Deletes a stream and every record in it (a session erased on request); `NotFound` if it
+    /// does not exist.
+    async fn delete_stream(&self, stream: &str) -> Result<(), BackendError>;
+
     /// One page of stream names (not being deleted) with `prefix`, after `start_after`, in
     /// lexicographic order, and whether more follow.
     async fn list_streams(

@@ -19,7 +19,8 @@ use s2_common::stream::{
 };
 use s2_lite::backend::Backend as Engine;
 use s2_lite::backend::error::{
-    AppendConditionFailedError, AppendError, CheckTailError, ProvisionStreamError, ReadError,
+    AppendConditionFailedError, AppendError, CheckTailError, DeleteStreamError,
+    ProvisionStreamError, ReadError,
 };
 
 use super::{
@@ -328,6 +329,18 @@ impl Backend for LiteBackend {
     ) -> Result<(), BackendError> {
         self.provision(stream, settings, ProvisionMode::Ensure)
             .await
+    }
+
+    async fn delete_stream(&self, stream: &str) -> Result<(), BackendError> {
+        match self
+            .engine
+            .delete_stream(self.basin.clone(), name(stream)?)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(DeleteStreamError::StreamNotFound(_)) => Err(BackendError::NotFound(stream.into())),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn list_streams(

@@ -9,8 +9,8 @@ use s2_sdk::error::{
 };
 use s2_sdk::types::{
     AppendInput, AppendRecord, AppendRecordBatch, AppendRetryPolicy, BasinConfig, BasinName,
-    CommandRecord, CreateStreamInput, DeleteOnEmptyConfig, EnsureBasinInput, EnsureStreamInput,
-    FencingToken, ListStreamsInput, ReadInput, ReadLimits, ReadSessionConfig,
+    CommandRecord, CreateStreamInput, DeleteOnEmptyConfig, DeleteStreamInput, EnsureBasinInput,
+    EnsureStreamInput, FencingToken, ListStreamsInput, ReadInput, ReadLimits, ReadSessionConfig,
     ReadSessionRetryPolicy, ReadStart, ReadStop, RetentionPolicy, RetryConfig, S2Config,
     S2Endpoints, SequencedRecord, StreamConfig, StreamName, StreamNamePrefix, StreamNameStartAfter,
 };
@@ -269,6 +269,18 @@ impl Backend for SdkBackend {
             .await
             .map_err(|e| BackendError::Unavailable(e.to_string()))?;
         Ok(())
+    }
+
+    async fn delete_stream(&self, stream: &str) -> Result<(), BackendError> {
+        match self
+            .basin
+            .delete_stream(DeleteStreamInput::new(name(stream)?))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(Some(&e)) => Err(BackendError::NotFound(stream.into())),
+            Err(e) => Err(BackendError::Unavailable(e.to_string())),
+        }
     }
 
     async fn list_streams(

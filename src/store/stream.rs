@@ -132,6 +132,20 @@ impl Store {
         Ok(self.session(id))
     }
 
+    /// Deletes a session's stream (the session is erased); false if it did not exist.
+    pub async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
+        match self
+            .streams
+            .backend()
+            .delete_stream(&id.stream_name())
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(BackendError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The signal stream, created if missing. It is never deleted when empty: nodes append to it
     /// at any time.
     pub async fn signal_stream(&self) -> Result<SignalStream, StoreError> {

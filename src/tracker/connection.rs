@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as SocketError, Message};
 use tracing::{debug, warn};
 
+use super::notes::{note_identity, note_rrweb};
 use super::reject::{NO_CLOSE_FRAME, Reject, writer_gone};
 use super::{CLOSE_LINGER, HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT, Socket};
 use crate::call::{Command, USER};
@@ -180,7 +181,7 @@ impl TrackerConnection {
             Some(TrackerMessage::End { reason }) => {
                 self.drain(room, &attached.tab, pending).await?;
                 debug!(session = %room.id, ?reason, "tracker ended the session");
-                room.end(EndReason::Ended).await?;
+                self.state.rooms.end(room, EndReason::Ended).await?;
                 return Err(Reject::new(1000, "session ended"));
             }
             Some(TrackerMessage::Consent {
@@ -284,8 +285,10 @@ impl TrackerConnection {
         for event in events {
             match self.check_event(&event) {
                 Ok(body) => {
-                    if event.kind != TrackerEventKind::Rrweb {
-                        note_identity(room, event.kind, &body);
+                    if event.kind == TrackerEventKind::Rrweb {
+                        note_rrweb(room, self.state.rooms.directory(), &attached.tab, &body);
+                    } else {
+                        note_identity(room, self.state.rooms.directory(), event.kind, &body);
                     }
                     accepted.push(Event {
                         kind: event.kind.into(),
@@ -486,31 +489,4 @@ impl TrackerConnection {
         // A tracker that stopped reading must not hold the connection open.
         tokio::time::timeout(HELLO_TIMEOUT, close).await.is_ok()
     }
-}
-
-/// Keeps the room's view of the user current for the session list.
-pub(super) fn note_identity(
-    room: &crate::session::room::Room,
-    kind: TrackerEventKind,
-    body: &[u8],
-) {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return;
-    };
-    room.update_info(|info| match kind {
-        TrackerEventKind::Identify => {
-            if let Some(user) = value.get("user_id").and_then(|u| u.as_str()) {
-                info.user_id = Some(user.to_string());
-            }
-        }
-        TrackerEventKind::Metadata => {
-            if let Some(map) = value.get("metadata").and_then(|m| m.as_object()) {
-                for (k, v) in map {
-                    let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                    info.metadata.insert(k.clone(), v);
-                }
-            }
-        }
-        TrackerEventKind::Rrweb => {}
-    });
 }

@@ -12,6 +12,7 @@ use tracing::info;
 use super::MAX_HELLO_BYTES;
 use super::reject::Reject;
 use crate::protocol::SessionId;
+use crate::protocol::directory::DirectoryRecord;
 use crate::protocol::tracker_frame::check_hello;
 use crate::protocol::{
     Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart, TrackerMessage,
@@ -136,6 +137,42 @@ impl TrackerConnection {
             }
             info.metadata.extend(hello.metadata.clone());
         });
+        let directory = state.rooms.directory();
+        let at_ms = crate::clock::now_ms();
+        if resumed.is_some() {
+            directory.record(DirectoryRecord::Claimed {
+                session: id,
+                node: directory.node().to_string(),
+                at_ms,
+            });
+            directory.record(DirectoryRecord::Page {
+                session: id,
+                tab: hello.tab.clone(),
+                url: hello.page.url.clone(),
+                at_ms,
+            });
+            if hello.user_id.is_some() || !hello.metadata.is_empty() {
+                directory.record(DirectoryRecord::Identity {
+                    session: id,
+                    user_id: hello.user_id.clone(),
+                    metadata: hello.metadata.clone(),
+                    at_ms,
+                });
+            }
+        } else {
+            directory
+                .record_waiting(DirectoryRecord::Started {
+                    session: id,
+                    project: hello.project_key.clone(),
+                    node: directory.node().to_string(),
+                    at_ms,
+                    tab: hello.tab.clone(),
+                    page: hello.page.clone(),
+                    user_id: hello.user_id.clone(),
+                    metadata: hello.metadata.clone(),
+                })
+                .await;
+        }
         info!(session = %id, tab = %hello.tab, resumed = resumed.is_some(), "tracker connected");
         // A resumed session keeps the expiry its first token had: the lifetime is absolute.
         let session_token = match resumed {

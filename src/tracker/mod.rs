@@ -7,6 +7,7 @@
 mod connection;
 mod first_frame;
 mod handshake;
+mod notes;
 mod reject;
 
 use std::net::{IpAddr, SocketAddr};
