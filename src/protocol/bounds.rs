@@ -110,6 +110,15 @@ fn read(bytes: &[u8], at: &mut usize, width: usize, start: usize) -> Result<u64,
     Ok(field.iter().fold(0, |n, b| n << 8 | u64::from(*b)))
 }
 
+/// `text` cut to at most `max` bytes at a character boundary.
+pub fn clip(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +134,13 @@ mod tests {
             .unwrap()
             .join()
             .unwrap()
+    }
+
+    #[test]
+    fn clip_keeps_whole_characters() {
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("héllo", 3), "hé");
+        assert_eq!(clip("abc", 10), "abc");
     }
 
     #[test]

@@ -27,11 +27,7 @@ pub const RATE_LIMITED: u16 = 4029;
 
 /// A close reason within WebSocket's 123-byte limit, cut at a character boundary.
 pub fn reason(text: &str) -> String {
-    let mut end = text.len().min(120);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
+    super::bounds::clip(text, 120)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::bounds::clip;
 use super::{EndReason, PageInfo, SessionId};
 
 /// Longest value of a directory field (a URL, a user id, a metadata value) kept; longer ones are
@@ -107,29 +108,5 @@ impl DirectoryRecord {
             | DirectoryRecord::Node { at_ms, .. }
             | DirectoryRecord::Erased { at_ms, .. } => *at_ms,
         }
-    }
-}
-
-/// `text` cut to at most `max` bytes at a character boundary.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clip_keeps_whole_characters() {
-        assert_eq!(clip("héllo", 2), "h");
-        assert_eq!(clip("héllo", 3), "hé");
-        assert_eq!(clip("abc", 10), "abc");
     }
 }
