@@ -552,3 +552,231 @@ impl Index {
         changes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::PageInfo;
+
+    const TIMEOUT: u64 = 15_000;
+
+    fn started(id: SessionId, node: &str, at_ms: u64, user: Option<&str>) -> DirectoryRecord {
+        DirectoryRecord::Started {
+            session: id,
+            project: "pk".into(),
+            node: node.into(),
+            at_ms,
+            tab: "t1".into(),
+            page: PageInfo {
+                url: "https://shop.example/cart".into(),
+                user_agent: "Mozilla/5.0 Firefox/121.0".into(),
+                ..PageInfo::default()
+            },
+            user_id: user.map(str::to_string),
+            metadata: BTreeMap::from([("plan".into(), "Pro".into())]),
+        }
+    }
+
+    fn node(node: &str, at_ms: u64, stopping: bool) -> DirectoryRecord {
+        DirectoryRecord::Node {
+            node: node.into(),
+            at_ms,
+            stopping,
+        }
+    }
+
+    #[test]
+    fn a_started_session_is_listed_live_with_who_and_where() {
+        let mut index = Index::new(TIMEOUT);
+        let id = SessionId::new();
+        let changes = index.apply(&started(id, "a#1", 1_000, Some("Alice")), 1_000);
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].before.is_none());
+        let summary = index.get(id).unwrap().summary(1_500);
+        assert!(summary.live);
+        assert_eq!(summary.user_id.as_deref(), Some("Alice"));
+        assert_eq!(summary.url, "https://shop.example/cart");
+        assert_eq!(summary.browser, "firefox");
+        assert_eq!(summary.tabs, ["t1"]);
+        assert_eq!(summary.project, "pk");
+        assert_eq!(index.live_count(), 1);
+    }
+
+    #[test]
+    fn folding_is_insensitive_to_order_and_duplicates() {
+        let id = SessionId::new();
+        let records = [
+            started(id, "a#1", 1_000, Some("alice")),
+            DirectoryRecord::Page {
+                session: id,
+                tab: "t1".into(),
+                url: "https://shop.example/pay".into(),
+                at_ms: 2_000,
+            },
+            DirectoryRecord::Page {
+                session: id,
+                tab: "t2".into(),
+                url: "https://shop.example/help".into(),
+                at_ms: 2_500,
+            },
+            DirectoryRecord::Identity {
+                session: id,
+                user_id: Some("alice@example.com".into()),
+                metadata: BTreeMap::from([("plan".into(), "Enterprise".into())]),
+                at_ms: 3_000,
+            },
+            DirectoryRecord::TabClosed {
+                session: id,
+                tab: "t2".into(),
+                at_ms: 3_500,
+            },
+            DirectoryRecord::Ended {
+                session: id,
+                reason: EndReason::Ended,
+                at_ms: 4_000,
+            },
+        ];
+        let mut forward = Index::new(TIMEOUT);
+        for r in &records {
+            forward.apply(r, 5_000);
+        }
+        let mut backward = Index::new(TIMEOUT);
+        for r in records.iter().rev().chain(records.iter()) {
+            backward.apply(r, 5_000);
+        }
+        let a = forward.get(id).unwrap().summary(5_000);
+        let b = backward.get(id).unwrap().summary(5_000);
+        assert_eq!(a, b);
+        assert_eq!(a.user_id.as_deref(), Some("alice@example.com"));
+        assert_eq!(a.metadata["plan"], "Enterprise");
+        assert_eq!(
+            a.url, "https://shop.example/help",
+            "the tab that moved last"
+        );
+        assert_eq!(a.ended_ms, Some(4_000));
+        assert!(!a.live);
+        assert_eq!(a.tabs, ["t1", "t2"], "an ended session offers every tab");
+    }
+
+    #[test]
+    fn records_before_their_start_wait_unlisted() {
+        let mut index = Index::new(TIMEOUT);
+        let id = SessionId::new();
+        let early = DirectoryRecord::Identity {
+            session: id,
+            user_id: Some("bob".into()),
+            metadata: BTreeMap::new(),
+            at_ms: 2_000,
+        };
+        assert!(index.apply(&early, 2_000).is_empty());
+        assert!(index.get(id).is_none());
+        assert!(index.is_empty());
+        index.apply(&started(id, "a#1", 1_000, None), 2_000);
+        assert_eq!(index.get(id).unwrap().user_id.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn sessions_of_a_silent_or_stopped_node_are_not_live_and_a_claim_revives_them() {
+        let mut index = Index::new(TIMEOUT);
+        let id = SessionId::new();
+        index.apply(&started(id, "a#1", 1_000, None), 1_000);
+        index.apply(&node("a#1", 10_000, false), 10_000);
+        assert!(index.sweep(20_000).is_empty(), "heard from 10 s ago");
+        let changes = index.sweep(25_001);
+        assert_eq!(changes.len(), 1);
+        assert!(!index.get(id).unwrap().live);
+        assert!(index.get(id).unwrap().ended.is_none(), "not ended: gone");
+
+        let claim = DirectoryRecord::Claimed {
+            session: id,
+            node: "b#7".into(),
+            at_ms: 26_000,
+        };
+        index.apply(&claim, 26_000);
+        assert!(index.get(id).unwrap().live, "the tracker reconnected to b");
+        index.apply(&node("b#7", 27_000, true), 27_000);
+        assert!(!index.get(id).unwrap().live, "b stopped");
+    }
+
+    #[test]
+    fn a_heartbeat_read_after_the_sessions_makes_them_live() {
+        let mut index = Index::new(TIMEOUT);
+        let id = SessionId::new();
+        // A rebuild reads the day of the session's start before today's heartbeats.
+        index.apply(&started(id, "a#1", 1_000, None), 100_000);
+        assert!(!index.get(id).unwrap().live);
+        let changes = index.apply(&node("a#1", 99_000, false), 100_000);
+        assert_eq!(changes.len(), 1);
+        assert!(index.get(id).unwrap().live);
+    }
+
+    #[test]
+    fn an_ended_session_never_changes_and_an_erased_one_never_comes_back() {
+        let mut index = Index::new(TIMEOUT);
+        let id = SessionId::new();
+        index.apply(&started(id, "a#1", 1_000, Some("carol")), 1_000);
+        let end = DirectoryRecord::Ended {
+            session: id,
+            reason: EndReason::Idle,
+            at_ms: 2_000,
+        };
+        index.apply(&end, 2_000);
+        assert!(
+            index.apply(&end, 3_000).is_empty(),
+            "folding it again changes nothing"
+        );
+        let erased = DirectoryRecord::Erased {
+            session: id,
+            at_ms: 4_000,
+        };
+        let changes = index.apply(&erased, 4_000);
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].after.is_none());
+        assert!(
+            index
+                .apply(&started(id, "a#1", 1_000, Some("carol")), 5_000)
+                .is_empty()
+        );
+        assert!(index.get(id).is_none());
+        assert!(index.is_empty());
+    }
+
+    #[test]
+    fn fields_are_bounded() {
+        let mut index = Index::new(TIMEOUT);
+        let id = SessionId::new();
+        index.apply(&started(id, "a#1", 1_000, None), 1_000);
+        let metadata = (0..100)
+            .map(|i| (format!("k{i}"), "v".repeat(5000)))
+            .collect();
+        index.apply(
+            &DirectoryRecord::Identity {
+                session: id,
+                user_id: Some("u".repeat(10_000)),
+                metadata,
+                at_ms: 2_000,
+            },
+            2_000,
+        );
+        for i in 0..100 {
+            index.apply(
+                &DirectoryRecord::Page {
+                    session: id,
+                    tab: format!("tab{i}"),
+                    url: format!("https://shop.example/{i}"),
+                    at_ms: 3_000 + i,
+                },
+                3_000,
+            );
+        }
+        let entry = index.get(id).unwrap();
+        assert_eq!(
+            entry.user_id.as_ref().unwrap().len(),
+            MAX_DIRECTORY_FIELD_BYTES
+        );
+        assert_eq!(entry.metadata().len(), MAX_METADATA);
+        assert_eq!(entry.pages().len(), MAX_PAGES);
+        assert_eq!(entry.summary(3_000).tabs.len(), MAX_TABS);
+        assert!(entry.heap_bytes() < 200_000, "{}", entry.heap_bytes());
+    }
+}

@@ -182,3 +182,308 @@ pub fn page(index: &Index, query: &Query, now_ms: u64) -> SessionPage {
         next_cursor,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::protocol::directory::DirectoryRecord;
+    use crate::protocol::{EndReason, PageInfo};
+
+    /// Sessions created 1 ms apart from `base`, oldest first.
+    fn index_of(n: usize) -> (Index, Vec<SessionId>) {
+        let mut index = Index::new(60_000);
+        let base = 1_700_000_000_000u64;
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let uuid =
+                Uuid::from_u128((u128::from(base + i as u64) << 80) | 0x7000_8000_0000_0000_0000);
+            let id = SessionId::from_uuid(uuid);
+            let ua = if i % 2 == 0 {
+                "Chrome/120.0 Safari/537"
+            } else {
+                "Firefox/121.0"
+            };
+            index.apply(
+                &DirectoryRecord::Started {
+                    session: id,
+                    project: if i % 3 == 0 { "pk-a" } else { "pk-b" }.into(),
+                    node: "a#1".into(),
+                    at_ms: base + i as u64,
+                    tab: "t".into(),
+                    page: PageInfo {
+                        url: format!("https://shop.example/item/{i}"),
+                        user_agent: ua.into(),
+                        ..PageInfo::default()
+                    },
+                    user_id: Some(format!("User-{i:04}@Example.com")),
+                    metadata: BTreeMap::from([("account".into(), format!("ACME-{}", i % 10))]),
+                },
+                base + i as u64,
+            );
+            if i % 4 == 0 {
+                index.apply(
+                    &DirectoryRecord::Ended {
+                        session: id,
+                        reason: EndReason::Ended,
+                        at_ms: base + i as u64 + 1,
+                    },
+                    base + n as u64,
+                );
+            }
+            if i % 5 == 0 {
+                index.apply(
+                    &DirectoryRecord::ConsoleError {
+                        session: id,
+                        at_ms: base,
+                    },
+                    base,
+                );
+            }
+            ids.push(id);
+        }
+        (index, ids)
+    }
+
+    fn ids(page: &SessionPage) -> Vec<SessionId> {
+        page.sessions.iter().map(|s| s.id).collect()
+    }
+
+    fn ask(index: &Index, query: Query) -> SessionPage {
+        page(index, &query.normalize(), 1_700_000_000_100)
+    }
+
+    #[test]
+    fn every_session_once_newest_first_and_no_empty_page_with_a_cursor() {
+        let (index, mut all) = index_of(25);
+        all.reverse();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = ask(
+                &index,
+                Query {
+                    limit: 10,
+                    after,
+                    ..Query::default()
+                },
+            );
+            assert!(!page.sessions.is_empty());
+            seen.extend(ids(&page));
+            match page.next_cursor {
+                Some(cursor) => after = Some(cursor.parse().unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all);
+        let exact = ask(
+            &index,
+            Query {
+                limit: 25,
+                ..Query::default()
+            },
+        );
+        assert_eq!(exact.sessions.len(), 25);
+        assert!(exact.next_cursor.is_none(), "no more: no cursor");
+    }
+
+    #[test]
+    fn search_is_case_insensitive_on_user_metadata_url_and_id() {
+        let (index, all) = index_of(40);
+        let by_user = ask(
+            &index,
+            Query {
+                text: Some("user-0007@example".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&by_user), [all[7]]);
+        let by_meta = ask(
+            &index,
+            Query {
+                text: Some("acme-3".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(by_meta.sessions.len(), 4);
+        assert!(
+            by_meta
+                .sessions
+                .iter()
+                .all(|s| s.metadata["account"] == "ACME-3")
+        );
+        let by_url = ask(
+            &index,
+            Query {
+                url: Some("ITEM/12".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&by_url), [all[12]]);
+        let by_id = ask(
+            &index,
+            Query {
+                text: Some(all[3].to_string().to_uppercase()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&by_id), [all[3]]);
+        let prefix = ask(
+            &index,
+            Query {
+                user: Some("USER-001".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(prefix.sessions.len(), 10);
+        let not_prefix = ask(
+            &index,
+            Query {
+                user: Some("0001".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert!(
+            not_prefix.sessions.is_empty(),
+            "user= is a prefix, not a substring"
+        );
+        let none = ask(
+            &index,
+            Query {
+                text: Some("nobody".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert!(none.sessions.is_empty());
+        assert!(none.next_cursor.is_none());
+    }
+
+    #[test]
+    fn filters_combine() {
+        let (index, all) = index_of(40);
+        let live = ask(
+            &index,
+            Query {
+                status: Status::Live,
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(live.sessions.len(), 30);
+        assert!(live.sessions.iter().all(|s| s.live && s.ended_ms.is_none()));
+        let ended = ask(
+            &index,
+            Query {
+                status: Status::Ended,
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ended.sessions.len(), 10);
+        let firefox_errors = ask(
+            &index,
+            Query {
+                browser: Some("Firefox".into()),
+                errors: true,
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&firefox_errors), [all[35], all[25], all[15], all[5]]);
+        let project = ask(
+            &index,
+            Query {
+                project: Some("pk-a".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(project.sessions.len(), 14);
+        let base = 1_700_000_000_000u64;
+        let window = ask(
+            &index,
+            Query {
+                from_ms: Some(base + 10),
+                to_ms: Some(base + 12),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&window), [all[12], all[11], all[10]]);
+        let paged = ask(
+            &index,
+            Query {
+                from_ms: Some(base + 10),
+                to_ms: Some(base + 12),
+                limit: 2,
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&paged), [all[12], all[11]]);
+        let rest = ask(
+            &index,
+            Query {
+                from_ms: Some(base + 10),
+                to_ms: Some(base + 12),
+                limit: 2,
+                after: paged.next_cursor.map(|c| c.parse().unwrap()),
+                ..Query::default()
+            },
+        );
+        assert_eq!(ids(&rest), [all[10]]);
+        assert!(rest.next_cursor.is_none());
+    }
+
+    #[test]
+    fn paging_neither_skips_nor_repeats_while_sessions_arrive() {
+        let (mut index, mut all) = index_of(30);
+        all.reverse();
+        let first = ask(
+            &index,
+            Query {
+                limit: 10,
+                ..Query::default()
+            },
+        );
+        // Newer sessions arrive between pages.
+        for i in 0..5u64 {
+            let id = SessionId::new();
+            index.apply(
+                &DirectoryRecord::Started {
+                    session: id,
+                    project: "pk".into(),
+                    node: "a#1".into(),
+                    at_ms: 1_900_000_000_000 + i,
+                    tab: "t".into(),
+                    page: PageInfo::default(),
+                    user_id: None,
+                    metadata: BTreeMap::new(),
+                },
+                1_900_000_000_000,
+            );
+        }
+        let mut seen = ids(&first);
+        let mut after = first.next_cursor.map(|c| c.parse().unwrap());
+        while let Some(cursor) = after {
+            let page = ask(
+                &index,
+                Query {
+                    limit: 10,
+                    after: Some(cursor),
+                    ..Query::default()
+                },
+            );
+            seen.extend(ids(&page));
+            after = page.next_cursor.map(|c| c.parse().unwrap());
+        }
+        assert_eq!(seen, all);
+    }
+}
