@@ -6,6 +6,7 @@ mod calls;
 mod cluster;
 mod common;
 mod credentials;
+mod directory;
 mod faults;
 mod hostile_trackers;
 mod live_path;
