@@ -20,6 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::auth::{AgentGate, AgentTokens, Projects, SessionTokens, is_strong_secret};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
+use crate::directory::reconcile::reconcile;
 use crate::directory::{Directory, DirectoryConfig};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
@@ -257,6 +258,22 @@ impl RunningServer {
     }
 }
 
+/// Once the directory is loaded, adds the sessions it lacks (written before it existed, or whose
+/// `started` was lost with a node).
+async fn reconcile_when_loaded(store: Store, directory: Directory) {
+    if !directory.wait_ready(Duration::from_secs(600)).await {
+        return;
+    }
+    match reconcile(&store, &directory).await {
+        Ok(0) => {}
+        Ok(added) => info!(
+            sessions = added,
+            "sessions added to the directory from their streams"
+        ),
+        Err(e) => warn!(error = %e, "could not look for sessions the directory lacks"),
+    }
+}
+
 /// Starts a server (and the embedded store unless an S2 endpoint is configured).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if config.agent_tokens.is_empty() {
@@ -310,6 +327,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         metrics.clone(),
         directory_stop.clone(),
     );
+    tokio::spawn(reconcile_when_loaded(store.clone(), directory.clone()));
     let rooms = Rooms::new(
         store.clone(),
         RoomSettings {

@@ -331,6 +331,11 @@ impl Index {
         self.entries.get(&id).filter(|e| e.started)
     }
 
+    /// Whether the session is listed, or was erased.
+    pub fn knows(&self, id: SessionId) -> bool {
+        self.get(id).is_some() || self.erased.contains(&id)
+    }
+
     pub(super) fn order(&self) -> &BTreeSet<SessionId> {
         &self.order
     }

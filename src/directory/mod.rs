@@ -14,6 +14,7 @@ pub mod erase;
 pub mod follower;
 pub mod index;
 pub mod query;
+pub mod reconcile;
 pub mod writer;
 
 use std::sync::{Arc, RwLock};
@@ -127,6 +128,11 @@ impl Directory {
     pub fn summary(&self, id: SessionId) -> Option<SessionSummary> {
         let index = self.shared.index.read().expect("lock");
         index.get(id).map(|e| e.summary(now_ms()))
+    }
+
+    /// Whether the index lists the session, or knows it was erased.
+    pub fn knows(&self, id: SessionId) -> bool {
+        self.shared.index.read().expect("lock").knows(id)
     }
 
     /// Every change from now on; a receiver that falls [`WATCH_BACKLOG`] behind gets `Lagged`.

@@ -2,13 +2,23 @@
 //! on B's watch feed), a restarted node rebuilds the same index from S2 alone, the list pages and
 //! searches over HTTP, and an erased session is found nowhere, before or after a restart.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cobrowse::app::server::RunningServer;
-use cobrowse::protocol::{TrackerEvent, TrackerEventKind, TrackerMessage};
+use cobrowse::clock::now_ms;
+use cobrowse::protocol::{
+    EndReason, PageInfo, RecordKind, SessionEnd, SessionId, SessionStart, TrackerEvent,
+    TrackerEventKind, TrackerMessage,
+};
+use cobrowse::store::embedded::EmbeddedS2;
+use cobrowse::store::frame::Event;
+use cobrowse::store::sdk::SdkConfig;
+use cobrowse::store::stream::Store;
 use futures::StreamExt;
 use serde_bytes::ByteBuf;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::common::{
     AGENT_TOKEN, Node, Tracker, WAIT, config, event_with, http, rrweb, send, start,
@@ -323,6 +333,65 @@ async fn an_erased_session_is_found_nowhere_even_after_a_restart() {
     );
     assert_eq!(search(&restarted, "keep-me").await, 1);
     restarted.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_written_before_the_directory_existed_are_added_to_it() {
+    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    // What an older server left: a session stream with its `start` and `end`, no directory.
+    let old = Store::connect(
+        &SdkConfig {
+            endpoint: Some(store.endpoint()),
+            token: "s2-lite".into(),
+            basin: "cobrowse".into(),
+        },
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    let created_ms = now_ms() - 120_000;
+    let id = SessionId::from_uuid(Uuid::from_u128(
+        (u128::from(created_ms) << 80) | 0x7000_8000_0000_0000_1234,
+    ));
+    let stream = old.create_session(id).await.unwrap();
+    let begun = SessionStart {
+        session_id: id,
+        project_key: "demo".into(),
+        created_ms,
+        tab: "tab-1".into(),
+        page: PageInfo {
+            url: "https://shop.example/old".into(),
+            ..PageInfo::default()
+        },
+        user_id: Some("from-before@example.com".into()),
+        metadata: Default::default(),
+    };
+    let first = Event::server(RecordKind::Start, &begun);
+    stream.claim(&first, "old-node", created_ms).await.unwrap();
+    let end = SessionEnd {
+        reason: EndReason::Idle,
+        ended_ms: created_ms + 1_000,
+    };
+    stream
+        .seal(
+            &Event::server(RecordKind::End, &end),
+            "old-node",
+            created_ms + 1_000,
+        )
+        .await
+        .unwrap();
+
+    let mut config = config();
+    config.s2_endpoint = Some(store.endpoint());
+    let server = start(config).await;
+    let found = eventually(&server, &id.to_string(), |s| s["ended_ms"].is_number()).await;
+    assert_eq!(found["user_id"], "from-before@example.com");
+    assert_eq!(found["url"], "https://shop.example/old");
+    assert_eq!(found["end_reason"], "idle");
+    assert_eq!(list_all(&server, "q=from-before").await.len(), 1);
+    server.stop().await;
 }
 
 #[tokio::test]
