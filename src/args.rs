@@ -498,12 +498,30 @@ pub struct SessionsArgs {
 pub enum SessionsCommand {
     /// List sessions, newest first.
     List {
-        /// Only live sessions.
+        /// Only live sessions (as --status live).
         #[arg(long)]
         live: bool,
-        /// Search user id, URL and metadata.
+        /// live, ended or any.
+        #[arg(long)]
+        status: Option<String>,
+        /// Case-insensitive substring of the user id, a metadata value, a visited URL or the id.
         #[arg(long)]
         search: Option<String>,
+        /// Case-insensitive prefix of the user id.
+        #[arg(long)]
+        user: Option<String>,
+        /// Case-insensitive substring of a visited URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// chrome, edge, firefox, safari, opera or other.
+        #[arg(long)]
+        browser: Option<String>,
+        /// Only sessions whose page logged a console error.
+        #[arg(long)]
+        errors: bool,
+        /// Only sessions of this project key.
+        #[arg(long)]
+        project: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Continue after this session (the `next_cursor` of a previous page).
@@ -519,6 +537,9 @@ pub enum SessionsCommand {
     },
     /// Print a session as a JSON array of rrweb events.
     Export { id: String },
+    /// Erase an ended session: its stream, its recordings and its directory entries (an admin
+    /// token).
+    Erase { id: String },
     /// Print the audit of reads (who read which recording), oldest first, as JSON lines.
     Audit {
         /// Only reads of this session.

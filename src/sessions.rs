@@ -37,20 +37,33 @@ pub async fn run(args: SessionsArgs) -> Result<(), SessionsError> {
     match args.command {
         SessionsCommand::List {
             live,
+            status,
             search,
+            user,
+            url,
+            browser,
+            errors,
+            project,
             limit,
             cursor,
         } => {
-            let mut request = get("/api/v1/sessions".into()).query(&[("limit", limit.to_string())]);
-            if let Some(cursor) = cursor {
-                request = request.query(&[("cursor", cursor)]);
+            let mut query = vec![("limit", limit.to_string())];
+            let status = status.or(live.then(|| "live".to_string()));
+            for (name, value) in [
+                ("cursor", cursor),
+                ("status", status),
+                ("q", search),
+                ("user", user),
+                ("url", url),
+                ("browser", browser),
+                ("project", project),
+                ("errors", errors.then(|| "true".to_string())),
+            ] {
+                if let Some(value) = value {
+                    query.push((name, value));
+                }
             }
-            if live {
-                request = request.query(&[("live", "true")]);
-            }
-            if let Some(q) = search {
-                request = request.query(&[("q", q)]);
-            }
+            let request = get("/api/v1/sessions".into()).query(&query);
             let response = checked(request.send().await.map_err(unreachable)?).await?;
             let page: SessionPage = response
                 .json()
@@ -99,6 +112,13 @@ pub async fn run(args: SessionsArgs) -> Result<(), SessionsError> {
                     }
                 }
             }
+        }
+        SessionsCommand::Erase { id } => {
+            let request = client
+                .delete(format!("{base}/api/v1/sessions/{id}"))
+                .bearer_auth(&args.token);
+            checked(request.send().await.map_err(unreachable)?).await?;
+            writeln!(std::io::stdout().lock(), "erased {id}")?;
         }
         SessionsCommand::Export { id } => {
             let response = checked(

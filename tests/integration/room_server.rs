@@ -701,6 +701,18 @@ async fn the_cli_lists_and_exports_sessions() {
     assert_eq!(entries.len(), 1, "the one export: {entries:?}");
     assert_eq!(entries[0]["record"]["action"], "export");
     assert_eq!(entries[0]["record"]["agent"], "alice");
+
+    let found = run_cli(
+        &server.url(),
+        &["list", "--user", "USER-4", "--status", "live"],
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&found.stdout).contains(&t.session_id));
+    let none = run_cli(&server.url(), &["list", "--url", "checkout"]).await;
+    assert!(!String::from_utf8_lossy(&none.stdout).contains(&t.session_id));
+    let refused = run_cli(&server.url(), &["erase", &t.session_id]).await;
+    assert!(!refused.status.success(), "alice is no admin here");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("admin token"));
     server.stop().await;
 }
 
