@@ -34,8 +34,8 @@ browser: string, viewport: Viewport,
  */
 tabs: Array<string>, live: boolean, ended_ms: number | null, end_reason: EndReason | null,
 /**
- * Records in the stream, where known without reading it (the session view's detail reads
- * it); 0 otherwise.
+ * Records in the stream (fences included): in `GET /api/v1/sessions/{id}`, which reads its
+ * tail; 0 in the list, which reads no stream.
  */
 records: number,
 /**
@@ -86,8 +86,8 @@ browser: string, viewport: Viewport,
  */
 tabs: Array<string>, live: boolean, ended_ms: number | null, end_reason: EndReason | null,
 /**
- * Records in the stream, where known without reading it (the session view's detail reads
- * it); 0 otherwise.
+ * Records in the stream (fences included): in `GET /api/v1/sessions/{id}`, which reads its
+ * tail; 0 in the list, which reads no stream.
  */
 records: number,
 /**

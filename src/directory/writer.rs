@@ -63,6 +63,7 @@ impl DirectoryWriter {
     /// Queues a record; if the queue is full (the store refused appends for a long while), the
     /// record is counted in `cobrowse_rejected_total{reason="directory_overflow"}` and logged.
     pub fn record(&self, record: DirectoryRecord) {
+        let record = record.bounded();
         if let Some(local) = &self.local {
             local.fold_one(&record);
         }
@@ -77,6 +78,7 @@ impl DirectoryWriter {
 
     /// Queues a record, waiting for room: for a session's `started`, without which nobody finds it.
     pub async fn record_waiting(&self, record: DirectoryRecord) {
+        let record = record.bounded();
         if let Some(local) = &self.local {
             local.fold_one(&record);
         }

@@ -51,6 +51,7 @@ pub async fn get_session(
             if let Some(room) = state.rooms.get(id) {
                 summary.call = room.call_running();
             }
+            summary.records = state.store.session(id).tail().await?.seq_num;
             summary
         }
         None => stream_summary::summarize(&state.rooms, id).await?,

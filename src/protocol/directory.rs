@@ -18,6 +18,10 @@ use super::{EndReason, PageInfo, SessionId};
 /// Longest value of a directory field (a URL, a user id, a metadata value) kept; longer ones are
 /// cut at a character boundary. The tracker's own caps are lower; this bounds what a record costs.
 pub const MAX_DIRECTORY_FIELD_BYTES: usize = 2048;
+/// Metadata keys a record carries at most (the first, in key order).
+pub const MAX_DIRECTORY_METADATA: usize = 32;
+/// Longest metadata key, tab id or node name kept.
+const MAX_NAME_BYTES: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -79,7 +83,79 @@ pub enum DirectoryRecord {
     Erased { session: SessionId, at_ms: u64 },
 }
 
+fn bounded_metadata(metadata: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    metadata
+        .into_iter()
+        .take(MAX_DIRECTORY_METADATA)
+        .map(|(k, v)| {
+            (
+                clip(&k, MAX_NAME_BYTES),
+                clip(&v, MAX_DIRECTORY_FIELD_BYTES),
+            )
+        })
+        .collect()
+}
+
+fn bounded(text: String) -> String {
+    clip(&text, MAX_DIRECTORY_FIELD_BYTES)
+}
+
 impl DirectoryRecord {
+    /// The record with every field within its cap, so that no record is too large to append
+    /// (a metadata event may be as large as any event) and what the index keeps is bounded.
+    pub fn bounded(self) -> Self {
+        match self {
+            DirectoryRecord::Started {
+                session,
+                project,
+                node,
+                at_ms,
+                tab,
+                mut page,
+                user_id,
+                metadata,
+            } => {
+                page.url = bounded(page.url);
+                page.referrer = page.referrer.map(bounded);
+                page.title = page.title.map(bounded);
+                page.user_agent = bounded(page.user_agent);
+                DirectoryRecord::Started {
+                    session,
+                    project: clip(&project, MAX_NAME_BYTES),
+                    node: clip(&node, MAX_NAME_BYTES),
+                    at_ms,
+                    tab: clip(&tab, MAX_NAME_BYTES),
+                    page,
+                    user_id: user_id.map(bounded),
+                    metadata: bounded_metadata(metadata),
+                }
+            }
+            DirectoryRecord::Page {
+                session,
+                tab,
+                url,
+                at_ms,
+            } => DirectoryRecord::Page {
+                session,
+                tab: clip(&tab, MAX_NAME_BYTES),
+                url: bounded(url),
+                at_ms,
+            },
+            DirectoryRecord::Identity {
+                session,
+                user_id,
+                metadata,
+                at_ms,
+            } => DirectoryRecord::Identity {
+                session,
+                user_id: user_id.map(bounded),
+                metadata: bounded_metadata(metadata),
+                at_ms,
+            },
+            other => other,
+        }
+    }
+
     /// The session the record is about; `None` for a node's heartbeat.
     pub fn session(&self) -> Option<SessionId> {
         match self {

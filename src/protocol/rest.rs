@@ -36,8 +36,8 @@ pub struct SessionSummary {
     pub live: bool,
     pub ended_ms: Option<u64>,
     pub end_reason: Option<EndReason>,
-    /// Records in the stream, where known without reading it (the session view's detail reads
-    /// it); 0 otherwise.
+    /// Records in the stream (fences included): in `GET /api/v1/sessions/{id}`, which reads its
+    /// tail; 0 in the list, which reads no stream.
     pub records: u64,
     /// A call runs (known to the node that holds the session).
     #[serde(default)]

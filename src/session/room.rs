@@ -60,6 +60,8 @@ pub struct RoomInfo {
     pub metadata: BTreeMap<String, String>,
     /// A page logged a console error (the session directory was told).
     pub console_errors: bool,
+    /// Page and identity records this node sent the session directory for the session.
+    pub directory_notes: u32,
 }
 
 /// A room's state that its connections change: each change is a few field updates under the

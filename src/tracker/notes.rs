@@ -8,7 +8,17 @@ use crate::clock::now_ms;
 use crate::directory::writer::DirectoryWriter;
 use crate::protocol::TrackerEventKind;
 use crate::protocol::directory::DirectoryRecord;
-use crate::session::room::Room;
+use crate::session::room::{Room, RoomInfo};
+
+/// Page and identity records one session may add to the directory through this node: a real user
+/// navigates and identifies far fewer times; a page that loops is not let to fill the directory.
+pub const MAX_DIRECTORY_NOTES: u32 = 1000;
+
+/// Counts one more record of the session for the directory; false once it had its share.
+fn take_note(info: &mut RoomInfo) -> bool {
+    info.directory_notes += 1;
+    info.directory_notes <= MAX_DIRECTORY_NOTES
+}
 
 /// Keeps the room's view of the user current, and tells the session directory.
 pub fn note_identity(
@@ -42,12 +52,17 @@ pub fn note_identity(
     if user_id.is_none() && metadata.is_empty() {
         return;
     }
+    let mut noted = false;
     room.update_info(|info| {
         if let Some(user) = &user_id {
             info.user_id = Some(user.clone());
         }
         info.metadata.extend(metadata.clone());
+        noted = take_note(info);
     });
+    if !noted {
+        return;
+    }
     directory.record(DirectoryRecord::Identity {
         session: room.id,
         user_id,
@@ -91,7 +106,7 @@ pub fn note_rrweb(room: &Room, directory: &DirectoryWriter, tab: &str, body: &[u
         {
             page.url = href.to_string();
             info.url = Some(href.to_string());
-            moved = true;
+            moved = take_note(info);
         }
     });
     if moved {
