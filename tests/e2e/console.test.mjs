@@ -216,6 +216,12 @@ test("a shared link with a search restores the search box and the filtered list,
   await eventually(async () => (await a.page.locator(".session-row").count()) === 1, 5_000, "only bob's session");
   const hash = await a.page.evaluate(() => location.hash);
   assert.equal(hash, `#/sessions?q=BOB-${tag}&status=live`);
+  // A session opened from the search leads back to it.
+  await a.page.click(`.session-row[data-session-id="${bob.id}"]`);
+  await a.page.waitForSelector("#session-view");
+  await a.page.click("#back-to-list");
+  await a.page.waitForSelector(`.session-row[data-session-id="${bob.id}"]`);
+  assert.equal(await a.page.inputValue("#search"), `BOB-${tag}`);
 
   // The link restores the same list in another agent's console.
   const b = await agent();

@@ -14,6 +14,13 @@ import { retryDelay, watchSessions, type FeedState, type WatchEvent } from "../s
 import { ListFilters } from "./list-filters";
 
 const PAGE = 50;
+
+/** The list's hash as the agent last left it: "← Sessions" in a session goes back to that search. */
+let lastListHash = "#/";
+
+export function sessionListHash(): string {
+  return lastListHash;
+}
 /** The most a reload asks for at once (the server's page limit). */
 const MAX_PAGE = 200;
 
@@ -76,6 +83,7 @@ export function sessionListView(api: Api, initial: ListQuery): View {
   function start(next: ListQuery): void {
     query = next;
     const hash = listHash(next);
+    lastListHash = hash;
     if (location.hash !== hash && !(hash === "#/" && location.hash === "")) {
       // Replacing, not pushing: no hashchange (the view stays), and Back leaves the list.
       history.replaceState(history.state, "", hash);
