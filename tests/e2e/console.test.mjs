@@ -257,3 +257,19 @@ test("an ended session with two tabs replays each of them", async () => {
   await past.locator("#item-count").waitFor({ timeout: 15_000 });
   await a.context.close();
 });
+
+test("with the console-errors filter on, a session joins the list when its page logs an error", async () => {
+  const u = await user();
+  const a = await agent();
+  await a.page.goto(`${server.url}/#/sessions?errors=true`);
+  await a.page.waitForSelector('#session-list-view[data-feed="open"]');
+  assert.equal(await a.page.isChecked("#errors-only"), true);
+  const row = a.page.locator(`.session-row[data-session-id="${u.id}"]`);
+  assert.equal(await row.count(), 0, "no error logged yet");
+  await u.page.click("#log-error");
+  await row.waitFor({ timeout: 10_000 });
+  assert.equal(await row.getAttribute("data-errors"), "true");
+  await row.locator(".errors-badge").waitFor();
+  await a.context.close();
+  await u.context.close();
+});
