@@ -253,6 +253,7 @@ test("an ended session with two tabs replays each of them", async () => {
   await a.page.click(`#tabs .tab[data-tab="${ended.tabs[1]}"]`);
   await past.locator("#shipping").waitFor({ timeout: 15_000 });
   assert.equal(await a.page.getAttribute(`#tabs .tab[data-tab="${ended.tabs[1]}"]`, "aria-pressed"), "true");
+  await eventually(async () => /second\.html/.test(await a.page.textContent(`#tabs .tab[data-tab="${ended.tabs[1]}"]`)), 5_000, "the tab's page in its label");
   await a.page.click(`#tabs .tab[data-tab="${ended.tabs[0]}"]`);
   await past.locator("#item-count").waitFor({ timeout: 15_000 });
   await a.context.close();
