@@ -4,7 +4,7 @@
 // hash, so a link shares it. A session where a call runs has a 📞 badge; one whose page logged a
 // console error, an "errors" badge.
 
-import { ApiError, type Api, type SessionSummary } from "../api";
+import { ApiError, type Api, type SessionPage, type SessionSummary } from "../api";
 import { append, h, type View } from "../dom";
 import { browserName, formatDuration, formatStarted, sessionDuration, userLabel } from "../format";
 import { gridSelection, MAX_GRID, onGridChange, toggleInGrid } from "../grid-selection";
@@ -120,7 +120,7 @@ export function sessionListView(api: Api, initial: ListQuery): View {
   /** Fetches a page; `merge` folds the answer in, then the feed's events since are replayed. */
   async function fetchPage(
     params: { limit: number; cursor: string | null },
-    merge: (answer: Awaited<ReturnType<Api["listSessions"]>>) => void,
+    merge: (answer: SessionPage) => void,
   ): Promise<boolean> {
     const gen = generation;
     const mark = sinceFetch.length;
