@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
-import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer, storedEvents } from "./harness.mjs";
+import {
+  api, eventually, launchBrowser, openAgent, openSession, openUser, scratchDir, startServer, storedEvents,
+} from "./harness.mjs";
 
 let browser;
 let server;
@@ -273,4 +275,24 @@ test("with the console-errors filter on, a session joins the list when its page 
   await row.locator(".errors-badge").waitFor();
   await a.context.close();
   await u.context.close();
+});
+
+test("the list reconnects after a server restart and goes on showing new sessions", async () => {
+  const store = scratchDir();
+  let own = await startServer({ dataDir: store.dir });
+  try {
+    const a = await openAgent(browser, own);
+    await a.page.waitForSelector('#session-list-view[data-feed="open"]');
+    await own.stop();
+    await a.page.waitForSelector('#session-list-view[data-feed="retrying"]', { timeout: 10_000 });
+    own = await startServer({ port: own.port, dataDir: store.dir });
+    await a.page.waitForSelector('#session-list-view[data-feed="open"]', { timeout: 30_000 });
+    const u = await openUser(browser, own);
+    await a.page.locator(`.session-row[data-session-id="${u.id}"]`).waitFor({ timeout: 5_000 });
+    await u.context.close();
+    await a.context.close();
+  } finally {
+    await own.stop();
+    store.remove();
+  }
 });
