@@ -11,6 +11,7 @@ import type {
   SessionSummary as WireSessionSummary,
   TicketResponse,
 } from "../../generated/protocol";
+import { queryParams, type ListQuery } from "./list-query";
 import { liveQuery, type StartPoint } from "./protocol";
 
 export type { RecordingFile, SessionPage, Viewport } from "../../generated/protocol";
@@ -37,8 +38,8 @@ export type SessionSummary = WireSessionSummary & {
 export interface ListParams {
   limit?: number;
   cursor?: string | null;
-  live?: boolean;
-  q?: string;
+  /** Search and filters; none: every session. */
+  query?: ListQuery;
 }
 
 /** An HTTP error from the server, with its `ErrorBody` when it sent one. */
@@ -103,14 +104,23 @@ export class Api {
 
   /** `GET /api/v1/sessions`: newest first, paged by `next_cursor`. */
   async listSessions(params: ListParams = {}, signal?: AbortSignal): Promise<SessionPage> {
-    const q = new URLSearchParams();
+    const q = params.query ? queryParams(params.query) : new URLSearchParams();
     if (params.limit !== undefined) q.set("limit", String(params.limit));
     if (params.cursor) q.set("cursor", params.cursor);
-    if (params.live) q.set("live", "true");
-    if (params.q && params.q.trim() !== "") q.set("q", params.q.trim());
     const qs = q.toString();
     const res = await this.get(`/api/v1/sessions${qs ? `?${qs}` : ""}`, signal);
     return (await res.json()) as SessionPage;
+  }
+
+  /**
+   * `GET /api/v1/sessions/watch`: Server-Sent Events about the sessions `query` asks for, read
+   * through fetch() so the token stays in a header. Resolves once the server accepted it.
+   */
+  async watchSessions(query: ListQuery, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const qs = queryParams(query).toString();
+    const res = await this.get(`/api/v1/sessions/watch${qs ? `?${qs}` : ""}`, signal, "text/event-stream");
+    if (!res.body) throw new ApiError(0, "network", "the server sent no event stream");
+    return res.body;
   }
 
   /**

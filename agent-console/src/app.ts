@@ -1,11 +1,13 @@
 // The console's shell: sign-in, the header, and a hash router over the views
-// (`#/` the session list, `#/sessions/<id>` one session, `#/grid` the live grid). Hash routes
-// need nothing from the server beyond `/` and `/assets/`.
+// (`#/` the session list, `#/sessions?q=…` the list searched and filtered, `#/sessions/<id>` one
+// session, `#/grid` the live grid). Hash routes need nothing from the server beyond `/` and
+// `/assets/`.
 
 import { Api } from "./api";
 import { clearToken, loadToken } from "./auth";
 import { h, type View } from "./dom";
 import { gridSelection, onGridChange, setGridSelection } from "./grid-selection";
+import { EMPTY_QUERY, queryOfHash } from "./list-query";
 import { gridView } from "./views/grid";
 import { sessionListView } from "./views/session-list";
 import { sessionView } from "./views/session-view";
@@ -77,7 +79,7 @@ export function startApp(root: HTMLElement): void {
       show(gridView(api));
     } else {
       header.querySelector("#nav-sessions")?.classList.add("current");
-      show(sessionListView(api));
+      show(sessionListView(api, queryOfHash(location.hash) ?? EMPTY_QUERY));
     }
   }
 

@@ -3,7 +3,7 @@
 // into a live session the copy reaches. Pure, so what a replay shows at a moment is a unit test.
 
 import { consoleEntries, type ConsoleEntry } from "./console-log";
-import { viewportOf, type RrwebEvent, type Viewport } from "./rrweb-events";
+import { hrefOf, viewportOf, type RrwebEvent, type Viewport } from "./rrweb-events";
 
 export interface TabRecording {
   tab: string;
@@ -11,6 +11,8 @@ export interface TabRecording {
   console: ConsoleEntry[];
   /** Viewport changes in time order (tracker time). */
   viewports: Array<{ ts: number; viewport: Viewport }>;
+  /** The last page the tab loaded in the recording (its latest Meta event), if any. */
+  href: string | null;
   /** The server time when the fetch started: the recording covers everything before it. */
   fetchedAt: number;
 }
@@ -19,11 +21,13 @@ export interface TabRecording {
 export function tabRecording(tab: string, events: RrwebEvent[], fetchedAt: number): TabRecording {
   events.sort((a, b) => a.timestamp - b.timestamp);
   const viewports: TabRecording["viewports"] = [];
+  let href: string | null = null;
   for (const e of events) {
     const v = viewportOf(e);
     if (v) viewports.push({ ts: e.timestamp, viewport: v });
+    href = hrefOf(e) ?? href;
   }
-  return { tab, events, console: consoleEntries(events, tab), viewports, fetchedAt };
+  return { tab, events, console: consoleEntries(events, tab), viewports, href, fetchedAt };
 }
 
 /**

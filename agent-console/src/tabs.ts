@@ -76,6 +76,12 @@ export class TabTracker {
     return id;
   }
 
+  /** A known tab's page, learned from its recording (a recorded session has no live events). */
+  noteHref(id: string, href: string): void {
+    const tab = this.tabs.get(id);
+    if (tab) tab.href = href;
+  }
+
   countError(id: string): void {
     this.ensure(id).errors += 1;
   }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { browserName, formatAgo, formatDuration, formatOffset, sessionDuration, userLabel } from "../src/format";
-import { sortSessions } from "../src/sessions";
 
 describe("browserName", () => {
   const cases: Array<[string, string]> = [
@@ -55,10 +54,5 @@ describe("session fields", () => {
   it("labels a session by its user, else its id", () => {
     expect(userLabel({ user_id: "user-42", id: "0193e0b6-8c1e-7a4e-9b5e-1f2d3c4b5a69" })).toBe("user-42");
     expect(userLabel({ user_id: null, id: "0193e0b6-8c1e-7a4e-9b5e-1f2d3c4b5a69" })).toBe("anonymous · 4b5a69");
-  });
-  it("sorts live sessions first, then newest first", () => {
-    const s = (id: string, live: boolean, started_ms: number) => ({ id, live, started_ms });
-    const sorted = sortSessions([s("old-live", true, 1), s("new-ended", false, 9), s("new-live", true, 5), s("old-ended", false, 2)]);
-    expect(sorted.map((x) => x.id)).toEqual(["new-live", "old-live", "new-ended", "old-ended"]);
   });
 });

@@ -19,6 +19,11 @@ const log = (timestamp: number, text: string): RrwebEvent => ({
 });
 
 describe("tabRecording", () => {
+  it("knows the last page the tab loaded", () => {
+    const second: RrwebEvent = { type: 4, data: { href: "https://shop.example/cart", width: 1, height: 1 }, timestamp: 400 };
+    expect(tabRecording("t1", [second, meta(100, 1280, 720), log(500, "x")], 5000).href).toBe("https://shop.example/cart");
+    expect(tabRecording("t1", [log(500, "x")], 5000).href).toBeNull();
+  });
   it("puts fetched events in time order and picks out console lines and viewport changes", () => {
     const r = tabRecording("t1", [log(300, "later"), resize(200, 800, 600), meta(100, 1280, 720), log(150, "first")], 5000);
     expect(r.events.map((e) => e.timestamp)).toEqual([100, 150, 200, 300]);

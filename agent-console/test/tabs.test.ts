@@ -68,6 +68,14 @@ describe("TabTracker", () => {
     expect(t.active).toBe("a");
   });
 
+  it("labels a recorded session's known tab with the page its recording loaded, and no unknown one", () => {
+    const t = new TabTracker();
+    t.addKnown(["k1", "k2"]);
+    t.noteHref("k2", "https://x/cart");
+    t.noteHref("other", "https://x/elsewhere");
+    expect(t.list().map((x) => tabLabel(x))).toEqual(["Tab 1", "Tab 2 · /cart"]);
+  });
+
   it("lists tabs in the order first seen, known ones first, with href and viewport", () => {
     const t = new TabTracker();
     t.addKnown(["k"]);

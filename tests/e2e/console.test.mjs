@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
-import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer } from "./harness.mjs";
+import {
+  api, eventually, launchBrowser, openAgent, openSession, openUser, scratchDir, startServer, storedEvents,
+} from "./harness.mjs";
 
 let browser;
 let server;
@@ -159,7 +161,8 @@ test("four live sessions play side by side in the grid", async () => {
 test("an ended session replays from the session list", async () => {
   const u = await user();
   await u.page.click("#add-item");
-  await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).records > 3, 5_000, "events");
+  // The summary's `records` is 0 for sessions the directory answers for: count the stored events.
+  await eventually(async () => (await storedEvents(server, u.id)).length > 3, 5_000, "events");
   await u.context.close();
   await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).end_reason, 15_000, "the end");
   const a = await agent();
@@ -167,4 +170,129 @@ test("an ended session replays from the session list", async () => {
   await a.page.waitForSelector('#session-view[data-mode="recorded"]');
   await a.page.frameLocator("#past-view iframe").locator("#item-count").waitFor({ timeout: 15_000 });
   await a.context.close();
+});
+
+test("a session that starts while the list is open appears in it within seconds, without a reload, and shows ended when it ends", async () => {
+  const a = await agent();
+  await a.page.waitForSelector('#session-list-view[data-feed="open"]');
+  // Gone if the page reloads.
+  await a.page.evaluate(() => { window.listNotReloaded = true; });
+  const opened = Date.now();
+  const u = await user();
+  const row = a.page.locator(`.session-row[data-session-id="${u.id}"]`);
+  await row.waitFor({ timeout: 5_000 });
+  const lag = Date.now() - opened;
+  console.log(`new session in the list after ${lag} ms (page load included)`);
+  assert.ok(lag < 5_000, `the new session took ${lag} ms to show`);
+  assert.equal(await row.getAttribute("data-live"), "true");
+  assert.equal(await a.page.evaluate(() => window.listNotReloaded), true, "the list was not reloaded");
+  // Newest first: it is the top row.
+  assert.equal(await a.page.locator(".session-row").first().getAttribute("data-session-id"), u.id);
+
+  await u.context.close();
+  await a.page.locator(`.session-row[data-session-id="${u.id}"][data-live="false"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await a.page.evaluate(() => window.listNotReloaded), true, "the list was not reloaded");
+  await a.context.close();
+});
+
+test("a shared link with a search restores the search box and the filtered list, and typing updates both", async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const alice = await user();
+  const bob = await user();
+  await alice.page.evaluate((name) => window.cobrowse.identify(name), `alice-${tag}`);
+  await bob.page.evaluate((name) => window.cobrowse.identify(name), `bob-${tag}`);
+  await eventually(async () => {
+    const found = await api(server, `/api/v1/sessions?q=alice-${tag}`);
+    return found.sessions.length === 1 && found.sessions[0].id === alice.id;
+  }, 10_000, "alice's user id in the directory");
+
+  const a = await agent();
+  await a.page.goto(`${server.url}/#/sessions?q=alice-${tag}&status=live`);
+  await a.page.waitForSelector(`.session-row[data-session-id="${alice.id}"]`);
+  assert.equal(await a.page.inputValue("#search"), `alice-${tag}`);
+  assert.equal(await a.page.inputValue("#status-filter"), "live");
+  assert.deepEqual(await a.page.locator(".session-row").evaluateAll((rows) => rows.map((r) => r.dataset.sessionId)), [alice.id]);
+
+  await a.page.fill("#search", `BOB-${tag}`);
+  await a.page.waitForSelector(`.session-row[data-session-id="${bob.id}"]`);
+  await eventually(async () => (await a.page.locator(".session-row").count()) === 1, 5_000, "only bob's session");
+  const hash = await a.page.evaluate(() => location.hash);
+  assert.equal(hash, `#/sessions?q=BOB-${tag}&status=live`);
+  // A session opened from the search leads back to it.
+  await a.page.click(`.session-row[data-session-id="${bob.id}"]`);
+  await a.page.waitForSelector("#session-view");
+  await a.page.click("#back-to-list");
+  await a.page.waitForSelector(`.session-row[data-session-id="${bob.id}"]`);
+  assert.equal(await a.page.inputValue("#search"), `BOB-${tag}`);
+
+  // The link restores the same list in another agent's console.
+  const b = await agent();
+  await b.page.goto(`${server.url}/${hash}`);
+  await b.page.waitForSelector(`.session-row[data-session-id="${bob.id}"]`);
+  assert.equal(await b.page.inputValue("#search"), `BOB-${tag}`);
+  assert.equal(await b.page.locator(".session-row").count(), 1);
+  for (const x of [a, b, alice, bob]) await x.context.close();
+});
+
+test("an ended session with two tabs replays each of them", async () => {
+  const u = await user();
+  const second = await u.context.newPage();
+  await second.goto(`${server.url}/demo/second.html`);
+  await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).tabs.length === 2, 10_000, "two tabs");
+  await u.context.close();
+  const ended = await eventually(async () => {
+    const s = await api(server, `/api/v1/sessions/${u.id}`);
+    return s.end_reason ? s : null;
+  }, 15_000, "the end");
+  assert.equal(ended.tabs.length, 2, "an ended session lists every tab it had");
+
+  const a = await agent();
+  await a.page.goto(`${server.url}/#/sessions/${u.id}`);
+  await a.page.waitForSelector('#session-view[data-mode="recorded"]');
+  assert.equal(await a.page.locator("#tabs .tab").count(), 2);
+  const past = a.page.frameLocator("#past-view iframe");
+  await past.locator("#item-count").waitFor({ timeout: 15_000 });
+  await a.page.click(`#tabs .tab[data-tab="${ended.tabs[1]}"]`);
+  await past.locator("#shipping").waitFor({ timeout: 15_000 });
+  assert.equal(await a.page.getAttribute(`#tabs .tab[data-tab="${ended.tabs[1]}"]`, "aria-pressed"), "true");
+  await eventually(async () => /second\.html/.test(await a.page.textContent(`#tabs .tab[data-tab="${ended.tabs[1]}"]`)), 5_000, "the tab's page in its label");
+  await a.page.click(`#tabs .tab[data-tab="${ended.tabs[0]}"]`);
+  await past.locator("#item-count").waitFor({ timeout: 15_000 });
+  await a.context.close();
+});
+
+test("with the console-errors filter on, a session joins the list when its page logs an error", async () => {
+  const u = await user();
+  const a = await agent();
+  await a.page.goto(`${server.url}/#/sessions?errors=true`);
+  await a.page.waitForSelector('#session-list-view[data-feed="open"]');
+  assert.equal(await a.page.isChecked("#errors-only"), true);
+  const row = a.page.locator(`.session-row[data-session-id="${u.id}"]`);
+  assert.equal(await row.count(), 0, "no error logged yet");
+  await u.page.click("#log-error");
+  await row.waitFor({ timeout: 10_000 });
+  assert.equal(await row.getAttribute("data-errors"), "true");
+  await row.locator(".errors-badge").waitFor();
+  await a.context.close();
+  await u.context.close();
+});
+
+test("the list reconnects after a server restart and goes on showing new sessions", async () => {
+  const store = scratchDir();
+  let own = await startServer({ dataDir: store.dir });
+  try {
+    const a = await openAgent(browser, own);
+    await a.page.waitForSelector('#session-list-view[data-feed="open"]');
+    await own.stop();
+    await a.page.waitForSelector('#session-list-view[data-feed="retrying"]', { timeout: 10_000 });
+    own = await startServer({ port: own.port, dataDir: store.dir });
+    await a.page.waitForSelector('#session-list-view[data-feed="open"]', { timeout: 30_000 });
+    const u = await openUser(browser, own);
+    await a.page.locator(`.session-row[data-session-id="${u.id}"]`).waitFor({ timeout: 5_000 });
+    await u.context.close();
+    await a.context.close();
+  } finally {
+    await own.stop();
+    store.remove();
+  }
 });

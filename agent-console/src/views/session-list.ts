@@ -1,27 +1,31 @@
-// The session list: live sessions first, then recent ones, newest first; refreshed every few
-// seconds; searchable (user id, URL, metadata), filterable to live ones, paged with "Load more".
-// A session where a call runs has a 📞 badge.
+// The session list: newest first, searched and filtered as the agent types (views/list-filters.ts),
+// paged with "Load more", and kept current by the server's watch feed (session-watch.ts) rather
+// than by polling: sessions appear, change and leave by themselves. The search lives in the URL
+// hash, so a link shares it. A session where a call runs has a 📞 badge; one whose page logged a
+// console error, an "errors" badge.
 
-import { ApiError, type Api, type SessionSummary } from "../api";
-import { h, type View } from "../dom";
+import { ApiError, type Api, type SessionPage, type SessionSummary } from "../api";
+import { append, h, type View } from "../dom";
 import { browserName, formatDuration, formatStarted, sessionDuration, userLabel } from "../format";
 import { gridSelection, MAX_GRID, onGridChange, toggleInGrid } from "../grid-selection";
-import { sortSessions } from "../sessions";
+import { isFiltered, listHash, type ListQuery } from "../list-query";
+import { emptyPage, withoutSession, withPage, withSession, type SessionPageState } from "../session-page";
+import { retryDelay, watchSessions, type FeedState, type WatchEvent } from "../session-watch";
+import { ListFilters } from "./list-filters";
 
-const POLL_MS = 3000;
 const PAGE = 50;
-/** With a filter the server may answer empty pages that still have a cursor; follow a few. */
-const MAX_EMPTY_PAGES = 5;
 
-export function sessionListView(api: Api): View {
-  const search = h("input", {
-    id: "search",
-    type: "search",
-    placeholder: "Search user id, URL, metadata…",
-    "aria-label": "Search sessions",
-    autocomplete: "off",
-  });
-  const liveOnly = h("input", { id: "live-only", type: "checkbox" });
+/** The list's hash as the agent last left it: "← Sessions" in a session goes back to that search. */
+let lastListHash = "#/";
+
+export function sessionListHash(): string {
+  return lastListHash;
+}
+/** The most a reload asks for at once (the server's page limit). */
+const MAX_PAGE = 200;
+
+export function sessionListView(api: Api, initial: ListQuery): View {
+  const filters = new ListFilters(initial, (query) => start(query));
   const listStatus = h("span", { id: "list-status", class: "muted", "aria-live": "polite" });
   const openGrid = h("a", { id: "open-grid", class: "button", href: "#/grid" });
   const tbody = h("tbody");
@@ -50,116 +54,129 @@ export function sessionListView(api: Api): View {
   const el = h(
     "section",
     { id: "session-list-view" },
-    h(
-      "div",
-      { class: "toolbar" },
-      h("h2", {}, "Sessions"),
-      search,
-      h("label", { class: "check" }, liveOnly, " Live only"),
-      listStatus,
-      openGrid,
-    ),
+    h("div", { class: "toolbar" }, h("h2", {}, "Sessions"), filters.el, listStatus, openGrid),
     table,
     empty,
     loadMore,
   );
 
-  const sessions = new Map<string, SessionSummary>();
+  let query = initial;
+  let page: SessionPageState<SessionSummary> = emptyPage();
   const rows = new Map<string, HTMLTableRowElement>();
-  /** Cursor of the next page of the plain listing; null: no more; undefined: first page not loaded. */
-  let cursor: string | null | undefined;
-  /** Bumped when the filter changes, so answers to an older filter are dropped. */
-  let generation = 0;
-  let refreshing = false;
+  /** The first page for the current query arrived. */
   let loaded = false;
-  let destroyed = false;
-
-  const params = () => ({ q: search.value, live: liveOnly.checked });
+  /** Bumped by every new query and every reload: answers to an older one are dropped. */
+  let generation = 0;
+  /** Feed events that arrived while a page was being fetched: replayed over the page's answer. */
+  const sinceFetch: WatchEvent[] = [];
+  let fetching = 0;
+  let stopWatch: () => void = () => {};
+  let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  let feed: FeedState = { state: "connecting" };
+  let problem = "";
 
   function describe(e: unknown): string {
     return e instanceof ApiError ? e.message : (e as Error).message;
   }
 
-  /** Fetches the first page (and, unless filtering to live ones, every live session). */
-  async function refresh(): Promise<void> {
-    if (refreshing) return;
-    refreshing = true;
+  /** A new query: the list empties and the feed for the new query starts. */
+  function start(next: ListQuery): void {
+    query = next;
+    const hash = listHash(next);
+    lastListHash = hash;
+    if (location.hash !== hash && !(hash === "#/" && location.hash === "")) {
+      // Replacing, not pushing: no hashchange (the view stays), and Back leaves the list.
+      history.replaceState(history.state, "", hash);
+    }
+    generation++;
+    stopWatch();
+    if (reloadTimer !== null) clearTimeout(reloadTimer);
+    page = emptyPage();
+    loaded = false;
+    problem = "";
+    render();
+    stopWatch = watchSessions(api, next, onEvent, (state) => {
+      feed = state;
+      render();
+    });
+  }
+
+  function apply(event: WatchEvent): void {
+    if (event.kind === "session") page = withSession(page, event.session);
+    else if (event.kind === "gone") page = withoutSession(page, event.id);
+  }
+
+  function onEvent(event: WatchEvent): void {
+    if (event.kind === "ready" || event.kind === "reset") {
+      // Subscribed (again): what the list shows may have missed changes; load it now.
+      void reload(0);
+      return;
+    }
+    apply(event);
+    if (fetching > 0) sinceFetch.push(event);
+    render();
+  }
+
+  /** Fetches a page; `merge` folds the answer in, then the feed's events since are replayed. */
+  async function fetchPage(
+    params: { limit: number; cursor: string | null },
+    merge: (answer: SessionPage) => void,
+  ): Promise<boolean> {
     const gen = generation;
+    const mark = sinceFetch.length;
+    fetching++;
     try {
-      const { q, live } = params();
-      const first = api.listSessions({ limit: PAGE, q, live });
-      const liveList = live ? null : api.listSessions({ limit: 200, q, live: true });
-      const [page, livePage] = await Promise.all([first, liveList]);
-      if (gen !== generation || destroyed) return;
-      const fresh = new Set<string>();
-      for (const s of [...page.sessions, ...(livePage?.sessions ?? [])]) {
-        sessions.set(s.id, s);
-        fresh.add(s.id);
-      }
-      if (cursor === undefined) cursor = page.next_cursor;
-      // Sessions shown as live that neither answer covered may have ended: ask about them.
-      const stale = [...sessions.values()].filter((s) => s.live && !fresh.has(s.id)).slice(0, 10);
-      const updates = await Promise.allSettled(stale.map((s) => api.session(s.id, undefined, { activity: false })));
-      if (gen !== generation || destroyed) return;
-      for (const u of updates) if (u.status === "fulfilled") sessions.set(u.value.id, u.value);
-      if (live) for (const [id, s] of sessions) if (!s.live) sessions.delete(id);
-      // A filtered first page may be empty with more to look at.
-      let pages = 0;
-      while (!loaded && sessions.size === 0 && cursor && pages++ < MAX_EMPTY_PAGES) {
-        await more(gen);
-      }
-      loaded = true;
-      listStatus.textContent = "";
-      listStatus.dataset["state"] = "ok";
-    } catch (e) {
-      if (gen === generation && !destroyed) {
-        listStatus.textContent = `Could not refresh: ${describe(e)}`;
-        listStatus.dataset["state"] = "error";
-      }
+      const answer = await api.listSessions({ ...params, query });
+      if (gen !== generation) return false;
+      merge(answer);
+      for (const event of sinceFetch.slice(mark)) apply(event);
+      return true;
     } finally {
-      refreshing = false;
+      fetching--;
+      if (fetching === 0) sinceFetch.length = 0;
+    }
+  }
+
+  /** Loads the list from the top again, as much of it as is shown; retries while it fails. */
+  async function reload(attempt: number): Promise<void> {
+    if (reloadTimer !== null) clearTimeout(reloadTimer);
+    reloadTimer = null;
+    const gen = ++generation;
+    const limit = Math.min(MAX_PAGE, Math.max(PAGE, page.sessions.length));
+    try {
+      const fresh = await fetchPage({ limit, cursor: null }, (answer) => {
+        page = withPage(page, answer, true);
+      });
+      if (!fresh) return;
+      loaded = true;
+      problem = "";
+    } catch (e) {
+      if (gen !== generation) return;
+      problem = `Could not load the list: ${describe(e)}`;
+      if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) {
+        reloadTimer = setTimeout(() => void reload(attempt + 1), retryDelay(attempt));
+      }
     }
     render();
   }
 
-  async function more(gen: number): Promise<void> {
-    if (!cursor) return;
-    const page = await api.listSessions({ limit: PAGE, cursor, ...params() });
-    if (gen !== generation || destroyed) return;
-    for (const s of page.sessions) sessions.set(s.id, s);
-    cursor = page.next_cursor;
-  }
-
   async function loadMoreClicked(): Promise<void> {
-    const gen = generation;
+    const cursor = page.cursor;
+    if (!cursor) return;
     loadMore.disabled = true;
     try {
-      const before = sessions.size;
-      let pages = 0;
-      do {
-        await more(gen);
-      } while (gen === generation && sessions.size === before && cursor && ++pages < MAX_EMPTY_PAGES);
+      await fetchPage({ limit: PAGE, cursor }, (answer) => {
+        page = withPage(page, answer, false);
+      });
     } catch (e) {
-      listStatus.textContent = `Could not load more: ${describe(e)}`;
-      listStatus.dataset["state"] = "error";
+      problem = `Could not load more: ${describe(e)}`;
     } finally {
       loadMore.disabled = false;
       render();
     }
   }
 
-  function resetAndRefresh(): void {
-    generation++;
-    sessions.clear();
-    cursor = undefined;
-    loaded = false;
-    refreshing = false;
-    listStatus.textContent = "Loading…";
-    render();
-    void refresh();
-  }
-
-  function row(s: SessionSummary, inGrid: boolean): HTMLTableRowElement {
+  function row(s: SessionSummary, inGrid: boolean, now: number): HTMLTableRowElement {
     let tr = rows.get(s.id);
     if (!tr) {
       const checkbox = h("input", {
@@ -192,7 +209,6 @@ export function sessionListView(api: Api): View {
       });
       rows.set(s.id, tr);
     }
-    const now = Date.now();
     const cells = tr.children;
     const checkbox = cells[0]!.firstElementChild as HTMLInputElement;
     checkbox.checked = inGrid;
@@ -207,67 +223,78 @@ export function sessionListView(api: Api): View {
     cells[4]!.textContent = formatStarted(s.started_ms, now);
     (cells[4] as HTMLElement).title = new Date(s.started_ms).toLocaleString();
     cells[5]!.textContent = formatDuration(sessionDuration(s, now));
-    const state = cells[6] as HTMLElement;
     tr.dataset["live"] = String(s.live);
+    tr.dataset["call"] = String(s.call === true);
+    tr.dataset["errors"] = String(s.console_errors === true);
     tr.classList.toggle("is-live", s.live);
-    const badge = s.live
-      ? h("span", { class: "live-badge" }, "LIVE")
-      : h("span", { class: "ended-badge" }, s.end_reason === "idle" ? "idle" : s.ended_ms ? "ended" : "inactive");
-    if (state.firstElementChild?.className !== badge.className) state.replaceChildren(badge);
-    const call = s.call === true;
-    tr.dataset["call"] = String(call);
-    const callBadge = state.querySelector(".call-badge");
-    if (call && !callBadge) {
-      state.appendChild(h("span", { class: "call-badge", title: "call in progress", "aria-label": "call in progress", role: "img" }, "📞"));
-    } else if (!call) callBadge?.remove();
+    badges(cells[6] as HTMLElement, s);
     return tr;
   }
 
+  /** The state cell: live or how it ended, then a call and console errors; redrawn only on change. */
+  function badges(cell: HTMLElement, s: SessionSummary): void {
+    const ended = s.end_reason === "idle" ? "idle" : s.ended_ms ? "ended" : "inactive";
+    const key = `${s.live ? "live" : ended}|${s.call === true}|${s.console_errors === true}`;
+    if (cell.dataset["key"] === key) return;
+    cell.dataset["key"] = key;
+    cell.replaceChildren();
+    append(
+      cell,
+      s.live ? h("span", { class: "live-badge" }, "LIVE") : h("span", { class: "ended-badge" }, ended),
+      s.call === true
+        ? h("span", { class: "call-badge", title: "call in progress", "aria-label": "call in progress", role: "img" }, "📞")
+        : null,
+      s.console_errors === true
+        ? h("span", { class: "errors-badge", title: "the page logged console errors" }, "errors")
+        : null,
+    );
+  }
+
+  function statusLine(): { text: string; state: string } {
+    if (problem) return { text: problem, state: "error" };
+    if (feed.state === "failed") return { text: `Live updates stopped: ${feed.reason}`, state: "error" };
+    if (feed.state === "retrying") return { text: "Reconnecting for live updates…", state: "retrying" };
+    if (!loaded) return { text: "Loading…", state: "loading" };
+    return { text: "", state: "ok" };
+  }
+
   function render(): void {
-    const list = sortSessions([...sessions.values()].filter((s) => !liveOnly.checked || s.live));
+    const now = Date.now();
     const inGrid = new Set(gridSelection());
-    const wanted = list.map((s) => row(s, inGrid.has(s.id)));
+    const wanted = page.sessions.map((s) => row(s, inGrid.has(s.id), now));
     // Reorder in place: rows keep their focus and checkbox state.
     wanted.forEach((tr, i) => {
       if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] ?? null);
     });
-    while (tbody.children.length > wanted.length) tbody.lastElementChild!.remove();
-    for (const [id, tr] of rows) if (!sessions.has(id)) { tr.remove(); rows.delete(id); }
-    loadMore.hidden = !cursor;
-    empty.hidden = list.length > 0 || !loaded;
-    empty.textContent = search.value.trim() || liveOnly.checked ? "No sessions match." : "No sessions yet. Open a page with the tracker to start one.";
+    while (tbody.children.length > wanted.length) tbody.lastElementChild?.remove();
+    const shown = new Set(page.sessions.map((s) => s.id));
+    for (const id of [...rows.keys()]) if (!shown.has(id)) rows.delete(id);
+    loadMore.hidden = !page.cursor;
+    empty.hidden = page.sessions.length > 0 || !loaded;
+    empty.textContent = isFiltered(query) ? "No sessions match." : "No sessions yet. Open a page with the tracker to start one.";
+    const status = statusLine();
+    listStatus.textContent = status.text;
+    listStatus.dataset["state"] = status.state;
+    el.dataset["feed"] = feed.state;
     const n = inGrid.size;
     openGrid.textContent = `Live grid (${n}/${MAX_GRID})`;
     openGrid.dataset["count"] = String(n);
   }
 
-  let debounce: ReturnType<typeof setTimeout> | null = null;
-  search.addEventListener("input", () => {
-    if (debounce !== null) clearTimeout(debounce);
-    debounce = setTimeout(resetAndRefresh, 300);
-  });
-  search.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      if (debounce !== null) clearTimeout(debounce);
-      resetAndRefresh();
-    }
-  });
-  liveOnly.addEventListener("change", resetAndRefresh);
   loadMore.addEventListener("click", () => void loadMoreClicked());
   const unsubscribe = onGridChange(() => render());
-
-  const poll = setInterval(() => void refresh(), POLL_MS);
-  // Durations of live sessions tick between polls.
+  // Durations of live sessions tick on their own.
   const tick = setInterval(render, 1000);
-  resetAndRefresh();
+  start(initial);
 
   return {
     el,
     destroy() {
-      destroyed = true;
-      clearInterval(poll);
+      generation++;
+      stopWatch();
       clearInterval(tick);
-      if (debounce !== null) clearTimeout(debounce);
+      if (reloadTimer !== null) clearTimeout(reloadTimer);
+      filters.destroy();
       unsubscribe();
     },
   };

@@ -5,6 +5,7 @@
 
 import { ApiError, type Api } from "../api";
 import { h, type View } from "../dom";
+import { sessionListHash } from "./session-list";
 import { mountSession } from "./session/controller";
 
 export function sessionView(api: Api, sessionId: string): View {
@@ -23,7 +24,7 @@ export function sessionView(api: Api, sessionId: string): View {
         e instanceof ApiError && e.status === 404
           ? `Session ${sessionId} does not exist (it may have expired).`
           : `Could not load session ${sessionId}: ${(e as Error).message}`;
-      el.replaceChildren(h("a", { href: "#/", id: "back-to-list" }, "← Sessions"), h("p", { class: "error" }, message));
+      el.replaceChildren(h("a", { href: sessionListHash(), id: "back-to-list" }, "← Sessions"), h("p", { class: "error" }, message));
     },
   );
 

@@ -168,6 +168,9 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary)
   function render(): void {
     el.dataset["mode"] = mode;
     const tab = watchedTab();
+    // A recorded tab is labelled with its page once its recording is loaded.
+    const shown = stage.recording;
+    if (!live && shown?.href) recordedTabs.noteHref(shown.tab, shown.href);
     const inPast = mode !== "live";
     const liveStatus = live ? { status: live.status, detail: live.statusDetail } : null;
     header.render({

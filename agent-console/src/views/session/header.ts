@@ -8,6 +8,7 @@ import { browserName, userLabel } from "../../format";
 import type { ConnectionStatus } from "../../feed";
 import type { Viewport } from "../../rrweb-events";
 import { tabLabel, type TabInfo } from "../../tabs";
+import { sessionListHash } from "../session-list";
 
 export interface HeaderState {
   /** `ended` for a recorded session. */
@@ -29,7 +30,7 @@ export class SessionHeader {
     this.el = h(
       "header",
       { class: "session-header" },
-      h("a", { href: "#/", id: "back-to-list", class: "link" }, "← Sessions"),
+      h("a", { href: sessionListHash(), id: "back-to-list", class: "link" }, "← Sessions"),
       h("h2", { id: "session-user" }, userLabel(summary)),
       h("span", { id: "session-url", class: "url", title: summary.url }, summary.url || "—"),
       h("span", { id: "session-browser", class: "browser" }, browserName(summary.user_agent)),

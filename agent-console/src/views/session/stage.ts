@@ -54,6 +54,11 @@ export class SessionStage {
     return this.pastTab;
   }
 
+  /** The recording on screen (also when it could not be replayed). */
+  get recording(): TabRecording | null {
+    return this.pastRecording;
+  }
+
   get hasReplayer(): boolean {
     return this.past !== null;
   }
