@@ -18,6 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::agent_auth::{BearerAgent, LiveAgent};
 use super::error::ApiError;
 use crate::clock::now_ms;
+use crate::directory::index::Change;
 use crate::directory::query::{MAX_QUERY_BYTES, Query as ListQuery, Status};
 use crate::protocol::{SessionGone, SessionId, SessionPage, SessionSummary};
 use crate::state::AppState;
@@ -172,39 +173,37 @@ fn changes(
         .data(format!("{{\"now_ms\":{}}}", now_ms()));
     let first = futures::stream::once(async move { Ok(ready) });
     let rest = futures::stream::unfold(
-        (state, query, receiver, false),
-        |(state, query, mut receiver, done)| async move {
-            if done {
-                return None;
-            }
+        (state, query, receiver),
+        |(state, query, mut receiver)| async move {
             loop {
                 let change = tokio::select! {
                     _ = state.shutdown.cancelled() => return None,
                     change = receiver.recv() => change,
                 };
                 let event = match change {
-                    Ok(change) => {
-                        let now = change.after.as_ref().filter(|a| query.matches(a));
-                        if let Some(after) = now {
-                            let summary = local(&state, after.summary(now_ms()));
-                            let data =
-                                serde_json::to_string(&summary).expect("summaries serialize");
-                            SseEvent::default().event("session").data(data)
-                        } else if change.before.as_ref().is_some_and(|b| query.matches(b)) {
-                            let id = change.before.as_ref().map(|b| b.id).expect("checked above");
-                            let data =
-                                serde_json::to_string(&SessionGone { id }).expect("ids serialize");
-                            SseEvent::default().event("gone").data(data)
-                        } else {
-                            continue;
-                        }
-                    }
+                    Ok(change) => match watched(&state, &query, &change) {
+                        Some(event) => event,
+                        None => continue,
+                    },
                     Err(RecvError::Lagged(_)) => SseEvent::default().event("reset").data("{}"),
                     Err(RecvError::Closed) => return None,
                 };
-                return Some((Ok(event), (state, query, receiver, false)));
+                return Some((Ok(event), (state, query, receiver)));
             }
         },
     );
     futures::StreamExt::chain(first, rest)
+}
+
+/// What a watcher of `query` hears of `change`: the summary if it matches now, `gone` if it
+/// matched before and no longer does, nothing otherwise.
+fn watched(state: &AppState, query: &ListQuery, change: &Change) -> Option<SseEvent> {
+    if let Some(after) = change.after.as_ref().filter(|a| query.matches(a)) {
+        let summary = local(state, after.summary(now_ms()));
+        let data = serde_json::to_string(&summary).expect("summaries serialize");
+        return Some(SseEvent::default().event("session").data(data));
+    }
+    let before = change.before.as_ref().filter(|b| query.matches(b))?;
+    let data = serde_json::to_string(&SessionGone { id: before.id }).expect("ids serialize");
+    Some(SseEvent::default().event("gone").data(data))
 }
