@@ -40,7 +40,7 @@ pub enum Command {
     /// Inspect sessions on a running server.
     Sessions(SessionsArgs),
     /// Drive simulated trackers and agents against a server and report what it sustains.
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
     /// Run the load tool's storage-free baseline relay (`load --baseline` starts one itself).
     #[command(hide = true)]
     Relay(RelayArgs),

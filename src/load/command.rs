@@ -32,7 +32,8 @@ pub enum LoadCommandError {
 
 /// Runs what the flags ask for and prints the report (or, with `--step`, one per step and then
 /// the knee).
-pub async fn run_command(args: LoadArgs) -> Result<(), LoadCommandError> {
+pub async fn run_command(args: Box<LoadArgs>) -> Result<(), LoadCommandError> {
+    let args = *args;
     open_files::raise();
     if let Some(agents) = args.call_agents {
         let report = run_calls(CallLoadConfig {
