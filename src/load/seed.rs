@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde_bytes::ByteBuf;
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use cobrowse::protocol::{
     Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent, TrackerEventKind,
@@ -232,10 +233,10 @@ async fn create(config: &SeedConfig, index: usize, live: bool) -> Option<Socket>
     ws.send(binary(&TrackerMessage::End { reason: None }))
         .await
         .ok()?;
-    // The server closes the socket once the end is recorded.
-    tokio::time::timeout(REPLY_TIMEOUT, closed(&mut ws))
+    // The server closes the socket normally once the end is recorded.
+    tokio::time::timeout(REPLY_TIMEOUT, closed_normally(&mut ws))
         .await
-        .ok()?;
+        .ok()??;
     Some(ws)
 }
 
@@ -252,13 +253,17 @@ async fn acked(ws: &mut Socket, seq: u64) -> Option<()> {
     None
 }
 
-/// Reads until the socket closes.
-async fn closed(ws: &mut Socket) {
+/// Reads until the server closes the socket; whether it closed with 1000 (the session ended),
+/// not with a refusal.
+async fn closed_normally(ws: &mut Socket) -> Option<()> {
     while let Some(Ok(message)) = ws.next().await {
-        if let Message::Close(_) = message {
-            break;
+        if let Message::Close(frame) = message {
+            return frame
+                .is_some_and(|f| f.code == CloseCode::Normal)
+                .then_some(());
         }
     }
+    None
 }
 
 /// Keeps a live session's tracker connected (reading, so the server's pings are answered) until
