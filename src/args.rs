@@ -40,7 +40,7 @@ pub enum Command {
     /// Inspect sessions on a running server.
     Sessions(SessionsArgs),
     /// Drive simulated trackers and agents against a server and report what it sustains.
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
     /// Run the load tool's storage-free baseline relay (`load --baseline` starts one itself).
     #[command(hide = true)]
     Relay(RelayArgs),
@@ -128,6 +128,45 @@ pub struct LoadArgs {
     /// Calls at once, with `--call-agents`.
     #[arg(long, default_value_t = 1, requires = "call_agents")]
     pub call_sessions: usize,
+    /// Fill the server's session directory instead: create this many sessions, each with its
+    /// own user id (`user-00042@example.com`) and metadata (`plan`, `account`), a few events
+    /// acknowledged, and then ended, except `--seed-live` of them, which stay connected for
+    /// `--duration` (or until interrupted). The report is printed once all are created.
+    #[arg(long, value_name = "N", conflicts_with_all = ["baseline", "step", "call_agents"])]
+    pub seed_sessions: Option<usize>,
+    /// Of the seeded sessions, how many stay live.
+    #[arg(long, default_value_t = 0, requires = "seed_sessions")]
+    pub seed_live: usize,
+    /// Incremental events each seeded tracker sends (after the page's Meta event).
+    #[arg(long, default_value_t = 3, requires = "seed_sessions")]
+    pub seed_events: usize,
+    /// Time the session list and its search instead (`--requests` each, one at a time and
+    /// `--concurrency` at once), on a server already seeded; with `--peer`, also how long a
+    /// session started and ended here takes to show on the peer.
+    #[arg(long, conflicts_with_all = ["baseline", "step", "call_agents", "seed_sessions"])]
+    pub directory_bench: bool,
+    /// A list query to time, NAME:PARAMS (e.g. `live:status=live&limit=50`; repeatable);
+    /// default: the live list, the whole list, a search matching ten, one matching nothing, a
+    /// user prefix matching ten.
+    #[arg(
+        long = "query",
+        value_name = "NAME:PARAMS",
+        requires = "directory_bench"
+    )]
+    pub queries: Vec<String>,
+    /// Requests per query with `--directory-bench`.
+    #[arg(long, default_value_t = 1000, requires = "directory_bench")]
+    pub requests: usize,
+    /// Requests in flight at once for the concurrent rows of `--directory-bench`.
+    #[arg(long, default_value_t = 8, requires = "directory_bench")]
+    pub concurrency: usize,
+    /// Another node sharing the server's store: `--directory-bench` times how long sessions
+    /// started and ended on `--server` take to show in this node's list.
+    #[arg(long, requires = "directory_bench")]
+    pub peer: Option<String>,
+    /// Sessions started and ended, one at a time, for the `--peer` measurement.
+    #[arg(long, default_value_t = 50, requires = "peer")]
+    pub propagation: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -25,6 +25,11 @@ pub struct Metrics {
     /// power away (or touch nothing on the page) go ahead without their record, so this counts
     /// what the audit trail is missing; everything else is refused (`rejected{reason="no_record"}`).
     pub agent_records_lost: IntCounter,
+    /// The session directory's size, set from `Directory::stats` when `/metrics` is read.
+    pub directory_sessions: IntGauge,
+    pub directory_live: IntGauge,
+    pub directory_entries: IntGauge,
+    pub directory_heap_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -95,6 +100,26 @@ impl Metrics {
                 "Agent records that could not be queued on their session's writer",
             )
             .expect("valid metric"),
+            directory_sessions: IntGauge::new(
+                "cobrowse_directory_sessions",
+                "Sessions in this node's session directory",
+            )
+            .expect("valid metric"),
+            directory_live: IntGauge::new(
+                "cobrowse_directory_live",
+                "Live sessions in this node's session directory",
+            )
+            .expect("valid metric"),
+            directory_entries: IntGauge::new(
+                "cobrowse_directory_entries",
+                "Entries in the session directory index: listed, or waiting for their start record",
+            )
+            .expect("valid metric"),
+            directory_heap_bytes: IntGauge::new(
+                "cobrowse_directory_heap_bytes",
+                "The session directory index's own estimate of its heap use",
+            )
+            .expect("valid metric"),
             registry,
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -109,6 +134,10 @@ impl Metrics {
             Box::new(m.signal_latency.clone()),
             Box::new(m.rejected.clone()),
             Box::new(m.agent_records_lost.clone()),
+            Box::new(m.directory_sessions.clone()),
+            Box::new(m.directory_live.clone()),
+            Box::new(m.directory_entries.clone()),
+            Box::new(m.directory_heap_bytes.clone()),
         ];
         for c in collectors {
             m.registry.register(c).expect("metric names are unique");

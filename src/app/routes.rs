@@ -177,6 +177,14 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    // The directory's size is read when asked for: one read lock, no bookkeeping on its hot path.
+    let directory = state.directory.stats();
+    let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let m = &state.metrics;
+    m.directory_sessions.set(gauge(directory.sessions));
+    m.directory_live.set(gauge(directory.live));
+    m.directory_entries.set(gauge(directory.entries));
+    m.directory_heap_bytes.set(gauge(directory.heap_bytes));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -6,10 +6,12 @@ use std::fmt::Display;
 use serde::Serialize;
 
 use super::call::{CallLoadConfig, run_calls};
+use super::directory::{self, DirectoryBenchError, DirectoryConfig, run_directory};
 use super::mix::{EventMix, MixError};
 use super::open_files;
 use super::relay::{RelayError, RelayProcess};
 use super::report::Report;
+use super::seed::{SeedConfig, seed};
 use super::sim::{LoadConfig, LoadError, run};
 use super::step::{self, Stepper, Targets};
 use crate::args::LoadArgs;
@@ -24,11 +26,14 @@ pub enum LoadCommandError {
     Relay(#[source] RelayError),
     #[error(transparent)]
     Report(#[from] serde_json::Error),
+    #[error(transparent)]
+    Directory(#[from] DirectoryBenchError),
 }
 
 /// Runs what the flags ask for and prints the report (or, with `--step`, one per step and then
 /// the knee).
-pub async fn run_command(args: LoadArgs) -> Result<(), LoadCommandError> {
+pub async fn run_command(args: Box<LoadArgs>) -> Result<(), LoadCommandError> {
+    let args = *args;
     open_files::raise();
     if let Some(agents) = args.call_agents {
         let report = run_calls(CallLoadConfig {
@@ -43,10 +48,44 @@ pub async fn run_command(args: LoadArgs) -> Result<(), LoadCommandError> {
         .await?;
         return print_report(args.json, &report);
     }
+    if args.directory_bench {
+        let report = run_directory(DirectoryConfig {
+            server: args.server,
+            token: args.token,
+            project_key: args.project_key,
+            queries: directory::queries(&args.queries),
+            requests: args.requests,
+            concurrency: args.concurrency,
+            peer: args.peer,
+            propagation: args.propagation,
+        })
+        .await?;
+        return print_report(args.json, &report);
+    }
     let mix = match &args.event_mix {
         Some(path) => EventMix::load(path)?,
         None => EventMix::demo(),
     };
+    if let Some(sessions) = args.seed_sessions {
+        let config = SeedConfig {
+            server: args.server,
+            project_key: args.project_key,
+            sessions,
+            live: args.seed_live,
+            events: args.seed_events,
+            hold: args.duration,
+            mix,
+            server_pid: args.server_pid,
+        };
+        let mut printed = Ok(());
+        seed(
+            config,
+            |report| printed = print_report(args.json, report),
+            interrupted(),
+        )
+        .await;
+        return printed;
+    }
     // Stopped when dropped, at the end of this function.
     let relay = if args.baseline {
         Some(
@@ -120,4 +159,18 @@ fn print_report<T: Serialize + Display>(json: bool, report: &T) -> Result<(), Lo
         print!("{report}");
     }
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: what ends a seeding run's hold early.
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(term) => { term.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
 }

@@ -14,15 +14,22 @@
 //! session in a video call through the server's SFU, each a
 //! [`Participant`](cobrowse::client::call::Participant) of the library's call client, and the
 //! server's CPU per media stream it forwards.
+//!
+//! With `--seed-sessions`, it fills the session directory instead ([`seed`]): thousands of
+//! sessions with distinct users and metadata, most of them ended, some held live; with
+//! `--directory-bench` it times the session list and search over them, and how fast a session
+//! started on one node shows on another ([`directory`]).
 
 mod agent;
 mod call;
 mod command;
+mod directory;
 mod mix;
 pub mod open_files;
 mod process;
 pub mod relay;
 mod report;
+mod seed;
 mod sim;
 mod step;
 

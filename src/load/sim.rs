@@ -218,7 +218,7 @@ fn watched_sessions(sessions: usize, fraction: f64) -> usize {
 
 /// Whether session `index` is one of the `watched` of `sessions`: exactly `watched` of them are,
 /// spread evenly over the indices (and so over the connect order).
-fn is_watched(index: usize, sessions: usize, watched: usize) -> bool {
+pub(super) fn is_watched(index: usize, sessions: usize, watched: usize) -> bool {
     sessions > 0 && (index * watched) % sessions < watched
 }
 
@@ -474,9 +474,7 @@ pub(super) async fn open_tracker(
     project_key: &str,
     index: usize,
 ) -> Option<(Socket, String)> {
-    let url = format!("{}/api/v1/track", ws_base(server));
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
-    let hello = TrackerMessage::Hello(Box::new(Hello {
+    let hello = Hello {
         protocol: PROTOCOL_VERSION,
         project_key: project_key.to_string(),
         session_token: None,
@@ -493,8 +491,17 @@ pub(super) async fn open_tracker(
         },
         user_id: Some(format!("load-user-{}", index)),
         metadata: Default::default(),
-    }));
-    ws.send(binary(&hello)).await.ok()?;
+    };
+    open_tracker_with(server, hello).await
+}
+
+/// A tracker's WebSocket that said `hello`, past the server's `welcome`, and its session's id.
+pub(super) async fn open_tracker_with(server: &str, hello: Hello) -> Option<(Socket, String)> {
+    let url = format!("{}/api/v1/track", ws_base(server));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+    ws.send(binary(&TrackerMessage::Hello(Box::new(hello))))
+        .await
+        .ok()?;
     while let Some(Ok(message)) = ws.next().await {
         if let Message::Binary(b) = message
             && let Ok(ServerMessage::Welcome { session_id, .. }) = rmp_serde::from_slice(&b)
@@ -505,7 +512,7 @@ pub(super) async fn open_tracker(
     None
 }
 
-fn binary(message: &TrackerMessage) -> Message {
+pub(super) fn binary(message: &TrackerMessage) -> Message {
     Message::Binary(
         rmp_serde::to_vec_named(message)
             .expect("tracker messages serialize")

@@ -146,3 +146,100 @@ async fn trackers_sending_on_acknowledgement_or_on_a_timer_lose_nothing() {
     }
     server.stop().await;
 }
+
+/// `cobrowse load --seed-sessions 20 --seed-live 5` fills the directory (the five live ones held
+/// while the seeder runs), and `--directory-bench` times queries over it that find what the
+/// seeding put there.
+#[tokio::test]
+async fn seeded_sessions_are_listed_and_the_directory_bench_finds_them() {
+    use tokio::io::AsyncBufReadExt;
+
+    let server = start(config()).await;
+    let mut seeder = Command::new(env!("CARGO_BIN_EXE_cobrowse"))
+        .args(["load", "--server", &server.url(), "--project-key", "demo"])
+        .args([
+            "--seed-sessions",
+            "20",
+            "--seed-live",
+            "5",
+            "--duration",
+            "60s",
+        ])
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the cobrowse binary starts");
+    // The report comes as soon as every session is created; the live ones are held after it.
+    let stdout = seeder.stdout.take().expect("piped");
+    let mut line = String::new();
+    tokio::time::timeout(RUN, tokio::io::BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("seeding ends in time")
+        .expect("the seeder prints its report");
+    let seeded: serde_json::Value = serde_json::from_str(&line).expect("one JSON report");
+    assert_eq!(
+        (
+            &seeded["sessions"],
+            &seeded["live"],
+            &seeded["ended"],
+            &seeded["failures"]
+        ),
+        (&20.into(), &5.into(), &15.into(), &0.into()),
+        "{seeded}"
+    );
+
+    let page = get_json(&server, "/api/v1/sessions?limit=50").await;
+    let sessions = page["sessions"].as_array().expect("a page");
+    assert_eq!(sessions.len(), 20, "{page}");
+    let live = sessions.iter().filter(|s| s["live"] == true).count();
+    assert_eq!(live, 5, "{page}");
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s["user_id"] == "user-00007@example.com" && s["metadata"]["plan"] == "team"),
+        "{page}"
+    );
+
+    let bench = Command::new(env!("CARGO_BIN_EXE_cobrowse"))
+        .args(["load", "--server", &server.url(), "--token", AGENT_TOKEN])
+        .args(["--directory-bench", "--requests", "4", "--concurrency", "2"])
+        .args(["--query", "live:status=live&limit=50"])
+        .args([
+            "--query",
+            "account:q=acct-0001",
+            "--query",
+            "user:user=user-0000",
+        ])
+        .args(["--query", "nothing:q=nomatch-zzz", "--json"])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(RUN, bench)
+        .await
+        .expect("the bench ends in time")
+        .expect("the cobrowse binary starts");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON report");
+    let rows = report["queries"].as_array().expect("timed queries");
+    // Each query once sequentially and once two at a time.
+    assert_eq!(rows.len(), 8, "{report}");
+    for row in rows {
+        assert_eq!(row["failures"], 0, "{row}");
+        assert_eq!(row["ms"]["samples"], 4, "{row}");
+        let expected = match row["name"].as_str() {
+            Some("live") => 5,
+            Some("account" | "user") => 10,
+            _ => 0,
+        };
+        assert_eq!(row["returned"], expected, "{row}");
+    }
+    let _ = seeder.kill().await;
+    server.stop().await;
+}
