@@ -25,6 +25,7 @@ use crate::directory::{Directory, DirectoryConfig};
 use crate::metrics::Metrics;
 use crate::protocol::Limits;
 use crate::session::limits::{IngressLimits, SessionAdmission};
+use crate::session::orphans;
 use crate::session::room::RoomSettings;
 use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
@@ -355,6 +356,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         directory.writer().clone(),
     );
     rooms.follow_signals(incoming);
+    orphans::spawn(
+        rooms.clone(),
+        directory.clone(),
+        config.idle_timeout,
+        config.heartbeat,
+        shutdown.clone(),
+    );
     let state = Arc::new(AppState {
         signals,
         rooms,

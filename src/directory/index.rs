@@ -331,6 +331,23 @@ impl Index {
         self.entries.get(&id).filter(|e| e.started)
     }
 
+    /// Up to `max` sessions neither live nor ended whose node has been silent for `silent_ms`.
+    pub fn orphans(&self, now_ms: u64, silent_ms: u64, max: usize) -> Vec<SessionId> {
+        self.held
+            .values()
+            .flatten()
+            .filter_map(|id| self.entries.get(id))
+            .filter(|e| {
+                e.started
+                    && !e.live
+                    && e.ended.is_none()
+                    && now_ms.saturating_sub(e.last_seen_ms) > silent_ms
+            })
+            .map(|e| e.id)
+            .take(max)
+            .collect()
+    }
+
     /// Whether the session is listed, or was erased.
     pub fn knows(&self, id: SessionId) -> bool {
         self.get(id).is_some() || self.erased.contains(&id)
@@ -701,6 +718,33 @@ mod tests {
         assert!(index.get(id).unwrap().live, "the tracker reconnected to b");
         index.apply(&node("b#7", 27_000, true), 27_000);
         assert!(!index.get(id).unwrap().live, "b stopped");
+    }
+
+    #[test]
+    fn a_session_whose_node_went_silent_is_an_orphan_after_the_idle_timeout() {
+        let mut index = Index::new(TIMEOUT);
+        let at = |ms: u64, n: u128| {
+            SessionId::from_uuid(uuid::Uuid::from_u128((u128::from(ms) << 80) | n))
+        };
+        let orphan = at(900, 1);
+        let ended = at(900, 2);
+        index.apply(&started(orphan, "a#1", 1_000, None), 1_000);
+        index.apply(&started(ended, "a#1", 1_000, None), 1_000);
+        let end = DirectoryRecord::Ended {
+            session: ended,
+            reason: EndReason::Ended,
+            at_ms: 2_000,
+        };
+        index.apply(&end, 2_000);
+        index.apply(&node("a#1", 10_000, false), 10_000);
+        assert!(index.orphans(20_000, 60_000, 10).is_empty(), "still live");
+        index.sweep(30_000);
+        assert!(
+            index.orphans(30_000, 60_000, 10).is_empty(),
+            "silent for less than the idle timeout"
+        );
+        assert_eq!(index.orphans(70_001, 60_000, 10), [orphan]);
+        assert!(index.orphans(70_001, 60_000, 0).is_empty());
     }
 
     #[test]

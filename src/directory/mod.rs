@@ -130,6 +130,15 @@ impl Directory {
         index.get(id).map(|e| e.summary(now_ms()))
     }
 
+    /// Up to `max` sessions neither live nor ended whose node has been silent for `silent_ms`.
+    pub fn orphans(&self, now_ms: u64, silent_ms: u64, max: usize) -> Vec<SessionId> {
+        self.shared
+            .index
+            .read()
+            .expect("lock")
+            .orphans(now_ms, silent_ms, max)
+    }
+
     /// Whether the index lists the session, or knows it was erased.
     pub fn knows(&self, id: SessionId) -> bool {
         self.shared.index.read().expect("lock").knows(id)

@@ -1,9 +1,11 @@
 //! The live state of the sessions this node serves. [`rooms`] is the registry: who is connected
 //! to which session, and when an abandoned session ends. A [`room`] holds one session's writer
 //! slot, per-tab sequence numbers, rate limit and page info, and applies what its pure
-//! [`consent`] state machine decides; [`limits`] is the token bucket it charges.
+//! [`consent`] state machine decides; [`limits`] is the token bucket it charges. [`orphans`] ends
+//! the sessions of nodes that went away.
 
 pub mod consent;
 pub mod limits;
+pub mod orphans;
 pub mod room;
 pub mod rooms;

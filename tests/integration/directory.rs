@@ -395,6 +395,42 @@ async fn sessions_written_before_the_directory_existed_are_added_to_it() {
 }
 
 #[tokio::test]
+async fn a_session_whose_node_went_away_is_ended_by_another_after_the_idle_timeout() {
+    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let mut a_config = config();
+    a_config.s2_endpoint = Some(store.endpoint());
+    a_config.node_id = "node-a".into();
+    a_config.heartbeat = Duration::from_secs(1);
+    let mut b_config = a_config.clone();
+    b_config.node_id = "node-b".into();
+    b_config.idle_timeout = Duration::from_millis(500);
+    let a = start(a_config).await;
+    let b = start(b_config).await;
+    let mut t = Tracker::open(&a, None, "tab-1").await;
+    t.write(vec![rrweb(1)]).await;
+    let id = t.session_id.clone();
+    eventually(&b, &id, |s| s["live"] == true).await;
+    // A stops with the session unended, and its tracker never comes back.
+    drop(t);
+    a.stop().await;
+    let ended = eventually(&b, &id, |s| s["ended_ms"].is_number()).await;
+    assert_eq!(ended["end_reason"], "idle");
+    assert_eq!(ended["live"], false);
+    // Its stream is sealed like any ended session's: it ends with `end`.
+    let mut agent = crate::common::agent(&b, &id, "").await;
+    let events = crate::common::agent_collect(&mut agent, |_| false).await;
+    assert_eq!(events.last().unwrap().kind, RecordKind::End);
+    assert_eq!(
+        crate::common::rrweb_seqs(&events),
+        [1],
+        "what was written is kept"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
 async fn bad_list_queries_get_a_clear_error() {
     let server = start(config()).await;
     for (query, says) in [
