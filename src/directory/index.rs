@@ -291,8 +291,10 @@ struct NodeSeen {
 pub struct Index {
     entries: HashMap<SessionId, Arc<Entry>>,
     /// Listed (started) sessions; a UUIDv7 sorts by creation time, so newest first is `rev()`.
-    order: BTreeSet<SessionId>,
-    live: BTreeSet<SessionId>,
+    /// The entries themselves, not their ids: a search walks them in order without a hash
+    /// lookup per session (the lookups were a third of a search's time).
+    order: BTreeMap<SessionId, Arc<Entry>>,
+    live: BTreeMap<SessionId, Arc<Entry>>,
     /// Sessions not ended, by the node that holds them: whose liveness a node's heartbeat moves.
     held: HashMap<String, BTreeSet<SessionId>>,
     nodes: HashMap<String, NodeSeen>,
@@ -305,8 +307,8 @@ impl Index {
     pub fn new(node_timeout_ms: u64) -> Self {
         Index {
             entries: HashMap::new(),
-            order: BTreeSet::new(),
-            live: BTreeSet::new(),
+            order: BTreeMap::new(),
+            live: BTreeMap::new(),
             held: HashMap::new(),
             nodes: HashMap::new(),
             erased: HashSet::new(),
@@ -353,11 +355,11 @@ impl Index {
         self.get(id).is_some() || self.erased.contains(&id)
     }
 
-    pub(super) fn order(&self) -> &BTreeSet<SessionId> {
+    pub(super) fn order(&self) -> &BTreeMap<SessionId, Arc<Entry>> {
         &self.order
     }
 
-    pub(super) fn live_set(&self) -> &BTreeSet<SessionId> {
+    pub(super) fn live_set(&self) -> &BTreeMap<SessionId, Arc<Entry>> {
         &self.live
     }
 
@@ -496,16 +498,17 @@ impl Index {
         if before.as_deref() == Some(&entry) {
             return None;
         }
-        if entry.started {
-            self.order.insert(id);
+        let listed = entry.started;
+        let live = entry.live;
+        let after = Arc::new(entry);
+        if listed {
+            self.order.insert(id, after.clone());
         }
-        if entry.live {
-            self.live.insert(id);
+        if live {
+            self.live.insert(id, after.clone());
         } else {
             self.live.remove(&id);
         }
-        let listed = entry.started;
-        let after = Arc::new(entry);
         self.entries.insert(id, after.clone());
         let before = before.filter(|b| b.started);
         listed.then_some(Change {
@@ -550,7 +553,7 @@ impl Index {
 
     /// Recomputes liveness at `now_ms` (nodes that went silent); the changes.
     pub fn sweep(&mut self, now_ms: u64) -> Vec<Change> {
-        let live: Vec<SessionId> = self.live.iter().copied().collect();
+        let live: Vec<SessionId> = self.live.keys().copied().collect();
         self.refresh(live, now_ms)
     }
 

@@ -6,8 +6,8 @@
 //! later page (no session skipped or repeated), and a page carries a cursor only when another
 //! match exists after it (never an empty page with a cursor).
 
-use std::collections::BTreeSet;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use memchr::memmem::Finder;
 use uuid::Uuid;
@@ -143,10 +143,11 @@ fn id_bound(ms: u64, high: bool) -> SessionId {
 /// One page of the answer to `query`, at `now_ms`.
 pub fn page(index: &Index, query: &Query, now_ms: u64) -> SessionPage {
     let finders = query.finders();
-    let candidates: Box<dyn Iterator<Item = SessionId> + '_> = if let Some(id) = query.exact_id() {
-        Box::new(index.get(id).map(|e| e.id).into_iter())
+    let candidates: Box<dyn Iterator<Item = &Arc<Entry>> + '_> = if let Some(id) = query.exact_id()
+    {
+        Box::new(index.get(id).into_iter())
     } else {
-        let set: &BTreeSet<SessionId> = match query.status {
+        let set = match query.status {
             Status::Live => index.live_set(),
             _ => index.order(),
         };
@@ -159,13 +160,14 @@ pub fn page(index: &Index, query: &Query, now_ms: u64) -> SessionPage {
         let lower = query.from_ms.map_or(Bound::Unbounded, |from| {
             Bound::Included(id_bound(from, false))
         });
-        Box::new(set.range((lower, upper)).rev().copied())
+        Box::new(set.range((lower, upper)).rev().map(|(_, entry)| entry))
     };
     let mut sessions = Vec::new();
     let mut more = false;
-    for id in candidates {
-        let Some(entry) = index.get(id) else { continue };
-        if query.after.is_some_and(|after| id >= after) || !query.matches_with(entry, &finders) {
+    for entry in candidates {
+        if query.after.is_some_and(|after| entry.id >= after)
+            || !query.matches_with(entry, &finders)
+        {
             continue;
         }
         if sessions.len() == query.limit {
