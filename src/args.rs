@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use cobrowse::app::server::{ServerConfig, random_node_id, random_secret};
+use cobrowse::app::web::WebRoot;
 use cobrowse::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
 use cobrowse::protocol::Limits;
 use cobrowse::protocol::tracker_frame::MAX_ELEMENTS;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Run the load tool's storage-free baseline relay (`load --baseline` starts one itself).
     #[command(hide = true)]
     Relay(RelayArgs),
+    /// Check a server's health for a container health check (the slim image has no curl): exits
+    /// 0 if URL answers 2xx within the timeout, 1 otherwise.
+    Probe(crate::probe::ProbeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -333,9 +337,10 @@ pub struct ServeArgs {
     /// 10x).
     #[arg(long, env = "COBROWSE_CONTROL_MESSAGES_PER_SEC", default_value_t = 20)]
     pub control_messages_per_sec: u32,
-    /// Directory holding agent-console/dist, tracker-plugin/dist and demo/.
-    #[arg(long, env = "COBROWSE_WEB_ROOT", default_value = ".")]
-    pub web_root: PathBuf,
+    /// Serve the web parts from this checkout (agent-console/dist, tracker-plugin/dist and
+    /// demo/) instead of those built into the binary: for working on them without rebuilding.
+    #[arg(long, env = "COBROWSE_WEB_ROOT")]
+    pub web_root: Option<PathBuf>,
     /// Serve the demo page at /demo/ (off by default: it records whoever opens it).
     #[arg(long, env = "COBROWSE_DEMO")]
     pub demo: bool,
@@ -495,7 +500,7 @@ impl ServeArgs {
             control_messages_per_sec: self.control_messages_per_sec,
         };
         config.max_agents_per_room = self.max_agents_per_room;
-        config.web_root = self.web_root;
+        config.web_root = self.web_root.map_or(WebRoot::Embedded, WebRoot::Folder);
         config.demo = self.demo;
         config.calls = CallConfig {
             ice_servers: self

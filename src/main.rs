@@ -5,6 +5,7 @@
 
 mod args;
 mod load;
+mod probe;
 mod sessions;
 
 use anyhow::Context;
@@ -30,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sessions(args) => Ok(sessions::run(args).await?),
+        Command::Probe(args) => probe::run(args).await,
         Command::Load(args) => Ok(load::run_command(args).await?),
         Command::Relay(args) => {
             load::open_files::raise();

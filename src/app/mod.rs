@@ -1,7 +1,8 @@
 //! The running server: configuration, start and shutdown ([`server`]), the accept loop with its
-//! per-address and header-time limits ([`listener`]), and which handler answers which route
-//! ([`routes`]).
+//! per-address and header-time limits ([`listener`]), which handler answers which route
+//! ([`routes`]), and the web parts it serves, built into the binary ([`web`]).
 
 pub mod listener;
 pub mod routes;
 pub mod server;
+pub mod web;

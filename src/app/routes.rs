@@ -4,18 +4,16 @@
 //! is hostile input to the agent's browser. The console is served with [`console_csp`], and every
 //! response with `nosniff` and `no-referrer`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
-use tracing::warn;
 
+use super::web::{WebParts, WebRoot};
 use crate::agent::live;
 use crate::http::agent_auth;
 use crate::http::error::ApiError;
@@ -92,32 +90,47 @@ impl std::str::FromStr for AssetOrigin {
 /// no reason to host a page that records whoever opens it.
 pub fn router(
     state: Arc<AppState>,
-    web_root: &Path,
+    web_root: &WebRoot,
     demo: bool,
     asset_origins: &[AssetOrigin],
 ) -> Router {
-    let console = web_root.join("agent-console/dist");
-    let tracker = web_root.join("tracker-plugin/dist/cobrowse-tracker.js");
-    for (part, path, build) in [
-        ("agent console", console.join("index.html"), "agent-console"),
-        ("tracker bundle", tracker.clone(), "tracker-plugin"),
-    ] {
-        if !path.exists() {
-            warn!(
-                path = %path.display(),
-                "{part} not found: build it with `npm ci && npm run build` in {build}/ (or see --web-root)"
-            );
-        }
-    }
+    let web = WebParts::new(web_root);
+    let console = web.console.clone();
     let console_service = SetResponseHeader::overriding(
-        ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
+        any(move |uri: Uri| {
+            let console = console.clone();
+            async move { console.serve_or(uri.path(), Some("index.html")).await }
+        }),
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_str(&console_csp(asset_origins))
             .expect("asset origins are ASCII origins, so the policy is a valid header value"),
     );
-    let router = Router::new().route_service("/tracker.js", ServeFile::new(tracker));
+    let tracker = web.tracker.clone();
+    let router = Router::new().route(
+        "/tracker.js",
+        get(move || {
+            let tracker = tracker.clone();
+            async move { tracker.tracker_bundle().await }
+        }),
+    );
     let router = if demo {
-        router.nest_service("/demo", ServeDir::new(web_root.join("demo")))
+        let files = web.demo.clone();
+        router
+            .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
+            .route(
+                "/demo/{*path}",
+                get(move |Path(path): Path<String>| {
+                    let files = files.clone();
+                    async move { files.serve(&path).await }
+                }),
+            )
+            .route(
+                "/demo/",
+                get(move || {
+                    let files = web.demo.clone();
+                    async move { files.serve("index.html").await }
+                }),
+            )
     } else {
         // Claimed, so that the console's fallback does not answer for it.
         let off = || async { (StatusCode::NOT_FOUND, "the demo page is off; see --demo") };

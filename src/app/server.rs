@@ -14,6 +14,7 @@ use tracing::{info, warn};
 
 use super::listener::Listener;
 use super::routes::{AssetOrigin, BadAssetOrigin, router};
+use super::web::WebRoot;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -77,8 +78,8 @@ pub struct ServerConfig {
     pub ingress: IngressLimits,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
-    /// Where the built web parts live: `agent-console/dist`, `tracker-plugin/dist` and `demo`.
-    pub web_root: PathBuf,
+    /// Where the web parts come from: the binary itself, or a checkout (`--web-root`).
+    pub web_root: WebRoot,
     /// Serve the demo page at `/demo/`; off unless asked for, as it records whoever opens it.
     pub demo: bool,
     /// Origins besides those allowed to record that the console may load a replayed page's
@@ -130,7 +131,7 @@ impl ServerConfig {
             ingress: IngressLimits::default(),
             max_agents_per_room: 32,
             agent_send_timeout: Duration::from_secs(10),
-            web_root: PathBuf::from("."),
+            web_root: WebRoot::Embedded,
             demo: false,
             asset_origins: Vec::new(),
             calls: CallConfig::default(),

@@ -11,5 +11,6 @@ mod faults;
 mod hostile_trackers;
 mod live_path;
 mod load_tool;
+mod one_binary;
 mod room_server;
 mod signalling;

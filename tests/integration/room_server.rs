@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use cobrowse::app::web::WebRoot;
 use cobrowse::protocol::{AgentMessage, RecordKind, ServerMessage, TrackerMessage, close};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -813,7 +814,7 @@ fn web_root() -> tempfile::TempDir {
 async fn the_console_tracker_bundle_and_demo_are_served() {
     let root = web_root();
     let mut cfg = config();
-    cfg.web_root = root.path().to_path_buf();
+    cfg.web_root = WebRoot::Folder(root.path().to_path_buf());
     cfg.demo = true;
     let server = start(cfg).await;
     let text = |path: &'static str| {
@@ -839,7 +840,7 @@ async fn the_console_tracker_bundle_and_demo_are_served() {
 async fn the_demo_page_is_not_served_unless_asked_for() {
     let root = web_root();
     let mut cfg = config();
-    cfg.web_root = root.path().to_path_buf();
+    cfg.web_root = WebRoot::Folder(root.path().to_path_buf());
     let server = start(cfg).await;
     let demo = http()
         .get(format!("{}/demo/", server.url()))
@@ -861,7 +862,7 @@ async fn the_demo_page_is_not_served_unless_asked_for() {
 async fn the_console_is_served_with_a_strict_content_security_policy() {
     let root = web_root();
     let mut cfg = config();
-    cfg.web_root = root.path().to_path_buf();
+    cfg.web_root = WebRoot::Folder(root.path().to_path_buf());
     // The recorded site's own images load in replays, and its CDN's once named; nothing else.
     cfg.allowed_origins = vec!["https://shop.example".into()];
     cfg.asset_origins = vec!["https://cdn.shop.example/".into()];
