@@ -66,3 +66,32 @@ export async function sessionOf(server, user) {
     return sessions.find((s) => s.user_id === user)?.id;
   }, 15_000, `the session of ${user}`);
 }
+
+/**
+ * What the measurements compare, read in a page (live, or a replay's document): the text of the
+ * rendered tree and its number of elements, into open shadow roots and same-origin iframes.
+ * `<head>` and what does not render (scripts, styles) are left out: rrweb rebuilds scripts as
+ * `<noscript>` and the Replayer adds style elements of its own. Pass it to `evaluate` as is.
+ */
+export function pageFacts(root) {
+  const SKIP = new Set(["HEAD", "SCRIPT", "NOSCRIPT", "STYLE", "LINK", "META", "TEMPLATE"]);
+  const texts = [];
+  let elements = 0;
+  const walk = (node) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        const text = child.data.replace(/\s+/g, " ").trim();
+        if (text !== "") texts.push(text);
+      } else if (child.nodeType === Node.ELEMENT_NODE && !SKIP.has(child.nodeName.toUpperCase())) {
+        elements++;
+        if (child.shadowRoot) walk(child.shadowRoot);
+        if (child.nodeName.toUpperCase() === "IFRAME" && child.contentDocument?.documentElement) {
+          walk(child.contentDocument.documentElement);
+        }
+        walk(child);
+      }
+    }
+  };
+  walk((root ?? document).documentElement);
+  return { text: texts.join(" "), elements };
+}
