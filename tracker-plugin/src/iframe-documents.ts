@@ -17,13 +17,24 @@
 
 import { EventType, type eventWithTime, IncrementalSource } from "rrweb";
 
-/** The iframe documents attached to the replay since the last full snapshot, by rrweb id. */
+/** A serialized node as rrweb records it: what this module needs of it. */
+interface SerializedNode {
+  id: number;
+  childNodes?: SerializedNode[];
+}
+
+/**
+ * The iframe documents attached to the replay since the last full snapshot, by rrweb id, with
+ * the number of nodes each was attached with.
+ */
 export class IframeDocuments {
-  private readonly attached = new Set<number>();
+  private readonly attached = new Map<number, number>();
 
   /**
-   * Notes `event` as it is emitted; `true` when it attaches a document the replay already holds
-   * under the same id, so only a fresh full snapshot shows its content.
+   * Notes `event` as it is emitted; `true` when it attaches, with other nodes, a document the
+   * replay already holds under the same id, so only a fresh full snapshot shows its content.
+   * The same document attached again as it was (rrweb listens to an iframe's `load` once per
+   * snapshot, so a reload can attach it twice) needs none.
    */
   needsFullSnapshot(event: eventWithTime): boolean {
     if (event.type === EventType.FullSnapshot) {
@@ -34,11 +45,19 @@ export class IframeDocuments {
     if (event.type !== EventType.IncrementalSnapshot) return false;
     const data = event.data;
     if (data.source !== IncrementalSource.Mutation || data.isAttachIframe !== true) return false;
-    let again = false;
+    let stale = false;
     for (const add of data.adds) {
-      if (this.attached.has(add.node.id)) again = true;
-      this.attached.add(add.node.id);
+      const nodes = countNodes(add.node);
+      const before = this.attached.get(add.node.id);
+      if (before !== undefined && before !== nodes) stale = true;
+      this.attached.set(add.node.id, nodes);
     }
-    return again;
+    return stale;
   }
+}
+
+function countNodes(node: SerializedNode): number {
+  let count = 1;
+  for (const child of node.childNodes ?? []) count += countNodes(child);
+  return count;
 }

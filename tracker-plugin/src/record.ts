@@ -155,14 +155,17 @@ export function startRecording(emit: Emit, options: RecorderOptions = {}): Recor
       return false;
     }
   };
+  // One snapshot for any number of stale documents found in one task.
+  let snapshotDue = false;
   const emitAndWatch: Emit = (event, isCheckout) => {
     emit(event, isCheckout);
+    if (!iframeDocuments.needsFullSnapshot(event) || snapshotDue) return;
+    snapshotDue = true;
     // Not from inside rrweb's emit: it is in the middle of recording the iframe.
-    if (iframeDocuments.needsFullSnapshot(event)) {
-      queueMicrotask(() => {
-        if (!stopped) takeFullSnapshot();
-      });
-    }
+    queueMicrotask(() => {
+      snapshotDue = false;
+      if (!stopped) takeFullSnapshot();
+    });
   };
   const stopFn = record(recordOptions(emitAndWatch, options));
   return {
