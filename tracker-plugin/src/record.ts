@@ -12,11 +12,15 @@
  * - elements with the `data-cobrowse-block` attribute or the `cobrowse-block` class are blocked;
  * - text inside elements with `data-cobrowse-mask` or the `cobrowse-mask` class is masked;
  * - a full snapshot every {@link DEFAULT_CHECKOUT_EVERY_MS}, so a player can start from any minute.
+ *
+ * Recording starts at `DOMContentLoaded`; an iframe document built later (an editor's) is
+ * replayed in full thanks to {@link IframeDocuments}.
  */
 
 import { type LogLevel, getRecordConsolePlugin } from "@rrweb/rrweb-plugin-console-record";
 import { type eventWithTime, record, type recordOptions as RrwebRecordOptions } from "rrweb";
 
+import { IframeDocuments } from "./iframe-documents";
 import { log } from "./log";
 
 /** Privacy settings; the defaults are the safe ones. Selectors given here add to the defaults. */
@@ -133,21 +137,41 @@ export interface Recorder {
   stop(): void;
 }
 
-/** Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first. */
+/**
+ * Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first. A full
+ * snapshot follows an iframe document that rrweb recorded twice under one id (see
+ * {@link IframeDocuments}).
+ */
 export function startRecording(emit: Emit, options: RecorderOptions = {}): Recorder {
-  const stopFn = record(recordOptions(emit, options));
+  const iframeDocuments = new IframeDocuments();
+  let stopped = false;
+  const takeFullSnapshot = (): boolean => {
+    try {
+      record.takeFullSnapshot(true);
+      return true;
+    } catch (error) {
+      // rrweb has not started (the document is still loading): it takes one when it starts.
+      log.debug("full snapshot deferred", error);
+      return false;
+    }
+  };
+  // One snapshot for any number of stale documents found in one task.
+  let snapshotDue = false;
+  const emitAndWatch: Emit = (event, isCheckout) => {
+    emit(event, isCheckout);
+    if (!iframeDocuments.needsFullSnapshot(event) || snapshotDue) return;
+    snapshotDue = true;
+    // Not from inside rrweb's emit: it is in the middle of recording the iframe.
+    queueMicrotask(() => {
+      snapshotDue = false;
+      if (!stopped) takeFullSnapshot();
+    });
+  };
+  const stopFn = record(recordOptions(emitAndWatch, options));
   return {
-    takeFullSnapshot(): boolean {
-      try {
-        record.takeFullSnapshot(true);
-        return true;
-      } catch (error) {
-        // rrweb has not started (the document is still loading): it takes one when it starts.
-        log.debug("full snapshot deferred", error);
-        return false;
-      }
-    },
+    takeFullSnapshot,
     stop(): void {
+      stopped = true;
       stopFn?.();
     },
   };
