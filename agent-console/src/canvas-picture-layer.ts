@@ -4,11 +4,13 @@
 // applies hundreds at once, partly in rrweb's virtual DOM) names each replayed canvas with an
 // attribute and gives it a `<style>` of its own with its picture as background. A full snapshot
 // rebuilds the document, styles included, so the next paint puts them back.
+//
+// It also gives every replayed canvas the size it has on the user's page (canvas-layer.ts): a
+// script-less replay draws a canvas as an empty inline box, and the page around it closes up.
 
 import type { ReplayPlugin, Replayer, eventWithTime } from "rrweb";
 import { ensureCanvasSizing } from "./canvas-layer";
-import { type CanvasPictures, PICTURE_ATTRIBUTE, applyCanvasEvent, pictureRule } from "./canvas-pictures";
-import { EventType } from "./rrweb-events";
+import { type CanvasPictures, PICTURE_ATTRIBUTE, addsCanvases, applyCanvasEvent, pictureRule } from "./canvas-pictures";
 
 const STYLE_PREFIX = "cobrowse-picture-";
 
@@ -22,7 +24,7 @@ export class CanvasPictureLayer {
     handler: (event: eventWithTime, _isSync: boolean, { replayer }: { replayer: Replayer }) => {
       this.replayer = replayer;
       const changed = applyCanvasEvent(this.pictures, event as { type: number; data: unknown; timestamp: number });
-      if (changed || event.type === EventType.FullSnapshot) this.schedule();
+      if (changed || addsCanvases(event as { type: number; data: unknown; timestamp: number })) this.schedule();
     },
   };
 
@@ -51,6 +53,7 @@ export class CanvasPictureLayer {
     const replayer = this.replayer;
     const doc = replayer?.iframe?.contentDocument ?? null;
     if (replayer === null || doc === null) return;
+    for (const canvas of Array.from(doc.querySelectorAll("canvas"))) ensureCanvasSizing(canvas);
     const mirror = replayer.getMirror();
     const kept = new Set<Element>();
     for (const [id, url] of this.pictures) {

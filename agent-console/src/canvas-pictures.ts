@@ -107,6 +107,16 @@ export function applyCanvasEvent(pictures: CanvasPictures, event: RrwebEvent): b
   return false;
 }
 
+/** Whether an event brings canvases into the replayed document (which then need their size). */
+export function addsCanvases(event: RrwebEvent): boolean {
+  const hasCanvas = (node: SnapshotNode | undefined): boolean =>
+    node !== undefined && node !== null && (node.tagName === "canvas" || (node.childNodes ?? []).some(hasCanvas));
+  if (event.type === EventType.FullSnapshot) return true;
+  const data = event.data as Record<string, unknown>;
+  if (event.type !== EventType.IncrementalSnapshot || data["source"] !== IncrementalSource.Mutation) return false;
+  return ((data["adds"] as { node?: SnapshotNode }[] | undefined) ?? []).some((a) => hasCanvas(a.node));
+}
+
 /** The attribute that names a replayed canvas for its picture's rule. */
 export const PICTURE_ATTRIBUTE = "data-cobrowse-picture";
 

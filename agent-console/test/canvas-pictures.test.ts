@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyCanvasEvent, pictureOfCommands, pictureRule, type CanvasPictures } from "../src/canvas-pictures";
+import { addsCanvases, applyCanvasEvent, pictureOfCommands, pictureRule, type CanvasPictures } from "../src/canvas-pictures";
 
 const WEBP = "data:image/webp;base64,UklGRg==";
 const frame = (base64 = "UklGRg==", type = "image/webp") => [
@@ -68,6 +68,14 @@ describe("recorded canvas pictures", () => {
     };
     expect(applyCanvasEvent(pictures, mutation)).toBe(true);
     expect([...pictures]).toEqual([[8, WEBP]]);
+  });
+
+  it("knows which events bring canvases that need their size", () => {
+    expect(addsCanvases(snapshot({}))).toBe(true);
+    const adds = (node: unknown) => ({ type: 3, timestamp: 1, data: { source: 0, adds: [{ parentId: 1, node }], removes: [] } });
+    expect(addsCanvases(adds({ type: 2, id: 4, tagName: "div", childNodes: [{ type: 2, id: 5, tagName: "canvas", childNodes: [] }] }))).toBe(true);
+    expect(addsCanvases(adds({ type: 2, id: 4, tagName: "div", childNodes: [] }))).toBe(false);
+    expect(addsCanvases(canvasMutation(7, frame()))).toBe(false);
   });
 
   it("lays the picture over the canvas's content box", () => {
