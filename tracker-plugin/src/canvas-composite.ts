@@ -50,6 +50,8 @@ export class CompositeCanvas {
   private lastProbe: Uint8ClampedArray | null = null;
   private lastSent: number | undefined;
   private background = "rgb(255, 255, 255)";
+  /** When the background was last read: once a second, also while the canvas animates. */
+  private backgroundAt = Number.NEGATIVE_INFINITY;
 
   private constructor(source: HTMLCanvasElement, composite: HTMLCanvasElement, pen: CanvasRenderingContext2D, track: MediaStreamTrack) {
     this.source = source;
@@ -99,8 +101,9 @@ export class CompositeCanvas {
     if (this.track.readyState === "ended") return;
     const changed = this.changed();
     if (!frameDue(now, this.lastSent, changed)) return;
-    if (this.lastSent === undefined || now - this.lastSent >= STATIC_FRAME_MS) {
+    if (now - this.backgroundAt >= STATIC_FRAME_MS) {
       this.background = cssColour(backgroundBehind(this.source));
+      this.backgroundAt = now;
     }
     this.draw();
     this.lastSent = now;
