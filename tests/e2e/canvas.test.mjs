@@ -12,10 +12,11 @@
 // `fidelity:` lines for docs/fidelity.md ("Canvases"). CANVAS_DUMP=<dir> writes the compared
 // pictures of the live test there.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pixelmatch from "pixelmatch";
 import { PNG } from "pngjs";
-import { FAKE_MEDIA, api, eventually, launchBrowser, newestSession, openAgent, startServer, storedEvents } from "./harness.mjs";
+import { FAKE_MEDIA, REPO, api, eventually, launchBrowser, newestSession, openAgent, startServer, storedEvents } from "./harness.mjs";
 
 let browser;
 let server;
@@ -187,6 +188,34 @@ function canvasRecords(events) {
   return { frames, pictured, blocked };
 }
 
+/**
+ * The canvases of a recording replayed by stock rrweb (the REST export in its own `Replayer`,
+ * `UNSAFE_replayCanvas: true`) at its end: each canvas's pixels, as PNG.
+ */
+async function stockReplay(events) {
+  const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+  await page.setContent("<!doctype html><body></body>");
+  await page.addScriptTag({ path: join(REPO, "agent-console/node_modules/rrweb/dist/rrweb.umd.cjs") });
+  const urls = await page.evaluate(async ({ events, names }) => {
+    const replayer = new window.rrweb.Replayer(events, { UNSAFE_replayCanvas: true, showWarning: false });
+    // rrweb decodes canvas frames asynchronously, and a frame still decoding when a seek applies
+    // it can land after a newer one: give it time to preload them first.
+    await new Promise((ok) => setTimeout(ok, 1000));
+    replayer.pause(events.at(-1).timestamp - events[0].timestamp + 1);
+    await new Promise((ok) => setTimeout(ok, 1000));
+    const doc = replayer.iframe.contentDocument;
+    return names.map((name) => doc.getElementById(name).toDataURL("image/png"));
+  }, { events, names: CANVASES });
+  await page.close();
+  return Object.fromEntries(CANVASES.map((name, i) => [name, Buffer.from(urls[i].split(",")[1], "base64")]));
+}
+
+/** A canvas's own pixels on the user's page (transparent where it is), as PNG. */
+async function canvasPixels(page, name) {
+  const url = await page.locator(`#${name}`).evaluate((c) => c.toDataURL("image/png"));
+  return Buffer.from(url.split(",")[1], "base64");
+}
+
 /** Ends the user's session and opens its recording at its end; resolves to the replay's frame. */
 async function replayAtEnd(u) {
   await u.context.close();
@@ -215,7 +244,10 @@ test("an ended session's replay shows its canvases with canvasRecording, under 1
   for (const name of CANVASES) pages[name] = await pageShot(u, name);
   // The frozen frame is recorded within a sampling period or two.
   await sleep(2000);
-  const { frames, pictured, blocked } = canvasRecords(await storedEvents(server, u.id));
+  const own = {};
+  for (const name of CANVASES) own[name] = await canvasPixels(u.page, name);
+  const events = await storedEvents(server, u.id);
+  const { frames, pictured, blocked } = canvasRecords(events);
   assert.ok(frames.length > 0, "canvas frames were recorded");
   assert.equal(new Set(blocked).size, 1, "the masked canvas is in the recording, as a blocked box");
   const masked = blocked[0];
@@ -223,6 +255,18 @@ test("an ended session's replay shows its canvases with canvasRecording, under 1
   assert.ok(!pictured.includes(masked), "no picture of the masked canvas in a snapshot");
   const bytes = frames.reduce((n, f) => n + JSON.stringify(f).length, 0);
   console.log(`fidelity: recorded ${frames.length} canvas frames, ${(bytes / 1024).toFixed(1)} KiB, in ${((frames.at(-1).timestamp - frames[0].timestamp) / 1000).toFixed(1)} s`);
+
+  const stock = await stockReplay(events);
+  for (const name of CANVASES) {
+    if (process.env.CANVAS_DUMP) {
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(`${process.env.CANVAS_DUMP}/stock-${name}.png`, stock[name]);
+      writeFileSync(`${process.env.CANVAS_DUMP}/own-${name}.png`, own[name]);
+    }
+    const share = differing(stock[name], own[name]);
+    console.log(`fidelity: stock rrweb replay of the export, ${name}: ${pct(share)} of the canvas differs`);
+    assert.ok(share < 0.01, `stock rrweb ${name}: ${pct(share)}`);
+  }
 
   const { a, past } = await replayAtEnd(u);
   for (const name of CANVASES) {
