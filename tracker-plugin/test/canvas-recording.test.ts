@@ -76,3 +76,40 @@ describe("canvas frames within the session's budget", () => {
     expect(pacer.take(2_000, slow, 0).map((f) => f.frame)).toEqual(["2", "3"]);
   });
 });
+
+describe("canvas frames on the page's clock", () => {
+  it("records what fits now and the newest waiting frame of each canvas later", async () => {
+    const { vi } = await import("vitest");
+    const { CanvasFrames } = await import("../src/canvas-recording");
+    vi.useFakeTimers();
+    vi.setSystemTime(10_000);
+    try {
+      const recorded: eventWithTime[] = [];
+      let backlog = 0;
+      const frames = new CanvasFrames({
+        settings: { fps: 2, quality: 0.6, bytesPerSec: 1_000 }, // bursts of 2 000 bytes
+        rates: () => rates,
+        backlogBytes: () => backlog,
+        record: (e) => recorded.push(e),
+      });
+      const event = (id: number, n: number) =>
+        ({ type: EventType.IncrementalSnapshot, timestamp: Date.now(), data: { source: IncrementalSource.CanvasMutation, id, n, pad: "x".repeat(1_500) } }) as unknown as eventWithTime;
+      frames.offer(1, event(1, 1));
+      frames.offer(1, event(1, 2)); // goes while anything is left of the burst, into debt
+      frames.offer(1, event(1, 3)); // waits for the debt to be paid
+      backlog = MAX_BACKLOG_BYTES + 1;
+      frames.offer(1, event(1, 4)); // replaces 3
+      expect(recorded.map((e) => (e.data as { n: number }).n)).toEqual([1, 2]);
+      vi.advanceTimersByTime(5_000);
+      expect(recorded).toHaveLength(2); // the DOM events' backlog holds it
+      backlog = 0;
+      vi.advanceTimersByTime(250);
+      expect(recorded.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 4]);
+      // Stamped when it went into the recording, so the recording stays in time order.
+      expect(recorded[2]!.timestamp).toBeGreaterThan(recorded[1]!.timestamp);
+      frames.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
