@@ -15,7 +15,7 @@ import type { LiveTabPlayer } from "./player";
 const SIZING_STYLE_ID = "cobrowse-canvas-sizing";
 
 /** Makes sure the replayed document sizes canvases like `canvas` as the user's page does. */
-function ensureSizing(canvas: Element): void {
+export function ensureCanvasSizing(canvas: Element): void {
   const rule = canvasSizingRule(canvas.getAttribute("width"), canvas.getAttribute("height"));
   const doc = canvas.ownerDocument;
   if (rule === null) return;
@@ -107,7 +107,7 @@ export class CanvasLayer {
       let box: Rect | null = null;
       if (node !== null && node.nodeName === "CANVAS") {
         const canvas = node as Element;
-        ensureSizing(canvas);
+        ensureCanvasSizing(canvas);
         box = canvasBox(canvas.getBoundingClientRect(), insetsOf(win.getComputedStyle(canvas)), placement.scale, viewport);
       }
       o.video.hidden = box === null;

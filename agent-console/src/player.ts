@@ -4,6 +4,7 @@
 //   recordings, positioned with `pause(offset)`.
 
 import { Replayer, type eventWithTime } from "rrweb";
+import { CanvasPictureLayer } from "./canvas-picture-layer";
 import type { Placement, Point, Size } from "./coords";
 import { h } from "./dom";
 import { EventType, playTimeOf, type RrwebEvent } from "./rrweb-events";
@@ -92,6 +93,8 @@ export class LiveTabPlayer implements ReplayTarget {
   readonly view: ScaledView;
   private replayer: Replayer | null = null;
   private baseline = 0;
+  /** The recorded pictures of the page's canvases (a site with `canvasRecording`). */
+  private readonly pictures = new CanvasPictureLayer();
 
   constructor(
     parent: HTMLElement,
@@ -118,7 +121,9 @@ export class LiveTabPlayer implements ReplayTarget {
         // Events are applied one by one as they arrive; nothing to batch.
         useVirtualDom: false,
         logger: quietLogger,
+        plugins: [this.pictures.plugin],
       });
+      this.pictures.attach(this.replayer);
       this.replayer.on("resize", (d) => {
         const { width, height } = d as { width: number; height: number };
         this.view.setContentSize(width, height);
@@ -202,6 +207,7 @@ export class PastPlayer {
   readonly view: ScaledView;
   readonly span: ReplaySpan;
   private readonly replayer: Replayer;
+  private readonly pictures = new CanvasPictureLayer();
   private playing = false;
   onFinish: () => void = () => {};
 
@@ -216,7 +222,9 @@ export class PastPlayer {
       triggerFocus: false,
       skipInactive: false,
       logger: quietLogger,
+      plugins: [this.pictures.plugin],
     });
+    this.pictures.attach(this.replayer);
     this.replayer.on("resize", (d) => {
       const { width, height } = d as { width: number; height: number };
       this.view.setContentSize(width, height);

@@ -22,6 +22,13 @@ import { EventType, type eventWithTime } from "rrweb";
 
 import { EventBuffer } from "./buffer";
 import type { CanvasPolicy } from "./canvas-consent";
+import {
+  type CanvasRecordingOptions,
+  CanvasFrames,
+  SERVER_BYTES_PER_SEC,
+  canvasFrameOf,
+  canvasRecordingSettings,
+} from "./canvas-recording";
 import { TrackerConnection, trackUrl } from "./connection";
 import { Identity } from "./identity";
 import { log } from "./log";
@@ -33,6 +40,7 @@ import { browserStorage, removeItem } from "./storage";
 
 export type { PrivacyOptions } from "./record";
 export type { CanvasPolicy } from "./canvas-consent";
+export type { CanvasRecordingOptions } from "./canvas-recording";
 export type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
 
 export interface StartOptions {
@@ -64,6 +72,13 @@ export interface StartOptions {
    * agent who asks. Canvases that are blocked or masked, or inside such an element, never stream.
    */
   canvas?: CanvasPolicy;
+  /**
+   * Record what the page's canvases show into the session (default `false`), so time travel and
+   * ended sessions show them: WebP snapshots of each changed canvas, 2 a second by default, within
+   * a byte budget of their own (see README). Canvases blocked or masked, or inside such an
+   * element, are never recorded.
+   */
+  canvasRecording?: boolean | CanvasRecordingOptions;
   /** Full snapshot interval in ms (default 60 000); 0 turns periodic snapshots off. */
   checkoutEveryNms?: number;
 }
@@ -153,7 +168,20 @@ export function start(options: StartOptions): Tracker {
     connection.notify();
   };
 
+  const canvasSettings = canvasRecordingSettings(options.canvasRecording);
+  const canvasFrames =
+    canvasSettings === null
+      ? null
+      : new CanvasFrames({
+          settings: canvasSettings,
+          rates: () => ({ bytesPerSec: SERVER_BYTES_PER_SEC, eventsPerSec: connection.limits.events_per_sec }),
+          backlogBytes: () => buffer.bytes,
+          record: (event) => add("rrweb", event, event.timestamp, false),
+        });
+
   const onRrweb = (event: eventWithTime): void => {
+    const canvas = canvasFrames === null ? undefined : canvasFrameOf(event);
+    if (canvas !== undefined) return canvasFrames?.offer(canvas, event);
     const keep = event.type === EventType.Meta || event.type === EventType.FullSnapshot;
     add("rrweb", recordedEvent(event, options.recordQuery === true), event.timestamp, keep);
   };
@@ -187,6 +215,7 @@ export function start(options: StartOptions): Tracker {
   function teardown(): void {
     if (stopped) return;
     stopped = true;
+    canvasFrames?.stop();
     recorder?.stop();
     recorder = null;
     signals.stop();
@@ -208,6 +237,7 @@ export function start(options: StartOptions): Tracker {
     },
     end(reason?: string) {
       if (stopped) return;
+      canvasFrames?.stop();
       recorder?.stop();
       recorder = null;
       signals.stop();
@@ -230,6 +260,7 @@ export function start(options: StartOptions): Tracker {
     privacy: options.privacy,
     consoleLevels: options.console === true ? options.consoleLevels : false,
     checkoutEveryNms: options.checkoutEveryNms,
+    ...(canvasSettings === null ? {} : { canvas: canvasSettings }),
   });
   return tracker;
 }

@@ -18,8 +18,9 @@ export interface UserMedia {
   camera: MediaStreamTrack | null;
 }
 
-/** Canvases are captured at this many frames a second. */
-export const CANVAS_FPS = 15;
+import { CANVAS_FPS, CompositeCanvas } from "./canvas-composite";
+
+export { CANVAS_FPS } from "./canvas-composite";
 
 /** A device could not be opened; `message` is for the user. */
 export class MediaError extends Error {
@@ -110,11 +111,15 @@ function describe(error: unknown, device: string): string {
  * `<canvas>` by, so it can lay the video over it). A canvas is captured when it is in the
  * document, has a bitmap and is rendered, and rrweb recorded it visibly (`idOf` gives no id for
  * a blocked canvas, or one rrweb has not seen yet).
+ *
+ * Each track comes from a {@link CompositeCanvas} (first frame at once, a frame a second while the
+ * canvas does not change, over the page's background colour), ticked here while any is captured.
  */
 export class CanvasCapture {
   private readonly doc: Document;
   private readonly idOf: (canvas: HTMLCanvasElement) => number | undefined;
-  private readonly captured = new Map<HTMLCanvasElement, { id: number; track: MediaStreamTrack }>();
+  private readonly captured = new Map<HTMLCanvasElement, Captured>();
+  private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor(doc: Document, idOf: (canvas: HTMLCanvasElement) => number | undefined) {
     this.doc = doc;
@@ -139,9 +144,9 @@ export class CanvasCapture {
       }
       known?.track.stop();
       this.captured.delete(canvas);
-      const track = capture(canvas);
-      if (track === null) continue;
-      this.captured.set(canvas, { id, track });
+      const captured = capture(canvas);
+      if (captured === null) continue;
+      this.captured.set(canvas, { id, ...captured });
       seen.add(canvas);
     }
     for (const [canvas, { track }] of this.captured) {
@@ -149,6 +154,7 @@ export class CanvasCapture {
       track.stop();
       this.captured.delete(canvas);
     }
+    this.runTicker();
     return this.ids().join() !== before;
   }
 
@@ -167,7 +173,29 @@ export class CanvasCapture {
   stop(): void {
     for (const { track } of this.captured.values()) track.stop();
     this.captured.clear();
+    this.runTicker();
   }
+
+  /** Ticks the composites while there are any. */
+  private runTicker(): void {
+    const any = [...this.captured.values()].some((c) => c.composite !== null);
+    if (any && this.ticker === undefined) {
+      this.ticker = setInterval(() => {
+        const now = Date.now();
+        for (const c of this.captured.values()) c.composite?.tick(now);
+      }, Math.round(1000 / CANVAS_FPS));
+    } else if (!any && this.ticker !== undefined) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+}
+
+interface Captured {
+  id: number;
+  track: MediaStreamTrack;
+  /** Null when the canvas itself is captured (no 2D context here to composite with). */
+  composite: CompositeCanvas | null;
 }
 
 function shown(canvas: HTMLCanvasElement): boolean {
@@ -176,10 +204,14 @@ function shown(canvas: HTMLCanvasElement): boolean {
   return typeof check !== "function" || check.call(canvas);
 }
 
-function capture(canvas: HTMLCanvasElement): MediaStreamTrack | null {
+function capture(canvas: HTMLCanvasElement): Omit<Captured, "id"> | null {
+  const composite = CompositeCanvas.open(canvas, Date.now());
+  if (composite !== null) return { track: composite.track, composite };
   if (typeof canvas.captureStream !== "function") return null;
   try {
-    return canvas.captureStream(CANVAS_FPS).getVideoTracks()[0] ?? null;
+    // No 2D context to composite with: the canvas as it is (frames on redraw only).
+    const track = canvas.captureStream(CANVAS_FPS).getVideoTracks()[0];
+    return track === undefined ? null : { track, composite: null };
   } catch {
     // A canvas that drew cross-origin images cannot be captured (SecurityError).
     return null;

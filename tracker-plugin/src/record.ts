@@ -41,6 +41,8 @@ export interface RecorderOptions {
   consoleLevels?: LogLevel[] | false;
   /** Full snapshot interval in ms; 0 turns periodic snapshots off. */
   checkoutEveryNms?: number;
+  /** Record canvas frames (canvas-recording.ts); absent: canvases are recorded as empty boxes. */
+  canvas?: { fps: number; quality: number };
 }
 
 export const BLOCK_CLASS = "cobrowse-block";
@@ -95,6 +97,17 @@ export function blockSelectorFor(privacy: PrivacyOptions = {}): string {
   );
 }
 
+/**
+ * Canvases rrweb must not record the pixels of when it records canvases: those that are masked
+ * or inside a masked element (a canvas draws text too). rrweb has no notion of a masked canvas,
+ * so they are given to it as blocked: recorded as an empty box of their size, as the rest of the
+ * page's canvases are without canvas recording. Blocked ones rrweb leaves out by itself.
+ */
+export function maskedCanvasSelector(privacy: PrivacyOptions = {}): string {
+  const masked = `.${MASK_CLASS}, ${maskSelectorFor(privacy)}`;
+  return `canvas:is(${masked}), :is(${masked}) canvas`;
+}
+
 /** The `maskTextSelector` given to rrweb (besides the {@link MASK_CLASS} class). */
 export function maskSelectorFor(privacy: PrivacyOptions = {}): string {
   return privacy.maskAllText === true ? "*" : join(DEFAULT_MASK_TEXT_SELECTOR, privacy.maskTextSelector);
@@ -105,7 +118,8 @@ export function recordOptions(emit: Emit, options: RecorderOptions = {}): Record
   const privacy = options.privacy ?? {};
   const levels = options.consoleLevels === false ? [] : (options.consoleLevels ?? DEFAULT_CONSOLE_LEVELS);
   const maskAllInputs = privacy.maskAllInputs ?? true;
-  const blockSelector = blockSelectorFor(privacy);
+  const canvas = options.canvas;
+  const blockSelector = canvas === undefined ? blockSelectorFor(privacy) : join(blockSelectorFor(privacy), maskedCanvasSelector(privacy));
   const maskTextSelector = maskSelectorFor(privacy);
   return {
     emit,
@@ -118,7 +132,10 @@ export function recordOptions(emit: Emit, options: RecorderOptions = {}): Record
     // What rrweb masks when maskAllInputs is false (with it, rrweb masks every kind of field).
     maskInputOptions: { password: true },
     maskInputFn: maskInput,
-    recordCanvas: false,
+    recordCanvas: canvas !== undefined,
+    ...(canvas === undefined
+      ? {}
+      : { sampling: { canvas: canvas.fps }, dataURLOptions: { type: "image/webp", quality: canvas.quality } }),
     collectFonts: false,
     inlineImages: false,
     recordAfter: "DOMContentLoaded",

@@ -48,6 +48,28 @@ describe("privacy options passed to rrweb", () => {
     expect(recordOptions(noop, { privacy: { maskAllText: true } }).maskTextSelector).toBe("*");
   });
 
+  it("records canvases only when asked, as WebP at the given rate, and never a masked one", () => {
+    expect(recordOptions(noop).sampling).toBeUndefined();
+    const o = recordOptions(noop, { canvas: { fps: 2, quality: 0.6 }, privacy: { maskTextSelector: ".pii" } });
+    expect(o.recordCanvas).toBe(true);
+    expect(o.sampling).toEqual({ canvas: 2 });
+    expect(o.dataURLOptions).toEqual({ type: "image/webp", quality: 0.6 });
+    document.body.innerHTML = `
+      <canvas id="chart"></canvas>
+      <canvas id="own-mask" data-cobrowse-mask></canvas>
+      <div class="cobrowse-mask"><span><canvas id="deep"></canvas></span></div>
+      <div class="pii"><canvas id="custom"></canvas></div>
+      <div data-cobrowse-mask><p id="text">masked text stays masked, not blocked</p></div>`;
+    const blocked = (id: string) => document.getElementById(id)!.matches(o.blockSelector!);
+    expect(blocked("chart")).toBe(false);
+    expect(blocked("own-mask")).toBe(true);
+    expect(blocked("deep")).toBe(true);
+    expect(blocked("custom")).toBe(true);
+    expect(blocked("text")).toBe(false);
+    // Without canvas recording the block selector is as before.
+    expect(document.getElementById("deep")!.matches(recordOptions(noop).blockSelector!)).toBe(false);
+  });
+
   it("takes periodic full snapshots and records the chosen console levels", () => {
     expect(recordOptions(noop).checkoutEveryNms).toBe(DEFAULT_CHECKOUT_EVERY_MS);
     expect(recordOptions(noop, { checkoutEveryNms: 5000 }).checkoutEveryNms).toBe(5000);
