@@ -1,0 +1,107 @@
+// How long an agent waits to see the user's page: the console opens a live session (a click on
+// its row in the list) → the first animation frame in which the live view's replayer iframe
+// shows the page; and → the frame in which the page's fresh snapshot (the one the join asked
+// for) has replaced what was shown first. Two pages: the demo shop (small) and demo/big-page.html
+// (a 300 KB full snapshot). Joins are a little over a second apart, so each one gets its own fresh
+// snapshot (a tracker serves at most one `resync` a second).
+//
+//   cd tests/e2e && COBROWSE_BIN=../../target/debug/cobrowse node joins.mjs [joins per page, 20]
+//
+// Prints one line per page and a JSON summary; `measureJoins` is also used by joins.test.mjs.
+import { api, launchBrowser, newestSession, openAgent, startServer } from "./harness.mjs";
+
+export const PAGES = [
+  { name: "demo shop", path: "/demo/", selector: "#item-count" },
+  { name: "300 KB page", path: "/demo/big-page.html", selector: "#report-end" },
+];
+
+/** The `q`-quantile of `values` (nearest rank). */
+export function quantile(values, q) {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Opens `page` as a user, then joins its session `joins` times; returns the timings in ms. */
+export async function measureJoins(browser, server, page, joins) {
+  const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
+  const user = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const userPage = await user.newPage();
+  await userPage.goto(`${server.url}${page.path}`);
+  const id = await newestSession(server, existing);
+  const agent = await openAgent(browser, server);
+  const first = [];
+  const fresh = [];
+  try {
+    for (let i = 0; i < joins; i++) {
+      await agent.page.evaluate(() => { location.hash = "#/"; });
+      await agent.page.waitForSelector(`.session-row[data-session-id="${id}"]`);
+      await new Promise((ok) => setTimeout(ok, 1200));
+      const t = await agent.page.evaluate(
+        ({ id, selector }) =>
+          new Promise((ok, fail) => {
+            const t0 = performance.now();
+            let shown = null;
+            let firstMs = null;
+            const timeout = setTimeout(() => fail(new Error(`no page after 10 s (first ${firstMs})`)), 10_000);
+            const tick = () => {
+              const doc = document.querySelector("#live-view iframe")?.contentDocument;
+              const root = doc?.querySelector(selector) ? doc.documentElement : null;
+              if (root !== null && shown === null) {
+                shown = root;
+                firstMs = performance.now() - t0;
+              }
+              // The fresh snapshot rebuilds the document: a new root element. When none comes
+              // within 2 s, the first page shown was the fresh snapshot itself.
+              const now = performance.now() - t0;
+              if (root !== null && (root !== shown || now > firstMs + 2000)) {
+                clearTimeout(timeout);
+                ok({ first: firstMs, fresh: root !== shown ? now : firstMs });
+                return;
+              }
+              requestAnimationFrame(tick);
+            };
+            document.querySelector(`.session-row[data-session-id="${id}"]`).click();
+            requestAnimationFrame(tick);
+          }),
+        { id, selector: page.selector },
+      );
+      first.push(t.first);
+      fresh.push(t.fresh);
+    }
+  } finally {
+    await agent.context.close();
+    await user.close();
+  }
+  return { first, fresh };
+}
+
+function summary(name, { first, fresh }) {
+  const r = (x) => Math.round(x);
+  return {
+    page: name,
+    joins: first.length,
+    first_p50: r(quantile(first, 0.5)),
+    first_p95: r(quantile(first, 0.95)),
+    first_max: r(Math.max(...first)),
+    fresh_p50: r(quantile(fresh, 0.5)),
+    fresh_p95: r(quantile(fresh, 0.95)),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const joins = Number(process.argv[2] ?? 20);
+  const browser = await launchBrowser();
+  const server = await startServer();
+  const results = [];
+  try {
+    for (const page of PAGES) {
+      const s = summary(page.name, await measureJoins(browser, server, page, joins));
+      console.log(`${s.page}: first frame p50 ${s.first_p50} / p95 ${s.first_p95} ms (max ${s.first_max}); fresh snapshot shown p50 ${s.fresh_p50} / p95 ${s.fresh_p95} ms`);
+      results.push(s);
+    }
+  } finally {
+    await server.stop();
+    await browser.close();
+  }
+  console.log(JSON.stringify(results));
+}
