@@ -25,12 +25,15 @@ export function quantile(values, q) {
 export async function measureJoins(browser, server, page, joins) {
   const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
   const user = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  await user.addInitScript(probeResync);
   const userPage = await user.newPage();
   await userPage.goto(`${server.url}${page.path}`);
   const id = await newestSession(server, existing);
   const agent = await openAgent(browser, server);
   const first = [];
   const fresh = [];
+  let resync = [];
+  let blankFrames = 0;
   try {
     for (let i = 0; i < joins; i++) {
       await agent.page.evaluate(() => { location.hash = "#/"; });
@@ -42,6 +45,7 @@ export async function measureJoins(browser, server, page, joins) {
             const t0 = performance.now();
             let shown = null;
             let firstMs = null;
+            let blank = 0;
             const timeout = setTimeout(() => fail(new Error(`no page after 10 s (first ${firstMs})`)), 10_000);
             const tick = () => {
               const doc = document.querySelector("#live-view iframe")?.contentDocument;
@@ -50,12 +54,14 @@ export async function measureJoins(browser, server, page, joins) {
                 shown = root;
                 firstMs = performance.now() - t0;
               }
+              // A frame without the page after it was shown is a visible reset.
+              if (shown !== null && root === null) blank++;
               // The fresh snapshot rebuilds the document: a new root element. When none comes
               // within 2 s, the first page shown was the fresh snapshot itself.
               const now = performance.now() - t0;
               if (root !== null && (root !== shown || now > firstMs + 2000)) {
                 clearTimeout(timeout);
-                ok({ first: firstMs, fresh: root !== shown ? now : firstMs });
+                ok({ first: firstMs, fresh: root !== shown ? now : firstMs, blank });
                 return;
               }
               requestAnimationFrame(tick);
@@ -67,15 +73,43 @@ export async function measureJoins(browser, server, page, joins) {
       );
       first.push(t.first);
       fresh.push(t.fresh);
+      blankFrames += t.blank;
     }
+    resync = await userPage.evaluate(() => window.__resyncToSnapshot);
   } finally {
     await agent.context.close();
     await user.close();
   }
-  return { first, fresh };
+  return { first, fresh, resync, blankFrames };
 }
 
-function summary(name, { first, fresh }) {
+/**
+ * In the user's page: how long after each `resync` the tracker hands the frame holding the
+ * FullSnapshot to its socket (`window.__resyncToSnapshot`, ms).
+ */
+function probeResync() {
+  const Socket = window.WebSocket;
+  const text = (data) => new TextDecoder().decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+  window.__resyncToSnapshot = [];
+  let asked = null;
+  window.WebSocket = class extends Socket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (m) => {
+        if (asked === null && m.data instanceof ArrayBuffer && text(m.data).includes("resync")) asked = performance.now();
+      });
+    }
+    send(data) {
+      if (asked !== null && text(data).includes('"type":2,')) {
+        window.__resyncToSnapshot.push(performance.now() - asked);
+        asked = null;
+      }
+      super.send(data);
+    }
+  };
+}
+
+function summary(name, { first, fresh, resync, blankFrames }) {
   const r = (x) => Math.round(x);
   return {
     page: name,
@@ -85,6 +119,9 @@ function summary(name, { first, fresh }) {
     first_max: r(Math.max(...first)),
     fresh_p50: r(quantile(fresh, 0.5)),
     fresh_p95: r(quantile(fresh, 0.95)),
+    resync_to_snapshot_p50: r(quantile(resync, 0.5)),
+    resync_to_snapshot_max: r(Math.max(...resync)),
+    blank_frames: blankFrames,
   };
 }
 
@@ -96,7 +133,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     for (const page of PAGES) {
       const s = summary(page.name, await measureJoins(browser, server, page, joins));
-      console.log(`${s.page}: first frame p50 ${s.first_p50} / p95 ${s.first_p95} ms (max ${s.first_max}); fresh snapshot shown p50 ${s.fresh_p50} / p95 ${s.fresh_p95} ms`);
+      console.log(`${s.page}: first frame p50 ${s.first_p50} / p95 ${s.first_p95} ms (max ${s.first_max}); fresh snapshot shown p50 ${s.fresh_p50} / p95 ${s.fresh_p95} ms; resync → snapshot sent p50 ${s.resync_to_snapshot_p50} / max ${s.resync_to_snapshot_max} ms; ${s.blank_frames} blank frames`);
       results.push(s);
     }
   } finally {
