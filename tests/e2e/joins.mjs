@@ -6,6 +6,10 @@
 // snapshot (a tracker serves at most one `resync` a second).
 //
 //   cd tests/e2e && COBROWSE_BIN=../../target/debug/cobrowse node joins.mjs [joins per page, 20]
+//   … node joins.mjs cold [sessions per page, 3] [seconds recorded before joining, 70]
+//
+// The second form measures first joins of sessions nobody watched for a while: the view then
+// reads a whole checkout interval of the stream before it can show the stored page.
 //
 // Prints one line per page and a JSON summary; `measureJoins` is also used by joins.test.mjs.
 import { api, launchBrowser, newestSession, openAgent, startServer } from "./harness.mjs";
@@ -125,7 +129,75 @@ function summary(name, { first, fresh, resync, blankFrames }) {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/**
+ * Cold joins: `n` users open `page` and record for `waitMs` with nobody watching (so the view
+ * must read a whole checkout interval of the stream), then an agent joins each session once.
+ * Returns the first-frame times and the bytes the view read before `caught_up`.
+ */
+export async function measureColdJoins(browser, server, page, n, waitMs) {
+  const users = [];
+  for (let i = 0; i < n; i++) {
+    const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    await (await context.newPage()).goto(`${server.url}${page.path}`);
+    users.push({ context, id: await newestSession(server, existing) });
+  }
+  await new Promise((ok) => setTimeout(ok, waitMs));
+  const agent = await openAgent(browser, server);
+  await agent.page.evaluate(() => {
+    const Socket = window.WebSocket;
+    window.__catchUpBytes = [];
+    window.WebSocket = class extends Socket {
+      constructor(...args) {
+        super(...args);
+        let bytes = 0;
+        let done = false;
+        this.addEventListener("message", (m) => {
+          if (done || !(m.data instanceof ArrayBuffer)) return;
+          if (new TextDecoder().decode(new Uint8Array(m.data, 0, Math.min(40, m.data.byteLength))).includes("caught_up")) {
+            done = true;
+            window.__catchUpBytes.push(bytes);
+          } else bytes += m.data.byteLength;
+        });
+      }
+    };
+  });
+  const first = [];
+  for (const u of users) {
+    await agent.page.evaluate(() => { location.hash = "#/"; });
+    await agent.page.waitForSelector(`.session-row[data-session-id="${u.id}"]`);
+    first.push(await agent.page.evaluate(({ id, selector }) => new Promise((ok) => {
+      const t0 = performance.now();
+      const tick = () =>
+        document.querySelector("#live-view iframe")?.contentDocument?.querySelector(selector)
+          ? ok(performance.now() - t0)
+          : requestAnimationFrame(tick);
+      document.querySelector(`.session-row[data-session-id="${id}"]`).click();
+      requestAnimationFrame(tick);
+    }), { id: u.id, selector: page.selector }));
+  }
+  const catchUpBytes = await agent.page.evaluate(() => window.__catchUpBytes);
+  await agent.context.close();
+  for (const u of users) await u.context.close();
+  return { first, catchUpBytes };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === "cold") {
+  // node joins.mjs cold [sessions per page, 3] [seconds recorded before the join, 70]
+  const n = Number(process.argv[3] ?? 3);
+  const waitMs = 1000 * Number(process.argv[4] ?? 70);
+  const browser = await launchBrowser();
+  const server = await startServer();
+  try {
+    for (const page of PAGES) {
+      const { first, catchUpBytes } = await measureColdJoins(browser, server, page, n, waitMs);
+      console.log(`${page.name}, cold: first frame ${first.map(Math.round).join(", ")} ms; read before caught_up ${catchUpBytes.map((b) => `${Math.round(b / 1024)} KB`).join(", ")}`);
+    }
+  } finally {
+    await server.stop();
+    await browser.close();
+  }
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const joins = Number(process.argv[2] ?? 20);
   const browser = await launchBrowser();
   const server = await startServer();
