@@ -27,6 +27,8 @@ export interface FeedHandlers {
   /** Events in stream order, with the agent's clock when the frame arrived. */
   onEvents(events: DeliveredEvent[], receivedAt: number): void;
   onStatus(status: ConnectionStatus, detail: string): void;
+  /** Every event stored before the subscription started has been handed on (`caught_up`). */
+  onCaughtUp?(): void;
   /** This connection's agent, as `agent` records will name it (again after every reconnect). */
   onJoined(agent: AgentRef): void;
   /** The server dropped a frame this agent sent (`malformed`, `too_big`, `rate_limited`). */
@@ -110,6 +112,7 @@ export class LiveFeed {
         this.handlers.onEvents(message.events, Date.now());
         if (this.sawEnd) this.setStatus("ended", "the session ended");
       } else if (message.type === "caught_up") {
+        this.handlers.onCaughtUp?.();
         if (!this.sawEnd) this.setStatus("live", "live");
       } else if (message.type === "joined") {
         this.handlers.onJoined(message.agent);

@@ -12,7 +12,8 @@ import { LiveFeed, type ConnectionStatus } from "./feed";
 import { LiveTabPlayer } from "./player";
 import { tryEventJson, type AgentRef, type AgentRequest, type CallMessage, type DeliveredEvent } from "./protocol";
 import { EventType, isRrwebEvent, type RrwebEvent } from "./rrweb-events";
-import { TabTracker } from "./tabs";
+import { StoredState, storedStart } from "./stored-start";
+import { TabTracker, tabOfEvent } from "./tabs";
 import { ClockEstimator } from "./timeline";
 
 /** Console entries kept per tab; older ones are dropped. */
@@ -33,7 +34,8 @@ export interface LiveSessionOptions {
   shownId?: string;
   /**
    * `agent` records from before this view joined (the summary's `activity`): the live feed starts
-   * at "now", so without them the activity list would start empty.
+   * shortly before "now", so without them the activity list would start (nearly) empty. Without
+   * them, the agent records the feed catches up on are not shown either.
    */
   history?: readonly ActivityItem[];
   /** Something changed: status, tabs, the active tab, console entries, agents. */
@@ -66,14 +68,26 @@ export class LiveSession {
   private readonly backfilling = new Set<string>();
   private readonly backfillTimer: ReturnType<typeof setInterval>;
   private closed = false;
+  /**
+   * While the feed catches up on stored events (until its first `caught_up`): each tab's events
+   * from its latest full snapshot, shown all at once when the catch-up ends.
+   */
+  private stored: StoredState | null;
+  /** Catch-up `agent` records up to this time are already in `history`. */
+  private readonly historyEnd: number;
 
   constructor(private readonly opts: LiveSessionOptions) {
     this.tracker.addKnown(opts.knownTabs);
     for (const item of opts.history ?? []) this.observeAgentRecord(item.ts, item.record);
-    // `from=live` makes the server ask the user's tabs for a fresh snapshot, so each tab's
-    // player gets a Meta and a FullSnapshot within a moment.
-    this.feed = new LiveFeed(opts.api, opts.sessionId, { from: "live" }, {
+    this.historyEnd = opts.history ? opts.history.reduce((end, i) => Math.max(end, i.ts), -Infinity) : Infinity;
+    this.stored = new StoredState(new Set(opts.knownTabs));
+    // The feed starts a little in the past, at a full snapshot of every tab (stored-start.ts):
+    // each player shows the stored page as soon as the catch-up ends. Joining also makes the
+    // server ask the user's tabs for a fresh snapshot, which follows within a moment and
+    // replaces the stored page in place (from then on the player is live as before).
+    this.feed = new LiveFeed(opts.api, opts.sessionId, storedStart(Date.now(), opts.history), {
       onEvents: (events, receivedAt) => this.handle(events, receivedAt),
+      onCaughtUp: () => this.showStored(),
       onStatus: (status, detail) => {
         this.status = status;
         this.statusDetail = detail;
@@ -141,9 +155,17 @@ export class LiveSession {
   }
 
   private handle(events: DeliveredEvent[], receivedAt: number): void {
+    const stored = this.stored;
     for (const event of events) {
       const json = tryEventJson(event);
       this.clock.observe(event, receivedAt);
+      if (stored !== null) {
+        // Catching up: leave out tabs closed before the view opened, and agent records the
+        // summary's history already had.
+        const of = tabOfEvent(event, json);
+        if (of !== null && !stored.wants(of)) continue;
+        if (event.kind === "agent" && event.ts <= this.historyEnd) continue;
+      }
       const tab = this.tracker.observe(event, json);
       if (event.kind === "end") {
         const ended = (json as { ended_ms?: unknown } | undefined)?.ended_ms;
@@ -152,13 +174,8 @@ export class LiveSession {
       }
       if (event.kind === "agent") this.observeAgentRecord(event.ts, json, true);
       if (event.kind !== "rrweb" || tab === null || !isRrwebEvent(json)) continue;
-      let player = this.players.get(tab);
-      if (!player) {
-        player = new LiveTabPlayer(this.opts.stage, tab);
-        this.players.set(tab, player);
-      }
-      player.add(json);
-      if (!player.ready) this.hold(tab, json, receivedAt);
+      if (stored !== null) stored.add(tab, json);
+      else this.play(tab, json, receivedAt);
       const entry = consoleEntryOf(json, tab);
       if (entry) {
         let list = this.consoleByTab.get(tab);
@@ -168,8 +185,35 @@ export class LiveSession {
         if (isError(entry)) this.tracker.countError(tab);
       }
     }
+    // A catch-up that reaches the session's end gets no `caught_up`.
+    if (this.endedMs !== null) this.showStored();
     this.layout();
     this.opts.onChange();
+  }
+
+  /**
+   * The catch-up ended: each tab's stored page goes on its player at once (rrweb applies the
+   * snapshot and what followed it in one frame), and events go straight to the players from now.
+   */
+  private showStored(): void {
+    const stored = this.stored;
+    if (stored === null) return;
+    this.stored = null;
+    const now = Date.now();
+    for (const [tab, events] of stored.take()) for (const event of events) this.play(tab, event, now);
+    this.layout();
+    this.opts.onChange();
+  }
+
+  /** Hands one event of `tab` to its player (made on its first event). */
+  private play(tab: string, event: RrwebEvent, receivedAt: number): void {
+    let player = this.players.get(tab);
+    if (!player) {
+      player = new LiveTabPlayer(this.opts.stage, tab);
+      this.players.set(tab, player);
+    }
+    player.add(event);
+    if (!player.ready) this.hold(tab, event, receivedAt);
   }
 
   private hold(tab: string, event: RrwebEvent, receivedAt: number): void {

@@ -239,12 +239,18 @@ export function tryEventJson(event: Pick<DeliveredEvent, "data">): unknown {
 }
 
 /** Where a live subscription starts (protocol.md §3.2). */
-export type StartPoint = { from: "live" } | { from: "beginning" } | { from_seq: number };
+export type StartPoint =
+  | { from: "live" }
+  | { from: "beginning" }
+  | { from_seq: number }
+  /** The first record S2 stored at or after this time (server clock, ms). */
+  | { from_ts: number };
 
 /** The query string (without `?`) for a start point, the connection's ticket included. */
 export function liveQuery(start: StartPoint, ticket: string): string {
   const q = new URLSearchParams({ ticket });
   if ("from_seq" in start) q.set("from_seq", String(start.from_seq));
+  else if ("from_ts" in start) q.set("from_ts", String(Math.max(0, Math.floor(start.from_ts))));
   else q.set("from", start.from);
   return q.toString();
 }

@@ -22,7 +22,9 @@
  * Full snapshots serialise the whole page, and `resync` comes from agents, who may send it as
  * fast as the server lets them. So a `resync` is served by at most one snapshot a
  * {@link RESYNC_INTERVAL_MS} (see {@link SnapshotLimiter}); the snapshots the connection needs for
- * itself (a new session, events dropped) are taken at once and count as the latest.
+ * itself (a new session, events dropped) are taken at once and count as the latest. A snapshot
+ * goes out as soon as it is taken, ahead of the batching rules above: an agent's view of the page
+ * waits for it.
  *
  * Agents' signals (§9, §10: consent requests, grants, control input, strokes, call offers and
  * candidates) are handed to `onSignal` as they arrive; the answers (`consent`, `revoke`,
@@ -148,7 +150,12 @@ export class TrackerConnection {
     this.backoff = options.backoff ?? new Backoff();
     this.openSocket = options.webSocket ?? ((url) => new WebSocket(url));
     this.now = options.now ?? Date.now;
-    this.snapshots = new SnapshotLimiter(options.takeFullSnapshot, this.now);
+    this.snapshots = new SnapshotLimiter(() => {
+      options.takeFullSnapshot();
+      // Someone waits for it (an agent who joined, or the server for a new session): send it
+      // now, not with the ack of a batch in flight, nor after the unwatched delay.
+      this.flush();
+    }, this.now);
   }
 
   /** Limits announced by the server (its defaults until the first `welcome`). */

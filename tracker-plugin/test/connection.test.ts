@@ -165,6 +165,24 @@ describe("tracker connection", () => {
     expect(t.snapshots).toHaveBeenCalledTimes(1);
   });
 
+  it("sends a resync's snapshot at once, without waiting for an ack or the unwatched delay", () => {
+    const t = setup();
+    t.snapshots.mockImplementation(() => t.record(2)); // Meta and FullSnapshot
+    t.conn.start();
+    t.last().open();
+    t.last().welcome("tok");
+    t.record(1);
+    expect(t.last().batches()).toEqual([[1]]); // awaits its ack
+    t.last().receive({ type: "resync" });
+    expect(t.last().batches()).toEqual([[1], [2, 3]]);
+
+    // Nobody watches yet (the server may say so after the resync): still at once.
+    t.last().receive({ type: "watching", agents: 0 });
+    vi.advanceTimersByTime(RESYNC_INTERVAL_MS);
+    t.last().receive({ type: "resync" });
+    expect(t.last().batches()).toEqual([[1], [2, 3], [4, 5]]);
+  });
+
   it("serves a flood of resyncs with one snapshot at once and one when the second is up", () => {
     const t = setup();
     t.conn.start();
