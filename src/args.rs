@@ -483,6 +483,7 @@ impl ServeArgs {
             max_frame_bytes: self.max_frame_bytes,
             max_event_bytes: self.max_event_bytes,
             events_per_sec: self.events_per_sec,
+            bytes_per_sec: self.bytes_per_sec,
         };
         config.ingress = IngressLimits {
             max_batch_events: self.max_batch_events,

@@ -90,4 +90,9 @@ video?: boolean, }
 /**
  * Limits the server applies to this connection, announced in `welcome`.
  */
-export type Limits = { max_frame_bytes: number, max_event_bytes: number, events_per_sec: number, };
+export type Limits = { max_frame_bytes: number, max_event_bytes: number, events_per_sec: number,
+/**
+ * Bytes of events per second one session may write (`--bytes-per-sec`); a tracker paces
+ * what it can defer (canvas frames) within it. 0 from an older server: unknown.
+ */
+bytes_per_sec: number, };

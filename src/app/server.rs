@@ -127,6 +127,7 @@ impl ServerConfig {
                 max_frame_bytes: 16 * 1024 * 1024,
                 max_event_bytes: 10 * 1024 * 1024,
                 events_per_sec: 500,
+                bytes_per_sec: IngressLimits::default().bytes_per_sec,
             },
             ingress: IngressLimits::default(),
             max_agents_per_room: 32,
@@ -378,7 +379,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             config.secret.as_bytes(),
             config.session_token_ttl.as_millis() as u64,
         ),
-        limits: config.limits,
+        // What a tracker is told is what the session is charged by.
+        limits: Limits {
+            bytes_per_sec: config.ingress.bytes_per_sec,
+            ..config.limits
+        },
         ingress: config.ingress.clone(),
         admission: std::sync::Mutex::new(SessionAdmission::new(
             &config.ingress,

@@ -121,6 +121,7 @@ async fn relay_tracker(state: Arc<RelayState>, mut socket: WebSocket) {
             max_frame_bytes: usize::MAX,
             max_event_bytes: usize::MAX,
             events_per_sec: u32::MAX,
+            bytes_per_sec: u64::MAX,
         },
     };
     let watching = ServerMessage::Watching {

@@ -162,6 +162,10 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     pub max_event_bytes: usize,
     pub events_per_sec: u32,
+    /// Bytes of events per second one session may write (`--bytes-per-sec`); a tracker paces
+    /// what it can defer (canvas frames) within it. 0 from an older server: unknown.
+    #[serde(default)]
+    pub bytes_per_sec: u64,
 }
 
 /// Messages the server sends a tracker.

@@ -36,8 +36,6 @@ export interface CanvasRecordingOptions {
 export const DEFAULT_CANVAS_FPS = 2;
 export const DEFAULT_CANVAS_QUALITY = 0.6;
 export const DEFAULT_CANVAS_BYTES_PER_SEC = 128 * 1024;
-/** The server's default `--bytes-per-sec`, assumed while `welcome` does not announce it. */
-export const SERVER_BYTES_PER_SEC = 4 * 1024 * 1024;
 /** Canvas frames take at most this share of the session's byte rate on the server. */
 export const CANVAS_SERVER_SHARE = 0.25;
 /** ... and at most this share of its event rate. */

@@ -25,7 +25,6 @@ import type { CanvasPolicy } from "./canvas-consent";
 import {
   type CanvasRecordingOptions,
   CanvasFrames,
-  SERVER_BYTES_PER_SEC,
   canvasFrameOf,
   canvasRecordingSettings,
 } from "./canvas-recording";
@@ -174,7 +173,10 @@ export function start(options: StartOptions): Tracker {
       ? null
       : new CanvasFrames({
           settings: canvasSettings,
-          rates: () => ({ bytesPerSec: SERVER_BYTES_PER_SEC, eventsPerSec: connection.limits.events_per_sec }),
+          rates: () => ({
+            bytesPerSec: connection.limits.bytes_per_sec,
+            eventsPerSec: connection.limits.events_per_sec,
+          }),
           backlogBytes: () => buffer.bytes,
           record: (event) => add("rrweb", event, event.timestamp, false),
         });

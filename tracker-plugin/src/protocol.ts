@@ -91,6 +91,7 @@ export const DEFAULT_LIMITS: Limits = {
   max_frame_bytes: 16 * 1024 * 1024,
   max_event_bytes: 10 * 1024 * 1024,
   events_per_sec: 500,
+  bytes_per_sec: 4 * 1024 * 1024,
 };
 
 /** WebSocket close codes: the server's (`protocol::close`), and the two the browser reports. */
@@ -146,6 +147,11 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
               max_frame_bytes: uint(limits, "max_frame_bytes"),
               max_event_bytes: uint(limits, "max_event_bytes"),
               events_per_sec: uint(limits, "events_per_sec"),
+              // An older server does not say; 0 means the same.
+              bytes_per_sec:
+                typeof limits["bytes_per_sec"] === "number" && limits["bytes_per_sec"] > 0
+                  ? uint(limits, "bytes_per_sec")
+                  : DEFAULT_LIMITS.bytes_per_sec,
             }
           : { ...DEFAULT_LIMITS },
       };

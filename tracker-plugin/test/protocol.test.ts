@@ -82,7 +82,7 @@ describe("server message decoding", () => {
       session_token: "tok",
       tab: "t-1",
       resumed: false,
-      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500 },
+      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500, bytes_per_sec: 4194304 },
     });
     expect(decodeServerMessage(frame)).toEqual({
       type: "welcome",
@@ -90,7 +90,7 @@ describe("server message decoding", () => {
       session_token: "tok",
       tab: "t-1",
       resumed: false,
-      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500 },
+      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500, bytes_per_sec: 4194304 },
     });
   });
 

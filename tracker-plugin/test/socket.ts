@@ -39,7 +39,7 @@ export class FakeSocket implements WebSocketLike {
       session_token: token,
       tab: "t",
       resumed: false,
-      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500 },
+      limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500, bytes_per_sec: 4194304 },
     });
   }
   serverClose(code: number, reason = ""): void {
