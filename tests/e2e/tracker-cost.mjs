@@ -2,7 +2,7 @@
 // the table page of fixtures/table.html under each recorder, in headless Chromium, against a
 // real server. Not a test: it reports, and asserts nothing about timings.
 //
-//   node tracker-cost.mjs [--runs 3] [--ms 6000] [--variants none,rrweb,tracker,tracker-main]
+//   node tracker-cost.mjs [--runs 3] [--ms 6000] [--variants none,rrweb,tracker,tracker-main,...]
 //                         [--workloads interval,saturated] [--profile tracker] [--json]
 //
 // Per run and variant it reports the page's main-thread task time (CDP Performance.getMetrics,
@@ -14,7 +14,13 @@
 // - tracker: our tracker (/tracker.js of the server, loaded from the server's origin as a site
 //   would), sending from its worker;
 // - tracker-main: the same with workers refused by the page's CSP (`worker-src 'none'`), so it
-//   sends from the main thread.
+//   sends from the main thread;
+// - rrweb-options: stock rrweb with the options our tracker gives it (privacy selectors, masking),
+//   keeping its events in an array: what of our cost is rrweb's work under our options;
+// - rrweb-json: stock rrweb that also `JSON.stringify`s each event, as any recorder that sends
+//   its events somewhere must;
+// - tracker-before: another build of the tracker, `$BEFORE_TRACKER_JS` (e.g. main's), served by
+//   the site itself.
 // The page is served from another origin than the tracker (a loopback port of its own), as a site
 // embedding the tracker is.
 // `--profile VARIANT` writes a CPU profile of one interval run to /tmp/tracker-cost.cpuprofile and
@@ -39,6 +45,7 @@ const MS = Number(opts.ms);
 const fixture = readFileSync(join(import.meta.dirname, "fixtures", "table.html"), "utf8");
 const rrwebJs = readFileSync(join(REPO, "tracker-plugin", "node_modules", "rrweb", "dist", "rrweb.umd.cjs"), "utf8");
 const trackerOverride = process.env.TRACKER_JS ? readFileSync(process.env.TRACKER_JS, "utf8") : null;
+const trackerBefore = process.env.BEFORE_TRACKER_JS ? readFileSync(process.env.BEFORE_TRACKER_JS, "utf8") : null;
 
 function recorderTags(variant, server) {
   switch (variant) {
@@ -47,6 +54,23 @@ function recorderTags(variant, server) {
     case "rrweb":
       return `<script src="/rrweb.js"></script>
 <script>window.rrwebEvents = []; rrweb.record({ emit(e) { window.rrwebEvents.push(e); } });</script>`;
+    case "rrweb-options":
+      // The options of tracker-plugin/src/record.ts recordOptions(), console off.
+      return `<script src="/rrweb.js"></script>
+<script>window.rrwebEvents = []; rrweb.record({
+  emit(e) { window.rrwebEvents.push(e); },
+  checkoutEveryNms: 60000, blockClass: "cobrowse-block", blockSelector: "[data-cobrowse-block]",
+  maskTextClass: "cobrowse-mask", maskTextSelector: "[data-cobrowse-mask]", maskAllInputs: true,
+  maskInputOptions: { password: true },
+  maskInputFn: (text, el) => (el.type === "password" ? (text ? "********" : "") : "*".repeat(text.length)),
+  recordCanvas: false, collectFonts: false, inlineImages: false, recordAfter: "DOMContentLoaded", plugins: [],
+});</script>`;
+    case "rrweb-json":
+      return `<script src="/rrweb.js"></script>
+<script>window.rrwebEvents = []; rrweb.record({ emit(e) { window.rrwebEvents.push(JSON.stringify(e)); } });</script>`;
+    case "tracker-before":
+      return `<script src="/tracker-before.js"></script>
+<script>window.cobrowse = Cobrowse.start({ server: ${JSON.stringify(server.url)}, projectKey: "demo" });</script>`;
     case "tracker":
     case "tracker-main":
       return `<script src="${server.url}/tracker.js"></script>
@@ -63,6 +87,7 @@ function recorderTags(variant, server) {
 function serveSite(server) {
   return startSite((url) => {
     if (url.pathname === "/rrweb.js") return { type: "text/javascript", body: rrwebJs };
+    if (url.pathname === "/tracker-before.js" && trackerBefore) return { type: "text/javascript", body: trackerBefore };
     const variant = url.searchParams.get("variant") ?? "none";
     const headers = variant === "tracker-main" ? { "content-security-policy": "worker-src 'none'" } : {};
     return { headers, body: fixture.replace("<!--RECORDER-->", recorderTags(variant, server)) };
@@ -120,7 +145,7 @@ async function measure(browser, browserSession, server, site, variant, workload,
       printProfile(p);
     }
     const delivered = variant.startsWith("tracker")
-      ? await page.evaluate(() => window.cobrowse?.delivery ?? "unknown")
+      ? await page.evaluate(() => window.cobrowse?.delivery ?? "main (no worker option)")
       : "-";
     return {
       variant, workload, renders,
@@ -172,7 +197,21 @@ try {
       }
     }
   }
-  if (opts.json) console.log(JSON.stringify(results, null, 1));
+  if (opts.json) {
+    console.log(JSON.stringify(results, null, 1));
+  } else if (!opts.profile) {
+    // Medians per workload and variant, as docs/benchmarks.md reports them.
+    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    console.log(`\nmedians of ${RUNS} runs (task = main-thread task time, cpu = the renderer process, all threads)`);
+    for (const workload of opts.workloads.split(",")) {
+      for (const variant of opts.variants.split(",")) {
+        const rs = results.filter((r) => r.workload === workload && r.variant === variant);
+        console.log(`${workload.padEnd(9)} ${variant.padEnd(14)} task ${median(rs.map((r) => r.taskS)).toFixed(2)} s` +
+          `  cpu ${median(rs.map((r) => r.cpuS)).toFixed(2)} s  renders ${median(rs.map((r) => r.renders))}` +
+          `  (task: ${rs.map((r) => r.taskS.toFixed(2)).join(", ")})`);
+      }
+    }
+  }
 } finally {
   await site.close();
   await browser.close();
