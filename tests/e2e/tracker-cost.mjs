@@ -208,7 +208,8 @@ try {
         const rs = results.filter((r) => r.workload === workload && r.variant === variant);
         console.log(`${workload.padEnd(9)} ${variant.padEnd(14)} task ${median(rs.map((r) => r.taskS)).toFixed(2)} s` +
           `  cpu ${median(rs.map((r) => r.cpuS)).toFixed(2)} s  renders ${median(rs.map((r) => r.renders))}` +
-          `  (task: ${rs.map((r) => r.taskS.toFixed(2)).join(", ")})`);
+          `  task per render ${median(rs.map((r) => (1000 * r.taskS) / r.renders)).toFixed(1)} ms` +
+          `  (task: ${rs.map((r) => r.taskS.toFixed(2)).join(", ")}; renders: ${rs.map((r) => r.renders).join(", ")})`);
       }
     }
   }
