@@ -217,3 +217,30 @@ export async function openSession(a, id, selector = "#item-count") {
   await view.locator(selector).waitFor();
   return view;
 }
+
+/**
+ * A site of its own origin (another loopback port than the server's), as a page embedding the
+ * tracker is: `handle(url)` answers each request with `{ body, type?, headers? }`, or null for 404.
+ * @param {(url: URL) => ({ body: string, type?: string, headers?: Record<string, string> } | null)} handle
+ */
+export async function startSite(handle) {
+  const { createServer: createHttpServer } = await import("node:http");
+  const site = createHttpServer((req, res) => {
+    const answer = handle(new URL(req.url, "http://site"));
+    if (!answer) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, {
+      "content-type": answer.type ?? "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      ...answer.headers,
+    });
+    res.end(answer.body);
+  });
+  await new Promise((ok) => site.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${site.address().port}`,
+    close: () => new Promise((ok) => site.close(ok)),
+  };
+}

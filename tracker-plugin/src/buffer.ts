@@ -34,11 +34,47 @@ export interface BufferLimits {
   maxBytes: number;
 }
 
-/** The saved form: data as its JSON text (UTF-8 decodes and re-encodes byte for byte). */
-interface SavedBuffer {
+/** An event as saved: data as its JSON text (UTF-8 decodes and re-encodes byte for byte). */
+export interface SavedEvent {
+  s: number;
+  t: number;
+  k: EventKind;
+  d: string;
+  p?: 1;
+}
+
+/** The saved form, written by {@link saveEvents} and read by {@link loadSaved}. */
+export interface SavedBuffer {
   v: 1;
   snapshotNeeded: boolean;
-  events: { s: number; t: number; k: EventKind; d: string; p?: 1 }[];
+  events: SavedEvent[];
+}
+
+/**
+ * Saves `events` (oldest first) under `key`, the way {@link EventBuffer.save} says: everything if
+ * storage takes it, else the newest half, quarter, ... marked as needing a snapshot. Returns how
+ * many were saved. The delivery worker's page copy saves through this too.
+ */
+export function saveEvents(storage: StorageLike, key: string, all: SavedEvent[], snapshotNeeded: boolean): number {
+  if (all.length === 0 && !snapshotNeeded) {
+    removeItem(storage, key);
+    return 0;
+  }
+  for (let n = all.length; ; n = Math.floor(n / 2)) {
+    const saved: SavedBuffer = { v: 1, snapshotNeeded: snapshotNeeded || n < all.length, events: all.slice(all.length - n) };
+    if (writeJson(storage, key, saved)) return n;
+    if (n === 0) {
+      removeItem(storage, key);
+      return 0;
+    }
+  }
+}
+
+/** Reads what {@link saveEvents} saved under `key` and removes it; `null` if nothing valid. */
+export function loadSaved(storage: StorageLike, key: string): SavedBuffer | null {
+  const saved = readJson(storage, key);
+  removeItem(storage, key);
+  return isSavedBuffer(saved) ? saved : null;
 }
 
 const decoder = new TextDecoder();
@@ -139,10 +175,6 @@ export class EventBuffer {
    * storage refused the whole buffer (then the saved part asks for a full snapshot).
    */
   save(storage: StorageLike, key: string): number {
-    if (this.events.length === 0 && !this.snapshotNeeded) {
-      removeItem(storage, key);
-      return 0;
-    }
     const all = this.events.map((e) => ({
       s: e.seq,
       t: e.ts,
@@ -150,23 +182,14 @@ export class EventBuffer {
       d: decoder.decode(e.data),
       ...(e.keep ? { p: 1 as const } : {}),
     }));
-    // Try everything, then the newest half, quarter, ... until storage accepts it.
-    for (let n = all.length; ; n = Math.floor(n / 2)) {
-      const saved: SavedBuffer = { v: 1, snapshotNeeded: this.snapshotNeeded || n < all.length, events: all.slice(all.length - n) };
-      if (writeJson(storage, key, saved)) return n;
-      if (n === 0) {
-        removeItem(storage, key);
-        return 0;
-      }
-    }
+    return saveEvents(storage, key, all, this.snapshotNeeded);
   }
 
   /** Loads a buffer saved under `key` (and removes it from storage); empty if none. */
   static load(storage: StorageLike, key: string, limits: Partial<BufferLimits> = {}): EventBuffer {
     const buffer = new EventBuffer(limits);
-    const saved = readJson(storage, key);
-    removeItem(storage, key);
-    if (!isSavedBuffer(saved)) return buffer;
+    const saved = loadSaved(storage, key);
+    if (saved === null) return buffer;
     for (const e of saved.events) {
       if (e.s <= buffer.lastSeq) continue;
       buffer.push({ seq: e.s, ts: e.t, kind: e.k, data: encoder.encode(e.d), keep: e.p === 1 });

@@ -94,9 +94,16 @@ export interface ConnectionOptions {
   /** `ws(s)://host/api/v1/track`. */
   url: string;
   projectKey: string;
-  identity: Identity;
+  /** The tab id, and the session token to present (the delivery worker's stands in for the page's). */
+  identity: SessionIdentity;
   buffer: EventBuffer;
   hello: () => HelloInfo;
+  /**
+   * Called before each connection attempt; the socket is opened once `ready` is called. The
+   * delivery worker asks the page for `hello`'s page info and the stored token here, as it cannot
+   * read them itself. Without it the socket opens at once.
+   */
+  prepare?: (ready: () => void) => void;
   /** Take a full snapshot now (an agent joined, or events were dropped). */
   takeFullSnapshot: () => void;
   /**
@@ -104,6 +111,8 @@ export interface ConnectionOptions {
    * Called before anything else is sent on this connection.
    */
   onWelcome?: () => void;
+  /** The socket closed after `welcome` (signals cannot be sent until the next `welcome`). */
+  onClosed?: () => void;
   /**
    * An agent's signal arrived: a consent request or cancel, the grants, control input, a stroke,
    * or a message of a call.
@@ -115,6 +124,9 @@ export interface ConnectionOptions {
   backoff?: Backoff;
   now?: () => number;
 }
+
+/** What the connection needs of the tab's {@link Identity}. */
+export type SessionIdentity = Pick<Identity, "tabId" | "sessionToken" | "storeToken" | "forgetToken">;
 
 type State = "idle" | "handshake" | "open" | "waiting" | "stopped";
 
@@ -144,6 +156,8 @@ export class TrackerConnection {
   private endReason: string | undefined;
   private ending = false;
   private endSent = false;
+  /** Connection attempts made; a `prepare` that answers late for an old one is ignored. */
+  private attempts = 0;
 
   constructor(options: ConnectionOptions) {
     this.options = options;
@@ -242,6 +256,18 @@ export class TrackerConnection {
     this.sentSeq = 0;
     this.inFlight = [];
     this.endSent = false;
+    const prepare = this.options.prepare;
+    if (prepare === undefined) {
+      this.open();
+      return;
+    }
+    const attempt = ++this.attempts;
+    prepare(() => {
+      if (this.state === "handshake" && this.attempts === attempt && this.ws === null) this.open();
+    });
+  }
+
+  private open(): void {
     let ws: WebSocketLike;
     try {
       ws = this.openSocket(this.options.url);
@@ -407,10 +433,12 @@ export class TrackerConnection {
   }
 
   private closed(code: number, reason: string): void {
+    const wasOpen = this.state === "open";
     this.ws = null;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (wasOpen) this.options.onClosed?.();
     if (this.state === "stopped") return;
     const why = reason === "" ? `close ${code}` : `close ${code}: ${reason}`;
 

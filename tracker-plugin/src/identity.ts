@@ -11,9 +11,13 @@
  *   removed from storage while a page holds it and written back on `pagehide`. A duplicated tab
  *   finds no id and makes its own.
  * - **Sequence numbers**: per tab, starting at 1, strictly increasing and contiguous across
- *   reloads: the next value is written to `sessionStorage` before a number is handed out, so the
- *   tab's next page continues exactly where this one stopped. With no gaps of its own, a gap in
- *   a tab's stored sequence means a lost event.
+ *   reloads: the next value is written to `sessionStorage` when the page hands the tab id back
+ *   ({@link Identity.release}, on `pagehide`), so the tab's next page continues exactly where this
+ *   one stopped. Only a page holding the tab id hands out its numbers, and a page that dies
+ *   without `pagehide` never hands the id back (its tab's next page makes a new one), so writing
+ *   on release is enough; writing on every event cost the page a storage write per event
+ *   (docs/benchmarks.md, "Tracker main-thread cost"). With no gaps of its own, a gap in a tab's
+ *   stored sequence means a lost event.
  */
 
 import { type StorageLike, readJson, removeItem, writeJson } from "./storage";
@@ -75,9 +79,7 @@ export class Identity {
 
   /** The next sequence number of this tab (starts at 1, +1 each call, across reloads). */
   nextSeq(): number {
-    const seq = this.nextSeqValue++;
-    writeJson(this.tab, this.seqKey, this.nextSeqValue);
-    return seq;
+    return this.nextSeqValue++;
   }
 
   /** The session token to resume with, or `undefined` if there is none or it went idle. */
@@ -119,8 +121,12 @@ export class Identity {
     writeJson(this.local, this.sessionKey, { token: stored.token, touched: now } satisfies StoredSession);
   }
 
-  /** Hands the tab id back to the tab's storage so the next page of this tab takes it over. */
+  /**
+   * Hands the tab id back to the tab's storage, with the next sequence number, so the next page
+   * of this tab takes both over.
+   */
   release(): void {
+    writeJson(this.tab, this.seqKey, this.nextSeqValue);
     try {
       this.tab.setItem(TAB_KEY, this.tabId);
     } catch {

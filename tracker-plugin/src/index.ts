@@ -6,11 +6,12 @@
  * tracker.identify("user-42");
  * ```
  *
- * How the parts fit: {@link startRecording} (rrweb with privacy defaults) emits events; each gets
- * the tab's next `seq` from {@link Identity} and goes into the {@link EventBuffer}; the
- * {@link TrackerConnection} sends what the buffer holds and trims it as the server acknowledges.
- * The buffer is saved to `sessionStorage` when the page goes away and picked up by the tab's
- * next page.
+ * How the parts fit: {@link startRecording} (rrweb with privacy defaults) emits events; each is
+ * turned into JSON text and handed to the {@link Delivery}, which gives it the tab's next `seq`
+ * from {@link Identity}, keeps it in the tab's buffer, sends it and trims the buffer as the server
+ * acknowledges: from a Web Worker where the page allows one, else from the page (delivery.ts).
+ * What is unacknowledged is saved to `sessionStorage` when the page goes away and picked up by the
+ * tab's next page.
  *
  * Agents' signals (consent requests, grants, remote control, annotations, calls) arrive on the
  * same connection and go to {@link PageSignals}, which shows the prompts, the grant indicator and
@@ -20,7 +21,6 @@
 import type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
 import { EventType, type eventWithTime } from "rrweb";
 
-import { EventBuffer } from "./buffer";
 import type { CanvasPolicy } from "./canvas-consent";
 import {
   type CanvasRecordingOptions,
@@ -28,14 +28,16 @@ import {
   canvasFrameOf,
   canvasRecordingSettings,
 } from "./canvas-recording";
-import { TrackerConnection, trackUrl } from "./connection";
+import { trackUrl } from "./connection";
+import { type Delivery, type DeliveryOptions, startDelivery } from "./delivery";
 import { Identity } from "./identity";
 import { log } from "./log";
 import { recordedEvent, recordedUrl } from "./page-url";
-import { type EventKind, type PageInfo, jsonBytes } from "./protocol";
+import type { EventKind, PageInfo } from "./protocol";
 import { type PrivacyOptions, type Recorder, recordedCanvasId, recordedNode, startRecording } from "./record";
 import { PageSignals } from "./signals";
 import { browserStorage, removeItem } from "./storage";
+import { PageCopy } from "./worker-protocol";
 
 export type { PrivacyOptions } from "./record";
 export type { CanvasPolicy } from "./canvas-consent";
@@ -80,12 +82,20 @@ export interface StartOptions {
   canvasRecording?: boolean | CanvasRecordingOptions;
   /** Full snapshot interval in ms (default 60 000); 0 turns periodic snapshots off. */
   checkoutEveryNms?: number;
+  /**
+   * Send from a Web Worker (default `true`): batching, encoding and the socket then stay off the
+   * page's main thread. The tracker falls back to sending from the page by itself where no worker
+   * can start (a Content-Security-Policy without `worker-src blob:`); `false` skips the attempt.
+   */
+  worker?: boolean;
 }
 
 /** A running tracker. */
 export interface Tracker {
   /** This tab's id. */
   readonly tabId: string;
+  /** Where events are sent from: a Web Worker, or the page's main thread (see `worker`). */
+  readonly delivery: "worker" | "main";
   /** Stops recording and disconnects; the session stays open for the user's other tabs and pages. */
   stop(): void;
   /** Ends the session for good after sending what was recorded; the next page starts a new one. */
@@ -114,12 +124,12 @@ export function start(options: StartOptions): Tracker {
   const identity = new Identity({ projectKey: options.projectKey, local, tab: tabStorage });
   const bufferKey = `cobrowse.buffer.${identity.tabId}`;
   // Unsent events of the tab's previous page belong to its session; if that went idle, drop them.
-  let buffer: EventBuffer;
+  let saved: PageCopy;
   if (identity.sessionToken() !== undefined) {
-    buffer = EventBuffer.load(tabStorage, bufferKey);
+    saved = PageCopy.load(tabStorage, bufferKey);
   } else {
     removeItem(tabStorage, bufferKey);
-    buffer = new EventBuffer();
+    saved = new PageCopy();
   }
 
   let userId = options.userId;
@@ -132,17 +142,17 @@ export function start(options: StartOptions): Tracker {
 
   const signals = new PageSignals({
     tabId: identity.tabId,
-    send: (signal) => connection.sendSignal(signal),
+    send: (signal) => delivery.sendSignal(signal),
     nodeById: recordedNode,
     canvasId: (canvas) => recordedCanvasId(canvas, options.privacy),
     canvas: options.canvas ?? "ask",
     storage: tabStorage,
   });
-  const connection = new TrackerConnection({
+  const deliveryOptions: DeliveryOptions = {
     url,
     projectKey: options.projectKey,
     identity,
-    buffer,
+    saved,
     hello: () => ({ page: pageInfo(options.recordQuery === true), user_id: userId, metadata }),
     takeFullSnapshot: () => {
       recorder?.takeFullSnapshot();
@@ -153,18 +163,13 @@ export function start(options: StartOptions): Tracker {
       log.debug(`tracker stopped: ${reason}`);
       teardown();
     },
-  });
+  };
+  if (options.worker === false) deliveryOptions.worker = false;
+  const delivery: Delivery = startDelivery(deliveryOptions);
 
   const add = (kind: EventKind, value: unknown, ts: number, keep: boolean): void => {
     if (stopped || hidden) return;
-    const data = jsonBytes(value);
-    if (data.byteLength > connection.limits.max_event_bytes) {
-      log.warn(`not sending a ${kind} event of ${data.byteLength} bytes: over the server's limit`);
-      return;
-    }
-    buffer.push({ seq: identity.nextSeq(), ts, kind, data, keep });
-    identity.touch();
-    connection.notify();
+    if (delivery.add(kind, JSON.stringify(value), ts, keep)) identity.touch();
   };
 
   const canvasSettings = canvasRecordingSettings(options.canvasRecording);
@@ -174,10 +179,10 @@ export function start(options: StartOptions): Tracker {
       : new CanvasFrames({
           settings: canvasSettings,
           rates: () => ({
-            bytesPerSec: connection.limits.bytes_per_sec,
-            eventsPerSec: connection.limits.events_per_sec,
+            bytesPerSec: delivery.limits.bytes_per_sec,
+            eventsPerSec: delivery.limits.events_per_sec,
           }),
-          backlogBytes: () => buffer.bytes,
+          backlogBytes: () => delivery.backlogBytes,
           record: (event) => add("rrweb", event, event.timestamp, false),
         });
 
@@ -189,8 +194,8 @@ export function start(options: StartOptions): Tracker {
   };
 
   const save = (): void => {
-    connection.flushNow();
-    buffer.save(tabStorage, bufferKey);
+    delivery.flushNow();
+    delivery.save(tabStorage, bufferKey);
   };
   const onPageHide = (): void => {
     save();
@@ -203,12 +208,12 @@ export function start(options: StartOptions): Tracker {
     identity.reclaim();
     // The saved copy may have been taken by a page that ran in between; resending is harmless.
     removeItem(tabStorage, bufferKey);
-    connection.retryNow();
+    delivery.retryNow();
   };
   const onVisibility = (): void => {
     if (document.visibilityState === "hidden") save();
   };
-  const onOnline = (): void => connection.retryNow();
+  const onOnline = (): void => delivery.retryNow();
   window.addEventListener("pagehide", onPageHide);
   window.addEventListener("pageshow", onPageShow);
   window.addEventListener("online", onOnline);
@@ -230,11 +235,14 @@ export function start(options: StartOptions): Tracker {
 
   const tracker: Tracker = {
     tabId: identity.tabId,
+    get delivery() {
+      return delivery.kind;
+    },
     stop() {
       if (stopped) return;
       teardown();
-      connection.stop();
-      buffer.save(tabStorage, bufferKey);
+      delivery.stop();
+      delivery.save(tabStorage, bufferKey);
       identity.release();
     },
     end(reason?: string) {
@@ -243,7 +251,7 @@ export function start(options: StartOptions): Tracker {
       recorder?.stop();
       recorder = null;
       signals.stop();
-      connection.end(reason);
+      delivery.end(reason);
     },
     identify(id: string) {
       if (typeof id !== "string" || id === "") throw new TypeError("cobrowse: identify() needs a user id");
@@ -257,7 +265,7 @@ export function start(options: StartOptions): Tracker {
   };
   current = tracker;
 
-  connection.start();
+  delivery.start();
   recorder = startRecording(onRrweb, {
     privacy: options.privacy,
     consoleLevels: options.console === true ? options.consoleLevels : false,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { Identity, SESSION_IDLE_MS } from "../src/identity";
 import { MemoryStorage } from "../src/storage";
@@ -72,6 +72,16 @@ describe("identity", () => {
     // A page that dies without pagehide still never reuses a seq (and its tab gets a new id).
     const page3 = new Identity({ projectKey: "demo", local, tab });
     expect(page3.tabId).not.toBe(page2.tabId);
+  });
+
+  it("writes the tab's sequence to storage once, when the page hands the tab id back", () => {
+    const tab = new MemoryStorage();
+    const writes = vi.spyOn(tab, "setItem");
+    const page = new Identity({ projectKey: "demo", local: new MemoryStorage(), tab });
+    for (let i = 0; i < 100; i++) page.nextSeq();
+    expect(writes).not.toHaveBeenCalled();
+    page.release();
+    expect(writes.mock.calls.map(([key]) => key).sort()).toEqual(["cobrowse.tab", `cobrowse.seq.${page.tabId}`].sort());
   });
 
   it("continues above seqs used by another page after coming back from the bfcache", () => {
