@@ -15,7 +15,16 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
     let binary = dir.path().join("cobrowse");
     std::fs::copy(env!("CARGO_BIN_EXE_cobrowse"), &binary).unwrap();
     let mut child = Command::new(&binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--demo"])
+        // Call ports below the kernel's ephemeral range (32768 and up): the default range would
+        // take ports the other tests' call peers may have been given, and steal their packets.
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--rtc-ports",
+            "31800-31809",
+        ])
         .current_dir(dir.path())
         .env_remove("COBROWSE_WEB_ROOT")
         .stdout(Stdio::piped())
