@@ -65,9 +65,13 @@ pub struct Entry {
     /// When the session was last known active: its holder's last sign of life while live.
     pub last_seen_ms: u64,
     /// Lower-cased user id, metadata values, pages and id, one per line: what `q` searches.
+    /// The user id comes first and the pages are one run, so prefix and URL searches look at
+    /// their part of it rather than at copies.
     pub(super) haystack: String,
-    /// Lower-cased user id, for prefix search.
-    pub(super) user_lower: String,
+    /// Where the user id ends in `haystack`.
+    user_end: usize,
+    /// Where the pages are in `haystack`.
+    pages_span: std::ops::Range<usize>,
 }
 
 impl Entry {
@@ -91,7 +95,8 @@ impl Entry {
             live: false,
             last_seen_ms: id.created_ms(),
             haystack: String::new(),
-            user_lower: String::new(),
+            user_end: 0,
+            pages_span: 0..0,
         }
     }
 
@@ -159,7 +164,6 @@ impl Entry {
             + self.user_agent.capacity()
             + self.user_id.as_ref().map_or(0, String::capacity)
             + self.haystack.capacity()
-            + self.user_lower.capacity()
             + self.holder.as_ref().map_or(0, |h| h.node.capacity());
         let metadata: usize = self
             .metadata
@@ -175,18 +179,30 @@ impl Entry {
         strings + metadata + tabs + pages
     }
 
+    /// The lower-cased user id, for prefix search.
+    pub(super) fn user_lower(&self) -> &str {
+        &self.haystack[..self.user_end]
+    }
+
+    /// The lower-cased pages, one per line, for URL search.
+    pub(super) fn pages_lower(&self) -> &str {
+        &self.haystack[self.pages_span.clone()]
+    }
+
     fn reindex(&mut self) {
-        self.user_lower = self.user_id.as_deref().unwrap_or("").to_lowercase();
         let mut hay = String::with_capacity(self.haystack.len().max(64));
-        hay.push_str(&self.user_lower);
+        hay.push_str(&self.user_id.as_deref().unwrap_or("").to_lowercase());
+        self.user_end = hay.len();
         for (value, _) in self.metadata.values() {
             hay.push('\n');
             hay.push_str(&value.to_lowercase());
         }
+        let pages_start = hay.len();
         for page in &self.pages {
             hay.push('\n');
             hay.push_str(&page.to_lowercase());
         }
+        self.pages_span = pages_start..hay.len();
         hay.push('\n');
         hay.push_str(&self.id.to_string());
         hay.shrink_to_fit();

@@ -101,15 +101,12 @@ impl Query {
             || self
                 .user
                 .as_deref()
-                .is_some_and(|u| !entry.user_lower.starts_with(u))
+                .is_some_and(|u| !entry.user_lower().starts_with(u))
         {
             return false;
         }
         if let Some(url) = &finders.url
-            && !entry
-                .pages()
-                .iter()
-                .any(|p| url.find(p.to_lowercase().as_bytes()).is_some())
+            && url.find(entry.pages_lower().as_bytes()).is_none()
         {
             return false;
         }
