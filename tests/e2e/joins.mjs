@@ -29,14 +29,14 @@ export function quantile(values, q) {
 export async function measureJoins(browser, server, page, joins) {
   const existing = (await api(server, "/api/v1/sessions?limit=200")).sessions.map((s) => s.id);
   const user = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-  await user.addInitScript(probeResync);
   const userPage = await user.newPage();
+  const resync = [];
+  probeResync(userPage, resync);
   await userPage.goto(`${server.url}${page.path}`);
   const id = await newestSession(server, existing);
   const agent = await openAgent(browser, server);
   const first = [];
   const fresh = [];
-  let resync = [];
   let blankFrames = 0;
   try {
     for (let i = 0; i < joins; i++) {
@@ -79,7 +79,6 @@ export async function measureJoins(browser, server, page, joins) {
       fresh.push(t.fresh);
       blankFrames += t.blank;
     }
-    resync = await userPage.evaluate(() => window.__resyncToSnapshot);
   } finally {
     await agent.context.close();
     await user.close();
@@ -88,29 +87,24 @@ export async function measureJoins(browser, server, page, joins) {
 }
 
 /**
- * In the user's page: how long after each `resync` the tracker hands the frame holding the
- * FullSnapshot to its socket (`window.__resyncToSnapshot`, ms).
+ * How long after each `resync` reaches the user's page the tracker hands the frame holding the
+ * FullSnapshot to its socket, in ms. Read from the browser's side of the tracker's WebSocket
+ * (Chromium reports the frames of a socket a worker opened too), so it holds whether the tracker
+ * sends from its worker or from the page.
  */
-function probeResync() {
-  const Socket = window.WebSocket;
-  const text = (data) => new TextDecoder().decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
-  window.__resyncToSnapshot = [];
-  let asked = null;
-  window.WebSocket = class extends Socket {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (m) => {
-        if (asked === null && m.data instanceof ArrayBuffer && text(m.data).includes("resync")) asked = performance.now();
-      });
-    }
-    send(data) {
-      if (asked !== null && text(data).includes('"type":2,')) {
-        window.__resyncToSnapshot.push(performance.now() - asked);
+function probeResync(page, resync) {
+  page.on("websocket", (socket) => {
+    let asked = null;
+    socket.on("framereceived", ({ payload }) => {
+      if (asked === null && String(payload).includes("resync")) asked = performance.now();
+    });
+    socket.on("framesent", ({ payload }) => {
+      if (asked !== null && String(payload).includes('"type":2,')) {
+        resync.push(performance.now() - asked);
         asked = null;
       }
-      super.send(data);
-    }
-  };
+    });
+  });
 }
 
 function summary(name, { first, fresh, resync, blankFrames }) {
