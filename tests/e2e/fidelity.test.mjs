@@ -25,7 +25,7 @@ const CASES = [
       const icon = alert.shadowRoot?.querySelector("fx-icon")?.shadowRoot?.querySelector(".dot");
       const style = (el, ...names) => (el ? names.map((n) => getComputedStyle(el)[n]).join(" ") : "missing");
       return {
-        box: style(base, "borderLeftWidth", "borderLeftColor", "borderTopWidth", "borderTopColor", "backgroundColor", "display"),
+        box: style(base, "borderLeftWidth", "borderLeftStyle", "borderLeftColor", "borderTopWidth", "borderTopColor", "backgroundColor", "display"),
         icon: style(icon, "width", "backgroundColor"),
       };
     }),

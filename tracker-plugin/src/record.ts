@@ -20,6 +20,7 @@
 import { type LogLevel, getRecordConsolePlugin } from "@rrweb/rrweb-plugin-console-record";
 import { type eventWithTime, record, type recordOptions as RrwebRecordOptions } from "rrweb";
 
+import { withAuthoredCss } from "./authored-css";
 import { IframeDocuments } from "./iframe-documents";
 import { log } from "./log";
 
@@ -155,9 +156,10 @@ export interface Recorder {
 }
 
 /**
- * Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first. A full
- * snapshot follows an iframe document that rrweb recorded twice under one id (see
- * {@link IframeDocuments}).
+ * Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first, with the
+ * rules of adopted stylesheets that serialized with lost declarations as the page wrote them (see
+ * {@link withAuthoredCss}). A full snapshot follows an iframe document that rrweb recorded twice
+ * under one id (see {@link IframeDocuments}).
  */
 export function startRecording(emit: Emit, options: RecorderOptions = {}): Recorder {
   const iframeDocuments = new IframeDocuments();
@@ -174,7 +176,8 @@ export function startRecording(emit: Emit, options: RecorderOptions = {}): Recor
   };
   // One snapshot for any number of stale documents found in one task.
   let snapshotDue = false;
-  const emitAndWatch: Emit = (event, isCheckout) => {
+  const emitAndWatch: Emit = (recorded, isCheckout) => {
+    const event = withAuthoredCss(recorded, (id) => record.mirror.getNode(id));
     emit(event, isCheckout);
     if (!iframeDocuments.needsFullSnapshot(event) || snapshotDue) return;
     snapshotDue = true;
