@@ -1,29 +1,25 @@
 /**
- * The CSS text a page gave its constructed stylesheets, and how it repairs what rrweb records of
- * them.
+ * CSS as the page wrote it: the text of each rule that the browser serializes lossily, from the
+ * text the page gave (a constructed stylesheet's `replaceSync`/`replace`, a `<style>`'s content,
+ * a linked file). lost-css.ts puts it back into what rrweb records.
  *
- * rrweb records a constructed stylesheet (one a shadow root or document adopts, as Lit and so
- * Shoelace style their components) as the `cssText` of each of its rules: the stylesheet's
- * source text is gone once the browser parsed it. That text is lossy. A shorthand whose value
- * holds a `var()` is kept by the browser as "pending substitution" longhands, which serialize as
- * nothing; if a later declaration of the same rule sets one of those longhands, the shorthand can
- * no longer be written back either, and the rule's `cssText` holds empty declarations instead:
+ * rrweb records a stylesheet as the `cssText` of each of its rules, and that text is lossy. A
+ * shorthand whose value holds a `var()` is kept by the browser as "pending substitution"
+ * longhands, which serialize as nothing; if a later declaration of the same rule sets one of
+ * those longhands, the shorthand can no longer be written back either, and the rule's `cssText`
+ * holds empty declarations instead:
  *
  *     .alert { border: solid var(--w) var(--c); border-top-width: calc(var(--w) * 3); }
  *     // cssText: .alert { border-top-color: ; border-top-style: ; … border-top-width: calc(…); }
  *
  * Replayed, those empty declarations are dropped, so the alert has no border at all: Shoelace's
  * `sl-alert` lost its box and coloured top bar this way. No CSSOM API gives the shorthand's value
- * back, so the tracker keeps the text itself: it wraps `replaceSync` and `replace` to note, per
- * stylesheet, the text given and the rules it produced, and when rrweb records the adoption of a
- * stylesheet with such a rule, puts the rule's own text back in its place. The text is kept in
- * memory only, for as long as the stylesheet lives; nothing is sent that rrweb would not send.
- *
- * Rules added with `insertRule` and stylesheets built before the tracker loaded are not covered;
- * nor are `<style>` and `<link>` stylesheets, which rrweb records the same lossy way.
+ * back. A constructed stylesheet (one a shadow root or document adopts, as Lit and so Shoelace
+ * style their components) keeps no text at all, so the tracker wraps `replaceSync` and `replace`
+ * to note, per stylesheet, the text given and the rules it produced, or, for a stylesheet built
+ * before the tracker loaded, asks the Lit component that adopts it. The text is kept in memory
+ * only, for as long as the stylesheet lives; nothing is sent that rrweb would not send.
  */
-
-import { EventType, type eventWithTime, IncrementalSource } from "rrweb";
 
 /** A stylesheet's text as the page gave it, and the rules the browser made of it then. */
 interface Authored {
@@ -67,37 +63,18 @@ function note(sheet: CSSStyleSheet, text: unknown): void {
 }
 
 /**
- * `event` with the text of each recorded rule that serialized with empty declarations put back as
- * the page wrote it, when the event adopts stylesheets whose text the tracker kept. `nodeOf`
- * finds the node rrweb recorded under an id (the shadow root's host, or a document).
+ * Notes the text of `sheet`, adopted by `host`'s shadow root, from the component itself when the
+ * tracker did not see the stylesheet built (it loaded later): a Lit element (so a Shoelace one)
+ * lists its styles in its class's `elementStyles`, each a `CSSResult` with its `cssText` and the
+ * `styleSheet` made of it.
  */
-export function withAuthoredCss(event: eventWithTime, nodeOf: (id: number) => Node | null): eventWithTime {
-  if (event.type !== EventType.IncrementalSnapshot) return event;
-  const data = event.data;
-  if (data.source !== IncrementalSource.AdoptedStyleSheet || data.styles === undefined) return event;
-  const sheets = adoptedBy(nodeOf(data.id));
-  if (sheets === undefined || sheets.length !== data.styleIds.length) return event;
-  let changed = false;
-  const styles = data.styles.map((style) => {
-    const sheet = sheets[data.styleIds.indexOf(style.styleId)];
-    const rules = style.rules.map((recorded) => {
-      const { rule, index } = recorded;
-      if (sheet === undefined || typeof index !== "number" || !hasEmptyDeclaration(rule)) return recorded;
-      const text = authoredRule(sheet, index);
-      if (text === undefined) return recorded;
-      changed = true;
-      return { ...recorded, rule: text };
-    });
-    return { ...style, rules };
-  });
-  return changed ? { ...event, data: { ...data, styles } } : event;
-}
-
-/** The stylesheets `node` (a shadow root's host, or a document) adopts. */
-function adoptedBy(node: Node | null): readonly CSSStyleSheet[] | undefined {
-  if (node === null) return undefined;
-  if (node.nodeType === Node.DOCUMENT_NODE) return (node as Document).adoptedStyleSheets;
-  return (node as Element).shadowRoot?.adoptedStyleSheets;
+export function noteFromComponent(sheet: CSSStyleSheet, host: Element): void {
+  if (authored.has(sheet)) return;
+  const styles: unknown = (host.constructor as { elementStyles?: unknown }).elementStyles;
+  if (!Array.isArray(styles)) return;
+  for (const style of styles as { styleSheet?: unknown; cssText?: unknown }[]) {
+    if (style?.styleSheet === sheet) return note(sheet, style.cssText);
+  }
 }
 
 /**
@@ -109,16 +86,42 @@ export function hasEmptyDeclaration(cssText: string): boolean {
 }
 
 /**
- * The page's own text of rule `index` of `sheet`, if the tracker kept it and it is that rule's
- * text: parsed alone, it serializes exactly as the rule does.
+ * Rule `index` of the constructed stylesheet `sheet` as the page wrote it, if the tracker kept
+ * the stylesheet's text.
  */
-function authoredRule(sheet: CSSStyleSheet, index: number): string | undefined {
+export function constructedRuleAsWritten(sheet: CSSStyleSheet, index: number): string | undefined {
   const kept = authored.get(sheet);
   const rule = sheet.cssRules[index];
   if (kept === undefined || rule === undefined) return undefined;
   const at = kept.rules.indexOf(rule);
   const pieces = topLevelRules(kept.text);
-  const text = at === -1 || pieces.length !== kept.rules.length ? undefined : pieces[at];
+  return at === -1 || pieces.length !== kept.rules.length ? undefined : asWritten(pieces[at], rule);
+}
+
+/**
+ * `recorded` (the rules of `sheet` as rrweb wrote them, one after the other) with each lossy rule
+ * as `text`, the stylesheet's own text, has it. A rule holding a `url()` is left as is: rrweb made
+ * its URLs absolute.
+ */
+export function rulesAsWritten(recorded: string, sheet: CSSStyleSheet, text: string): string {
+  const pieces = topLevelRules(text);
+  const rules = Array.from(sheet.cssRules);
+  if (pieces.length !== rules.length) return recorded;
+  let repaired = recorded;
+  let from = 0;
+  rules.forEach((rule, i) => {
+    const lossy = rule.cssText;
+    const written = hasEmptyDeclaration(lossy) ? asWritten(pieces[i], rule) : undefined;
+    const at = repaired.indexOf(lossy, from);
+    if (written === undefined || written.includes("url(") || at === -1) return;
+    repaired = repaired.slice(0, at) + written + repaired.slice(at + lossy.length);
+    from = at + written.length;
+  });
+  return repaired;
+}
+
+/** `text`, if it is `rule`'s own text: parsed alone, it serializes exactly as the rule does. */
+function asWritten(text: string | undefined, rule: CSSRule): string | undefined {
   if (text === undefined) return undefined;
   try {
     const probe = new CSSStyleSheet();

@@ -1,10 +1,11 @@
-// The text handling of authored-css.ts. How it repairs a recording needs a browser's CSSOM (jsdom
-// drops a `var()` shorthand instead of keeping it pending): tests/e2e/fidelity.test.mjs records a
-// fixture in Chromium and compares the replayed boxes.
+// The text handling of authored-css.ts and lost-css.ts. How they repair a recording needs a
+// browser's CSSOM (jsdom drops a `var()` shorthand instead of keeping it pending):
+// tests/e2e/fidelity.test.mjs records a fixture in Chromium and compares the replayed boxes.
 import { EventType, type eventWithTime, IncrementalSource } from "rrweb";
 import { describe, expect, it } from "vitest";
 
-import { hasEmptyDeclaration, topLevelRules, withAuthoredCss } from "../src/authored-css";
+import { hasEmptyDeclaration, topLevelRules } from "../src/authored-css";
+import { LostCss } from "../src/lost-css";
 
 describe("a stylesheet's text split into its top-level rules", () => {
   it("ends a block rule at the brace closing its block, nested blocks included", () => {
@@ -46,15 +47,19 @@ describe("a serialized rule that lost declarations", () => {
 });
 
 describe("repairing recorded events", () => {
-  it("leaves events that adopt no new stylesheet as they are", () => {
+  it("leaves events without lossy rules as they are", () => {
     const click = { type: EventType.IncrementalSnapshot, timestamp: 1, data: { source: IncrementalSource.MouseInteraction } };
     const adoption = {
       type: EventType.IncrementalSnapshot,
       timestamp: 2,
       data: { source: IncrementalSource.AdoptedStyleSheet, id: 5, styleIds: [1] },
     };
-    for (const event of [click, adoption] as unknown as eventWithTime[]) {
-      expect(withAuthoredCss(event, () => null)).toBe(event);
+    const style = { type: 2, id: 7, tagName: "style", attributes: { _cssText: ".a { color: red; }" }, childNodes: [] };
+    const snapshot = { type: EventType.FullSnapshot, timestamp: 3, data: { node: { type: 0, id: 1, childNodes: [style] } } };
+    for (const event of [click, adoption, snapshot] as unknown as eventWithTime[]) {
+      const before = structuredClone(event);
+      new LostCss(() => null, () => {}).repair(event);
+      expect(event).toEqual(before);
     }
   });
 });
