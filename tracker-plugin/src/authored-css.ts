@@ -135,7 +135,8 @@ function asWritten(text: string | undefined, rule: CSSRule): string | undefined 
 /**
  * The top-level rules of a stylesheet's text, each as written: a block rule ends with the `}`
  * that closes its block, a statement at-rule (`@layer a, b;`) with its `;`. Comments, strings and
- * escapes are skipped over, so braces inside them do not count.
+ * escapes are skipped over, so braces inside them do not count. `@charset`, which names the
+ * file's encoding and is no rule in the CSSOM, is left out.
  */
 export function topLevelRules(css: string): string[] {
   const rules: string[] = [];
@@ -144,7 +145,8 @@ export function topLevelRules(css: string): string[] {
   const end = (at: number): void => {
     const rule = css.slice(start, at).trim();
     // Not a rule: a lone `;`, or comments after the last rule.
-    if (rule.replace(/\/\*[\s\S]*?(\*\/|$)/g, "").replace(/;/g, "").trim() !== "") rules.push(rule);
+    const bare = rule.replace(/\/\*[\s\S]*?(\*\/|$)/g, "").replace(/;/g, "").trim();
+    if (bare !== "" && !bare.startsWith("@charset ")) rules.push(rule);
     start = at;
   };
   for (let i = 0; i < css.length; i++) {

@@ -28,8 +28,9 @@ describe("a stylesheet's text split into its top-level rules", () => {
     expect(topLevelRules(css)).toEqual([`.a::before { content: "} ;"; }`, `/* { not a rule } */ .b\\{ { content: '\\'{'; }`]);
   });
 
-  it("leaves out what is not a rule: lone semicolons and comments after the last rule", () => {
+  it("leaves out what is not a rule: lone semicolons, comments after the last rule, @charset", () => {
     expect(topLevelRules(" ; .a { color: red; } ; /* the end */ ")).toEqual([".a { color: red; }"]);
+    expect(topLevelRules('@charset "UTF-8";\n.a { content: "é"; }')).toEqual(['.a { content: "é"; }']);
     expect(topLevelRules("")).toEqual([]);
   });
 });
