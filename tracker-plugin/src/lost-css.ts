@@ -6,7 +6,7 @@
  *   document adopts it (once per full snapshot); a lossy rule gets the text the page gave the
  *   constructed stylesheet, or the text of the Lit component that adopts it.
  * - `<style>` elements: rrweb records the element's rules as its `_cssText`; a lossy rule gets
- *   its text from the element's content.
+ *   its text from the element's content. Looked at in full snapshots only (see {@link repair}).
  * - `<link rel="stylesheet">`: rrweb records them the same way, but the file's text is not in the
  *   page. The first time a linked stylesheet is recorded lossily, the tracker fetches it (from the
  *   browser's cache, as the page loaded it) and asks for a fresh full snapshot once it arrives;
@@ -47,9 +47,12 @@ export class LostCss {
     if (event.type !== EventType.IncrementalSnapshot) return;
     const data = event.data;
     if (data.source === IncrementalSource.Mutation) {
-      for (const add of data.adds) this.repairTree(add.node as SerializedNode);
+      // An iframe's document, recorded whole. Other added nodes are not looked at: a page
+      // re-rendering a table adds thousands a second, and looking at each cost it more than all
+      // the rest of this module (a `<style>` added later is repaired from the next full snapshot).
+      if (data.isAttachIframe === true) for (const add of data.adds) this.repairTree(add.node as SerializedNode);
       // A linked stylesheet that loaded after its element was recorded.
-      for (const change of data.attributes) this.repairNode({ id: change.id, attributes: change.attributes });
+      for (const change of data.attributes) this.repairNode(change.id, change.attributes);
     } else if (data.source === IncrementalSource.AdoptedStyleSheet && data.styles !== undefined) {
       const host = this.nodeOf(data.id);
       const sheets = adoptedBy(host);
@@ -67,19 +70,23 @@ export class LostCss {
   }
 
   private repairTree(node: SerializedNode): void {
-    this.repairNode(node);
-    for (const child of node.childNodes ?? []) this.repairTree(child);
+    if (node.attributes !== undefined) this.repairNode(node.id, node.attributes);
+    const children = node.childNodes;
+    if (children !== undefined) for (const child of children) this.repairTree(child);
   }
 
-  /** A `<style>` or `<link>` element's recorded rules (`_cssText`) with lossy rules as written. */
-  private repairNode(node: SerializedNode): void {
-    const recorded = node.attributes?._cssText;
-    if (node.attributes === undefined || typeof recorded !== "string" || !hasEmptyDeclaration(recorded)) return;
-    const element = this.nodeOf(node.id);
+  /**
+   * The recorded rules (`_cssText`) of the `<style>` or `<link>` element `id`, among its recorded
+   * `attributes`, with lossy rules as written.
+   */
+  private repairNode(id: number, attributes: Record<string, unknown>): void {
+    const recorded = attributes._cssText;
+    if (typeof recorded !== "string" || !hasEmptyDeclaration(recorded)) return;
+    const element = this.nodeOf(id);
     const sheet = (element as HTMLStyleElement | HTMLLinkElement | null)?.sheet ?? null;
     if (element === null || sheet === null) return;
     const text = element.nodeName === "STYLE" ? element.textContent : this.linkedText(sheet.href);
-    if (text !== null) node.attributes._cssText = rulesAsWritten(recorded, sheet, text);
+    if (text !== null) attributes._cssText = rulesAsWritten(recorded, sheet, text);
   }
 
   /** A linked stylesheet's text, or `null` while it is not at hand (and then it is fetched). */
