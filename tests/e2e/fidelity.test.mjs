@@ -12,23 +12,32 @@ import { launchBrowser, openAgent, startServer, storedEvents } from "./harness.m
 import { pageFacts, serveFixtures, sessionOf } from "./fixtures.mjs";
 
 const VIEWPORT = { width: 1000, height: 700 };
+// The shadow-alert fixture's boxes: the alerts' boxes, drawn by their shadow roots' adopted
+// stylesheets, the page's notice, drawn by its <style>, and its banner, drawn by the linked theme.
+const shadowBoxes = () => {
+  const style = (el, ...names) => (el ? names.map((n) => getComputedStyle(el)[n]).join(" ") : "missing");
+  const box = (el) => style(el, "borderLeftWidth", "borderLeftStyle", "borderLeftColor", "borderTopWidth", "borderTopColor", "backgroundColor", "display");
+  const alerts = [...document.querySelectorAll("fx-alert")].map((alert) => ({
+    box: box(alert.shadowRoot?.querySelector(".base")),
+    icon: style(alert.shadowRoot?.querySelector("fx-icon")?.shadowRoot?.querySelector(".dot"), "width", "backgroundColor"),
+  }));
+  return { alerts, notice: box(document.querySelector(".notice")), banner: box(document.querySelector(".fx-banner")) };
+};
 const CASES = [
   { name: "late editor iframe (srcdoc)", page: "late-editor.html", query: { mode: "srcdoc" }, ready: "html[data-editor-ready]" },
   {
-    name: "shadow DOM, adopted stylesheets",
+    name: "shadow DOM, Lit-style, built before the tracker loaded",
     page: "shadow-alert.html",
-    query: {},
+    query: { define: "now" },
     ready: "html[data-components-ready]",
-    // The alerts' boxes, drawn by their shadow roots' adopted stylesheets.
-    boxes: () => [...document.querySelectorAll("fx-alert")].map((alert) => {
-      const base = alert.shadowRoot?.querySelector(".base");
-      const icon = alert.shadowRoot?.querySelector("fx-icon")?.shadowRoot?.querySelector(".dot");
-      const style = (el, ...names) => (el ? names.map((n) => getComputedStyle(el)[n]).join(" ") : "missing");
-      return {
-        box: style(base, "borderLeftWidth", "borderLeftColor", "borderTopWidth", "borderTopColor", "backgroundColor", "display"),
-        icon: style(icon, "width", "backgroundColor"),
-      };
-    }),
+    boxes: shadowBoxes,
+  },
+  {
+    name: "shadow DOM, without Lit, built after the tracker loaded",
+    page: "shadow-alert.html",
+    query: { define: "ready", lit: "no" },
+    ready: "html[data-components-ready]",
+    boxes: shadowBoxes,
   },
   { name: "large static page", page: "large-page.html", query: {}, ready: "html[data-page-ready]" },
 ];
@@ -119,7 +128,7 @@ async function liveView(id, fixture) {
 const rows = [];
 for (const fixture of CASES) {
   test(`${fixture.name}: text and elements replay as they were live`, async () => {
-    const user = `fidelity-${fixture.page}.`;
+    const user = `fidelity-${fixture.page}-${new URLSearchParams(fixture.query)}.`;
     const context = await browser.newContext({ viewport: VIEWPORT });
     try {
       const page = await context.newPage();

@@ -28,6 +28,7 @@ import {
   canvasFrameOf,
   canvasRecordingSettings,
 } from "./canvas-recording";
+import { keepAuthoredCss } from "./authored-css";
 import { trackUrl } from "./connection";
 import { type Delivery, type DeliveryOptions, startDelivery } from "./delivery";
 import { Identity } from "./identity";
@@ -107,6 +108,9 @@ export interface Tracker {
 }
 
 let current: Tracker | null = null;
+
+// From the moment the tracker loads: components build their stylesheets once, maybe before start().
+keepAuthoredCss(globalThis);
 
 /** Starts recording this page and streaming it to `options.server`. */
 export function start(options: StartOptions): Tracker {

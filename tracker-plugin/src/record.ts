@@ -22,6 +22,7 @@ import { type eventWithTime, record, type recordOptions as RrwebRecordOptions } 
 
 import { IframeDocuments } from "./iframe-documents";
 import { log } from "./log";
+import { LostCss } from "./lost-css";
 
 /** Privacy settings; the defaults are the safe ones. Selectors given here add to the defaults. */
 export interface PrivacyOptions {
@@ -155,9 +156,10 @@ export interface Recorder {
 }
 
 /**
- * Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first. A full
- * snapshot follows an iframe document that rrweb recorded twice under one id (see
- * {@link IframeDocuments}).
+ * Starts rrweb. Events reach `emit` as rrweb emits them, Meta and FullSnapshot first, with the
+ * stylesheet rules that serialized with lost declarations as the page wrote them (see
+ * {@link LostCss}). A full snapshot follows an iframe document that rrweb recorded twice under
+ * one id (see {@link IframeDocuments}), and a linked stylesheet's text once it was fetched.
  */
 export function startRecording(emit: Emit, options: RecorderOptions = {}): Recorder {
   const iframeDocuments = new IframeDocuments();
@@ -172,17 +174,22 @@ export function startRecording(emit: Emit, options: RecorderOptions = {}): Recor
       return false;
     }
   };
-  // One snapshot for any number of stale documents found in one task.
+  // One snapshot for any number of reasons found in one task.
   let snapshotDue = false;
-  const emitAndWatch: Emit = (event, isCheckout) => {
-    emit(event, isCheckout);
-    if (!iframeDocuments.needsFullSnapshot(event) || snapshotDue) return;
+  const snapshotSoon = (): void => {
+    if (snapshotDue) return;
     snapshotDue = true;
-    // Not from inside rrweb's emit: it is in the middle of recording the iframe.
+    // Not from inside rrweb's emit: it may be in the middle of recording an iframe.
     queueMicrotask(() => {
       snapshotDue = false;
       if (!stopped) takeFullSnapshot();
     });
+  };
+  const lostCss = new LostCss((id) => record.mirror.getNode(id), snapshotSoon);
+  const emitAndWatch: Emit = (event, isCheckout) => {
+    lostCss.repair(event);
+    emit(event, isCheckout);
+    if (iframeDocuments.needsFullSnapshot(event)) snapshotSoon();
   };
   const stopFn = record(recordOptions(emitAndWatch, options));
   return {
