@@ -10,7 +10,7 @@ import { gunzipSync } from "node:zlib";
 import { REPO, api, eventually, launchBrowser, newestSession, openAgent, openSession, startServer, storedEvents } from "./harness.mjs";
 
 /** The release before this one (docs/protocol.md, "Versioning and upgrades"). */
-const PREVIOUS = "f42f933";
+const PREVIOUS = readFileSync(join(REPO, "tests/compat/PREVIOUS"), "utf8").trim();
 const OLD_TRACKER = gunzipSync(readFileSync(join(REPO, "tests/compat", PREVIOUS, "cobrowse-tracker.js.gz")));
 
 let browser;

@@ -25,7 +25,7 @@ use crate::common::{
     send, start,
 };
 use crate::compat_fixture::{
-    BASIN, Fixture, PREVIOUS, RecordDump, SECRET, decode, load, opened, seal_of, sha256,
+    BASIN, Fixture, RecordDump, SECRET, decode, load, opened, previous, seal_of, sha256,
 };
 use cobrowse::protocol::TrackerMessage;
 
@@ -110,7 +110,7 @@ fn same_record(what: &str, ours: &[u8], theirs: &[u8]) {
 
 #[test]
 fn this_release_writes_what_the_previous_release_wrote() {
-    let fixture = Fixture::read(PREVIOUS);
+    let fixture = Fixture::read(previous());
     let mut kinds = std::collections::BTreeSet::new();
     let mut split = false;
     for stream in fixture
@@ -201,6 +201,23 @@ fn this_release_writes_what_the_previous_release_wrote() {
     }
 }
 
+/// The store at `endpoint`, as a node reaches it.
+async fn backend(endpoint: &str) -> SdkBackend {
+    SdkBackend::connect(
+        &SdkConfig {
+            endpoint: Some(endpoint.to_string()),
+            token: "compat".into(),
+            basin: BASIN.into(),
+        },
+        StreamSettings {
+            retention: std::time::Duration::from_secs(3600),
+            delete_on_empty_after: std::time::Duration::from_secs(3600),
+        },
+    )
+    .await
+    .expect("the store answers")
+}
+
 /// A session of the list, as the API gives it, without what depends on the time it is read.
 fn listed(list: &serde_json::Value, id: &str) -> serde_json::Value {
     let mut summary = list["sessions"]
@@ -234,7 +251,7 @@ async fn export(server: &impl crate::common::Node, id: &str) -> String {
 
 #[tokio::test]
 async fn a_node_of_this_release_takes_over_from_the_previous_release() {
-    let fixture = Fixture::read(PREVIOUS);
+    let fixture = Fixture::read(previous());
     let store = EmbeddedS2::start(None, ([127, 0, 0, 1], 0).into())
         .await
         .expect("store starts");
@@ -305,19 +322,7 @@ async fn a_node_of_this_release_takes_over_from_the_previous_release() {
         .find(|r| r.command.as_deref() == Some("fence"))
         .map(|r| String::from_utf8(r.body()).unwrap())
         .expect("the old node's claim");
-    let backend = SdkBackend::connect(
-        &SdkConfig {
-            endpoint: Some(store.endpoint()),
-            token: "compat".into(),
-            basin: BASIN.into(),
-        },
-        StreamSettings {
-            retention: std::time::Duration::from_secs(3600),
-            delete_on_empty_after: std::time::Duration::from_secs(3600),
-        },
-    )
-    .await
-    .unwrap();
+    let backend = backend(&store.endpoint()).await;
     let late = backend
         .append(
             stream,
@@ -407,4 +412,120 @@ async fn a_node_of_this_release_takes_over_from_the_previous_release() {
     )
     .await;
     assert_eq!(expect_close(&mut gone).await.0, 4010);
+}
+
+/// What a reader of this release does with records of a newer one (the rules of docs/protocol.md
+/// "Versioning and upgrades" that the next release relies on): a record of an unknown kind or
+/// envelope version, or an envelope with more elements, is skipped alone, and the events around
+/// it are still read; unknown keys of a signal or a directory entry are ignored.
+#[test]
+fn a_reader_skips_what_a_newer_release_adds() {
+    let event = |seq: u64| Event {
+        kind: RecordKind::Rrweb,
+        tab: "t".into(),
+        seq,
+        ts: seq,
+        body: bytes::Bytes::from_static(br#"{"type":3}"#),
+    };
+    let newer = |version: u8, kind: &str, extra: Option<&str>| {
+        let body = serde_bytes::ByteBuf::from(br#"{}"#.to_vec());
+        match extra {
+            None => rmp_serde::to_vec(&(version, kind, "", 0u64, 0u64, 0u32, 1u32, "raw", body)),
+            Some(more) => {
+                rmp_serde::to_vec(&(version, kind, "", 0u64, 0u64, 0u32, 1u32, "raw", body, more))
+            }
+        }
+        .unwrap()
+    };
+    let records = [
+        encode(&event(1))[0].to_vec(),
+        newer(1, "bookmark", None),
+        newer(2, "rrweb", None),
+        newer(1, "heartbeat", Some("a new element")),
+        encode(&event(2))[0].to_vec(),
+    ];
+    let mut reader = Reassembler::new(MAX_EVENT_BYTES);
+    let read: Vec<_> = records
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            reader
+                .push(i as u64, 0, body)
+                .map(|e| e.map(|e| e.event.seq))
+        })
+        .collect();
+    assert_eq!(read[0], Ok(Some(1)));
+    assert!(read[1..4].iter().all(Result::is_err), "skipped: {read:?}");
+    assert_eq!(read[4], Ok(Some(2)), "the next event is read");
+
+    // A signal with a field this release does not know.
+    let record = serde_json::json!({
+        "session": cobrowse::protocol::SessionId::new().to_string(),
+        "agent": {"id": "a1", "name": "alice", "avatar": "https://example.com/a.png"},
+        "node": "node-b",
+        "signal": {"type": "request", "kind": "control", "priority": 3},
+        "trace": "x",
+    });
+    let bytes = rmp_serde::to_vec_named(&record).unwrap();
+    let signal: SignalRecord = from_msgpack(&bytes).expect("unknown keys are ignored");
+    assert_eq!(type_of(&signal.signal), "request");
+}
+
+/// An `end` record whose body this release cannot read (a reason a newer release added) still
+/// ends the session: no node of this release resumes it, which would append after the end.
+#[tokio::test]
+async fn a_session_a_newer_release_ended_stays_ended() {
+    let store = EmbeddedS2::start(None, ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("store starts");
+    let mut node_config = config();
+    node_config.s2_endpoint = Some(store.endpoint());
+    let a = start(node_config.clone()).await;
+    let mut tracker = Tracker::open(&a, None, "t-1").await;
+    tracker.write(vec![rrweb(1)]).await;
+    let token = tracker.token.clone();
+    drop(tracker);
+    a.stop().await;
+
+    // A node of a newer release ends it with a reason this one does not know, and seals it.
+    let backend = backend(&store.endpoint()).await;
+    let (streams, _) = backend.list_streams("sessions/", None, 10).await.unwrap();
+    let end = Event {
+        kind: RecordKind::End,
+        tab: String::new(),
+        seq: 0,
+        ts: cobrowse::clock::now_ms(),
+        body: bytes::Bytes::from_static(br#"{"reason":"erased_on_request","ended_ms":1}"#),
+    };
+    backend
+        .append(
+            &streams[0],
+            vec![
+                AppendItem::Data {
+                    body: encode(&end)[0].clone(),
+                    timestamp: None,
+                },
+                AppendItem::Fence {
+                    token: "sealed-by-a-newer-release".into(),
+                    timestamp: None,
+                },
+            ],
+            AppendCondition::default(),
+        )
+        .await
+        .unwrap();
+
+    node_config.node_id = "node-b".into();
+    let b = start(node_config).await;
+    let mut resumed = connect(&b).await;
+    send(
+        &mut resumed,
+        &TrackerMessage::Hello(hello(Some(token), "t-1")),
+    )
+    .await;
+    assert_eq!(
+        expect_close(&mut resumed).await.0,
+        4010,
+        "the session stays ended"
+    );
 }

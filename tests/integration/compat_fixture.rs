@@ -18,8 +18,11 @@ use s2_sdk::types::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The release before this one: docs/protocol.md, "Versioning and upgrades".
-pub const PREVIOUS: &str = "f42f933";
+/// The release before this one (docs/protocol.md, "Versioning and upgrades"), whose recordings
+/// are under tests/compat/<release>/.
+pub fn previous() -> &'static str {
+    include_str!("../compat/PREVIOUS").trim()
+}
 pub const SECRET: &str = "compat-shared-secret";
 pub const BASIN: &str = "cobrowse";
 /// The labels of the signed shared streams (docs/protocol.md §9.1, §12.2).

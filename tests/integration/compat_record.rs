@@ -32,7 +32,7 @@ fn old_binary() -> String {
 }
 
 fn release() -> String {
-    std::env::var("COMPAT_RELEASE").unwrap_or_else(|_| crate::compat_fixture::PREVIOUS.into())
+    std::env::var("COMPAT_RELEASE").unwrap_or_else(|_| crate::compat_fixture::previous().into())
 }
 
 /// The old node on `endpoint`, as a deployment would run it during the upgrade.
