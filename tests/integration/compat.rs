@@ -11,7 +11,7 @@
 use cobrowse::protocol::directory::DirectoryRecord;
 use cobrowse::protocol::{
     AgentRecord, GrantKind, PageRecord, RecordKind, ServerMessage, SessionEnd, SessionStart,
-    SignalRecord, from_msgpack,
+    SignalRecord, TrackerMessage, from_msgpack,
 };
 use cobrowse::store::embedded::EmbeddedS2;
 use cobrowse::store::frame::{Event, Reassembler, encode};
@@ -21,13 +21,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::common::{
-    AGENT_TOKEN, Tracker, WAIT, config, connect, expect_close, get_json, hello, http, recv, rrweb,
-    send, start,
+    Tracker, WAIT, config, connect, expect_close, get_json, hello, recv, rrweb, send, start,
 };
 use crate::compat_fixture::{
-    BASIN, Fixture, RecordDump, SECRET, decode, load, opened, previous, seal_of, sha256,
+    BASIN, Fixture, RecordDump, SECRET, decode, export, load, opened, previous, seal_of, sha256,
 };
-use cobrowse::protocol::TrackerMessage;
 
 /// What a developer reads when this release stops writing what the previous one reads.
 pub const WRITTEN_CHANGED: &str = "this release no longer writes what the previous release \
@@ -232,21 +230,6 @@ fn listed(list: &serde_json::Value, id: &str) -> serde_json::Value {
         fields.remove(volatile);
     }
     summary
-}
-
-async fn export(server: &impl crate::common::Node, id: &str) -> String {
-    http()
-        .get(format!(
-            "{}/api/v1/sessions/{id}/events?format=rrweb",
-            server.url()
-        ))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

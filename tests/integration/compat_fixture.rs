@@ -18,6 +18,8 @@ use s2_sdk::types::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::common::{Node, get_text};
+
 /// The release before this one (docs/protocol.md, "Versioning and upgrades"), whose recordings
 /// are under tests/compat/<release>/.
 pub fn previous() -> &'static str {
@@ -134,6 +136,15 @@ impl Fixture {
             .max()
             .expect("records")
     }
+}
+
+/// A session's events as a node exports them (`GET /api/v1/sessions/{id}/events?format=rrweb`).
+pub async fn export(server: &impl Node, id: &str) -> String {
+    get_text(
+        server,
+        &format!("/api/v1/sessions/{id}/events?format=rrweb"),
+    )
+    .await
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

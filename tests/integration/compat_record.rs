@@ -21,10 +21,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::cluster::{Process, spawn_binary};
 use crate::common::{
-    AGENT_TOKEN, Node, Tracker, WAIT, Ws, agent, agent_recv, config, connect, event_with,
-    expect_close, get_json, hello, http, rrweb, send, start,
+    AGENT_TOKEN, Tracker, WAIT, Ws, agent, agent_recv, config, connect, event_with, expect_close,
+    get_json, hello, rrweb, send, start,
 };
-use crate::compat_fixture::{ExportDigest, Fixture, SECRET, TrackerState, dump, encode, sha256};
+use crate::compat_fixture::{
+    ExportDigest, Fixture, SECRET, TrackerState, dump, encode, export, sha256,
+};
 
 fn old_binary() -> String {
     std::env::var("COBROWSE_OLD_BIN")
@@ -120,29 +122,6 @@ fn tracker_event(seq: u64, kind: TrackerEventKind, json: &str) -> TrackerEvent {
         kind,
         data: ByteBuf::from(json.as_bytes().to_vec()),
     }
-}
-
-async fn text(server: &impl Node, path: &str) -> String {
-    let response = http()
-        .get(format!("{}{path}", server.url()))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "GET {path}: {}",
-        response.status()
-    );
-    response.text().await.unwrap()
-}
-
-async fn export(server: &impl Node, id: &str) -> String {
-    text(
-        server,
-        &format!("/api/v1/sessions/{id}/events?format=rrweb"),
-    )
-    .await
 }
 
 fn digest(id: &str, export: &str) -> ExportDigest {
