@@ -5,8 +5,9 @@
 //! - a node of this release started on what the old node wrote lists its sessions, serves their
 //!   events byte for byte as the old node did, takes its live session over with the fencing
 //!   rules, acts on the old node's signals, and keeps the ended session ended;
-//! - everything this release would write for the same values is what the old release wrote, so
-//!   old nodes (and old trackers) still read it; a change fails here, with what to do.
+//! - everything this release would write for the same values holds what the old release wrote
+//!   (the envelope byte for byte, every map key with its value; new keys are allowed), so old
+//!   nodes and old trackers still read it; a change fails here, with what to do.
 
 use cobrowse::protocol::directory::DirectoryRecord;
 use cobrowse::protocol::{
@@ -19,6 +20,7 @@ use cobrowse::store::sdk::{SdkBackend, SdkConfig};
 use cobrowse::store::{AppendCondition, AppendItem, Backend, BackendError, StreamSettings};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::common::{
     Tracker, WAIT, config, connect, expect_close, get_json, hello, recv, rrweb, send, start,
@@ -44,22 +46,49 @@ fn data_records(records: &[RecordDump]) -> impl Iterator<Item = &RecordDump> {
     records.iter().filter(|r| r.command.is_none())
 }
 
-/// `bytes` decoded as this release's `T` and encoded again give the same bytes.
+/// Whether `ours` still holds all that `theirs` (the previous release's) holds: every key, with
+/// the same value. Keys only `ours` has are allowed (older readers ignore them, §13.2).
+fn covers(theirs: &Value, ours: &Value, path: &str) -> Result<(), String> {
+    match (theirs, ours) {
+        (Value::Object(theirs), Value::Object(ours)) => {
+            theirs.iter().try_for_each(|(key, value)| {
+                let path = format!("{path}.{key}");
+                match ours.get(key) {
+                    Some(ours) => covers(value, ours, &path),
+                    None => Err(format!("{path} is no longer written")),
+                }
+            })
+        }
+        (Value::Array(theirs), Value::Array(ours)) if theirs.len() == ours.len() => theirs
+            .iter()
+            .zip(ours)
+            .enumerate()
+            .try_for_each(|(i, (theirs, ours))| covers(theirs, ours, &format!("{path}[{i}]"))),
+        _ if theirs == ours => Ok(()),
+        _ => Err(format!("{path} was {theirs}, is now {ours}")),
+    }
+}
+
+fn assert_covers(what: &str, theirs: Value, ours: Value) {
+    if let Err(change) = covers(&theirs, &ours, "") {
+        panic!("{what}: {change}. {WRITTEN_CHANGED}");
+    }
+}
+
+/// A JSON body of the previous release, read as this release's `T` and written again.
 fn same_json<T: DeserializeOwned + Serialize>(what: &str, bytes: &[u8]) {
     let value: T = serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("{what} of the previous release: {e}. {WIRE_CHANGED}"));
-    let again = serde_json::to_vec(&value).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&again),
-        String::from_utf8_lossy(bytes),
-        "{what}: {WRITTEN_CHANGED}"
-    );
+    let theirs: Value = serde_json::from_slice(bytes).unwrap();
+    assert_covers(what, theirs, serde_json::to_value(&value).unwrap());
 }
 
-fn same_msgpack<T: DeserializeOwned + Serialize + std::fmt::Debug>(what: &str, bytes: &[u8]) -> T {
+/// A MessagePack map of the previous release, read as this release's `T` and written again.
+fn same_msgpack<T: DeserializeOwned + Serialize>(what: &str, bytes: &[u8]) -> T {
     let value: T = from_msgpack(bytes).unwrap_or_else(|e| panic!("{what}: {e}. {WIRE_CHANGED}"));
     let again = rmp_serde::to_vec_named(&value).unwrap();
-    assert_eq!(again, bytes, "{what} ({value:?}): {WRITTEN_CHANGED}");
+    let theirs: Value = rmp_serde::from_slice(bytes).expect("a map of plain values");
+    assert_covers(what, theirs, rmp_serde::from_slice(&again).unwrap());
     value
 }
 
@@ -395,6 +424,25 @@ async fn a_node_of_this_release_takes_over_from_the_previous_release() {
     )
     .await;
     assert_eq!(expect_close(&mut gone).await.0, 4010);
+}
+
+#[test]
+fn the_check_allows_new_keys_and_nothing_else() {
+    let old = serde_json::json!({"reason": "idle", "at": [1, {"x": null}]});
+    let added = serde_json::json!({"reason": "idle", "at": [1, {"x": null, "y": 2}], "by": "a"});
+    assert_eq!(covers(&old, &added, ""), Ok(()));
+    let changed = serde_json::json!({"reason": "timeout", "at": [1, {"x": null}]});
+    assert_eq!(
+        covers(&old, &changed, ""),
+        Err(r#".reason was "idle", is now "timeout""#.into())
+    );
+    let dropped = serde_json::json!({"reason": "idle", "at": [1, {}]});
+    assert_eq!(
+        covers(&old, &dropped, ""),
+        Err(".at[1].x is no longer written".into())
+    );
+    let longer = serde_json::json!({"reason": "idle", "at": [1, {"x": null}, 2]});
+    assert!(covers(&old, &longer, "").is_err());
 }
 
 /// What a reader of this release does with records of a newer one (the rules of docs/protocol.md
