@@ -32,9 +32,11 @@ use crate::compat_fixture::{
 /// What a developer reads when this release stops writing what the previous one reads.
 pub const WRITTEN_CHANGED: &str = "this release no longer writes what the previous release \
     wrote for the same values, so nodes and trackers of the previous release may not read it \
-    during a rolling upgrade. If that is intended, follow docs/protocol.md \"Versioning and \
-    upgrades\": make the change readable by the release before (or bump the protocol/envelope \
-    version in two steps), then regenerate the fixtures with scripts/record-compat";
+    during a rolling upgrade. See docs/protocol.md \"Versioning and upgrades\": keep writing \
+    what the previous release reads (add keys, do not rename, retype or drop them), or make the \
+    change in two releases, the first reading both forms, the second writing the new one (bump \
+    the protocol or envelope version). Re-recording does not help: the fixtures are what the \
+    previous release writes";
 /// What a developer reads when this release no longer reads what the previous one wrote.
 pub const WIRE_CHANGED: &str = "this release no longer reads what the previous release wrote; \
     see docs/protocol.md \"Versioning and upgrades\" (readers must accept the previous \
