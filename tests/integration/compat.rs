@@ -311,6 +311,11 @@ async fn a_node_of_this_release_takes_over_from_the_previous_release() {
         assert_eq!(ours, theirs, "session {id} as the old node listed it");
     }
     assert_eq!(listed(&list, &ended.session_id)["end_reason"], "ended");
+    assert_eq!(
+        listed(&list, &live.session_id)["metadata"]["seats"],
+        "3",
+        "read from the old node's directory entries (the stream's start record does not say it)"
+    );
 
     // Their events, byte for byte.
     for id in [&live.session_id, &ended.session_id] {
