@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 
 use crate::protocol::SessionId;
 use crate::protocol::session_id::STREAM_PREFIX;
-use crate::protocol::{RecordKind, SessionEnd};
+use crate::protocol::{EndReason, RecordKind, SessionEnd};
 use crate::store::frame::{self, Event, Reassembler, StoredEvent};
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::{
@@ -366,6 +366,9 @@ impl SessionStream {
     }
 
     /// The session's `end` record, if the last records of a stream whose tail is `tail` hold one.
+    /// The record's kind says the session ended: a body this release cannot read (a reason a
+    /// newer release added) still counts, as `ended` at the record's time, or a claim would land
+    /// after it (docs/protocol.md §13.2).
     pub async fn end_record(&self, tail: u64) -> Result<Option<SessionEnd>, StoreError> {
         if tail == 0 {
             return Ok(None);
@@ -379,7 +382,11 @@ impl SessionStream {
                 reassembler.push(record.seq_num, record.timestamp, &record.body)
                 && stored.event.kind == RecordKind::End
             {
-                return Ok(serde_json::from_slice(&stored.event.body).ok());
+                let end = serde_json::from_slice(&stored.event.body).unwrap_or(SessionEnd {
+                    reason: EndReason::Ended,
+                    ended_ms: stored.timestamp,
+                });
+                return Ok(Some(end));
             }
         }
         Ok(None)

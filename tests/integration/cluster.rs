@@ -27,7 +27,12 @@ impl Node for Process {
 
 /// Starts the binary and waits for the line that starts with `marker`, followed by its URL.
 pub async fn spawn(args: &[&str], marker: &str) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cobrowse"))
+    spawn_binary(env!("CARGO_BIN_EXE_cobrowse"), args, marker).await
+}
+
+/// Like [`spawn`], with another build of cobrowse (a previous release's).
+pub async fn spawn_binary(binary: &str, args: &[&str], marker: &str) -> Process {
+    let mut child = Command::new(binary)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

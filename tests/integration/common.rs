@@ -264,7 +264,8 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-pub async fn get_json(server: &impl Node, path: &str) -> serde_json::Value {
+/// GET an agent API path with alice's token; the response, once it says success.
+async fn get_ok(server: &impl Node, path: &str) -> reqwest::Response {
     let response = http()
         .get(format!("{}{path}", server.url()))
         .bearer_auth(AGENT_TOKEN)
@@ -276,7 +277,15 @@ pub async fn get_json(server: &impl Node, path: &str) -> serde_json::Value {
         "GET {path}: {}",
         response.status()
     );
-    response.json().await.unwrap()
+    response
+}
+
+pub async fn get_json(server: &impl Node, path: &str) -> serde_json::Value {
+    get_ok(server, path).await.json().await.unwrap()
+}
+
+pub async fn get_text(server: &impl Node, path: &str) -> String {
+    get_ok(server, path).await.text().await.unwrap()
 }
 
 /// The server's Prometheus metrics, as text.
