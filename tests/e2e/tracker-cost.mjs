@@ -23,12 +23,14 @@
 //   the site itself.
 // The page is served from another origin than the tracker (a loopback port of its own), as a site
 // embedding the tracker is.
-// `--profile VARIANT` writes a CPU profile of one interval run to /tmp/tracker-cost.cpuprofile and
-// prints the functions with the most self time.
+// `--profile VARIANT` writes a CPU profile of one run of the first of `--workloads` to
+// /tmp/tracker-cost.cpuprofile and prints its self time by script and by function
+// (profile-attribution.mjs, which also compares saved profiles of two variants).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { REPO, launchBrowser, startServer, startSite } from "./harness.mjs";
+import { attribute, frameNamer, printAttribution } from "./profile-attribution.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -142,7 +144,9 @@ async function measure(browser, browserSession, server, site, variant, workload,
     if (profile) {
       const { profile: p } = await cdp.send("Profiler.stop");
       writeFileSync("/tmp/tracker-cost.cpuprofile", JSON.stringify(p));
-      printProfile(p);
+      // The source map of the bundle profiled, for naming its functions by their sources.
+      const bundle = variant === "tracker-before" ? process.env.BEFORE_TRACKER_JS : process.env.TRACKER_JS;
+      printAttribution([attribute([p], frameNamer(bundle ? `${bundle}.map` : undefined))]);
     }
     const delivered = variant.startsWith("tracker")
       ? await page.evaluate(() => window.cobrowse?.delivery ?? "main (no worker option)")
@@ -159,20 +163,6 @@ async function measure(browser, browserSession, server, site, variant, workload,
   }
 }
 
-function printProfile(p) {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  const dt = p.timeDeltas;
-  for (let i = 0; i < p.samples.length; i++) {
-    const n = byId.get(p.samples[i]);
-    const cf = n.callFrame;
-    const key = `${cf.functionName || "(anon)"} ${cf.url.split("/").pop()}:${cf.lineNumber + 1}:${cf.columnNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
-  }
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40);
-  for (const [k, us] of top) console.log(`${(us / 1000).toFixed(1).padStart(8)} ms  ${k}`);
-}
-
 const server = await startServer();
 const browser = await launchBrowser();
 const browserSession = await browser.newBrowserCDPSession();
@@ -181,7 +171,7 @@ const results = [];
 try {
   const variants = opts.variants.split(",");
   if (opts.profile) {
-    results.push(await measure(browser, browserSession, server, site, opts.profile, "interval", true));
+    results.push(await measure(browser, browserSession, server, site, opts.profile, opts.workloads.split(",")[0], true));
   } else {
     for (let run = 1; run <= RUNS; run++) {
       for (const workload of opts.workloads.split(",")) {
