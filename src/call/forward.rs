@@ -1,6 +1,7 @@
 //! RTP forwarding: one reader per track a participant sends, fanned out to every leg that carries
 //! it (other participants' connections, the recorder). A leg that falls behind skips packets and
-//! asks for a key frame rather than slowing the others.
+//! asks for a key frame rather than slowing the others. Packets keep the header extensions that
+//! describe the media, renumbered for the leg's connection ([`ExtensionMap`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,13 +12,14 @@ use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::AbortHandle;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
+use super::extensions::{ExtensionMap, Negotiated};
 use super::peer::{OPUS_PAYLOAD_TYPE, VP8_PAYLOAD_TYPE, opus, vp8};
 use crate::protocol::Media;
 
@@ -37,6 +39,8 @@ pub struct Source {
     pub packets: broadcast::Sender<rtp::Packet>,
     /// Asks the sender for a key frame now (a leg started, or fell behind).
     pub keyframe: Arc<Notify>,
+    /// The header extension ids the sender's connection negotiated: what the packets' ids mean.
+    extensions: watch::Sender<Vec<Negotiated>>,
     reader: Option<AbortHandle>,
 }
 
@@ -46,8 +50,15 @@ impl Source {
             media,
             packets: broadcast::channel(FANOUT_DEPTH).0,
             keyframe: Arc::new(Notify::new()),
+            extensions: watch::Sender::new(Vec::new()),
             reader: None,
         }
+    }
+
+    /// The sender's connection negotiated these header extensions (read when its track arrives).
+    pub fn negotiated(&self, extensions: Vec<Negotiated>) {
+        self.extensions
+            .send_if_modified(|ids| replace(ids, extensions));
     }
 
     /// Starts reading the participant's track; its packets go to every subscriber.
@@ -115,6 +126,8 @@ pub struct Leg {
     /// Whether the receiver's connection is up: until then its SRTP keys do not exist, and
     /// packets written would be thrown away (with a warning each) by webrtc.
     connected: Arc<AtomicBool>,
+    /// The header extension ids the receiver's connection negotiated; until its answer, none.
+    extensions: watch::Sender<Vec<Negotiated>>,
     task: Option<AbortHandle>,
 }
 
@@ -146,12 +159,19 @@ impl Leg {
             local: Arc::new(local),
             rewrite: Arc::new(Mutex::new(Rewrite::new(ssrc, payload_type))),
             connected,
+            extensions: watch::Sender::new(Vec::new()),
             task: None,
         }
     }
 
     pub fn track(&self) -> Arc<dyn TrackLocal> {
         self.local.clone()
+    }
+
+    /// The receiver's connection negotiated these header extensions (after each answer).
+    pub fn negotiated(&self, extensions: Vec<Negotiated>) {
+        self.extensions
+            .send_if_modified(|ids| replace(ids, extensions));
     }
 
     /// Carries `source` from now on (or nothing).
@@ -163,6 +183,10 @@ impl Leg {
         self.rewrite.lock().expect("lock").rebase();
         let task = tokio::spawn(forward(
             source.packets.subscribe(),
+            Sides {
+                from: source.extensions.subscribe(),
+                to: self.extensions.subscribe(),
+            },
             self.local.clone(),
             self.rewrite.clone(),
             source.keyframe.clone(),
@@ -178,8 +202,33 @@ impl Drop for Leg {
     }
 }
 
+/// Replaces `ids` with `new`; whether that changed them.
+fn replace(ids: &mut Vec<Negotiated>, new: Vec<Negotiated>) -> bool {
+    let changed = *ids != new;
+    *ids = new;
+    changed
+}
+
+/// The header extensions negotiated on both connections a forwarded packet crosses.
+struct Sides {
+    from: watch::Receiver<Vec<Negotiated>>,
+    to: watch::Receiver<Vec<Negotiated>>,
+}
+
+impl Sides {
+    /// The map from the source's ids to the leg's, as both connections negotiated them now.
+    fn map(&mut self) -> ExtensionMap {
+        ExtensionMap::new(&self.from.borrow_and_update(), &self.to.borrow_and_update())
+    }
+
+    fn changed(&self) -> bool {
+        self.from.has_changed().unwrap_or(false) || self.to.has_changed().unwrap_or(false)
+    }
+}
+
 async fn forward(
     mut packets: broadcast::Receiver<rtp::Packet>,
+    mut sides: Sides,
     local: Arc<TrackLocalStaticRTP>,
     rewrite: Arc<Mutex<Rewrite>>,
     keyframe: Arc<Notify>,
@@ -192,6 +241,7 @@ async fn forward(
     let mut bound = false;
     let mut startup_asks = 0;
     let mut next_ask = tokio::time::Instant::now();
+    let mut extensions = sides.map();
     keyframe.notify_one();
     loop {
         let packet = match packets.recv().await {
@@ -205,7 +255,11 @@ async fn forward(
         if !connected.load(Ordering::Relaxed) {
             continue;
         }
-        let packet = rewrite.lock().expect("lock").apply(packet);
+        if sides.changed() {
+            extensions = sides.map();
+        }
+        let mut packet = rewrite.lock().expect("lock").apply(packet);
+        extensions.apply(&mut packet.header);
         match local.write_rtp(packet).await {
             Ok(()) if !bound => {
                 bound = true;
@@ -224,8 +278,7 @@ async fn forward(
 }
 
 /// Maps a source's sequence numbers and timestamps onto the leg's own, continuing from where the
-/// previous source left off. Gaps within a source are kept (the receiver's NACKs depend on them);
-/// the source's header extensions are dropped, as their ids were negotiated on another connection.
+/// previous source left off. Gaps within a source are kept (the receiver's NACKs depend on them).
 struct Rewrite {
     ssrc: u32,
     payload_type: u8,
@@ -261,9 +314,6 @@ impl Rewrite {
         header.timestamp = header.timestamp.wrapping_add(ts_offset);
         header.ssrc = self.ssrc;
         header.payload_type = self.payload_type;
-        header.extension = false;
-        header.extension_profile = 0;
-        header.extensions.clear();
         self.last = Some((header.sequence_number, header.timestamp));
         packet
     }
@@ -281,7 +331,6 @@ mod tests {
                 sequence_number: seq,
                 timestamp: ts,
                 ssrc: 7,
-                extension: true,
                 ..Default::default()
             },
             payload: bytes::Bytes::from_static(&[0x10, 0x00]),
@@ -300,7 +349,6 @@ mod tests {
             ),
             (1000, 42, 96)
         );
-        assert!(!a.header.extension);
         let gap = rewrite.apply(packet(1003, 5100));
         assert_eq!(
             gap.header.sequence_number, 1003,

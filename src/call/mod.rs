@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod extensions;
 pub mod forward;
 pub mod ivf;
 pub mod ogg;

@@ -1,6 +1,7 @@
 //! The server's end of one participant's peer connection: built with only the codecs the call
 //! forwards (Opus and VP8, so no participant sends what another cannot decode and nothing is ever
-//! transcoded), bound to a port of the configured range, its events handed to the call.
+//! transcoded) and the header extensions it forwards, bound to a port of the configured range,
+//! its events handed to the call.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use webrtc::peer_connection::{
 };
 
 use super::config::{CallConfig, PortPool};
+use super::extensions;
 use crate::protocol::IceCandidate;
 
 pub const OPUS_PAYLOAD_TYPE: u8 = 111;
@@ -103,6 +105,9 @@ pub async fn open(
 ) -> Result<Arc<dyn PeerConnection>, PeerError> {
     let mut media = MediaEngine::default();
     register_codecs(&mut media)?;
+    for (extension, kind) in extensions::capabilities() {
+        media.register_header_extension(extension, kind, None)?;
+    }
     let interceptors = register_default_interceptors(Registry::new(), &mut media)?;
     let mut settings = SettingEngineBuilder::new()
         .with_include_loopback_candidate(config.bind_ip.is_loopback())

@@ -159,6 +159,11 @@ impl Sfu {
                 && let Some(source) = self.sources.get_mut(&key)
             {
                 debug!(session = %self.context.session, participant = id, slot, "track arrived");
+                // The receiver exists once media arrives, after the answer: what its packets'
+                // header extension ids mean.
+                if let Ok(parameters) = receiver.get_parameters().await {
+                    source.negotiated(parameters.rtp_parameters.header_extensions);
+                }
                 source.attach(track);
                 return;
             }
@@ -484,7 +489,24 @@ impl Sfu {
             return self.plan.failed(id, peer, plan::BAD_ANSWER);
         }
         debug!(session = %self.context.session, participant = id, "answer applied");
+        self.learn_extensions(id).await;
         self.plan.answered(id)
+    }
+
+    /// Tells the legs `id` receives on which header extension ids its connection negotiated, so
+    /// forwarded extensions are renumbered from the sender's connection's ids to these.
+    async fn learn_extensions(&self, id: &str) {
+        let Some(connection) = self.connections.get(id) else {
+            return;
+        };
+        for section in &connection.sections {
+            if let (Some(leg), Some(transceiver)) = (&section.leg, &section.transceiver)
+                && let Ok(Some(sender)) = transceiver.sender().await
+                && let Ok(parameters) = sender.get_parameters().await
+            {
+                leg.negotiated(parameters.rtp_parameters.header_extensions);
+            }
+        }
     }
 
     fn write_record(&self, agent: &AgentRef, recording: &str, state: RecordingState) {

@@ -301,7 +301,8 @@ test("an agent who shows canvases gets the page's canvas as video over the repla
   const page = await stats(u.page);
   assert.deepEqual(page.sending, { audio: 0, video: 1 }, "the page sends one video: the canvas");
 
-  // (b) One canvas, the chart, decoded live at its own size.
+  // (b) One canvas, the chart, decoded live at twice its size (a small canvas is sent so, to keep
+  // its colour edges through 4:2:0 video: tracker-plugin/src/canvas-composite.ts).
   assert.equal(await video.count(), 1);
   const canvasId = Number(await video.getAttribute("data-canvas"));
   const replayed = await view.locator("#load-chart").evaluate((c) => c.tagName);
@@ -314,8 +315,8 @@ test("an agent who shows canvases gets the page's canvas as video over the repla
   assert.ok(later.received.video > first.received.video, "canvas video keeps arriving");
   assert.ok(later.frames > first.frames, `frames keep being decoded (${first.frames} → ${later.frames})`);
   const colours = await videoColours(video);
-  assert.equal(colours.width, 240, "the video has the canvas's width");
-  assert.equal(colours.height, 60, "and its height");
+  assert.equal(colours.width, 2 * 240, "the video has twice the canvas's width");
+  assert.equal(colours.height, 2 * 60, "and twice its height");
   assert.ok(
     colours.dark > 0.6 && colours.line > 0.005, `the video shows the chart: ${JSON.stringify(colours)}`,
   );

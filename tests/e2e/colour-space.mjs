@@ -1,7 +1,8 @@
-// Why live canvas video through the SFU arrives with shifted colours: one page sends a canvas of
-// known colours to itself over a direct RTCPeerConnection (VP8, as the SFU forwards), once as
-// negotiated and once with WebRTC's color-space RTP header extension taken out of both SDPs (what
-// the SFU does today: it neither negotiates nor forwards it). Prints the colours received.
+// Why live canvas video arrived through the SFU with shifted colours until it forwarded WebRTC's
+// color-space RTP header extension: one page sends a canvas of known colours to itself over a
+// direct RTCPeerConnection (VP8, as the SFU forwards), once as negotiated and once with the
+// extension taken out of both SDPs (what the SFU did: it neither negotiated nor forwarded it).
+// Prints the colours received.
 //
 //   node colour-space.mjs
 import { launchBrowser } from "./harness.mjs";
@@ -67,5 +68,5 @@ const without = await received(page, false);
 await browser.close();
 console.log(`codec: ${withExt.codec}, ${without.codec}`);
 const hex = ([r, g, b]) => `#${[r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("")}`;
-console.log("sent      with color-space   without (as through the SFU)");
+console.log("sent      with color-space   without (as through the SFU before)");
 COLOURS.forEach((c, i) => console.log(`${hex(c)}   ${hex(withExt.colours[i])}            ${hex(without.colours[i])}`));

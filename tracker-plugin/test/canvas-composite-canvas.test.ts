@@ -50,7 +50,8 @@ describe("a canvas's video", () => {
     delete (globalThis as { CanvasCaptureMediaStreamTrack?: unknown }).CanvasCaptureMediaStreamTrack;
   });
 
-  const composite = (): FakePen => [...pens.entries()].find(([c]) => c.width === 320 && c !== source)![1];
+  /** The composite: twice the 320×160 canvas's size (captureScale). */
+  const composite = (): FakePen => [...pens.entries()].find(([c]) => c.width === 640 && c.height === 320)![1];
 
   it("sends its first frame at once, over the colour behind the canvas, from a capture that waits to be asked", () => {
     const c = CompositeCanvas.open(source, 0)!;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { STATIC_FRAME_MS, frameDue, probeChanged } from "../src/canvas-composite";
+import { STATIC_FRAME_MS, captureScale, frameDue, probeChanged } from "../src/canvas-composite";
 
 describe("when a canvas's video gets a frame", () => {
   it("sends the first frame at once, without waiting for a redraw", () => {
@@ -22,5 +22,11 @@ describe("when a canvas's video gets a frame", () => {
     expect(probeChanged(a, new Uint8ClampedArray([1, 2, 3, 4]))).toBe(false);
     expect(probeChanged(a, new Uint8ClampedArray([1, 2, 3, 5]))).toBe(true);
     expect(probeChanged(a, new Uint8ClampedArray([1, 2, 3]))).toBe(true);
+  });
+
+  it("sends a small canvas at twice its size, so colour edges survive 4:2:0 video, and a large one as it is", () => {
+    expect(captureScale(320, 160)).toBe(2);
+    expect(captureScale(640, 480)).toBe(2);
+    expect(captureScale(1280, 720)).toBe(1);
   });
 });
