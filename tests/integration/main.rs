@@ -6,6 +6,7 @@ mod calls;
 mod cluster;
 mod common;
 mod credentials;
+mod deploy_manifests;
 mod directory;
 mod faults;
 mod hostile_trackers;
