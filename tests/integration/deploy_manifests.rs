@@ -11,139 +11,24 @@
 mod compose;
 mod container;
 mod dockerfile;
+mod findings;
 mod flags;
 mod kube;
+mod objects;
 mod wiring;
+mod yaml;
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use serde::Deserialize;
-use serde_norway::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::common::{WAIT, http};
-use container::ProbeTarget;
+use findings::{Findings, ProbeTarget, Problems};
 use flags::Cli;
-
-/// What is wrong, each as `FILE: WHERE: WHAT`.
-#[derive(Default)]
-pub struct Problems(Vec<String>);
-
-impl Problems {
-    pub fn add(&mut self, place: impl Display, what: impl Display) {
-        self.0.push(format!("{place}: {what}"));
-    }
-}
-
-/// What the checks find: problems, the images containers run, the health checks' targets.
-#[derive(Default)]
-pub struct Findings {
-    pub problems: Problems,
-    pub images: Images,
-    pub targets: Vec<ProbeTarget>,
-}
-
-/// Every image a container runs, and where.
-#[derive(Default)]
-pub struct Images(Vec<(String, Option<String>)>);
-
-impl Images {
-    pub fn add(&mut self, place: &str, image: Option<&str>) {
-        self.0.push((place.to_string(), image.map(str::to_string)));
-    }
-
-    /// The one most containers run, which all must run.
-    pub fn canonical(&self) -> Option<&str> {
-        let named = self.0.iter().filter_map(|(_, image)| image.as_deref());
-        let count = |image: &str| named.clone().filter(|i| *i == image).count();
-        named
-            .clone()
-            .reduce(|a, b| if count(b) > count(a) { b } else { a })
-    }
-
-    fn check(&self, problems: &mut Problems) {
-        let Some(canonical) = self.canonical() else {
-            problems.add("deploy/", "no container names an image");
-            return;
-        };
-        let (first, _) = self
-            .0
-            .iter()
-            .find(|(_, i)| i.as_deref() == Some(canonical))
-            .expect("canonical is named");
-        let (repository, tag) = canonical.rsplit_once(':').unwrap_or((canonical, ""));
-        let registry = repository.split('/').next().unwrap_or_default();
-        if !repository.contains('/') || !(registry.contains('.') || registry.contains(':')) {
-            problems.add(
-                first,
-                format!("image {canonical} names no registry host; a cluster cannot pull it"),
-            );
-        }
-        if tag != env!("CARGO_PKG_VERSION") {
-            problems.add(
-                first,
-                format!(
-                    "image {canonical} is not tagged with this release, {} (and never :latest)",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            );
-        }
-        for (place, image) in &self.0 {
-            if image.as_deref() != Some(canonical) {
-                let image = image.as_deref().unwrap_or("none");
-                problems.add(place, format!("image {image}, but {first} and most others run {canonical}: one image everywhere"));
-            }
-        }
-    }
-}
-
-static NULL: Value = Value::Null;
-
-/// The value at a dotted path (`spec.template.spec`), or null.
-pub fn at<'a>(value: &'a Value, path: &str) -> &'a Value {
-    path.split('.')
-        .try_fold(value, |v, key| v.get(key))
-        .unwrap_or(&NULL)
-}
-
-pub fn text(value: &Value) -> Option<&str> {
-    value.as_str()
-}
-
-/// Every document of a YAML file, with `<<` merge keys applied.
-pub fn read_yaml(path: &Path, place: &str, problems: &mut Problems) -> Vec<Value> {
-    let source = match std::fs::read_to_string(path) {
-        Ok(source) => source,
-        Err(e) => {
-            problems.add(place, format!("cannot read: {e}"));
-            return Vec::new();
-        }
-    };
-    let mut docs = Vec::new();
-    for document in serde_norway::Deserializer::from_str(&source) {
-        match Value::deserialize(document).and_then(|mut v| v.apply_merge().map(|()| v)) {
-            Ok(Value::Null) => {}
-            Ok(value) => docs.push(value),
-            Err(e) => problems.add(place, format!("not valid YAML: {e}")),
-        }
-    }
-    docs
-}
-
-fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read a deploy/ folder") {
-        let path = entry.expect("a directory entry").path();
-        if path.is_dir() {
-            yaml_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            found.push(path);
-        }
-    }
-}
+use yaml::{read_yaml, yaml_files};
 
 /// `cobrowse serve` and `cobrowse store` running on loopback, to ask the health checks' paths.
 struct Running {

@@ -7,8 +7,9 @@ use std::path::Path;
 use serde_norway::Value;
 
 use super::container::{Container, ImageDefaults, check_probe_command};
+use super::findings::Findings;
 use super::flags::Cli;
-use super::{Findings, at, read_yaml, text};
+use super::yaml::{at, read_yaml, text};
 
 const FILE: &str = "deploy/compose.yaml";
 

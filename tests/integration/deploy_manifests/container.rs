@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use super::Problems;
+use super::findings::{ProbeTarget, Problems};
 use super::flags::Cli;
 
 /// What the image gives a container that says nothing (deploy/Dockerfile's final stage).
@@ -154,13 +154,6 @@ impl Container {
             rtc_ports,
         })
     }
-}
-
-/// A health check's target: `path` on the port of a `command` container.
-pub struct ProbeTarget {
-    pub place: String,
-    pub command: String,
-    pub path: String,
 }
 
 /// `cobrowse probe URL [--timeout T]`, as a health check runs it inside `container`: the URL must

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::Problems;
-use super::container::{Container, ImageDefaults, ProbeTarget, Resolved, check_probe_command};
+use super::container::{Container, ImageDefaults, Resolved, check_probe_command};
+use super::findings::{ProbeTarget, Problems};
 use super::flags::{COMMANDS, Cli};
 
 const FILE: &str = "deploy/Dockerfile";

@@ -1,95 +1,23 @@
-//! deploy/k8s/: every workload's containers against the binary, and the objects against each
-//! other (Services, the StatefulSet's headless Service, the PodDisruptionBudget, the
-//! NetworkPolicy, the Ingress, the Secret's keys, the kustomization).
+//! deploy/k8s/: every workload's containers against the binary (flags, variables, ports, probes,
+//! security, resources, a graceful stop); how the objects fit together is wiring.rs's.
 
 use std::path::Path;
 
 use serde_norway::Value;
 
-use super::container::{Container, ImageDefaults, ProbeTarget, Resolved, check_probe_command};
+use super::container::{Container, ImageDefaults, check_probe_command};
+use super::findings::{Findings, Images, ProbeTarget, Problems};
 use super::flags::Cli;
+use super::objects::{Object, PodContainer, Port, Workload, selects};
 use super::wiring::{
     check_ingress, check_kustomization, check_network_policy, check_secret_keys, check_service,
 };
-use super::{Findings, Images, Problems, at, read_yaml, text};
+use super::yaml::{at, read_yaml, text};
 
 /// How long `cobrowse serve` may take to stop after SIGTERM: `RunningServer::stop` in
 /// src/app/server.rs waits up to 15 s for connections, then 5 s each for the listener, the
 /// signals stream and the directory's writer and follower.
 const SHUTDOWN_SECS: u64 = 35;
-
-/// The files not applied as they are (kustomization.yaml leaves them out).
-pub fn is_example(file: &str) -> bool {
-    file.ends_with(".example.yaml")
-}
-
-pub struct Object {
-    pub file: String,
-    pub kind: String,
-    pub name: String,
-    pub doc: Value,
-}
-
-impl Object {
-    pub fn place(&self) -> String {
-        format!("{}: {} {}", self.file, self.kind, self.name)
-    }
-}
-
-/// A `containerPort`.
-#[derive(Clone)]
-struct Port {
-    name: Option<String>,
-    number: u64,
-    protocol: String,
-}
-
-/// A container of a workload's pods: its ports and what it runs.
-struct PodContainer {
-    ports: Vec<Port>,
-    resolved: Option<Resolved>,
-}
-
-/// A Deployment's or StatefulSet's pods.
-pub struct Workload<'a> {
-    pub object: &'a Object,
-    pub labels: &'a Value,
-    containers: Vec<PodContainer>,
-}
-
-impl Workload<'_> {
-    pub fn runs(&self, command: &str) -> bool {
-        self.containers
-            .iter()
-            .any(|c| c.resolved.as_ref().is_some_and(|r| r.command == command))
-    }
-
-    /// The container port a Service or probe names: by name, or by number.
-    pub fn port(&self, wanted: &Value) -> Option<(u64, String)> {
-        self.containers.iter().flat_map(|c| &c.ports).find_map(
-            |Port {
-                 name,
-                 number,
-                 protocol,
-             }| {
-                let hit = match wanted {
-                    Value::String(w) => name.as_deref() == Some(w.as_str()),
-                    Value::Number(n) => n.as_u64() == Some(*number),
-                    _ => false,
-                };
-                hit.then(|| (*number, protocol.clone()))
-            },
-        )
-    }
-}
-
-/// Every `k: v` of `selector` is among `labels`.
-pub fn selects(selector: &Value, labels: &Value) -> bool {
-    let Some(selector) = selector.as_mapping() else {
-        return false;
-    };
-    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-}
 
 pub fn check(deploy: &Path, cli: &Cli, image: &ImageDefaults, found: &mut Findings) {
     let Findings {

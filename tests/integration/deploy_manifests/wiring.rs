@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 
 use serde_norway::Value;
 
-use super::kube::{Object, Workload, is_example, selects};
-use super::{Images, Problems, at, text};
+use super::findings::{Images, Problems};
+use super::objects::{Object, Workload, is_example, selects};
+use super::yaml::{at, text};
 
 pub fn check_service(place: &str, doc: &Value, workloads: &[Workload], problems: &mut Problems) {
     let selected: Vec<&Workload> = workloads
