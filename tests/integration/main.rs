@@ -9,6 +9,7 @@ mod compat;
 mod compat_fixture;
 mod compat_record;
 mod credentials;
+mod deploy_manifests;
 mod directory;
 mod faults;
 mod hostile_trackers;
