@@ -9,12 +9,13 @@ import type {
   Recording,
   SessionPage,
   SessionSummary as WireSessionSummary,
+  SignedInAgent,
   TicketResponse,
 } from "../../generated/protocol";
 import { queryParams, type ListQuery } from "./list-query";
 import { liveQuery, type StartPoint } from "./protocol";
 
-export type { RecordingFile, SessionPage, Viewport } from "../../generated/protocol";
+export type { RecordingFile, Role, SessionPage, SignedInAgent, Viewport } from "../../generated/protocol";
 
 /**
  * One `agent` record of a session (protocol.md §9.5), as `GET /api/v1/sessions/{id}` lists it.
@@ -100,6 +101,12 @@ export class Api {
       throw new ApiError(res.status, code, message);
     }
     return res;
+  }
+
+  /** `GET /api/v1/me`: who the server takes this agent for, with its role and projects. */
+  async me(signal?: AbortSignal): Promise<SignedInAgent> {
+    const res = await this.get("/api/v1/me", signal);
+    return (await res.json()) as SignedInAgent;
   }
 
   /** `GET /api/v1/sessions`: newest first, paged by `next_cursor`. */

@@ -149,6 +149,7 @@ pub fn router(
         .route("/metrics", get(metrics))
         .route("/api/v1/track", get(tracker::handle))
         .route("/api/v1/tickets", post(agent_auth::issue_ticket))
+        .route("/api/v1/me", get(agent_auth::me))
         .route("/api/v1/sessions", get(session_list::list))
         .route("/api/v1/sessions/watch", get(session_list::watch))
         .route("/api/v1/audit", get(rest::get_audit))

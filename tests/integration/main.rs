@@ -12,5 +12,7 @@ mod hostile_trackers;
 mod live_path;
 mod load_tool;
 mod one_binary;
+mod roles;
 mod room_server;
+mod sign_in;
 mod signalling;

@@ -1,10 +1,10 @@
-// Sign-in with an agent token (`--agent-token NAME:SECRET` on the server; the SECRET part).
+// Sign-in with an agent token (`--agent-token NAME:SECRET:ROLE` on the server; the SECRET part).
 
-import { Api, ApiError } from "../api";
+import { Api, ApiError, type SignedInAgent } from "../api";
 import { saveToken } from "../auth";
 import { h, type View } from "../dom";
 
-export function signInView(onSignedIn: (token: string) => void, notice = ""): View {
+export function signInView(onSignedIn: (token: string, me: SignedInAgent) => void, notice = ""): View {
   const input = h("input", {
     id: "token-input",
     type: "password",
@@ -32,11 +32,11 @@ export function signInView(onSignedIn: (token: string) => void, notice = ""): Vi
     if (!token) return;
     button.disabled = true;
     error.hidden = true;
-    // Any authenticated call tells whether the server takes the token.
-    new Api(token).listSessions({ limit: 1 }).then(
-      () => {
+    // Who the server takes the token for, and as what role.
+    new Api(token).me().then(
+      (me) => {
         saveToken(token);
-        onSignedIn(token);
+        onSignedIn(token, me);
       },
       (err: unknown) => {
         button.disabled = false;
