@@ -110,9 +110,11 @@ async fn open(
             state.max_agents_per_room
         )));
     }
+    // The session's records and the user's prompts name the agent as people know it (the
+    // identity provider's `name`); the audit stream has its stable name.
     let agent_ref = AgentRef {
         id: uuid::Uuid::new_v4().to_string(),
-        name: agent.name.clone(),
+        name: agent.display_name.clone(),
     };
     // A replay of an ended session writes nothing to the session's stream (it is sealed), and
     // a live follow's `joined` reaches it only where a node holds the session: the audit stream

@@ -18,6 +18,7 @@ use super::web::WebRoot;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::auth::oidc::{Oidc, OidcConfig};
 use crate::auth::proxy::ProxyAuth;
 use crate::auth::token_file::{self, TokenFileError};
 use crate::auth::tokens::{AgentTokens, StaticToken};
@@ -64,6 +65,8 @@ pub struct ServerConfig {
     pub agent_tokens_file: Option<PathBuf>,
     /// Agents a trusted proxy signed in (`--agent-header`).
     pub agent_proxy: Option<ProxyAuth>,
+    /// Agents an OpenID Connect provider signed in (`--oidc-issuer`).
+    pub oidc: Option<OidcConfig>,
     pub project_keys: Vec<String>,
     /// Empty allows every origin: on a loopback `listen` always, elsewhere only with
     /// `allow_any_origin`.
@@ -121,6 +124,7 @@ impl ServerConfig {
             agent_tokens: vec![StaticToken::new(agent.0, agent.1, Role::Admin)],
             agent_tokens_file: None,
             agent_proxy: None,
+            oidc: None,
             project_keys: vec!["demo".into()],
             allowed_origins: Vec::new(),
             allow_any_origin: false,
@@ -302,6 +306,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if config.agent_tokens.is_empty()
         && config.agent_tokens_file.is_none()
         && config.agent_proxy.is_none()
+        && config.oidc.is_none()
     {
         return Err(ServerError::NoAgentTokens);
     }
@@ -389,11 +394,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         config.heartbeat,
         shutdown.clone(),
     );
-    let agents = Arc::new(AgentGate::new(
-        AgentTokens::new(config.agent_tokens.iter().cloned().chain(file_tokens)),
-        config.secret.as_bytes(),
-        config.agent_proxy.clone(),
-    ));
+    let agents = Arc::new(
+        AgentGate::new(
+            AgentTokens::new(config.agent_tokens.iter().cloned().chain(file_tokens)),
+            config.secret.as_bytes(),
+            config.agent_proxy.clone(),
+        )
+        .with_oidc(config.oidc.clone().map(Oidc::new)),
+    );
     if let Some(path) = &config.agent_tokens_file {
         token_file::follow(
             path.clone(),

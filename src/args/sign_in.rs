@@ -8,6 +8,7 @@ use axum::http::HeaderName;
 use clap::Args;
 
 use cobrowse::app::server::{ServerConfig, random_secret};
+use cobrowse::auth::oidc::OidcConfig;
 use cobrowse::auth::proxy::{BadRoleMap, ProxyAuth, RoleMap, parse_trusted};
 use cobrowse::auth::tokens::{BadToken, StaticToken, parse_token_list};
 use cobrowse::protocol::Role;
@@ -61,6 +62,37 @@ pub struct SignInArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// OpenID Connect sign-in: the identity provider's issuer URL (its discovery document is at
+    /// ISSUER/.well-known/openid-configuration).
+    #[arg(long, env = "COBROWSE_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_redirect_url"])]
+    pub oidc_issuer: Option<String>,
+    /// This server's client id at the identity provider.
+    #[arg(long, env = "COBROWSE_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret, for a confidential client (PKCE is used either way).
+    #[arg(
+        long,
+        env = "COBROWSE_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "oidc_issuer"
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// Where the provider sends browsers back: https://YOUR-HOST/api/v1/oidc/callback.
+    #[arg(long, env = "COBROWSE_OIDC_REDIRECT_URL", requires = "oidc_issuer")]
+    pub oidc_redirect_url: Option<String>,
+    /// The ID token claim holding the agent's groups.
+    #[arg(long, env = "COBROWSE_OIDC_ROLE_CLAIM", default_value = "groups")]
+    pub oidc_role_claim: String,
+    /// Which group makes which role, ROLE=GROUP (repeatable, comma-separated):
+    /// admin=cobrowse-admins,helper=support.
+    #[arg(long, env = "COBROWSE_OIDC_ROLE_MAP", value_delimiter = ',')]
+    pub oidc_role_map: Vec<String>,
+    /// The role of an agent none of whose groups maps to one; default: refused.
+    #[arg(long, env = "COBROWSE_OIDC_DEFAULT_ROLE", requires = "oidc_issuer")]
+    pub oidc_default_role: Option<Role>,
+    /// The ID token claim holding the project keys the agent sees (absent: every project).
+    #[arg(long, env = "COBROWSE_OIDC_PROJECTS_CLAIM", requires = "oidc_issuer")]
+    pub oidc_projects_claim: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,9 +129,27 @@ impl SignInArgs {
             }),
             None => None,
         };
+        config.oidc = match (
+            self.oidc_issuer,
+            self.oidc_client_id,
+            self.oidc_redirect_url,
+        ) {
+            (Some(issuer), Some(client_id), Some(redirect_url)) => Some(OidcConfig {
+                issuer,
+                client_id,
+                client_secret: self.oidc_client_secret,
+                redirect_url,
+                role_claim: self.oidc_role_claim,
+                role_map: RoleMap::parse(&self.oidc_role_map)?,
+                default_role: self.oidc_default_role,
+                projects_claim: self.oidc_projects_claim,
+            }),
+            _ => None,
+        };
         if config.agent_tokens.is_empty()
             && config.agent_tokens_file.is_none()
             && config.agent_proxy.is_none()
+            && config.oidc.is_none()
         {
             let secret = random_secret();
             config.agent_tokens = vec![StaticToken::new("agent", &secret, Role::Admin)];

@@ -5,6 +5,8 @@
 //! which lets them write to their own session, in their own project, only.
 
 pub mod agent;
+pub mod cookie;
+pub mod oidc;
 pub mod proxy;
 pub mod throttle;
 pub mod ticket;
@@ -23,6 +25,8 @@ use sha2::Sha256;
 use tracing::warn;
 
 pub use self::agent::{Agent, ProjectScope, Refusal, SignedInVia};
+use self::cookie::SignedCookies;
+use self::oidc::Oidc;
 use self::proxy::{ProxyAuth, ProxyIdentity};
 use self::throttle::{AuthThrottle, Counted};
 use self::ticket::{Ticket, Tickets};
@@ -127,6 +131,9 @@ pub struct AgentGate {
     throttle: AuthThrottle,
     /// Set with `--agent-header`: agents a trusted proxy signed in.
     proxy: Option<ProxyAuth>,
+    /// Set with `--oidc-issuer`: agents the identity provider signed in, by their cookie.
+    pub oidc: Option<Arc<Oidc>>,
+    pub cookies: SignedCookies,
 }
 
 impl AgentGate {
@@ -137,7 +144,23 @@ impl AgentGate {
             tickets: Tickets::new(secret),
             throttle: AuthThrottle::default(),
             proxy,
+            oidc: None,
+            cookies: SignedCookies::new(secret),
         }
+    }
+
+    /// Lets agents sign in with the identity provider `oidc` too.
+    pub fn with_oidc(mut self, oidc: Option<Oidc>) -> Self {
+        self.oidc = oidc.map(Arc::new);
+        self
+    }
+
+    /// The agent of an OpenID Connect session cookie, when sign-in by OIDC is on.
+    fn signed_in_by_cookie(&self, headers: Option<&HeaderMap>, now: u64) -> Option<Agent> {
+        self.oidc.as_ref()?;
+        let header = headers?.get(header::COOKIE)?.to_str().ok()?;
+        self.cookies
+            .open_session(cookie::cookie(header, cookie::SESSION_COOKIE)?, now)
     }
 
     /// The agent a trusted proxy names in the request's headers, if it does.
@@ -201,7 +224,10 @@ impl AgentGate {
         let result = match (presented.bearer, presented.ticket) {
             (Some(token), _) => self.tokens().authenticate(Some(token)),
             (None, Some(ticket)) => self.redeem(ticket, now),
-            (None, None) => self.named_by_proxy(client, presented.headers),
+            (None, None) => match self.signed_in_by_cookie(presented.headers, now) {
+                Some(agent) => Ok(agent),
+                None => self.named_by_proxy(client, presented.headers),
+            },
         };
         if let Err(e) = &result
             && *e != AuthError::MissingAgentToken

@@ -9,6 +9,7 @@ pub mod access;
 pub mod agent_auth;
 pub mod erase;
 pub mod error;
+pub mod oidc;
 pub mod rest;
 pub mod session_list;
 pub mod stream_summary;

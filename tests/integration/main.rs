@@ -11,6 +11,7 @@ mod faults;
 mod hostile_trackers;
 mod live_path;
 mod load_tool;
+mod oidc;
 mod one_binary;
 mod roles;
 mod room_server;
