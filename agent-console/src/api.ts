@@ -57,11 +57,13 @@ export class ApiError extends Error {
 
 export class Api {
   /**
-   * `token` is the agent token; `base` the server's origin ("" = the page's own, which is how the
-   * server serves the console). `onUnauthorized` runs when the server refuses the token.
+   * `token` is the agent token, or null for an agent signed in with the identity provider, whose
+   * session cookie (HttpOnly, so never seen here) the browser sends itself; `base` the server's
+   * origin ("" = the page's own, which is how the server serves the console). `onUnauthorized`
+   * runs when the server refuses the token.
    */
   constructor(
-    readonly token: string,
+    readonly token: string | null,
     private readonly onUnauthorized: () => void = () => {},
     readonly base = "",
   ) {}
@@ -75,7 +77,7 @@ export class Api {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: { Authorization: `Bearer ${this.token}`, Accept: accept },
+        headers: this.token === null ? { Accept: accept } : { Authorization: `Bearer ${this.token}`, Accept: accept },
         signal: signal ?? null,
       });
     } catch (e) {
@@ -107,6 +109,17 @@ export class Api {
   async me(signal?: AbortSignal): Promise<SignedInAgent> {
     const res = await this.get("/api/v1/me", signal);
     return (await res.json()) as SignedInAgent;
+  }
+
+  /** `GET /api/v1/sign-in` (no credentials): whether the identity provider sign-in is on. */
+  async signInOptions(): Promise<{ oidc: boolean }> {
+    const res = await this.get("/api/v1/sign-in");
+    return (await res.json()) as { oidc: boolean };
+  }
+
+  /** `POST /api/v1/oidc/logout`: drops the identity provider session cookie. */
+  async signOut(): Promise<void> {
+    await this.call("POST", "/api/v1/oidc/logout");
   }
 
   /** `GET /api/v1/sessions`: newest first, paged by `next_cursor`. */

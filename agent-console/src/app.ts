@@ -58,7 +58,7 @@ export function startApp(root: HTMLElement): void {
     );
   }
 
-  function signedIn(token: string): Api {
+  function signedIn(token: string | null): Api {
     const signed = new Api(token, () => {
       clearToken();
       requireSignIn("The server no longer accepts your token. Sign in again.");
@@ -99,7 +99,9 @@ export function startApp(root: HTMLElement): void {
   }
 
   signOut.addEventListener("click", () => {
+    const cookie = api?.token === null;
     clearToken();
+    if (cookie) void new Api(null).signOut().catch(() => {});
     requireSignIn();
   });
   window.addEventListener("hashchange", route);
@@ -109,6 +111,14 @@ export function startApp(root: HTMLElement): void {
     void signedIn(token).me().then(showRole, () => {});
     route();
   } else {
-    requireSignIn();
+    // Back from the identity provider, or still signed in with it: the cookie says who.
+    new Api(null).me().then(
+      (me) => {
+        signedIn(null);
+        showRole(me);
+        route();
+      },
+      () => requireSignIn(),
+    );
   }
 }

@@ -20,11 +20,20 @@ export function signInView(onSignedIn: (token: string, me: SignedInAgent) => voi
   const form = h(
     "form",
     { id: "sign-in-form", class: "sign-in" },
-    h("h1", {}, "cobrowse"),
     h("p", { class: "muted" }, "Sign in with your agent token. The server printed one at start-up unless it was given --agent-token."),
     input,
     button,
     error,
+  );
+  // With an identity provider configured, signing in is a redirect: the server sets an HttpOnly
+  // cookie on the way back, and no credential is kept here at all.
+  const provider = h("a", { id: "sign-in-oidc", class: "button primary", href: "/api/v1/oidc/login", hidden: true }, "Sign in with your identity provider");
+  form.prepend(h("h1", {}, "cobrowse"), provider);
+  new Api(null).signInOptions().then(
+    (options) => {
+      provider.hidden = !options.oidc;
+    },
+    () => {},
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
