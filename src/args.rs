@@ -17,6 +17,9 @@ use cobrowse::session::limits::IngressLimits;
 
 use crate::load::{Sending, StepPlan};
 
+mod sign_in;
+use sign_in::{SignInArgs, SignInError};
+
 #[derive(Debug, Parser)]
 #[command(name = "cobrowse", version, about = "Live co-browsing server on S2")]
 pub struct Cli {
@@ -214,15 +217,9 @@ pub struct ServeArgs {
     /// How long the audit stream keeps who read which recording, e.g. 365d.
     #[arg(long, env = "COBROWSE_AUDIT_RETENTION", default_value = "365d", value_parser = humantime::parse_duration)]
     pub audit_retention: Duration,
-    /// Agent token as NAME:SECRET, or NAME:SECRET:admin for an agent who may also erase
-    /// sessions (repeatable); none given: an admin one is generated and printed.
-    #[arg(
-        long = "agent-token",
-        env = "COBROWSE_AGENT_TOKENS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub agent_tokens: Vec<String>,
+    /// How agents sign in (src/args/sign_in.rs).
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
     /// Project keys trackers may use (repeatable).
     #[arg(
         long = "project-key",
@@ -375,8 +372,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("--agent-token '{0}' must look like NAME:SECRET")]
-    AgentToken(String),
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
     #[error("--node-id must be 1-16 characters of [A-Za-z0-9-]")]
     NodeId,
     #[error("{0} must be at least {1:?}")]
@@ -387,36 +384,11 @@ pub enum ConfigError {
     Call(#[from] CallConfigError),
 }
 
-/// `NAME:SECRET`, or `NAME:SECRET:admin` for an agent who may also erase sessions.
-fn parse_agent_token(token: &str) -> Option<(String, String, bool)> {
-    let (name, rest) = token.split_once(':')?;
-    let (secret, admin) = match rest.rsplit_once(':') {
-        Some((secret, "admin")) => (secret, true),
-        _ => (rest, false),
-    };
-    (!name.is_empty() && !secret.is_empty()).then(|| (name.to_string(), secret.to_string(), admin))
-}
-
 impl ServeArgs {
     /// The server configuration, and the agent token generated when none was given.
     pub fn into_config(self) -> Result<(ServerConfig, Option<String>), ConfigError> {
         let mut config = ServerConfig::new(self.listen, ("agent", ""));
-        let mut generated = None;
-        config.agent_tokens.clear();
-        for token in &self.agent_tokens {
-            let (name, secret, admin) =
-                parse_agent_token(token).ok_or_else(|| ConfigError::AgentToken(token.clone()))?;
-            if admin {
-                config.admin_agents.push(name.clone());
-            }
-            config.agent_tokens.push((name, secret));
-        }
-        if config.agent_tokens.is_empty() {
-            let secret = random_secret();
-            generated = Some(secret.clone());
-            config.agent_tokens = vec![("agent".to_string(), secret)];
-            config.admin_agents = vec!["agent".to_string()];
-        }
+        let generated = self.sign_in.apply(&mut config)?;
         for (flag, value, min) in [
             ("--heartbeat", self.heartbeat, Duration::from_secs(1)),
             (

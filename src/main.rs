@@ -60,7 +60,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("  demo page to record: {url}/demo/");
     }
     if let Some(token) = generated {
-        println!("  agent token (generated; choose one with --agent-token NAME:SECRET): {token}");
+        println!(
+            "  agent token (generated, an admin; choose your own with --agent-token NAME:SECRET:ROLE): {token}"
+        );
     }
     println!("stop with Ctrl-C");
     tokio::select! {

@@ -27,7 +27,7 @@ pub struct AppState {
     pub store: Store,
     /// Who read which recording (`cluster/audit`).
     pub audit: AuditStream,
-    pub agents: AgentGate,
+    pub agents: Arc<AgentGate>,
     pub projects: Projects,
     pub session_tokens: SessionTokens,
     pub limits: Limits,
@@ -41,8 +41,6 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Every session of the deployment, in memory: the session list and its search.
     pub directory: Directory,
-    /// Agents who may erase sessions.
-    pub admin_agents: std::collections::HashSet<String>,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
 }

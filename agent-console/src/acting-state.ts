@@ -50,9 +50,11 @@ export class Notices {
     this.own = { text, at: now };
   }
 
-  text(serverError: { text: string; at: number } | null, now: number): string {
+  text(serverError: { text: string; at: number; refused?: boolean } | null, now: number): string {
     if (this.own && now - this.own.at > NOTICE_MS) this.own = null;
     if (this.own) return this.own.text;
-    return serverError && now - serverError.at < NOTICE_MS ? `The server dropped a message: ${serverError.text}` : "";
+    if (!serverError || now - serverError.at >= NOTICE_MS) return "";
+    // A refusal by role names the role it takes; it is no dropped message.
+    return serverError.refused ? `Refused: ${serverError.text}` : `The server dropped a message: ${serverError.text}`;
   }
 }

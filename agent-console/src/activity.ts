@@ -181,6 +181,8 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
       return `dropped ${plural(count, DROPPED_THINGS[record.what])} from ${name}: ${DROP_REASONS[record.reason] ?? record.reason.replace(/_/g, " ")}`;
     case "refused":
       return `the page could not perform ${name}'s ${record.input ?? "input"}${record.reason ? `: ${record.reason}` : ""}`;
+    case "forbidden":
+      return `the server refused to let ${name} (a ${record.role}) ${record.what}: that takes the ${record.needs} role`;
     case "other":
       return `${name}: ${record.name}`;
   }

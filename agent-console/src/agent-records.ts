@@ -45,6 +45,8 @@ export type AgentRecord =
   | { action: "refused"; agent: AgentRef; tab: string; input: string | null; reason: string }
   /** The server started or stopped recording the call (`recording` is its id, protocol.md §10.5). */
   | { action: "recording"; agent: AgentRef; recording: string; state: "started" | "stopped" }
+  /** The server refused the agent `what` (e.g. `request control`): its `role` is below `needs`. */
+  | { action: "forbidden"; agent: AgentRef; what: string; role: string; needs: string }
   | { action: "other"; agent: AgentRef; name: string };
 
 type Obj = Record<string, unknown>;
@@ -202,6 +204,12 @@ export function parseAgentRecord(json: unknown): AgentRecord | null {
     case "refused": {
       const input = str(json, "input");
       return { action, agent, tab: str(json, "tab") ?? "", input, reason: reason ?? "" };
+    }
+    case "forbidden": {
+      const what = str(json, "what");
+      const role = str(json, "role");
+      const needs = str(json, "needs");
+      return what === null || role === null || needs === null ? null : { action, agent, what, role, needs };
     }
     case "recording": {
       const recording = str(json, "recording");

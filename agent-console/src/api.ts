@@ -9,12 +9,13 @@ import type {
   Recording,
   SessionPage,
   SessionSummary as WireSessionSummary,
+  SignedInAgent,
   TicketResponse,
 } from "../../generated/protocol";
 import { queryParams, type ListQuery } from "./list-query";
 import { liveQuery, type StartPoint } from "./protocol";
 
-export type { RecordingFile, SessionPage, Viewport } from "../../generated/protocol";
+export type { RecordingFile, Role, SessionPage, SignedInAgent, Viewport } from "../../generated/protocol";
 
 /**
  * One `agent` record of a session (protocol.md §9.5), as `GET /api/v1/sessions/{id}` lists it.
@@ -56,11 +57,13 @@ export class ApiError extends Error {
 
 export class Api {
   /**
-   * `token` is the agent token; `base` the server's origin ("" = the page's own, which is how the
-   * server serves the console). `onUnauthorized` runs when the server refuses the token.
+   * `token` is the agent token, or null for an agent signed in with the identity provider, whose
+   * session cookie (HttpOnly, so never seen here) the browser sends itself; `base` the server's
+   * origin ("" = the page's own, which is how the server serves the console). `onUnauthorized`
+   * runs when the server refuses the token.
    */
   constructor(
-    readonly token: string,
+    readonly token: string | null,
     private readonly onUnauthorized: () => void = () => {},
     readonly base = "",
   ) {}
@@ -74,7 +77,7 @@ export class Api {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: { Authorization: `Bearer ${this.token}`, Accept: accept },
+        headers: this.token === null ? { Accept: accept } : { Authorization: `Bearer ${this.token}`, Accept: accept },
         signal: signal ?? null,
       });
     } catch (e) {
@@ -100,6 +103,23 @@ export class Api {
       throw new ApiError(res.status, code, message);
     }
     return res;
+  }
+
+  /** `GET /api/v1/me`: who the server takes this agent for, with its role and projects. */
+  async me(signal?: AbortSignal): Promise<SignedInAgent> {
+    const res = await this.get("/api/v1/me", signal);
+    return (await res.json()) as SignedInAgent;
+  }
+
+  /** `GET /api/v1/sign-in` (no credentials): whether the identity provider sign-in is on. */
+  async signInOptions(): Promise<{ oidc: boolean }> {
+    const res = await this.get("/api/v1/sign-in");
+    return (await res.json()) as { oidc: boolean };
+  }
+
+  /** `POST /api/v1/oidc/logout`: drops the identity provider session cookie. */
+  async signOut(): Promise<void> {
+    await this.call("POST", "/api/v1/oidc/logout");
   }
 
   /** `GET /api/v1/sessions`: newest first, paged by `next_cursor`. */

@@ -3,7 +3,7 @@
 // session, `#/grid` the live grid). Hash routes need nothing from the server beyond `/` and
 // `/assets/`.
 
-import { Api } from "./api";
+import { Api, type SignedInAgent } from "./api";
 import { clearToken, loadToken } from "./auth";
 import { h, type View } from "./dom";
 import { gridSelection, onGridChange, setGridSelection } from "./grid-selection";
@@ -20,6 +20,7 @@ export function startApp(root: HTMLElement): void {
   const main = h("main", { id: "app-main" });
   const gridCount = h("span", { id: "grid-count" }, String(gridSelection().length));
   const signOut = h("button", { id: "sign-out", type: "button", class: "link" }, "Sign out");
+  const whoami = h("span", { id: "whoami", class: "muted" });
   const header = h(
     "header",
     { id: "app-header" },
@@ -30,6 +31,7 @@ export function startApp(root: HTMLElement): void {
       h("a", { href: "#/", id: "nav-sessions" }, "Sessions"),
       h("a", { href: "#/grid", id: "nav-grid" }, "Live grid (", gridCount, ")"),
     ),
+    whoami,
     signOut,
   );
   root.replaceChildren(header, main);
@@ -48,20 +50,33 @@ export function startApp(root: HTMLElement): void {
     header.hidden = true;
     document.body.dataset["signedIn"] = "false";
     show(
-      signInView((token) => {
+      signInView((token, me) => {
         signedIn(token);
+        showRole(me);
         route();
       }, notice),
     );
   }
 
-  function signedIn(token: string): void {
-    api = new Api(token, () => {
+  function signedIn(token: string | null): Api {
+    const signed = new Api(token, () => {
       clearToken();
       requireSignIn("The server no longer accepts your token. Sign in again.");
     });
+    api = signed;
     header.hidden = false;
     document.body.dataset["signedIn"] = "true";
+    return signed;
+  }
+
+  /**
+   * What the role allows decides what shows: an element marked `data-needs="helper"` or
+   * `"admin"` is hidden by styles.css for a lesser role (the server refuses it anyway).
+   */
+  function showRole(me: SignedInAgent): void {
+    document.body.dataset["role"] = me.role;
+    const scope = me.projects ? ` · ${me.projects.join(", ")}` : "";
+    whoami.textContent = `${me.display_name} (${me.role}${scope})`;
   }
 
   function route(): void {
@@ -84,16 +99,26 @@ export function startApp(root: HTMLElement): void {
   }
 
   signOut.addEventListener("click", () => {
+    const cookie = api?.token === null;
     clearToken();
+    if (cookie) void new Api(null).signOut().catch(() => {});
     requireSignIn();
   });
   window.addEventListener("hashchange", route);
 
   const token = loadToken();
   if (token) {
-    signedIn(token);
+    void signedIn(token).me().then(showRole, () => {});
     route();
   } else {
-    requireSignIn();
+    // Back from the identity provider, or still signed in with it: the cookie says who.
+    new Api(null).me().then(
+      (me) => {
+        signedIn(null);
+        showRole(me);
+        route();
+      },
+      () => requireSignIn(),
+    );
   }
 }

@@ -1,10 +1,13 @@
-// The agent token, kept in localStorage so a reload stays signed in.
+// The agent token, kept in sessionStorage: a reload of the tab stays signed in, and closing the tab
+// forgets it. Nothing of it goes to localStorage, which every tab and every later visit would
+// share (and which an earlier console used: what it left there is removed).
 
 const KEY = "cobrowse.agentToken";
 
 export function loadToken(): string | null {
   try {
-    const t = localStorage.getItem(KEY);
+    localStorage.removeItem(KEY);
+    const t = sessionStorage.getItem(KEY);
     return t && t.trim() !== "" ? t : null;
   } catch {
     return null;
@@ -12,9 +15,9 @@ export function loadToken(): string | null {
 }
 
 export function saveToken(token: string): void {
-  localStorage.setItem(KEY, token.trim());
+  sessionStorage.setItem(KEY, token.trim());
 }
 
 export function clearToken(): void {
-  localStorage.removeItem(KEY);
+  sessionStorage.removeItem(KEY);
 }

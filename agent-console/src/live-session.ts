@@ -58,7 +58,7 @@ export class LiveSession {
   /** This connection's agent (null until the server said; a new one after each reconnect). */
   self: AgentRef | null = null;
   /** The server's last complaint about a frame this agent sent, and when (agent time). */
-  lastServerError: { text: string; at: number } | null = null;
+  lastServerError: { text: string; at: number; refused?: boolean } | null = null;
   private readonly consoleByTab = new Map<string, ConsoleEntry[]>();
   private readonly players = new Map<string, LiveTabPlayer>();
   private pinned: string | null = null;
@@ -98,7 +98,7 @@ export class LiveSession {
         opts.onChange();
       },
       onServerError: (error, message) => {
-        this.lastServerError = { text: message || error, at: Date.now() };
+        this.lastServerError = { text: message || error, at: Date.now(), refused: error === "forbidden" };
         opts.onChange();
       },
       onCall: (message) => opts.onCall?.(message),

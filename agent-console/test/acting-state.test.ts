@@ -56,4 +56,11 @@ describe("Notices", () => {
     expect(n.text(error, 5000)).toBe("Not connected");
     expect(new Notices().text(error, 5000 + NOTICE_MS)).toBe("");
   });
+
+  it("shows a refusal by role as a refusal, naming the role it takes", () => {
+    const refused = { text: "agent vera is a viewer and may not request control: that takes the helper role", at: 5000, refused: true };
+    expect(new Notices().text(refused, 5000)).toBe(
+      "Refused: agent vera is a viewer and may not request control: that takes the helper role",
+    );
+  });
 });

@@ -51,6 +51,13 @@ describe("describeRecord", () => {
     );
   });
 
+  it("says what the server refused an agent by its role", () => {
+    expect(text({ action: "forbidden", agent: mallory, what: "request control", role: "viewer", needs: "helper" })).toBe(
+      "the server refused to let mallory (a viewer) request control: that takes the helper role",
+    );
+    expect(parseAgentRecord({ action: "forbidden", agent: mallory, what: "request control" })).toBeNull();
+  });
+
   it("says how much input the server dropped and why", () => {
     expect(text({ action: "dropped", agent: mallory, what: "control", reason: "no_grant", count: 3 })).toBe("dropped 3 inputs from mallory: no grant");
     expect(text({ action: "dropped", agent: mallory, what: "answer", reason: "no_record", count: 1 })).toBe(

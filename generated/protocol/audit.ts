@@ -1,6 +1,7 @@
 // Generated from src/protocol/audit.rs by `scripts/gen-protocol-ts`; do not edit.
 // `cargo test` (protocol::typescript::generated_types_are_current) fails when it is stale.
 
+import type { Role } from "./grants";
 import type { SessionId } from "./session";
 
 /**
@@ -15,7 +16,7 @@ agent: string,
 /**
  * The `--node-id` of the node that served the read.
  */
-node: string, } & ({ "action": "export", tab: string | null, } | { "action": "detail" } | { "action": "recording", recording: string, file: string, } | { "action": "erase" } | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, });
+node: string, } & ({ "action": "export", tab: string | null, } | { "action": "detail" } | { "action": "recording", recording: string, file: string, } | { "action": "erase" } | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, } | { "action": "refused", what: string, role: Role, needs: Role | null, });
 
 /**
  * What was read.
@@ -25,7 +26,8 @@ export type AuditAction =
   | { "action": "detail" }
   | { "action": "recording", recording: string, file: string, }
   | { "action": "erase" }
-  | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, };
+  | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, }
+  | { "action": "refused", what: string, role: Role, needs: Role | null, };
 
 /**
  * How an agent followed a session.

@@ -29,3 +29,12 @@ video?: boolean, };
 export type DeclineReason =
   | "declined"
   | "timeout";
+
+/**
+ * What an agent may do, each role all the one below it may and more; the server checks it on
+ * every request and every signal (`auth::Agent::may`).
+ */
+export type Role =
+  | "viewer"
+  | "helper"
+  | "admin";

@@ -1,7 +1,7 @@
 // Generated from src/protocol/records.rs by `scripts/gen-protocol-ts`; do not edit.
 // `cargo test` (protocol::typescript::generated_types_are_current) fails when it is stale.
 
-import type { AgentRef, DeclineReason, GrantKind } from "./grants";
+import type { AgentRef, DeclineReason, GrantKind, Role } from "./grants";
 import type { Stroke } from "./input";
 import type { SessionId } from "./session";
 import type { PageInfo } from "./tracker";
@@ -56,7 +56,7 @@ video?: boolean, } | { "action": "declined", kind: GrantKind, request_id: string
 /**
  * The input as `ControlInput::audit` keeps it.
  */
-input: unknown, } | { "action": "stroke", tab: string, stroke: Stroke, } | { "action": "dropped", what: string, reason: string, count: number, } | { "action": "refused", tab: string, input: string, reason: string, } | { "action": "canvas", on: boolean, } | { "action": "recording", recording: string, state: RecordingState, });
+input: unknown, } | { "action": "stroke", tab: string, stroke: Stroke, } | { "action": "dropped", what: string, reason: string, count: number, } | { "action": "refused", tab: string, input: string, reason: string, } | { "action": "canvas", on: boolean, } | { "action": "forbidden", what: string, role: Role, needs: Role, } | { "action": "recording", recording: string, state: RecordingState, });
 
 export type AgentAction =
   | { "action": "joined", watchers: Array<AgentRef>, }
@@ -82,6 +82,7 @@ input: unknown, }
   | { "action": "dropped", what: string, reason: string, count: number, }
   | { "action": "refused", tab: string, input: string, reason: string, }
   | { "action": "canvas", on: boolean, }
+  | { "action": "forbidden", what: string, role: Role, needs: Role, }
   | { "action": "recording", recording: string, state: RecordingState, };
 
 /**

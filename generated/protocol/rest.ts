@@ -2,6 +2,7 @@
 // `cargo test` (protocol::typescript::generated_types_are_current) fails when it is stale.
 
 import type { Media, Participant } from "./call";
+import type { Role } from "./grants";
 import type { AgentRecord, EndReason } from "./records";
 import type { SessionId } from "./session";
 import type { Viewport } from "./tracker";
@@ -136,3 +137,25 @@ ticket: string,
  * When it stops opening one, ms since the Unix epoch (30 s after it was issued).
  */
 expires_ms: number, };
+
+/**
+ * `GET /api/v1/me`: who the server takes the caller for, so the console shows only what the
+ * role allows (the server checks it anyway).
+ */
+export type SignedInAgent = {
+/**
+ * The name audit records carry.
+ */
+name: string,
+/**
+ * What the user's consent prompt shows (the identity provider's `name`, or the name).
+ */
+display_name: string, role: Role,
+/**
+ * The project keys the agent sees sessions of; null: every project.
+ */
+projects: Array<string> | null,
+/**
+ * How the agent signed in: `token`, `proxy` or `oidc`.
+ */
+via: string, };

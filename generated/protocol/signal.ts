@@ -2,7 +2,7 @@
 // `cargo test` (protocol::typescript::generated_types_are_current) fails when it is stale.
 
 import type { CallMessage, IceCandidate } from "./call";
-import type { AgentRef, GrantKind } from "./grants";
+import type { AgentRef, GrantKind, Role } from "./grants";
 import type { ControlInput, Stroke } from "./input";
 import type { SessionId } from "./session";
 
@@ -27,7 +27,8 @@ video?: boolean, }
   | { "type": "joined" }
   | { "type": "left" }
   | { "type": "heartbeat" }
-  | { "type": "to_agent", message: CallMessage, };
+  | { "type": "to_agent", message: CallMessage, }
+  | { "type": "forbidden", what: string, role: Role, needs: Role, };
 
 /**
  * One record of `cluster/signals` (MessagePack).

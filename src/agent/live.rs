@@ -24,8 +24,10 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::subscription::{Subscription, TailError, TailItem};
-use crate::auth::Agent;
+use crate::auth::agent::signal_needs;
+use crate::auth::{Agent, Refusal};
 use crate::clock::now_ms;
+use crate::http::access;
 use crate::http::agent_auth::LiveAgent;
 use crate::http::error::ApiError;
 use crate::protocol::SessionId;
@@ -95,6 +97,7 @@ async fn open(
 ) -> Result<(Seat, Subscription), ApiError> {
     let id = id.parse::<SessionId>()?;
     let from = query.read_from(last_event_id)?;
+    access::require_sees(state, &agent, id, "watch a session").await?;
     let stream = state.store.session(id);
     // Also how a missing session is told apart, whatever the start.
     stream.tail().await?;
@@ -107,22 +110,24 @@ async fn open(
             state.max_agents_per_room
         )));
     }
-    let agent = AgentRef {
+    // The session's records and the user's prompts name the agent as people know it (the
+    // identity provider's `name`); the audit stream has its stable name.
+    let agent_ref = AgentRef {
         id: uuid::Uuid::new_v4().to_string(),
-        name: agent.name,
+        name: agent.display_name.clone(),
     };
     // A replay of an ended session writes nothing to the session's stream (it is sealed), and
     // a live follow's `joined` reaches it only where a node holds the session: the audit stream
     // has every follow.
     let action = AuditAction::Follow {
         via,
-        agent_id: agent.id.clone(),
+        agent_id: agent_ref.id.clone(),
         from_seq: start,
     };
     state.audit(&agent.name, id, action).await?;
     let room = presence.room();
     let subscription = Subscription::new(room.stream().clone(), room.feed().clone(), start);
-    Ok((Seat::take(state, presence, agent), subscription))
+    Ok((Seat::take(state, presence, agent_ref, agent), subscription))
 }
 
 /// An agent's place in a session. Taking it tells the session's tracker node that the agent
@@ -130,6 +135,8 @@ async fn open(
 /// dropping it says the agent left, which ends its grants.
 struct Seat {
     agent: AgentRef,
+    /// Who it is and what its role allows: every signal it sends is checked against it.
+    signed_in: Agent,
     _presence: Presence,
     session: SessionId,
     signals: Arc<SignalBus>,
@@ -138,7 +145,7 @@ struct Seat {
 }
 
 impl Seat {
-    fn take(state: &Arc<AppState>, presence: Presence, agent: AgentRef) -> Self {
+    fn take(state: &Arc<AppState>, presence: Presence, agent: AgentRef, signed_in: Agent) -> Self {
         let session = presence.room().id;
         state.signals.publish(session, &agent, Signal::Joined);
         let stop = CancellationToken::new();
@@ -162,6 +169,7 @@ impl Seat {
         tokio::spawn(heartbeat);
         Self {
             agent,
+            signed_in,
             _presence: presence,
             session,
             signals: state.signals.clone(),
@@ -174,13 +182,13 @@ impl Seat {
         self.signals.inbox(&self.agent.id)
     }
 
-    /// Checks a frame the agent sent and passes its signal on; the error to tell the agent, if not.
-    fn take_frame(&self, message: Message, limiter: &mut TokenBucket) -> Option<AgentMessage> {
+    /// Checks a frame the agent sent and passes its signal on; why not, if not.
+    fn take_frame(&self, message: Message, limiter: &mut TokenBucket) -> Option<FrameRefused> {
         let error = |error: &str, message: String| {
-            Some(AgentMessage::Error {
+            Some(FrameRefused::Invalid(AgentMessage::Error {
                 error: error.to_string(),
                 message,
-            })
+            }))
         };
         let data = match message {
             Message::Binary(data) => data,
@@ -220,9 +228,37 @@ impl Seat {
         if let Err(reason) = signal.validate() {
             return error("malformed", reason);
         }
+        let (needs, what) = signal_needs(&signal);
+        if let Err(refusal) = self.signed_in.require(needs, what) {
+            return Some(FrameRefused::Forbidden(refusal));
+        }
         self.signals.publish(self.session, &self.agent, signal);
         None
     }
+
+    /// Tells the agent, the session's stream (through its holding node) and the audit stream that
+    /// the agent's role does not allow what it asked.
+    async fn refuse(&self, state: &AppState, refusal: Refusal) -> AgentMessage {
+        let forbidden = Signal::Forbidden {
+            what: refusal.what.clone(),
+            role: refusal.role,
+            needs: refusal.needs,
+        };
+        self.signals.publish(self.session, &self.agent, forbidden);
+        access::record_refusal(state, &refusal, Some(self.session)).await;
+        AgentMessage::Error {
+            error: "forbidden".to_string(),
+            message: refusal.to_string(),
+        }
+    }
+}
+
+/// Why a frame from an agent was not passed on.
+enum FrameRefused {
+    /// Malformed, too big or too many: the error to send back.
+    Invalid(AgentMessage),
+    /// Well-formed, but the agent's role does not allow it.
+    Forbidden(Refusal),
 }
 
 impl Drop for Seat {
@@ -298,11 +334,18 @@ async fn follow_over_websocket(
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(message)) => {
-                    if let Some(error) = seat.take_frame(message, &mut limiter) {
-                        state.metrics.rejected.with_label_values(&["agent_frame"]).inc();
-                        if send_message(&state, &mut socket, &error).await.is_err() {
-                            return;
+                    let error = match seat.take_frame(message, &mut limiter) {
+                        None => None,
+                        Some(FrameRefused::Invalid(error)) => {
+                            state.metrics.rejected.with_label_values(&["agent_frame"]).inc();
+                            Some(error)
                         }
+                        Some(FrameRefused::Forbidden(refusal)) => Some(seat.refuse(&state, refusal).await),
+                    };
+                    if let Some(error) = error
+                        && send_message(&state, &mut socket, &error).await.is_err()
+                    {
+                        return;
                     }
                     continue;
                 }

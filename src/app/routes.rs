@@ -17,7 +17,7 @@ use super::web::{WebParts, WebRoot};
 use crate::agent::live;
 use crate::http::agent_auth;
 use crate::http::error::ApiError;
-use crate::http::{erase, rest, session_list};
+use crate::http::{erase, oidc, rest, session_list};
 use crate::state::AppState;
 use crate::tracker;
 
@@ -149,6 +149,11 @@ pub fn router(
         .route("/metrics", get(metrics))
         .route("/api/v1/track", get(tracker::handle))
         .route("/api/v1/tickets", post(agent_auth::issue_ticket))
+        .route("/api/v1/me", get(agent_auth::me))
+        .route("/api/v1/sign-in", get(oidc::options))
+        .route("/api/v1/oidc/login", get(oidc::login))
+        .route("/api/v1/oidc/callback", get(oidc::callback))
+        .route("/api/v1/oidc/logout", post(oidc::logout))
         .route("/api/v1/sessions", get(session_list::list))
         .route("/api/v1/sessions/watch", get(session_list::watch))
         .route("/api/v1/audit", get(rest::get_audit))

@@ -18,13 +18,17 @@ use super::web::WebRoot;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::auth::{AgentGate, AgentTokens, Projects, SessionTokens, is_strong_secret};
+use crate::auth::oidc::{Oidc, OidcConfig};
+use crate::auth::proxy::ProxyAuth;
+use crate::auth::token_file::{self, TokenFileError};
+use crate::auth::tokens::{AgentTokens, StaticToken};
+use crate::auth::{AgentGate, Projects, SessionTokens, is_strong_secret};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
 use crate::directory::reconcile::reconcile;
 use crate::directory::{Directory, DirectoryConfig};
 use crate::metrics::Metrics;
-use crate::protocol::Limits;
+use crate::protocol::{Limits, Role};
 use crate::session::limits::{IngressLimits, SessionAdmission};
 use crate::session::orphans;
 use crate::session::room::RoomSettings;
@@ -55,10 +59,14 @@ pub struct ServerConfig {
     pub retention: Duration,
     /// How long the audit stream keeps who read which recording: longer than the recordings.
     pub audit_retention: Duration,
-    /// `(name, secret)` pairs.
-    pub agent_tokens: Vec<(String, String)>,
-    /// Agents who may erase sessions (`NAME:SECRET:admin`).
-    pub admin_agents: Vec<String>,
+    /// Static agent tokens, each with its role and projects.
+    pub agent_tokens: Vec<StaticToken>,
+    /// More of them in a file, re-read when it changes (`--agent-tokens-file`).
+    pub agent_tokens_file: Option<PathBuf>,
+    /// Agents a trusted proxy signed in (`--agent-header`).
+    pub agent_proxy: Option<ProxyAuth>,
+    /// Agents an OpenID Connect provider signed in (`--oidc-issuer`).
+    pub oidc: Option<OidcConfig>,
     pub project_keys: Vec<String>,
     /// Empty allows every origin: on a loopback `listen` always, elsewhere only with
     /// `allow_any_origin`.
@@ -103,7 +111,7 @@ impl ServerConfig {
         Ok(origins)
     }
 
-    /// Defaults for a server on `listen` with the embedded store and one agent token.
+    /// Defaults for a server on `listen` with the embedded store and one agent token, an admin's.
     pub fn new(listen: SocketAddr, agent: (&str, &str)) -> Self {
         Self {
             listen,
@@ -113,8 +121,10 @@ impl ServerConfig {
             data_dir: None,
             retention: Duration::from_secs(30 * 24 * 3600),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
-            agent_tokens: vec![(agent.0.into(), agent.1.into())],
-            admin_agents: Vec::new(),
+            agent_tokens: vec![StaticToken::new(agent.0, agent.1, Role::Admin)],
+            agent_tokens_file: None,
+            agent_proxy: None,
+            oidc: None,
             project_keys: vec!["demo".into()],
             allowed_origins: Vec::new(),
             allow_any_origin: false,
@@ -162,8 +172,12 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("no agent token configured: give --agent-token NAME:SECRET")]
+    #[error(
+        "no way for agents to sign in: give --agent-token NAME:SECRET:ROLE or --agent-tokens-file"
+    )]
     NoAgentTokens,
+    #[error(transparent)]
+    TokenFile(#[from] TokenFileError),
     #[error("--asset-origin: {0}")]
     AssetOrigin(#[from] BadAssetOrigin),
     #[error(
@@ -191,19 +205,25 @@ impl ServerConfig {
         if self.allowed_origins.is_empty() && !self.allow_any_origin {
             return Err(ServerError::AnyOrigin(listen));
         }
-        if let Some((name, _)) = self
-            .agent_tokens
-            .iter()
-            .find(|(_, secret)| !is_strong_secret(secret))
-        {
-            return Err(ServerError::WeakSecret {
-                what: format!("the agent token of '{name}'"),
-                listen,
-            });
-        }
+        self.check_token_strength(&self.agent_tokens)?;
         if !is_strong_secret(&self.secret) {
             return Err(ServerError::WeakSecret {
                 what: "--secret".into(),
+                listen,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses tokens under 128 bits on a server reachable beyond loopback.
+    fn check_token_strength(&self, tokens: &[StaticToken]) -> Result<(), ServerError> {
+        let listen = self.listen;
+        if listen.ip().is_loopback() {
+            return Ok(());
+        }
+        if let Some(token) = tokens.iter().find(|t| !is_strong_secret(&t.secret)) {
+            return Err(ServerError::WeakSecret {
+                what: format!("the agent token of '{}'", token.name),
                 listen,
             });
         }
@@ -279,10 +299,19 @@ async fn reconcile_when_loaded(store: Store, directory: Directory) {
 
 /// Starts a server (and the embedded store unless an S2 endpoint is configured).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
-    if config.agent_tokens.is_empty() {
+    let file_tokens = match &config.agent_tokens_file {
+        Some(path) => token_file::read(path)?,
+        None => Vec::new(),
+    };
+    if config.agent_tokens.is_empty()
+        && config.agent_tokens_file.is_none()
+        && config.agent_proxy.is_none()
+        && config.oidc.is_none()
+    {
         return Err(ServerError::NoAgentTokens);
     }
     config.check_exposure()?;
+    config.check_token_strength(&file_tokens)?;
     // Session streams' own settings; the basin gets them as its default too.
     let settings = session_settings(config.retention);
     let (backend, embedded, s2): (Arc<dyn Backend>, _, _) =
@@ -365,15 +394,28 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         config.heartbeat,
         shutdown.clone(),
     );
+    let agents = Arc::new(
+        AgentGate::new(
+            AgentTokens::new(config.agent_tokens.iter().cloned().chain(file_tokens)),
+            config.secret.as_bytes(),
+            config.agent_proxy.clone(),
+        )
+        .with_oidc(config.oidc.clone().map(Oidc::new)),
+    );
+    if let Some(path) = &config.agent_tokens_file {
+        token_file::follow(
+            path.clone(),
+            config.agent_tokens.clone(),
+            agents.clone(),
+            shutdown.clone(),
+        );
+    }
     let state = Arc::new(AppState {
         signals,
         rooms,
         store,
         audit,
-        agents: AgentGate::new(
-            AgentTokens::new(config.agent_tokens.clone()),
-            config.secret.as_bytes(),
-        ),
+        agents: agents.clone(),
         projects: Projects::new(config.project_keys.clone(), config.allowed_origins.clone()),
         session_tokens: SessionTokens::new(
             config.secret.as_bytes(),
@@ -393,7 +435,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
         directory,
-        admin_agents: config.admin_agents.iter().cloned().collect(),
         max_agents_per_room: config.max_agents_per_room,
         agent_send_timeout: config.agent_send_timeout,
     });
@@ -468,7 +509,9 @@ mod tests {
     #[test]
     fn weak_secrets_are_refused_beyond_loopback_only() {
         let mut config = on("10.0.0.5:7070");
-        config.agent_tokens.push(("bench".into(), "bench".into()));
+        config
+            .agent_tokens
+            .push(StaticToken::new("bench", "bench", Role::Viewer));
         let refused = config.check_exposure().unwrap_err().to_string();
         assert!(refused.contains("'bench'"), "{refused}");
         config.agent_tokens.pop();
@@ -479,7 +522,9 @@ mod tests {
         ));
 
         let mut local = on("127.0.0.1:0");
-        local.agent_tokens.push(("bench".into(), "bench".into()));
+        local
+            .agent_tokens
+            .push(StaticToken::new("bench", "bench", Role::Viewer));
         local.secret = "s".into();
         assert!(local.check_exposure().is_ok());
     }

@@ -1,13 +1,20 @@
-//! Who may do what: agents present a static bearer token, or a short-lived [`ticket`] fetched
-//! with it where a browser cannot send a header, and are refused for a while after too many
-//! failures ([`throttle`]); trackers present a project key and then a session token the server
-//! signed, which lets them write to their own session, in their own project, only.
+//! Who may do what: agents present a static bearer token ([`tokens`]), or a short-lived
+//! [`ticket`] fetched with it where a browser cannot send a header, and are refused for a while
+//! after too many failures ([`throttle`]); each is an [`Agent`] with a role and the projects it
+//! sees ([`agent`]). Trackers present a project key and then a session token the server signed,
+//! which lets them write to their own session, in their own project, only.
 
+pub mod agent;
+pub mod cookie;
+pub mod oidc;
+pub mod proxy;
 pub mod throttle;
 pub mod ticket;
+pub mod token_file;
+pub mod tokens;
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -17,18 +24,17 @@ use sha2::Sha256;
 
 use tracing::warn;
 
+pub use self::agent::{Agent, ProjectScope, Refusal, SignedInVia};
+use self::cookie::SignedCookies;
+use self::oidc::Oidc;
+use self::proxy::{ProxyAuth, ProxyIdentity};
 use self::throttle::{AuthThrottle, Counted};
 use self::ticket::{Ticket, Tickets};
+use self::tokens::AgentTokens;
 use crate::clock::now_ms;
 use crate::protocol::SessionId;
 
 type HmacSha256 = Hmac<Sha256>;
-
-/// An authenticated agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Agent {
-    pub name: String,
-}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
@@ -39,6 +45,11 @@ pub enum AuthError {
     MissingAgentToken,
     #[error("unknown agent token")]
     BadAgentToken,
+    #[error(
+        "agent {0} was signed in by the proxy, but no role header names a role and none of its \
+         groups maps to one (--agent-role-map)"
+    )]
+    NoRole(String),
     #[error(
         "an agent token in the URL (?token=) is not accepted, since URLs are logged: send \
          'Authorization: Bearer TOKEN', or for a browser's WebSocket or EventSource a ?ticket= \
@@ -71,6 +82,7 @@ impl AuthError {
         match self {
             AuthError::MissingAgentToken | AuthError::TokenInQuery => "agent_auth_missing",
             AuthError::BadAgentToken
+            | AuthError::NoRole(_)
             | AuthError::BadTicket
             | AuthError::ExpiredTicket
             | AuthError::UsedTicket => "agent_auth_failed",
@@ -83,48 +95,6 @@ impl AuthError {
     }
 }
 
-/// Static agent tokens, parsed from `NAME:SECRET`.
-#[derive(Debug, Clone, Default)]
-pub struct AgentTokens {
-    by_secret: HashMap<String, String>,
-}
-
-impl AgentTokens {
-    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self {
-            by_secret: pairs
-                .into_iter()
-                .map(|(name, secret)| (secret, name))
-                .collect(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_secret.is_empty()
-    }
-
-    pub fn authenticate(&self, token: Option<&str>) -> Result<Agent, AuthError> {
-        let token = token
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::MissingAgentToken)?;
-        // Compare against every secret so the time taken does not reveal a partial match.
-        let mut found = None;
-        for (secret, name) in &self.by_secret {
-            if constant_time_eq(secret.as_bytes(), token.as_bytes()) {
-                found = Some(name);
-            }
-        }
-        found
-            .map(|name| Agent { name: name.clone() })
-            .ok_or(AuthError::BadAgentToken)
-    }
-
-    /// Whether an agent of that name is configured.
-    fn has_agent(&self, name: &str) -> bool {
-        self.by_secret.values().any(|n| n == name)
-    }
-}
-
 /// What a request presents as an agent's identity.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Presented<'a> {
@@ -134,6 +104,8 @@ pub struct Presented<'a> {
     pub ticket: Option<&'a str>,
     /// The request carried `?token=`, which no route takes.
     pub token_in_query: bool,
+    /// The request's headers, for a trusted proxy's.
+    pub headers: Option<&'a HeaderMap>,
 }
 
 impl<'a> Presented<'a> {
@@ -144,6 +116,7 @@ impl<'a> Presented<'a> {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim),
+            headers: Some(headers),
             ..Self::default()
         }
     }
@@ -151,18 +124,84 @@ impl<'a> Presented<'a> {
 
 /// The agents' way in: their tokens, the tickets issued for them, and the throttle on failures.
 pub struct AgentGate {
-    tokens: AgentTokens,
+    /// Replaced whole when the token file changes; a request reads the set in force when it
+    /// arrived.
+    tokens: RwLock<Arc<AgentTokens>>,
     tickets: Tickets,
     throttle: AuthThrottle,
+    /// Set with `--agent-header`: agents a trusted proxy signed in.
+    proxy: Option<ProxyAuth>,
+    /// Set with `--oidc-issuer`: agents the identity provider signed in, by their cookie.
+    pub oidc: Option<Arc<Oidc>>,
+    pub cookies: SignedCookies,
 }
 
 impl AgentGate {
     /// Tickets are signed with `secret`, the same on every node.
-    pub fn new(tokens: AgentTokens, secret: &[u8]) -> Self {
+    pub fn new(tokens: AgentTokens, secret: &[u8], proxy: Option<ProxyAuth>) -> Self {
         Self {
-            tokens,
+            tokens: RwLock::new(Arc::new(tokens)),
             tickets: Tickets::new(secret),
             throttle: AuthThrottle::default(),
+            proxy,
+            oidc: None,
+            cookies: SignedCookies::new(secret),
+        }
+    }
+
+    /// Lets agents sign in with the identity provider `oidc` too.
+    pub fn with_oidc(mut self, oidc: Option<Oidc>) -> Self {
+        self.oidc = oidc.map(Arc::new);
+        self
+    }
+
+    /// The agent of an OpenID Connect session cookie, when sign-in by OIDC is on.
+    fn signed_in_by_cookie(&self, headers: Option<&HeaderMap>, now: u64) -> Option<Agent> {
+        self.oidc.as_ref()?;
+        let header = headers?.get(header::COOKIE)?.to_str().ok()?;
+        self.cookies
+            .open_session(cookie::cookie(header, cookie::SESSION_COOKIE)?, now)
+    }
+
+    /// The agent a trusted proxy names in the request's headers, if it does.
+    fn named_by_proxy(
+        &self,
+        client: IpAddr,
+        headers: Option<&HeaderMap>,
+    ) -> Result<Agent, AuthError> {
+        let (Some(proxy), Some(headers)) = (&self.proxy, headers) else {
+            return Err(AuthError::MissingAgentToken);
+        };
+        match proxy.identify(client, headers) {
+            ProxyIdentity::Agent(agent) => Ok(agent),
+            ProxyIdentity::NoRole(user) => Err(AuthError::NoRole(user)),
+            ProxyIdentity::Absent => Err(AuthError::MissingAgentToken),
+            ProxyIdentity::Untrusted => {
+                warn!(%client, header = %proxy.user_header, "agent header from an address that is not a --trusted-proxy: ignored");
+                Err(AuthError::MissingAgentToken)
+            }
+        }
+    }
+
+    fn tokens(&self) -> Arc<AgentTokens> {
+        self.tokens.read().expect("lock").clone()
+    }
+
+    /// Puts `tokens` in force: the next request, and the next ticket redeemed, use them.
+    pub fn replace_tokens(&self, tokens: AgentTokens) {
+        *self.tokens.write().expect("lock") = Arc::new(tokens);
+    }
+
+    /// The agent a ticket names, as it is now: a static token's agent is looked up again, so a
+    /// token removed (or its role changed) takes its tickets with it.
+    fn redeem(&self, ticket: &str, now: u64) -> Result<Agent, AuthError> {
+        let agent = self.tickets.redeem(ticket, now)?;
+        match agent.via {
+            SignedInVia::Token => self
+                .tokens()
+                .agent_named(&agent.name)
+                .ok_or(AuthError::BadTicket),
+            SignedInVia::Proxy | SignedInVia::Oidc => Ok(agent),
         }
     }
 
@@ -183,15 +222,12 @@ impl AgentGate {
             return Err(AuthError::TokenInQuery);
         }
         let result = match (presented.bearer, presented.ticket) {
-            (Some(token), _) => self.tokens.authenticate(Some(token)),
-            (None, Some(ticket)) => self.tickets.redeem(ticket, now).and_then(|agent| {
-                if self.tokens.has_agent(&agent.name) {
-                    Ok(agent)
-                } else {
-                    Err(AuthError::BadTicket)
-                }
-            }),
-            (None, None) => Err(AuthError::MissingAgentToken),
+            (Some(token), _) => self.tokens().authenticate(Some(token)),
+            (None, Some(ticket)) => self.redeem(ticket, now),
+            (None, None) => match self.signed_in_by_cookie(presented.headers, now) {
+                Some(agent) => Ok(agent),
+                None => self.named_by_proxy(client, presented.headers),
+            },
         };
         if let Err(e) = &result
             && *e != AuthError::MissingAgentToken
@@ -380,24 +416,13 @@ pub fn is_strong_secret(secret: &str) -> bool {
         && distinct.len() >= MIN_DISTINCT_CHARS
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn agent_tokens_name_their_agent() {
-        let tokens = AgentTokens::new([("alice".to_string(), "s3cret".to_string())]);
-        assert_eq!(tokens.authenticate(Some("s3cret")).unwrap().name, "alice");
-        assert_eq!(
-            tokens.authenticate(Some("s3cre")),
-            Err(AuthError::BadAgentToken)
-        );
-        assert_eq!(tokens.authenticate(None), Err(AuthError::MissingAgentToken));
-    }
 
     #[test]
     fn session_tokens_verify_and_resist_tampering() {

@@ -2,8 +2,8 @@
 //! agent's token (neither API can set a header, and URLs end up in proxy and server logs).
 //!
 //! A ticket is fetched with the token (`POST /api/v1/tickets`), names its agent, lasts
-//! [`TICKET_TTL_MS`] and opens one socket. It is `base64url(expires_ms ":" nonce ":" agent)
-//! "." base64url(hmac)` under the deployment's secret, so any node can check one another node
+//! [`TICKET_TTL_MS`] and opens one socket. It is `base64url(json {expires_ms, nonce, agent})
+//! "." base64url(hmac)` under the deployment's secret, the agent with its role and projects, so any node can check one another node
 //! issued (no sticky routing, nothing shared but the secret); each node remembers the nonces it
 //! redeemed until they expire, so a ticket opens at most one socket per node, and only within its
 //! lifetime: a ticket lifted from a log is stale long before anyone reads the log. Pure code:
@@ -16,6 +16,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use serde::{Deserialize, Serialize};
 
 use super::{Agent, AuthError};
 
@@ -31,6 +33,14 @@ const LABEL: &[u8] = b"cobrowse/ticket\0";
 pub struct Ticket {
     pub ticket: String,
     pub expires_ms: u64,
+}
+
+/// What a ticket says.
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    expires_ms: u64,
+    nonce: String,
+    agent: Agent,
 }
 
 /// Issues and redeems tickets.
@@ -59,9 +69,13 @@ impl Tickets {
     /// A ticket for `agent`, valid from `now_ms` for [`TICKET_TTL_MS`].
     pub fn issue(&self, agent: &Agent, now_ms: u64) -> Ticket {
         let expires_ms = now_ms + TICKET_TTL_MS;
-        let nonce = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-        let claims = format!("{expires_ms}:{nonce}:{}", agent.name);
-        let tag = self.tag(claims.as_bytes()).finalize().into_bytes();
+        let claims = serde_json::to_vec(&Claims {
+            expires_ms,
+            nonce: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()),
+            agent: agent.clone(),
+        })
+        .expect("claims serialize");
+        let tag = self.tag(&claims).finalize().into_bytes();
         Ticket {
             ticket: format!(
                 "{}.{}",
@@ -85,36 +99,36 @@ impl Tickets {
         self.tag(&claims)
             .verify_slice(&tag)
             .map_err(|_| AuthError::BadTicket)?;
-        let claims = String::from_utf8(claims).map_err(|_| AuthError::BadTicket)?;
-        let mut fields = claims.splitn(3, ':');
-        let (Some(expires), Some(nonce), Some(name)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            return Err(AuthError::BadTicket);
-        };
-        let expires_ms: u64 = expires.parse().map_err(|_| AuthError::BadTicket)?;
+        let Claims {
+            expires_ms,
+            nonce,
+            agent,
+        } = serde_json::from_slice(&claims).map_err(|_| AuthError::BadTicket)?;
         if expires_ms < now_ms {
             return Err(AuthError::ExpiredTicket);
         }
         let mut redeemed = self.redeemed.lock().expect("lock");
         redeemed.retain(|_, expires| *expires >= now_ms);
-        if redeemed.insert(nonce.to_string(), expires_ms).is_some() {
+        if redeemed.insert(nonce, expires_ms).is_some() {
             return Err(AuthError::UsedTicket);
         }
-        Ok(Agent {
-            name: name.to_string(),
-        })
+        Ok(agent)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::{ProjectScope, SignedInVia};
+    use crate::protocol::Role;
 
     fn alice() -> Agent {
-        Agent {
-            name: "alice".into(),
-        }
+        Agent::new(
+            "alice",
+            Role::Helper,
+            ProjectScope::Only(vec!["shop-a".into()]),
+            SignedInVia::Token,
+        )
     }
 
     #[test]
@@ -152,11 +166,14 @@ mod tests {
         );
         let (claims, tag) = t.ticket.split_once('.').unwrap();
         let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
-        let renamed = format!(
-            "{}.{tag}",
-            URL_SAFE_NO_PAD.encode(claims.replace("alice", "admin"))
-        );
-        assert_eq!(tickets.redeem(&renamed, 1_000), Err(AuthError::BadTicket));
+        for (from, to) in [
+            ("alice", "admin"),
+            ("helper", "admin"),
+            ("shop-a", "shop-b"),
+        ] {
+            let altered = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(claims.replace(from, to)));
+            assert_eq!(tickets.redeem(&altered, 1_000), Err(AuthError::BadTicket));
+        }
         for junk in ["", ".", "x.y", "nonsense"] {
             assert_eq!(tickets.redeem(junk, 1_000), Err(AuthError::BadTicket));
         }

@@ -52,6 +52,8 @@ pub struct Query {
     pub errors: bool,
     /// Only sessions of this project key.
     pub project: Option<String>,
+    /// Only sessions of these project keys: the asking agent's scope (`None`: every project).
+    pub scope: Option<Vec<String>>,
     pub limit: usize,
     /// The last session of the previous page.
     pub after: Option<SessionId>,
@@ -98,6 +100,10 @@ impl Query {
             || (self.errors && !entry.console_errors)
             || self.browser.as_deref().is_some_and(|b| entry.browser != b)
             || self.project.as_deref().is_some_and(|p| entry.project != p)
+            || self
+                .scope
+                .as_ref()
+                .is_some_and(|keys| !keys.contains(&entry.project))
             || self
                 .user
                 .as_deref()
@@ -406,6 +412,28 @@ mod tests {
             },
         );
         assert_eq!(project.sessions.len(), 14);
+        let scoped = ask(
+            &index,
+            Query {
+                scope: Some(vec!["pk-b".into()]),
+                project: Some("pk-a".into()),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert!(
+            scoped.sessions.is_empty(),
+            "a scope outside pk-a lists none of it"
+        );
+        let scoped = ask(
+            &index,
+            Query {
+                scope: Some(vec!["pk-a".into()]),
+                limit: 50,
+                ..Query::default()
+            },
+        );
+        assert_eq!(scoped.sessions.len(), 14);
         let base = 1_700_000_000_000u64;
         let window = ask(
             &index,

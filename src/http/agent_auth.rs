@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use crate::auth::{Agent, Presented};
-use crate::protocol::TicketResponse;
+use crate::protocol::{SignedInAgent, TicketResponse};
 use crate::state::AppState;
 
 /// The query parameters that carry credentials.
@@ -83,4 +83,10 @@ pub async fn issue_ticket(
         ticket: ticket.ticket,
         expires_ms: ticket.expires_ms,
     })
+}
+
+/// `GET /api/v1/me`: who the caller is signed in as, its role and projects, for the console to
+/// show only what the role allows.
+pub async fn me(BearerAgent(agent): BearerAgent) -> Json<SignedInAgent> {
+    Json(agent.signed_in())
 }

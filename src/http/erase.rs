@@ -9,10 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use tracing::info;
 
+use super::access;
 use super::agent_auth::BearerAgent;
 use super::error::ApiError;
 use crate::call::archive;
-use crate::protocol::{AuditAction, SessionId};
+use crate::protocol::{AuditAction, Role, SessionId};
 use crate::state::AppState;
 use crate::store::stream::StoreError;
 
@@ -22,12 +23,8 @@ pub async fn erase_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = id.parse::<SessionId>()?;
-    if !state.admin_agents.contains(&agent.name) {
-        return Err(ApiError::forbidden(format!(
-            "agent {} may not erase sessions: that takes an admin token (NAME:SECRET:admin)",
-            agent.name
-        )));
-    }
+    access::require(&state, &agent, Role::Admin, "erase sessions", Some(id)).await?;
+    access::require_sees(&state, &agent, id, "erase sessions").await?;
     let known = state.directory.summary(id);
     if known.as_ref().is_some_and(|s| s.live) {
         return Err(ApiError::conflict(format!(

@@ -15,12 +15,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde::Deserialize;
 
+use super::access;
 use super::agent_auth::BearerAgent;
 use super::error::ApiError;
 use crate::call::archive;
 use crate::http::stream_summary;
-use crate::protocol::SessionId;
 use crate::protocol::{AuditAction, AuditEntry, AuditPage, AuditRecord, RecordKind, SessionDetail};
+use crate::protocol::{Role, SessionId};
 use crate::state::AppState;
 use crate::store::stream::{StoreError, read_all};
 
@@ -44,6 +45,7 @@ pub async fn get_session(
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
     let id = id.parse::<SessionId>()?;
+    access::require_sees(&state, &agent, id, "open a session").await?;
     // The directory's summary, which knows every tab; the stream's, for a session it does not
     // know (written before the directory existed).
     let summary = match state.directory.summary(id) {
@@ -83,6 +85,9 @@ pub async fn get_recording(
     Path((id, recording, file)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let id = id.parse::<SessionId>()?;
+    let what = "read call recordings";
+    access::require(&state, &agent, Role::Admin, what, Some(id)).await?;
+    access::require_sees(&state, &agent, id, what).await?;
     let Some(body) = archive::read(&state.store, id, &recording, &file).await? else {
         return Err(ApiError::not_found(format!(
             "session {id} has no recorded file {recording}/{file}"
@@ -135,6 +140,13 @@ pub async fn export_events(
             )));
         }
     }
+    // One tab's events are what the console replays, which viewers may; the whole session at once
+    // is an export (`cobrowse sessions export`), an admin's.
+    if params.tab.is_none() {
+        let what = "export a whole session";
+        access::require(&state, &agent, Role::Admin, what, Some(id)).await?;
+    }
+    access::require_sees(&state, &agent, id, "replay a session").await?;
     let stream = state.store.session(id);
     let events = read_all(&stream, 0).await?;
     // Audited before the first byte of the body is sent.
@@ -192,7 +204,7 @@ pub struct AuditParams {
 /// The audit of reads, oldest first, optionally of one session.
 pub async fn get_audit(
     State(state): State<Arc<AppState>>,
-    _agent: BearerAgent,
+    BearerAgent(agent): BearerAgent,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
@@ -201,6 +213,7 @@ pub async fn get_audit(
         .as_deref()
         .map(str::parse::<SessionId>)
         .transpose()?;
+    access::require(&state, &agent, Role::Admin, "read the audit", session).await?;
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
     let start = params.from_seq.unwrap_or(0);
     let mut next = start;

@@ -17,6 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::agent_auth::{BearerAgent, LiveAgent};
 use super::error::ApiError;
+use crate::auth::Agent;
 use crate::clock::now_ms;
 use crate::directory::index::Change;
 use crate::directory::query::{MAX_QUERY_BYTES, Query as ListQuery, Status};
@@ -52,7 +53,8 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    fn query(self) -> Result<ListQuery, ApiError> {
+    /// The query `agent` asked for, narrowed to the projects it sees.
+    fn query(self, agent: &Agent) -> Result<ListQuery, ApiError> {
         for (name, value) in [
             ("q", &self.q),
             ("user", &self.user),
@@ -92,6 +94,7 @@ impl ListParams {
             browser: self.browser,
             errors: self.errors.unwrap_or(false),
             project: self.project,
+            scope: agent.projects.keys().map(<[String]>::to_vec),
             limit: self.limit.unwrap_or(50),
             after,
         }
@@ -121,11 +124,11 @@ fn local(state: &AppState, mut summary: SessionSummary) -> SessionSummary {
 /// `GET /api/v1/sessions`.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    _agent: BearerAgent,
+    BearerAgent(agent): BearerAgent,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<SessionPage>, ApiError> {
     let Query(params) = params?;
-    let query = params.query()?;
+    let query = params.query(&agent)?;
     loaded(&state).await?;
     let mut page = state.directory.page(&query);
     page.sessions = page
@@ -148,8 +151,8 @@ pub async fn watch(
 ) -> Response {
     let result = async {
         let Query(params) = params?;
-        agent?;
-        let mut query = params.query()?;
+        let LiveAgent(agent) = agent?;
+        let mut query = params.query(&agent)?;
         query.after = None;
         loaded(&state).await?;
         Ok::<_, ApiError>(query)

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::SessionId;
+use super::{Role, SessionId};
 
 /// Body of one record of the audit stream (single-line JSON, no envelope): an agent read a
 /// session's recording, or erased a session, through the node `node`.
@@ -40,6 +40,13 @@ pub enum AuditAction {
         via: FollowVia,
         agent_id: String,
         from_seq: u64,
+    },
+    /// Refused before anything was read or done: `what` takes the role `needs`, and the agent is
+    /// a `role`; or the session is in a project outside the agent's scope (`needs` null).
+    Refused {
+        what: String,
+        role: Role,
+        needs: Option<Role>,
     },
 }
 

@@ -14,6 +14,48 @@ pub struct AgentRef {
     pub name: String,
 }
 
+/// What an agent may do, each role all the one below it may and more; the server checks it on
+/// every request and every signal (`auth::Agent::may`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Watch sessions live and replay them.
+    Viewer,
+    /// Also ask the user for control, annotation and calls, and use them once granted.
+    Helper,
+    /// Also record calls, read recordings, export whole sessions, erase them and read the audit.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Helper, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Helper => "helper",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| format!("'{text}' is not a role: viewer, helper or admin"))
+    }
+}
+
 /// What an agent may be granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

@@ -50,7 +50,7 @@ pub use agent::{AgentMessage, DeliveredEvent};
 pub use audit::{AuditAction, AuditEntry, AuditPage, AuditRecord, FollowVia};
 pub use bounds::from_msgpack;
 pub use call::{CallMessage, CallOffer, IceCandidate, IceServer, Media, Participant, Slot};
-pub use grants::{AgentRef, DeclineReason, Grant, GrantKind};
+pub use grants::{AgentRef, DeclineReason, Grant, GrantKind, Role};
 pub use input::{
     ControlInput, MAX_INPUT_CHARS, MAX_STROKE_ID_BYTES, MAX_STROKE_POINTS, MAX_URL_BYTES,
     NAMED_KEYS, NavigateTo, Stroke, StrokeTool,
@@ -61,7 +61,7 @@ pub use records::{
 };
 pub use rest::{
     Activity, ErrorBody, Recording, RecordingFile, SessionDetail, SessionGone, SessionPage,
-    SessionSummary, TicketResponse,
+    SessionSummary, SignedInAgent, TicketResponse,
 };
 pub use session_id::{InvalidSessionId, SessionId};
 pub use signal::{Signal, SignalRecord};

@@ -8,7 +8,7 @@ use ts_rs::TS;
 
 use super::SessionId;
 use super::is_false;
-use super::{AgentRef, DeclineReason, GrantKind, PageInfo, Stroke};
+use super::{AgentRef, DeclineReason, GrantKind, PageInfo, Role, Stroke};
 
 /// What a record in a session stream holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -187,6 +187,13 @@ pub enum AgentAction {
     /// The agent started or stopped receiving the page's canvases as video.
     Canvas {
         on: bool,
+    },
+    /// The agent asked for what its role does not allow (`what`, which takes `needs`); its node
+    /// refused it and told it so.
+    Forbidden {
+        what: String,
+        role: Role,
+        needs: Role,
     },
     /// The server started or stopped recording the call.
     Recording {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::SessionId;
-use super::{AgentRecord, EndReason, Media, Participant, Viewport};
+use super::{AgentRecord, EndReason, Media, Participant, Role, Viewport};
 
 /// A session as the REST API and the CLI list it, from the node's session directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -103,6 +103,21 @@ pub struct TicketResponse {
     pub ticket: String,
     /// When it stops opening one, ms since the Unix epoch (30 s after it was issued).
     pub expires_ms: u64,
+}
+
+/// `GET /api/v1/me`: who the server takes the caller for, so the console shows only what the
+/// role allows (the server checks it anyway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SignedInAgent {
+    /// The name audit records carry.
+    pub name: String,
+    /// What the user's consent prompt shows (the identity provider's `name`, or the name).
+    pub display_name: String,
+    pub role: Role,
+    /// The project keys the agent sees sessions of; null: every project.
+    pub projects: Option<Vec<String>>,
+    /// How the agent signed in: `token`, `proxy` or `oidc`.
+    pub via: String,
 }
 
 /// JSON body of every HTTP error.

@@ -6,7 +6,7 @@ use ts_rs::TS;
 
 use super::SessionId;
 use super::is_false;
-use super::{AgentRef, CallMessage, ControlInput, GrantKind, IceCandidate, Stroke};
+use super::{AgentRef, CallMessage, ControlInput, GrantKind, IceCandidate, Role, Stroke};
 
 /// What an agent's node sends toward the session's tracker through `cluster/signals`: the
 /// agent's own requests (also what an agent sends on its WebSocket), and its presence.
@@ -54,6 +54,13 @@ pub enum Signal {
     ToAgent {
         message: CallMessage,
     },
+    /// From the agent's node, never accepted from an agent: it refused the agent `what` (which
+    /// takes `needs`), and the holding node records that in the session's stream.
+    Forbidden {
+        what: String,
+        role: Role,
+        needs: Role,
+    },
 }
 
 impl Signal {
@@ -74,7 +81,11 @@ impl Signal {
     pub fn from_agent(&self) -> bool {
         !matches!(
             self,
-            Self::Joined | Self::Left | Self::Heartbeat | Self::ToAgent { .. }
+            Self::Joined
+                | Self::Left
+                | Self::Heartbeat
+                | Self::ToAgent { .. }
+                | Self::Forbidden { .. }
         )
     }
 

@@ -64,14 +64,14 @@ fn modules(cfg: &Config) -> Vec<(&'static str, Vec<Declaration>)> {
         LeftReason, RecordingState);
     let rest = declare_all!(cfg;
         SessionSummary, SessionPage, SessionGone, SessionDetail, Activity, Recording, RecordingFile, ErrorBody,
-        TicketResponse);
+        TicketResponse, SignedInAgent);
     vec![
         ("session", declare_all!(cfg; SessionId)),
         ("tracker", tracker),
         ("agent", declare_all!(cfg; AgentMessage, DeliveredEvent)),
         (
             "grants",
-            declare_all!(cfg; AgentRef, GrantKind, Grant, DeclineReason),
+            declare_all!(cfg; AgentRef, GrantKind, Grant, DeclineReason, Role),
         ),
         (
             "input",

@@ -33,7 +33,7 @@ export async function startServer(options = {}) {
   const args = [
     "serve",
     "--listen", `127.0.0.1:${port}`,
-    "--agent-token", `e2e:${AGENT_TOKEN}`,
+    "--agent-token", `e2e:${AGENT_TOKEN}:admin`,
     "--secret", "e2e-secret",
     "--web-root", REPO,
     "--demo",

@@ -15,7 +15,7 @@ const BOB_TOKEN = "bob-screenshot-secret";
 
 const out = join(REPO, "docs", "screenshots");
 mkdirSync(out, { recursive: true });
-const server = await startServer({ args: ["--agent-token", `bob:${BOB_TOKEN}`] });
+const server = await startServer({ args: ["--agent-token", `bob:${BOB_TOKEN}:helper`] });
 const browser = await launchBrowser(FAKE_MEDIA);
 
 /** A console signed in with `token`. */

@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use cobrowse::protocol::{AuditAction, AuditPage, FollowVia};
+use cobrowse::auth::tokens::StaticToken;
+use cobrowse::protocol::{AuditAction, AuditPage, FollowVia, Role};
 use cobrowse::store::audit::AUDIT_STREAM;
 use cobrowse::store::embedded::EmbeddedS2;
 use s2_sdk::types::{
@@ -41,7 +42,7 @@ async fn exports_details_and_follows_are_audited_naming_the_agent_and_the_sessio
     let mut config = config();
     config
         .agent_tokens
-        .push(("bob".to_string(), BOB_TOKEN.to_string()));
+        .push(StaticToken::new("bob", BOB_TOKEN, Role::Admin));
     let server = start(config).await;
     let mut watched = Tracker::open(&server, None, "tab-1").await;
     watched.write(vec![rrweb(1), rrweb(2)]).await;

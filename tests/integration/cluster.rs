@@ -115,9 +115,9 @@ pub async fn durable_store(dir: &std::path::Path, listen: SocketAddr) -> Process
 
 /// A node on the shared store. Agents: alice (the common test token), bob and mallory.
 pub async fn node(store: &Process, name: &str) -> Process {
-    let alice = format!("alice:{AGENT_TOKEN}");
-    let bob = format!("bob:{BOB_TOKEN}");
-    let mallory = format!("mallory:{MALLORY_TOKEN}");
+    let alice = format!("alice:{AGENT_TOKEN}:admin");
+    let bob = format!("bob:{BOB_TOKEN}:helper");
+    let mallory = format!("mallory:{MALLORY_TOKEN}:helper");
     let args = [
         "serve",
         "--listen",

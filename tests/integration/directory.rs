@@ -5,9 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use cobrowse::auth::tokens::StaticToken;
 use cobrowse::clock::now_ms;
 use cobrowse::protocol::{
-    EndReason, PageInfo, RecordKind, SessionEnd, SessionId, SessionStart, TrackerEvent,
+    EndReason, PageInfo, RecordKind, Role, SessionEnd, SessionId, SessionStart, TrackerEvent,
     TrackerEventKind, TrackerMessage,
 };
 use cobrowse::store::embedded::EmbeddedS2;
@@ -226,11 +227,10 @@ async fn a_restarted_node_rebuilds_the_same_index_from_s2() {
 async fn an_erased_session_is_found_nowhere_even_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut admin = config();
-    admin.admin_agents = vec!["alice".into()];
     admin.data_dir = Some(dir.path().to_path_buf());
     admin
         .agent_tokens
-        .push(("bob".into(), "bob-not-an-admin".into()));
+        .push(StaticToken::new("bob", "bob-not-an-admin", Role::Helper));
     let server = start(admin.clone()).await;
 
     let mut erased = Tracker::open(&server, None, "tab-1").await;

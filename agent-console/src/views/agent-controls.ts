@@ -55,7 +55,7 @@ class GrantControls {
     const name = kind === "control" ? "control" : "annotate";
     this.request = h(
       "button",
-      { type: "button", class: "request", "data-testid": `request-${name}` },
+      { type: "button", class: "request", "data-testid": `request-${name}`, "data-needs": "helper" },
       kind === "control" ? "Request control" : "Draw",
     );
     this.release = h("button", { type: "button", class: "release", "data-testid": `release-${name}`, hidden: true });

@@ -34,6 +34,16 @@ export const CALL_BUTTONS = {
   canvases: { label: "Show canvases", run: (c: CallControls) => c.setCanvases(!c.canvasesOn) },
 } as const;
 
+/** The role each call button takes beyond a viewer's (the server checks it too). */
+const CALL_BUTTON_ROLES: Partial<Record<CallButton, "helper" | "admin">> = {
+  "call-voice": "helper",
+  "call-video": "helper",
+  "join-call": "helper",
+  "join-call-video": "helper",
+  record: "admin",
+  "stop-recording": "admin",
+};
+
 export type CallButton = keyof typeof CALL_BUTTONS;
 
 /** The recordings list's needs. */
@@ -109,7 +119,8 @@ export class CallPanel {
     this.rec = h("span", { class: "rec-indicator", "data-testid": "rec-indicator", title: "This call is being recorded", hidden: true }, "● REC");
     this.recordLine = h("span", { class: "record-state", "data-testid": "record-state", hidden: true });
     this.tilesEl = h("div", { class: "call-tiles", "data-testid": "call-tiles" });
-    this.recordingsEl = h("div", { class: "recordings", "data-testid": "recordings" });
+    // Reading recordings is an admin's.
+    this.recordingsEl = h("div", { class: "recordings", "data-testid": "recordings", "data-needs": "admin" });
     this.controls = h(
       "div",
       { class: "call-controls" },
@@ -130,10 +141,11 @@ export class CallPanel {
     this.renderRecordings([]);
   }
 
-  /** A call button, doing what `CALL_BUTTONS` says when clicked. */
+  /** A call button, doing what `CALL_BUTTONS` says when clicked; hidden from a lesser role. */
   private button(action: CallButton, extra: Record<string, string> = {}): HTMLButtonElement {
     const spec = CALL_BUTTONS[action];
-    const b = h("button", { type: "button", "data-action": action, ...extra }, spec.label);
+    const needs = CALL_BUTTON_ROLES[action];
+    const b = h("button", { type: "button", "data-action": action, ...(needs ? { "data-needs": needs } : {}), ...extra }, spec.label);
     b.addEventListener("click", () => {
       if (this.call) spec.run(this.call);
     });

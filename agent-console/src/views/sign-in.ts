@@ -1,10 +1,10 @@
-// Sign-in with an agent token (`--agent-token NAME:SECRET` on the server; the SECRET part).
+// Sign-in with an agent token (`--agent-token NAME:SECRET:ROLE` on the server; the SECRET part).
 
-import { Api, ApiError } from "../api";
+import { Api, ApiError, type SignedInAgent } from "../api";
 import { saveToken } from "../auth";
 import { h, type View } from "../dom";
 
-export function signInView(onSignedIn: (token: string) => void, notice = ""): View {
+export function signInView(onSignedIn: (token: string, me: SignedInAgent) => void, notice = ""): View {
   const input = h("input", {
     id: "token-input",
     type: "password",
@@ -20,11 +20,20 @@ export function signInView(onSignedIn: (token: string) => void, notice = ""): Vi
   const form = h(
     "form",
     { id: "sign-in-form", class: "sign-in" },
-    h("h1", {}, "cobrowse"),
     h("p", { class: "muted" }, "Sign in with your agent token. The server printed one at start-up unless it was given --agent-token."),
     input,
     button,
     error,
+  );
+  // With an identity provider configured, signing in is a redirect: the server sets an HttpOnly
+  // cookie on the way back, and no credential is kept here at all.
+  const provider = h("a", { id: "sign-in-oidc", class: "button primary", href: "/api/v1/oidc/login", hidden: true }, "Sign in with your identity provider");
+  form.prepend(h("h1", {}, "cobrowse"), provider);
+  new Api(null).signInOptions().then(
+    (options) => {
+      provider.hidden = !options.oidc;
+    },
+    () => {},
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -32,11 +41,11 @@ export function signInView(onSignedIn: (token: string) => void, notice = ""): Vi
     if (!token) return;
     button.disabled = true;
     error.hidden = true;
-    // Any authenticated call tells whether the server takes the token.
-    new Api(token).listSessions({ limit: 1 }).then(
-      () => {
+    // Who the server takes the token for, and as what role.
+    new Api(token).me().then(
+      (me) => {
         saveToken(token);
-        onSignedIn(token);
+        onSignedIn(token, me);
       },
       (err: unknown) => {
         button.disabled = false;

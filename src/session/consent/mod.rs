@@ -254,6 +254,10 @@ impl Consent {
             | Signal::CallCandidate { .. }
             | Signal::Canvas { .. }
             | Signal::ToAgent { .. } => Vec::new(),
+            // The agent's node refused it already; the session's trail says so.
+            Signal::Forbidden { what, role, needs } => {
+                vec![record(&agent, AgentAction::Forbidden { what, role, needs })]
+            }
         }
     }
 
@@ -578,7 +582,7 @@ fn dropped(agent: &AgentRef, what: &str, reason: &str, count: u32) -> Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ControlInput;
+    use crate::protocol::{ControlInput, Role};
 
     fn agent(name: &str) -> AgentRef {
         AgentRef {
@@ -796,6 +800,32 @@ mod tests {
         );
         consent.on_signal(alice.clone(), release, true, now);
         prompt_id(&consent.on_signal(alice, request, true, now + REQUEST_INTERVAL));
+    }
+
+    #[test]
+    fn a_refusal_by_role_is_recorded_and_asks_the_user_nothing() {
+        let mut consent = Consent::default();
+        let now = Instant::now();
+        consent.on_signal(agent("vera"), Signal::Joined, true, now);
+        let forbidden = Signal::Forbidden {
+            what: "request control".into(),
+            role: Role::Viewer,
+            needs: Role::Helper,
+        };
+        let effects = consent.on_signal(agent("vera"), forbidden, true, now);
+        assert_eq!(
+            actions(&effects),
+            vec![&AgentAction::Forbidden {
+                what: "request control".into(),
+                role: Role::Viewer,
+                needs: Role::Helper
+            }]
+        );
+        assert_eq!(
+            effects.len(),
+            1,
+            "nothing for the page, no prompt for the user"
+        );
     }
 
     #[test]
