@@ -33,6 +33,7 @@ use crate::signal::SignalBus;
 use crate::state::AppState;
 use crate::store::embedded::{EmbeddedEngine, EmbeddedError};
 use crate::store::lite::LiteBackend;
+use crate::store::location::{Bucket, StoreLocation};
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::stream::{Store, StoreError, session_settings};
 use crate::store::{Backend, BackendError};
@@ -52,6 +53,8 @@ pub struct ServerConfig {
     pub basin: String,
     /// Where the embedded store keeps its data; `None` keeps it in memory.
     pub data_dir: Option<PathBuf>,
+    /// An S3-compatible bucket for the embedded store's data instead (it wins over `data_dir`).
+    pub bucket: Option<Bucket>,
     pub retention: Duration,
     /// How long the audit stream keeps who read which recording: longer than the recordings.
     pub audit_retention: Duration,
@@ -111,6 +114,7 @@ impl ServerConfig {
             s2_token: None,
             basin: "cobrowse".into(),
             data_dir: None,
+            bucket: None,
             retention: Duration::from_secs(30 * 24 * 3600),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
             agent_tokens: vec![(agent.0.into(), agent.1.into())],
@@ -288,7 +292,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (backend, embedded, s2): (Arc<dyn Backend>, _, _) =
         match (&config.s2_endpoint, &config.s2_token) {
             (None, None) => {
-                let engine = EmbeddedEngine::open(config.data_dir.as_deref()).await?;
+                let engine = EmbeddedEngine::open(&StoreLocation::new(
+                    config.data_dir.clone(),
+                    config.bucket.clone(),
+                ))
+                .await?;
                 let lite = LiteBackend::open(engine.backend(), &config.basin, settings).await?;
                 (Arc::new(lite), Some(engine), "embedded".to_string())
             }

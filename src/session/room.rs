@@ -722,7 +722,9 @@ mod tests {
 
     #[tokio::test]
     async fn control_input_is_not_forwarded_while_its_record_cannot_be_queued() {
-        let engine = EmbeddedEngine::open(None).await.expect("engine");
+        let engine = EmbeddedEngine::open(&Default::default())
+            .await
+            .expect("engine");
         let settings = session_settings(Duration::from_secs(3600));
         let inner = LiteBackend::open(engine.backend(), "room-test", settings)
             .await

@@ -27,8 +27,14 @@ impl Node for Process {
 
 /// Starts the binary and waits for the line that starts with `marker`, followed by its URL.
 pub async fn spawn(args: &[&str], marker: &str) -> Process {
+    spawn_with_env(args, &[], marker).await
+}
+
+/// [`spawn`], with these environment variables set for the child.
+pub async fn spawn_with_env(args: &[&str], env: &[(&str, &str)], marker: &str) -> Process {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cobrowse"))
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

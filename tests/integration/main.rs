@@ -11,6 +11,7 @@ mod faults;
 mod hostile_trackers;
 mod live_path;
 mod load_tool;
+mod object_store;
 mod one_binary;
 mod room_server;
 mod signalling;
