@@ -210,6 +210,9 @@ pub struct ServeArgs {
     pub data_dir: Option<PathBuf>,
     #[command(flatten)]
     pub bucket: crate::store_command::BucketArgs,
+    /// Serve /metrics on this address (a private port) instead of on --listen.
+    #[arg(long, env = "COBROWSE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// How long sessions are kept, e.g. 30d, 12h.
     #[arg(long, env = "COBROWSE_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
     pub retention: Duration,
@@ -470,6 +473,7 @@ impl ServeArgs {
         config.basin = self.basin;
         config.data_dir = self.data_dir;
         config.bucket = self.bucket.into_bucket();
+        config.metrics_listen = self.metrics_listen;
         config.retention = self.retention;
         config.audit_retention = self.audit_retention;
         config.project_keys = self.project_keys;

@@ -53,6 +53,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if demo {
         println!("  demo page to record: {url}/demo/");
     }
+    if let Some(addr) = server.metrics_addr {
+        println!("  metrics: http://{addr}/metrics");
+    }
     if let Some(token) = generated {
         println!("  agent token (generated; choose one with --agent-token NAME:SECRET): {token}");
     }

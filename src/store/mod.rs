@@ -22,6 +22,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod counted;
 pub mod embedded;
 pub mod feed;
 pub mod frame;

@@ -12,6 +12,7 @@ mod hostile_trackers;
 mod live_path;
 mod load_tool;
 mod object_store;
+mod observability;
 mod one_binary;
 mod room_server;
 mod signalling;
