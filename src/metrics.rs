@@ -69,6 +69,10 @@ pub struct Metrics {
     pub store_errors: IntCounterVec,
     /// Calls running on this node (one per session with a call).
     pub calls_active: IntGauge,
+    /// Call recordings being written on this node.
+    pub recordings_active: IntGauge,
+    /// Call connections that failed (ICE or DTLS could not connect, or the connection broke).
+    pub call_connection_failures: IntCounter,
     /// 1 when `/readyz` would say ready, set when `/metrics` is read.
     pub ready: IntGauge,
 }
@@ -188,6 +192,16 @@ impl Metrics {
             .expect("valid metric"),
             calls_active: IntGauge::new("cobrowse_calls_active", "Calls running on this node")
                 .expect("valid metric"),
+            recordings_active: IntGauge::new(
+                "cobrowse_recordings_active",
+                "Call recordings being written on this node",
+            )
+            .expect("valid metric"),
+            call_connection_failures: IntCounter::new(
+                "cobrowse_call_connection_failures_total",
+                "Call connections that failed (ICE or DTLS)",
+            )
+            .expect("valid metric"),
             ready: IntGauge::new(
                 "cobrowse_ready",
                 "1 if the node is ready (directory loaded, store answering), else 0",
@@ -240,6 +254,8 @@ impl Metrics {
             Box::new(m.sessions_ended.clone()),
             Box::new(m.store_errors.clone()),
             Box::new(m.calls_active.clone()),
+            Box::new(m.recordings_active.clone()),
+            Box::new(m.call_connection_failures.clone()),
             Box::new(m.ready.clone()),
             Box::new(build_info),
         ];

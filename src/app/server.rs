@@ -456,6 +456,23 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// Serves `/metrics` on a listener of its own until the server shuts down; returns its address.
+async fn serve_metrics(at: SocketAddr, state: Arc<AppState>) -> Result<SocketAddr, ServerError> {
+    let listen = |source| ServerError::Listen { addr: at, source };
+    let listener = tokio::net::TcpListener::bind(at).await.map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
+    let stop = state.shutdown.clone();
+    let app = metrics_router(state);
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = serve.await {
+            warn!(error = %e, "the metrics listener stopped");
+        }
+    });
+    info!(%addr, "metrics listening");
+    Ok(addr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,21 +528,4 @@ mod tests {
         assert!(is_strong_secret(&random_secret()));
         assert_ne!(random_secret(), random_secret());
     }
-}
-
-/// Serves `/metrics` on a listener of its own until the server shuts down; returns its address.
-async fn serve_metrics(at: SocketAddr, state: Arc<AppState>) -> Result<SocketAddr, ServerError> {
-    let listen = |source| ServerError::Listen { addr: at, source };
-    let listener = tokio::net::TcpListener::bind(at).await.map_err(listen)?;
-    let addr = listener.local_addr().map_err(listen)?;
-    let stop = state.shutdown.clone();
-    let app = metrics_router(state);
-    tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
-        if let Err(e) = serve.await {
-            warn!(error = %e, "the metrics listener stopped");
-        }
-    });
-    info!(%addr, "metrics listening");
-    Ok(addr)
 }
