@@ -71,6 +71,8 @@ pub struct Metrics {
     pub calls_active: IntGauge,
     /// Call recordings being written on this node.
     pub recordings_active: IntGauge,
+    /// Call media payload bytes the SFU sent to participants.
+    pub call_bytes_forwarded: IntCounter,
     /// Call connections that failed (ICE or DTLS could not connect, or the connection broke).
     pub call_connection_failures: IntCounter,
     /// 1 when `/readyz` would say ready, set when `/metrics` is read.
@@ -197,6 +199,11 @@ impl Metrics {
                 "Call recordings being written on this node",
             )
             .expect("valid metric"),
+            call_bytes_forwarded: IntCounter::new(
+                "cobrowse_call_bytes_forwarded_total",
+                "Call media payload bytes sent to participants by this node's SFU",
+            )
+            .expect("valid metric"),
             call_connection_failures: IntCounter::new(
                 "cobrowse_call_connection_failures_total",
                 "Call connections that failed (ICE or DTLS)",
@@ -255,6 +262,7 @@ impl Metrics {
             Box::new(m.store_errors.clone()),
             Box::new(m.calls_active.clone()),
             Box::new(m.recordings_active.clone()),
+            Box::new(m.call_bytes_forwarded.clone()),
             Box::new(m.call_connection_failures.clone()),
             Box::new(m.ready.clone()),
             Box::new(build_info),

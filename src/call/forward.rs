@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus::IntCounter;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -115,11 +116,18 @@ pub struct Leg {
     /// Whether the receiver's connection is up: until then its SRTP keys do not exist, and
     /// packets written would be thrown away (with a warning each) by webrtc.
     connected: Arc<AtomicBool>,
+    /// Counts the payload bytes sent on the leg (`cobrowse_call_bytes_forwarded_total`).
+    forwarded: IntCounter,
     task: Option<AbortHandle>,
 }
 
 impl Leg {
-    pub fn new(media: Media, label: &str, connected: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        media: Media,
+        label: &str,
+        connected: Arc<AtomicBool>,
+        forwarded: IntCounter,
+    ) -> Self {
         let ssrc = rand::random::<u32>();
         let (kind, codec, payload_type) = match media {
             Media::Audio => (RtpCodecKind::Audio, opus().rtp_codec, OPUS_PAYLOAD_TYPE),
@@ -146,6 +154,7 @@ impl Leg {
             local: Arc::new(local),
             rewrite: Arc::new(Mutex::new(Rewrite::new(ssrc, payload_type))),
             connected,
+            forwarded,
             task: None,
         }
     }
@@ -167,6 +176,7 @@ impl Leg {
             self.rewrite.clone(),
             source.keyframe.clone(),
             self.connected.clone(),
+            self.forwarded.clone(),
         ));
         self.task = Some(task.abort_handle());
     }
@@ -184,6 +194,7 @@ async fn forward(
     rewrite: Arc<Mutex<Rewrite>>,
     keyframe: Arc<Notify>,
     connected: Arc<AtomicBool>,
+    forwarded: IntCounter,
 ) {
     // Until the participant's answer binds the track, writes fail; once they succeed, key frames
     // are asked for a few times over the first seconds, so the picture starts as soon as the
@@ -206,13 +217,16 @@ async fn forward(
             continue;
         }
         let packet = rewrite.lock().expect("lock").apply(packet);
+        let bytes = packet.payload.len() as u64;
         match local.write_rtp(packet).await {
-            Ok(()) if !bound => {
-                bound = true;
-                startup_asks = STARTUP_KEYFRAMES;
-                next_ask = tokio::time::Instant::now();
+            Ok(()) => {
+                forwarded.inc_by(bytes);
+                if !bound {
+                    bound = true;
+                    startup_asks = STARTUP_KEYFRAMES;
+                    next_ask = tokio::time::Instant::now();
+                }
             }
-            Ok(()) => {}
             Err(_) => bound = false,
         }
         if startup_asks > 0 && tokio::time::Instant::now() >= next_ask {

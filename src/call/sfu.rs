@@ -367,7 +367,8 @@ impl Sfu {
         let Some(connection) = self.connections.get_mut(id) else {
             return Vec::new();
         };
-        let mut leg = Leg::new(media, from, connection.connected.clone());
+        let forwarded = self.context.services.metrics.call_bytes_forwarded.clone();
+        let mut leg = Leg::new(media, from, connection.connected.clone(), forwarded);
         let init = RTCRtpTransceiverInit {
             direction: RTCRtpTransceiverDirection::Sendonly,
             ..Default::default()
