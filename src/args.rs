@@ -40,7 +40,7 @@ pub enum Command {
     /// Run the room server (with an embedded s2-lite unless --s2-endpoint or --s2-token is given).
     Serve(Box<ServeArgs>),
     /// Run only an s2-lite store, for several `serve` processes to share.
-    Store(StoreArgs),
+    Store(crate::store_command::StoreArgs),
     /// Inspect sessions on a running server.
     Sessions(SessionsArgs),
     /// Drive simulated trackers and agents against a server and report what it sustains.
@@ -209,8 +209,13 @@ pub struct ServeArgs {
     #[arg(long, env = "COBROWSE_BASIN", default_value = "cobrowse")]
     pub basin: String,
     /// Keep the embedded store's data durably in this directory (default: in memory).
-    #[arg(long, env = "COBROWSE_DATA_DIR")]
+    #[arg(long, env = "COBROWSE_DATA_DIR", conflicts_with = "bucket")]
     pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub bucket: crate::store_command::BucketArgs,
+    /// Serve /metrics on this address (a private port) instead of on --listen.
+    #[arg(long, env = "COBROWSE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// How long sessions are kept, e.g. 30d, 12h.
     #[arg(long, env = "COBROWSE_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
     pub retention: Duration,
@@ -439,6 +444,8 @@ impl ServeArgs {
         config.s2_token = self.s2_token;
         config.basin = self.basin;
         config.data_dir = self.data_dir;
+        config.bucket = self.bucket.into_bucket();
+        config.metrics_listen = self.metrics_listen;
         config.retention = self.retention;
         config.audit_retention = self.audit_retention;
         config.project_keys = self.project_keys;
@@ -487,16 +494,6 @@ impl ServeArgs {
         };
         Ok((config, generated))
     }
-}
-
-#[derive(Debug, Args)]
-pub struct StoreArgs {
-    /// Address for the store's S2 API (HTTP/2, plain text).
-    #[arg(long, env = "COBROWSE_STORE_LISTEN", default_value = "127.0.0.1:7071")]
-    pub listen: SocketAddr,
-    /// Keep data durably in this directory (default: in memory).
-    #[arg(long, env = "COBROWSE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

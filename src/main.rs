@@ -7,10 +7,10 @@ mod args;
 mod load;
 mod probe;
 mod sessions;
+mod store_command;
 
 use anyhow::Context;
 use clap::Parser;
-use cobrowse::store::embedded::EmbeddedS2;
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{Cli, Command, ServeArgs};
@@ -23,13 +23,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&cli.log_format, quiet_webrtc);
     match cli.command {
         Command::Serve(args) => serve(*args).await,
-        Command::Store(args) => {
-            let store = EmbeddedS2::start(args.data_dir.as_deref(), args.listen).await?;
-            println!("s2-lite listening at {}", store.endpoint());
-            shutdown_signal().await;
-            store.close().await;
-            Ok(())
-        }
+        Command::Store(args) => store_command::run(args).await,
         Command::Sessions(args) => Ok(sessions::run(args).await?),
         Command::Probe(args) => probe::run(args).await,
         Command::Load(args) => Ok(load::run_command(args).await?),
@@ -58,6 +52,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  agent console: {url}/");
     if demo {
         println!("  demo page to record: {url}/demo/");
+    }
+    if let Some(addr) = server.metrics_addr {
+        println!("  metrics: http://{addr}/metrics");
     }
     if let Some(token) = generated {
         println!(

@@ -1,9 +1,39 @@
-//! Prometheus metrics, served as text at `/metrics`.
+//! Prometheus metrics, served as text at `/metrics`: this server's own, in a registry of its
+//! own (tests run several servers in one process), followed by the process-wide default
+//! registry's, where s2-lite registers its metrics (embedded mode) and the `prometheus` crate its
+//! process metrics (CPU, memory, open files, start time).
+//!
+//! Metrics with labels start with every label value this server uses at zero, so that every
+//! series exists from the first scrape and `rate()` and alerts see its first increase.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
+
+/// The kinds of consent (`GrantKind`'s names) and what became of a request.
+pub const CONSENT_KINDS: [&str; 4] = ["control", "annotate", "call", "record"];
+pub const CONSENT_OUTCOMES: [&str; 6] = [
+    "requested",
+    "busy",
+    "granted",
+    "declined",
+    "timeout",
+    "withdrawn",
+];
+/// Why sessions end (`EndReason`'s names).
+pub const END_REASONS: [&str; 2] = ["ended", "idle"];
+/// The store's operations (the `Backend` trait's methods).
+pub const STORE_OPERATIONS: [&str; 8] = [
+    "append",
+    "read",
+    "check_tail",
+    "follow",
+    "create_stream",
+    "ensure_stream",
+    "delete_stream",
+    "list_streams",
+];
 
 pub struct Metrics {
     registry: Registry,
@@ -30,6 +60,23 @@ pub struct Metrics {
     pub directory_live: IntGauge,
     pub directory_entries: IntGauge,
     pub directory_heap_bytes: IntGauge,
+    /// Consent steps, by kind and outcome (a request, then its answer).
+    pub consent: IntCounterVec,
+    /// Sessions this node ended, by reason.
+    pub sessions_ended: IntCounterVec,
+    /// Store operations that failed (S2 unavailable or misconfigured), by operation; expected
+    /// refusals (a fenced stream, a moved tail, a missing stream) are not errors.
+    pub store_errors: IntCounterVec,
+    /// Calls running on this node (one per session with a call).
+    pub calls_active: IntGauge,
+    /// Call recordings being written on this node.
+    pub recordings_active: IntGauge,
+    /// Call media payload bytes the SFU sent to participants.
+    pub call_bytes_forwarded: IntCounter,
+    /// Call connections that failed (ICE or DTLS could not connect, or the connection broke).
+    pub call_connection_failures: IntCounter,
+    /// 1 when `/readyz` would say ready, set when `/metrics` is read.
+    pub ready: IntGauge,
 }
 
 impl Metrics {
@@ -120,8 +167,80 @@ impl Metrics {
                 "The session directory index's own estimate of its heap use",
             )
             .expect("valid metric"),
+            consent: IntCounterVec::new(
+                Opts::new(
+                    "cobrowse_consent_requests_total",
+                    "Consent steps by kind and outcome: requested, then granted, declined, \
+                     timeout, withdrawn or busy",
+                ),
+                &["kind", "outcome"],
+            )
+            .expect("valid metric"),
+            sessions_ended: IntCounterVec::new(
+                Opts::new(
+                    "cobrowse_sessions_ended_total",
+                    "Sessions this node ended, by reason",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
+            store_errors: IntCounterVec::new(
+                Opts::new(
+                    "cobrowse_store_errors_total",
+                    "Store operations that failed, by operation",
+                ),
+                &["operation"],
+            )
+            .expect("valid metric"),
+            calls_active: IntGauge::new("cobrowse_calls_active", "Calls running on this node")
+                .expect("valid metric"),
+            recordings_active: IntGauge::new(
+                "cobrowse_recordings_active",
+                "Call recordings being written on this node",
+            )
+            .expect("valid metric"),
+            call_bytes_forwarded: IntCounter::new(
+                "cobrowse_call_bytes_forwarded_total",
+                "Call media payload bytes sent to participants by this node's SFU",
+            )
+            .expect("valid metric"),
+            call_connection_failures: IntCounter::new(
+                "cobrowse_call_connection_failures_total",
+                "Call connections that failed (ICE or DTLS)",
+            )
+            .expect("valid metric"),
+            ready: IntGauge::new(
+                "cobrowse_ready",
+                "1 if the node is ready (directory loaded, store answering), else 0",
+            )
+            .expect("valid metric"),
             registry,
         };
+        for kind in CONSENT_KINDS {
+            for outcome in CONSENT_OUTCOMES {
+                m.consent.with_label_values(&[kind, outcome]);
+            }
+        }
+        for reason in END_REASONS {
+            m.sessions_ended.with_label_values(&[reason]);
+        }
+        for operation in STORE_OPERATIONS {
+            m.store_errors.with_label_values(&[operation]);
+        }
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "cobrowse_build_info",
+                "The running build: always 1, its version and commit as labels",
+            ),
+            &["version", "git_sha"],
+        )
+        .expect("valid metric");
+        build_info
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("COBROWSE_GIT_SHA").unwrap_or("unknown"),
+            ])
+            .set(1);
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(m.sessions_live.clone()),
             Box::new(m.tracker_connections.clone()),
@@ -138,6 +257,15 @@ impl Metrics {
             Box::new(m.directory_live.clone()),
             Box::new(m.directory_entries.clone()),
             Box::new(m.directory_heap_bytes.clone()),
+            Box::new(m.consent.clone()),
+            Box::new(m.sessions_ended.clone()),
+            Box::new(m.store_errors.clone()),
+            Box::new(m.calls_active.clone()),
+            Box::new(m.recordings_active.clone()),
+            Box::new(m.call_bytes_forwarded.clone()),
+            Box::new(m.call_connection_failures.clone()),
+            Box::new(m.ready.clone()),
+            Box::new(build_info),
         ];
         for c in collectors {
             m.registry.register(c).expect("metric names are unique");
@@ -146,9 +274,11 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
+        let mut families = self.registry.gather();
+        families.extend(prometheus::gather());
         let mut out = Vec::new();
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
+            .encode(&families, &mut out)
             .expect("text encoding cannot fail");
         String::from_utf8(out).expect("prometheus text is UTF-8")
     }

@@ -87,11 +87,13 @@ impl std::str::FromStr for AssetOrigin {
 }
 
 /// The routes. `/demo/` is served only when `demo` is set (`--demo`): a public deployment has
-/// no reason to host a page that records whoever opens it.
+/// no reason to host a page that records whoever opens it. `/metrics` is left out when
+/// `public_metrics` is not set: it is served on a private listener instead ([`metrics_router`]).
 pub fn router(
     state: Arc<AppState>,
     web_root: &WebRoot,
     demo: bool,
+    public_metrics: bool,
     asset_origins: &[AssetOrigin],
 ) -> Router {
     let web = WebParts::new(web_root);
@@ -139,6 +141,12 @@ pub fn router(
             .route("/demo/", any(off))
             .route("/demo/{*rest}", any(off))
     };
+    // Not left to the console's fallback either, which would answer 200 with its page.
+    let router = if public_metrics {
+        router.route("/metrics", get(metrics))
+    } else {
+        router.route("/metrics", any(|| async { StatusCode::NOT_FOUND }))
+    };
     router
         .route(
             "/api/{*rest}",
@@ -146,7 +154,6 @@ pub fn router(
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/api/v1/track", get(tracker::handle))
         .route("/api/v1/tickets", post(agent_auth::issue_ticket))
         .route("/api/v1/me", get(agent_auth::me))
@@ -181,17 +188,25 @@ pub fn router(
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if !state.directory.is_ready() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: loading the session directory",
-        )
-            .into_response();
-    }
-    match state.store.ping().await {
+    match readiness(&state).await {
         Ok(()) => "ready".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")).into_response(),
     }
+}
+
+/// Why the node is not ready, if it is not: `/readyz`, and `cobrowse_ready` in the metrics.
+async fn readiness(state: &AppState) -> Result<(), String> {
+    if !state.directory.is_ready() {
+        return Err("loading the session directory".to_string());
+    }
+    state.store.ping().await.map_err(|e| e.to_string())
+}
+
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -203,6 +218,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     m.directory_live.set(gauge(directory.live));
     m.directory_entries.set(gauge(directory.entries));
     m.directory_heap_bytes.set(gauge(directory.heap_bytes));
+    m.ready.set(i64::from(readiness(&state).await.is_ok()));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use super::access_log;
 use super::listener::Listener;
-use super::routes::{AssetOrigin, BadAssetOrigin, router};
+use super::routes::{AssetOrigin, BadAssetOrigin, metrics_router, router};
 use super::web::WebRoot;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,8 +36,10 @@ use crate::session::room::RoomSettings;
 use crate::session::rooms::Rooms;
 use crate::signal::SignalBus;
 use crate::state::AppState;
+use crate::store::counted::Counted;
 use crate::store::embedded::{EmbeddedEngine, EmbeddedError};
 use crate::store::lite::LiteBackend;
+use crate::store::location::{Bucket, StoreLocation};
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::stream::{Store, StoreError, session_settings};
 use crate::store::{Backend, BackendError};
@@ -56,6 +59,10 @@ pub struct ServerConfig {
     pub basin: String,
     /// Where the embedded store keeps its data; `None` keeps it in memory.
     pub data_dir: Option<PathBuf>,
+    /// An S3-compatible bucket for the embedded store's data instead (it wins over `data_dir`).
+    pub bucket: Option<Bucket>,
+    /// Serve `/metrics` on this address instead of `listen` (a private port).
+    pub metrics_listen: Option<SocketAddr>,
     pub retention: Duration,
     /// How long the audit stream keeps who read which recording: longer than the recordings.
     pub audit_retention: Duration,
@@ -119,6 +126,8 @@ impl ServerConfig {
             s2_token: None,
             basin: "cobrowse".into(),
             data_dir: None,
+            bucket: None,
+            metrics_listen: None,
             retention: Duration::from_secs(30 * 24 * 3600),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
             agent_tokens: vec![StaticToken::new(agent.0, agent.1, Role::Admin)],
@@ -234,6 +243,8 @@ impl ServerConfig {
 /// A server that is up; `stop` shuts it down gracefully.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has a listener of its own (`metrics_listen`).
+    pub metrics_addr: Option<SocketAddr>,
     state: Arc<AppState>,
     http: JoinHandle<()>,
     embedded: Option<EmbeddedEngine>,
@@ -317,7 +328,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (backend, embedded, s2): (Arc<dyn Backend>, _, _) =
         match (&config.s2_endpoint, &config.s2_token) {
             (None, None) => {
-                let engine = EmbeddedEngine::open(config.data_dir.as_deref()).await?;
+                let engine = EmbeddedEngine::open(&StoreLocation::new(
+                    config.data_dir.clone(),
+                    config.bucket.clone(),
+                ))
+                .await?;
                 let lite = LiteBackend::open(engine.backend(), &config.basin, settings).await?;
                 (Arc::new(lite), Some(engine), "embedded".to_string())
             }
@@ -333,10 +348,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 (Arc::new(sdk), None, s2)
             }
         };
+    let metrics = Arc::new(Metrics::new());
+    let backend = Arc::new(Counted::new(backend, metrics.clone()));
     let store =
         Store::new(backend, config.retention).with_max_event_bytes(config.limits.max_event_bytes);
     let audit = store.audit_stream(config.audit_retention).await?;
-    let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let (signals, incoming) = SignalBus::start(
         &store,
@@ -382,7 +398,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         },
         metrics.clone(),
         shutdown.clone(),
-        CallServices::new(config.calls.clone()),
+        CallServices::new(config.calls.clone(), metrics.clone()),
         signals.clone(),
         directory.writer().clone(),
     );
@@ -452,27 +468,50 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         })?;
     let listener = Listener {
         tcp: listener,
-        router: router(
+        router: access_log::around(router(
             state.clone(),
             &config.web_root,
             config.demo,
+            config.metrics_listen.is_none(),
             &config.console_asset_origins()?,
-        ),
+        )),
         max_connections_per_address: config.ingress.max_connections_per_address,
         header_read_timeout: config.ingress.header_read_timeout,
         send_timeout: config.ingress.send_timeout,
         shutdown,
     };
+    let metrics_addr = match config.metrics_listen {
+        Some(at) => Some(serve_metrics(at, state.clone()).await?),
+        None => None,
+    };
     let http = tokio::spawn(listener.run());
     info!(%addr, node = %config.node_id, %s2, "cobrowse listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
         state,
         http,
         embedded,
         directory_stop,
         directory_tasks,
     })
+}
+
+/// Serves `/metrics` on a listener of its own until the server shuts down; returns its address.
+async fn serve_metrics(at: SocketAddr, state: Arc<AppState>) -> Result<SocketAddr, ServerError> {
+    let listen = |source| ServerError::Listen { addr: at, source };
+    let listener = tokio::net::TcpListener::bind(at).await.map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
+    let stop = state.shutdown.clone();
+    let app = metrics_router(state);
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = serve.await {
+            warn!(error = %e, "the metrics listener stopped");
+        }
+    });
+    info!(%addr, "metrics listening");
+    Ok(addr)
 }
 
 #[cfg(test)]

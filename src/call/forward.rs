@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus::IntCounter;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -128,11 +129,18 @@ pub struct Leg {
     connected: Arc<AtomicBool>,
     /// The header extension ids the receiver's connection negotiated; until its answer, none.
     extensions: watch::Sender<Vec<Negotiated>>,
+    /// Counts the payload bytes sent on the leg (`cobrowse_call_bytes_forwarded_total`).
+    forwarded: IntCounter,
     task: Option<AbortHandle>,
 }
 
 impl Leg {
-    pub fn new(media: Media, label: &str, connected: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        media: Media,
+        label: &str,
+        connected: Arc<AtomicBool>,
+        forwarded: IntCounter,
+    ) -> Self {
         let ssrc = rand::random::<u32>();
         let (kind, codec, payload_type) = match media {
             Media::Audio => (RtpCodecKind::Audio, opus().rtp_codec, OPUS_PAYLOAD_TYPE),
@@ -160,6 +168,7 @@ impl Leg {
             rewrite: Arc::new(Mutex::new(Rewrite::new(ssrc, payload_type))),
             connected,
             extensions: watch::Sender::new(Vec::new()),
+            forwarded,
             task: None,
         }
     }
@@ -191,6 +200,7 @@ impl Leg {
             self.rewrite.clone(),
             source.keyframe.clone(),
             self.connected.clone(),
+            self.forwarded.clone(),
         ));
         self.task = Some(task.abort_handle());
     }
@@ -233,6 +243,7 @@ async fn forward(
     rewrite: Arc<Mutex<Rewrite>>,
     keyframe: Arc<Notify>,
     connected: Arc<AtomicBool>,
+    forwarded: IntCounter,
 ) {
     // Until the participant's answer binds the track, writes fail; once they succeed, key frames
     // are asked for a few times over the first seconds, so the picture starts as soon as the
@@ -260,13 +271,16 @@ async fn forward(
         }
         let mut packet = rewrite.lock().expect("lock").apply(packet);
         extensions.apply(&mut packet.header);
+        let bytes = packet.payload.len() as u64;
         match local.write_rtp(packet).await {
-            Ok(()) if !bound => {
-                bound = true;
-                startup_asks = STARTUP_KEYFRAMES;
-                next_ask = tokio::time::Instant::now();
+            Ok(()) => {
+                forwarded.inc_by(bytes);
+                if !bound {
+                    bound = true;
+                    startup_asks = STARTUP_KEYFRAMES;
+                    next_ask = tokio::time::Instant::now();
+                }
             }
-            Ok(()) => {}
             Err(_) => bound = false,
         }
         if startup_asks > 0 && tokio::time::Instant::now() >= next_ask {

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{broadcast, mpsc};
 
+use crate::metrics::Metrics;
 use crate::protocol::SessionId;
 use crate::protocol::{
     AgentRecord, AgentRef, CallMessage, Grant, IceCandidate, Participant, RecordKind, ServerMessage,
@@ -40,12 +41,17 @@ pub use crate::protocol::call::USER;
 pub struct CallServices {
     pub config: CallConfig,
     pub ports: PortPool,
+    pub metrics: Arc<Metrics>,
 }
 
 impl CallServices {
-    pub fn new(config: CallConfig) -> Arc<Self> {
+    pub fn new(config: CallConfig, metrics: Arc<Metrics>) -> Arc<Self> {
         let ports = PortPool::new(&config);
-        Arc::new(Self { config, ports })
+        Arc::new(Self {
+            config,
+            ports,
+            metrics,
+        })
     }
 }
 
@@ -173,7 +179,13 @@ impl Call {
     pub fn spawn(context: Context) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::default());
-        tokio::spawn(sfu::run(context, shared.clone(), rx));
+        let metrics = context.services.metrics.clone();
+        metrics.calls_active.inc();
+        let running = sfu::run(context, shared.clone(), rx);
+        tokio::spawn(async move {
+            running.await;
+            metrics.calls_active.dec();
+        });
         Self { tx, shared }
     }
 

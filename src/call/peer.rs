@@ -45,8 +45,8 @@ pub enum PeerEventKind {
     Track(Arc<dyn TrackRemote>),
     /// The connection is up: what the participant receives can start with a key frame.
     Connected,
-    /// The connection failed or closed: the participant's media is gone.
-    Down,
+    /// The connection failed (ICE or DTLS) or closed: the participant's media is gone.
+    Down { failed: bool },
 }
 
 struct Handler {
@@ -90,7 +90,8 @@ impl PeerConnectionEventHandler for Handler {
             state,
             RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
         ) {
-            self.emit(PeerEventKind::Down);
+            let failed = state == RTCPeerConnectionState::Failed;
+            self.emit(PeerEventKind::Down { failed });
         }
     }
 }

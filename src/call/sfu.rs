@@ -130,7 +130,10 @@ impl Sfu {
                 connection.connected.store(true, Ordering::Relaxed);
                 self.plan.connected(&event.participant, event.peer)
             }
-            PeerEventKind::Down => {
+            PeerEventKind::Down { failed } => {
+                if failed {
+                    self.context.services.metrics.call_connection_failures.inc();
+                }
                 debug!(session = %self.context.session, participant = event.participant, "call connection lost");
                 self.plan
                     .failed(&event.participant, event.peer, plan::CONNECTION_LOST)
@@ -273,6 +276,7 @@ impl Sfu {
             }
             Effect::StartRecording { by } => {
                 let recorder = Recorder::start(self.context.store.clone(), self.context.session);
+                self.context.services.metrics.recordings_active.inc();
                 self.write_record(&by, &recorder.id, RecordingState::Started);
                 self.recorder = Some(recorder);
             }
@@ -301,6 +305,7 @@ impl Sfu {
             }
             Effect::StopRecording { by } => {
                 if let Some(recorder) = self.recorder.take() {
+                    self.context.services.metrics.recordings_active.dec();
                     let id = recorder.id.clone();
                     recorder.stop().await;
                     self.write_record(&by, &id, RecordingState::Stopped);
@@ -367,7 +372,8 @@ impl Sfu {
         let Some(connection) = self.connections.get_mut(id) else {
             return Vec::new();
         };
-        let mut leg = Leg::new(media, from, connection.connected.clone());
+        let forwarded = self.context.services.metrics.call_bytes_forwarded.clone();
+        let mut leg = Leg::new(media, from, connection.connected.clone(), forwarded);
         let init = RTCRtpTransceiverInit {
             direction: RTCRtpTransceiverDirection::Sendonly,
             ..Default::default()

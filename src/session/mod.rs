@@ -5,6 +5,7 @@
 //! the sessions of nodes that went away.
 
 pub mod consent;
+pub mod labels;
 pub mod limits;
 pub mod orphans;
 pub mod room;

@@ -20,6 +20,7 @@ use crate::protocol::{
     NavigateTo, PageInfo, RecordKind, ServerMessage, Signal, SignalRecord,
 };
 use crate::session::consent::{Consent, Effect, NO_RECORD, navigation};
+use crate::session::labels;
 use crate::session::limits::{Excess, IngestLimiter};
 use crate::signal::SignalBus;
 use crate::store::feed::Feed;
@@ -471,6 +472,7 @@ impl Room {
                     {
                         warn!(session = %self.id, agent = %record.agent.name, what, reason, count, "dropped agent input");
                     }
+                    labels::count_consent(&self.metrics, &record.action, slot.is_some());
                     records.push(Event::server(RecordKind::Agent, &record));
                 }
             }
@@ -722,7 +724,9 @@ mod tests {
 
     #[tokio::test]
     async fn control_input_is_not_forwarded_while_its_record_cannot_be_queued() {
-        let engine = EmbeddedEngine::open(None).await.expect("engine");
+        let engine = EmbeddedEngine::open(&Default::default())
+            .await
+            .expect("engine");
         let settings = session_settings(Duration::from_secs(3600));
         let inner = LiteBackend::open(engine.backend(), "room-test", settings)
             .await
@@ -756,7 +760,7 @@ mod tests {
             id,
             &store,
             &room_settings,
-            CallServices::new(CallConfig::default()),
+            CallServices::new(CallConfig::default(), metrics.clone()),
             bus,
             metrics.clone(),
         );

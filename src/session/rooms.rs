@@ -17,6 +17,7 @@ use crate::directory::writer::DirectoryWriter;
 use crate::metrics::Metrics;
 use crate::protocol::directory::DirectoryRecord;
 use crate::protocol::{EndReason, SessionId};
+use crate::session::labels;
 use crate::signal::{Incoming, SignalBus};
 use crate::store::stream::{Store, StoreError};
 
@@ -67,6 +68,8 @@ impl Rooms {
     /// Ends `room`'s session for good, if this node writes it, and tells the session directory.
     pub async fn end(&self, room: &Room, reason: EndReason) -> Result<(), StoreError> {
         if room.end(reason).await? {
+            let label = [labels::end_reason(reason)];
+            self.metrics.sessions_ended.with_label_values(&label).inc();
             self.directory.record(DirectoryRecord::Ended {
                 session: room.id,
                 reason,

@@ -4,31 +4,23 @@
 //! HTTP/2 on a listener of its own ([`EmbeddedS2`]) for other processes' s2-sdk clients.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use bytesize::ByteSize;
 use s2_lite::backend::Backend;
-use slatedb::object_store::{self, ObjectStore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// How often SlateDB flushes its write-ahead log: an append is acknowledged after the flush.
-const FLUSH_INTERVAL: Duration = Duration::from_millis(5);
+use crate::store::location::{LocationError, StoreLocation};
+
 const INFLIGHT_BYTES: u64 = 128 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
-    #[error("cannot use --data-dir {dir}: {source}")]
-    DataDir {
-        dir: String,
-        source: object_store::Error,
-    },
-    #[error("cannot create --data-dir {dir}: {source}")]
-    CreateDir { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Location(#[from] LocationError),
     #[error("cannot open the embedded store: {0}")]
     Open(#[from] slatedb::Error),
     #[error("cannot listen on {addr} for the embedded store: {source}")]
@@ -45,38 +37,31 @@ pub struct EmbeddedEngine {
 }
 
 impl EmbeddedEngine {
-    /// Opens the store: in memory, or durable under `data_dir`.
-    pub async fn open(data_dir: Option<&Path>) -> Result<Self, EmbeddedError> {
-        let store: Arc<dyn ObjectStore> = match data_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::CreateDir {
-                    dir: dir.display().to_string(),
-                    source,
-                })?;
-                let local = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(
-                    |source| EmbeddedError::DataDir {
-                        dir: dir.display().to_string(),
-                        source,
-                    },
-                )?;
-                // An acknowledged append must survive a crash of the host.
-                Arc::new(local.with_fsync(true))
-            }
-            None => Arc::new(object_store::memory::InMemory::new()),
-        };
-        let settings = slatedb::Settings {
-            flush_interval: Some(FLUSH_INTERVAL),
-            ..Default::default()
-        };
-        let db = slatedb::Db::builder("", store)
+    /// Opens the store where `location` says.
+    pub async fn open(location: &StoreLocation) -> Result<Self, EmbeddedError> {
+        // s2-lite's server reads the same `SL8_*` overrides of SlateDB's settings.
+        let settings = slatedb::Settings::from_env_with_default(
+            "SL8_",
+            slatedb::Settings {
+                flush_interval: Some(location.flush_interval()),
+                ..Default::default()
+            },
+        )?;
+        let fence_wait = settings.manifest_poll_interval;
+        let db = slatedb::Db::builder(location.db_path(), location.object_store()?)
             .with_settings(settings)
             .build()
             .await?;
+        if let StoreLocation::Bucket(_) = location {
+            // As s2-lite's server does: a store started while the previous one on the bucket
+            // still runs (a rolling restart) waits until that one has seen it is fenced out.
+            tokio::time::sleep(fence_wait).await;
+        }
         let backend = Backend::new(db, ByteSize::b(INFLIGHT_BYTES));
         s2_lite::backend::bgtasks::spawn(&backend);
         Ok(Self {
             backend,
-            durable: data_dir.is_some(),
+            durable: location.is_durable(),
         })
     }
 
@@ -102,9 +87,12 @@ pub struct EmbeddedS2 {
 }
 
 impl EmbeddedS2 {
-    /// Opens the store (in memory, or durable under `data_dir`) and serves it on `listen`.
-    pub async fn start(data_dir: Option<&Path>, listen: SocketAddr) -> Result<Self, EmbeddedError> {
-        let engine = EmbeddedEngine::open(data_dir).await?;
+    /// Opens the store where `location` says and serves it on `listen`.
+    pub async fn start(
+        location: &StoreLocation,
+        listen: SocketAddr,
+    ) -> Result<Self, EmbeddedError> {
+        let engine = EmbeddedEngine::open(location).await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| EmbeddedError::Listen {

@@ -18,14 +18,16 @@
 //! session's stream and the signal stream; [`frame`] turns events into record bodies and back;
 //! the [`writer`] is a session's only appender on a node, acknowledging once S2 has the records,
 //! and publishes what landed to the session's [`feed`]; [`audit`] is the stream of reads that
-//! outlives sessions; [`embedded`] runs s2-lite in-process.
+//! outlives sessions; [`embedded`] runs s2-lite in-process, keeping its data where [`location`] says.
 
 pub mod audit;
 pub mod backend;
+pub mod counted;
 pub mod embedded;
 pub mod feed;
 pub mod frame;
 pub mod lite;
+pub mod location;
 pub mod sdk;
 pub mod stream;
 pub mod writer;

@@ -7,6 +7,7 @@ use cobrowse::auth::tokens::StaticToken;
 use cobrowse::protocol::{AuditAction, AuditPage, FollowVia, Role};
 use cobrowse::store::audit::AUDIT_STREAM;
 use cobrowse::store::embedded::EmbeddedS2;
+use cobrowse::store::location::StoreLocation;
 use s2_sdk::types::{
     AppendInput, AppendRecord, AppendRecordBatch, CommandRecord, ReconfigureStreamInput, S2Config,
     S2Endpoints, StreamName, StreamReconfiguration, TimestampingMode, TimestampingReconfiguration,
@@ -170,9 +171,12 @@ fn store_client(store: &EmbeddedS2) -> S2Basin {
 ///   repairs the stream.
 #[tokio::test]
 async fn reads_are_refused_when_their_audit_record_cannot_be_written() {
-    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("store starts");
+    let store = EmbeddedS2::start(
+        &StoreLocation::Memory,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("store starts");
     let mut config = config();
     config.s2_endpoint = Some(store.endpoint());
     let server = start(config).await;

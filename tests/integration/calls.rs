@@ -353,6 +353,15 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
         detail["call"], true,
         "the session list shows a call running"
     );
+    let (calls, recordings) = (
+        &server.metrics().calls_active,
+        &server.metrics().recordings_active,
+    );
+    assert_eq!(
+        (calls.get(), recordings.get()),
+        (1, 1),
+        "counted in /metrics"
+    );
 
     // The user stops the recording; the call goes on.
     let holder = alice_id(&detail);
@@ -364,6 +373,7 @@ async fn a_recording_the_user_accepted_is_stored_next_to_the_session_and_served(
         .until(|m| is_recording(m, RecordingState::Stopped))
         .await;
     let ran = started.elapsed().as_secs_f64();
+    assert_eq!(recordings.get(), 0, "the recording is no longer counted");
     let detail = session_detail(&server, &session).await;
     let recordings = detail["recordings"].as_array().unwrap();
     assert_eq!(recordings.len(), 1, "{detail}");

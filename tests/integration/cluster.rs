@@ -27,13 +27,24 @@ impl Node for Process {
 
 /// Starts the binary and waits for the line that starts with `marker`, followed by its URL.
 pub async fn spawn(args: &[&str], marker: &str) -> Process {
-    spawn_binary(env!("CARGO_BIN_EXE_cobrowse"), args, marker).await
+    spawn_binary(env!("CARGO_BIN_EXE_cobrowse"), args, &[], marker).await
 }
 
-/// Like [`spawn`], with another build of cobrowse (a previous release's).
-pub async fn spawn_binary(binary: &str, args: &[&str], marker: &str) -> Process {
+/// [`spawn`], with these environment variables set for the child.
+pub async fn spawn_with_env(args: &[&str], env: &[(&str, &str)], marker: &str) -> Process {
+    spawn_binary(env!("CARGO_BIN_EXE_cobrowse"), args, env, marker).await
+}
+
+/// Like [`spawn_with_env`], with another build of cobrowse (a previous release's).
+pub async fn spawn_binary(
+    binary: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    marker: &str,
+) -> Process {
     let mut child = Command::new(binary)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

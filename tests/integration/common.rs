@@ -11,6 +11,7 @@ use cobrowse::protocol::{
     TrackerEventKind, TrackerMessage, Viewport,
 };
 use cobrowse::store::embedded::EmbeddedS2;
+use cobrowse::store::location::StoreLocation;
 use futures::{SinkExt, StreamExt};
 use serde_bytes::ByteBuf;
 use tokio::net::TcpStream;
@@ -42,9 +43,12 @@ pub async fn start(config: ServerConfig) -> RunningServer {
 /// Two nodes in this process sharing a store served over HTTP, as a separate `cobrowse store`
 /// would: both reach it through s2-sdk.
 pub async fn two_nodes_on_a_served_store() -> (EmbeddedS2, RunningServer, RunningServer) {
-    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("store starts");
+    let store = EmbeddedS2::start(
+        &StoreLocation::Memory,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("store starts");
     let mut a_config = config();
     a_config.s2_endpoint = Some(store.endpoint());
     a_config.node_id = "node-a".into();

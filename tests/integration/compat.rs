@@ -16,6 +16,7 @@ use cobrowse::protocol::{
 };
 use cobrowse::store::embedded::EmbeddedS2;
 use cobrowse::store::frame::{Event, Reassembler, encode};
+use cobrowse::store::location::StoreLocation;
 use cobrowse::store::sdk::{SdkBackend, SdkConfig};
 use cobrowse::store::{AppendCondition, AppendItem, Backend, BackendError, StreamSettings};
 use serde::Serialize;
@@ -266,7 +267,7 @@ fn listed(list: &serde_json::Value, id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_node_of_this_release_takes_over_from_the_previous_release() {
     let fixture = Fixture::read(previous());
-    let store = EmbeddedS2::start(None, ([127, 0, 0, 1], 0).into())
+    let store = EmbeddedS2::start(&StoreLocation::Memory, ([127, 0, 0, 1], 0).into())
         .await
         .expect("store starts");
     let shift_ms = cobrowse::clock::now_ms() - fixture.newest_ms();
@@ -513,7 +514,7 @@ fn a_reader_skips_what_a_newer_release_adds() {
 /// ends the session: no node of this release resumes it, which would append after the end.
 #[tokio::test]
 async fn a_session_a_newer_release_ended_stays_ended() {
-    let store = EmbeddedS2::start(None, ([127, 0, 0, 1], 0).into())
+    let store = EmbeddedS2::start(&StoreLocation::Memory, ([127, 0, 0, 1], 0).into())
         .await
         .expect("store starts");
     let mut node_config = config();

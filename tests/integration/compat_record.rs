@@ -15,6 +15,7 @@ use cobrowse::protocol::{
     ControlInput, GrantKind, ServerMessage, Signal, TrackerEvent, TrackerEventKind, TrackerMessage,
 };
 use cobrowse::store::embedded::EmbeddedS2;
+use cobrowse::store::location::StoreLocation;
 use futures::{SinkExt, StreamExt};
 use serde_bytes::ByteBuf;
 use tokio_tungstenite::tungstenite::Message;
@@ -59,6 +60,7 @@ async fn old_node(endpoint: &str) -> Process {
             "--rtc-ports",
             "31820-31829",
         ],
+        &[],
         "cobrowse is running at ",
     )
     .await
@@ -135,7 +137,7 @@ fn digest(id: &str, export: &str) -> ExportDigest {
 #[tokio::test]
 #[ignore = "scripts/record-compat runs it with the previous release's binary"]
 async fn record_the_previous_release() {
-    let store = EmbeddedS2::start(None, ([127, 0, 0, 1], 0).into())
+    let store = EmbeddedS2::start(&StoreLocation::Memory, ([127, 0, 0, 1], 0).into())
         .await
         .expect("store starts");
     let old = old_node(&store.endpoint()).await;
@@ -289,7 +291,7 @@ async fn record_the_previous_release() {
 #[tokio::test]
 #[ignore = "scripts/record-compat runs it with the previous release's binary"]
 async fn the_previous_release_reads_what_this_one_writes() {
-    let store = EmbeddedS2::start(None, ([127, 0, 0, 1], 0).into())
+    let store = EmbeddedS2::start(&StoreLocation::Memory, ([127, 0, 0, 1], 0).into())
         .await
         .expect("store starts");
     let mut new_config = config();

@@ -13,6 +13,7 @@ use cobrowse::protocol::{
 };
 use cobrowse::store::embedded::EmbeddedS2;
 use cobrowse::store::frame::Event;
+use cobrowse::store::location::StoreLocation;
 use cobrowse::store::sdk::SdkConfig;
 use cobrowse::store::stream::Store;
 use futures::StreamExt;
@@ -306,9 +307,12 @@ async fn an_erased_session_is_found_nowhere_even_after_a_restart() {
 
 #[tokio::test]
 async fn sessions_written_before_the_directory_existed_are_added_to_it() {
-    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let store = EmbeddedS2::start(
+        &StoreLocation::Memory,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
     // What an older server left: a session stream with its `start` and `end`, no directory.
     let old = Store::connect(
         &SdkConfig {
@@ -365,9 +369,12 @@ async fn sessions_written_before_the_directory_existed_are_added_to_it() {
 
 #[tokio::test]
 async fn a_session_whose_node_went_away_is_ended_by_another_after_the_idle_timeout() {
-    let store = EmbeddedS2::start(None, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let store = EmbeddedS2::start(
+        &StoreLocation::Memory,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
     let mut a_config = config();
     a_config.s2_endpoint = Some(store.endpoint());
     a_config.node_id = "node-a".into();

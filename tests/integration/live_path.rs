@@ -14,6 +14,7 @@ use cobrowse::store::embedded::{EmbeddedEngine, EmbeddedS2};
 use cobrowse::store::feed::Feed;
 use cobrowse::store::frame::Event;
 use cobrowse::store::lite::LiteBackend;
+use cobrowse::store::location::StoreLocation;
 use cobrowse::store::sdk::SdkConfig;
 use cobrowse::store::stream::{Landed, Store, session_settings};
 use cobrowse::store::writer::{Claim, Writer};
@@ -114,7 +115,7 @@ async fn feed_equals_read(store: Store) {
 
 #[tokio::test]
 async fn the_writer_feed_equals_a_read_of_the_embedded_store() {
-    let engine = EmbeddedEngine::open(None).await.unwrap();
+    let engine = EmbeddedEngine::open(&StoreLocation::Memory).await.unwrap();
     let lite = LiteBackend::open(engine.backend(), "cobrowse", session_settings(RETENTION))
         .await
         .unwrap();
@@ -124,7 +125,7 @@ async fn the_writer_feed_equals_a_read_of_the_embedded_store() {
 
 #[tokio::test]
 async fn the_writer_feed_equals_a_read_of_a_separate_store() {
-    let served = EmbeddedS2::start(None, "127.0.0.1:0".parse().unwrap())
+    let served = EmbeddedS2::start(&StoreLocation::Memory, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let sdk = SdkConfig {

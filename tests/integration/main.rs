@@ -15,6 +15,8 @@ mod faults;
 mod hostile_trackers;
 mod live_path;
 mod load_tool;
+mod object_store;
+mod observability;
 mod oidc;
 mod one_binary;
 mod roles;

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::cluster::{self, BOB_TOKEN, MALLORY_TOKEN};
 use crate::common::*;
 
-async fn send_signal(ws: &mut Ws, signal: &Signal) {
+pub async fn send_signal(ws: &mut Ws, signal: &Signal) {
     let bytes = rmp_serde::to_vec_named(signal).unwrap();
     ws.send(Message::Binary(bytes.into()))
         .await
