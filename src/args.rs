@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use cobrowse::app::server::{ServerConfig, random_node_id, random_secret};
+use cobrowse::app::secret::{self, SecretError};
+use cobrowse::app::server::{ServerConfig, random_node_id};
 use cobrowse::app::web::WebRoot;
 use cobrowse::call::config::{CallConfig, CallConfigError, parse_ice_server, parse_ports};
 use cobrowse::protocol::Limits;
@@ -256,8 +257,9 @@ pub struct ServeArgs {
         conflicts_with = "allowed_origins"
     )]
     pub allow_any_origin: bool,
-    /// Secret that signs session tokens, agents' tickets and signals between nodes; give every
-    /// node the same one. Default: random.
+    /// Secret that signs session tokens, agents' tickets, signals between nodes and the session
+    /// directory; give every node the same one. Default: kept in --data-dir's cobrowse-secret
+    /// file, else random (with --bucket it is required).
     #[arg(long, env = "COBROWSE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
     /// This node's name (at most 16 characters). Default: random.
@@ -379,6 +381,8 @@ pub struct ServeArgs {
 pub enum ConfigError {
     #[error(transparent)]
     SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     #[error("--node-id must be 1-16 characters of [A-Za-z0-9-]")]
     NodeId,
     #[error("{0} must be at least {1:?}")]
@@ -443,8 +447,13 @@ impl ServeArgs {
         config.s2_endpoint = self.s2_endpoint;
         config.s2_token = self.s2_token;
         config.basin = self.basin;
-        config.data_dir = self.data_dir;
         config.bucket = self.bucket.into_bucket();
+        config.secret = secret::resolve(
+            self.secret,
+            self.data_dir.as_deref(),
+            config.bucket.is_some(),
+        )?;
+        config.data_dir = self.data_dir;
         config.metrics_listen = self.metrics_listen;
         config.retention = self.retention;
         config.audit_retention = self.audit_retention;
@@ -452,7 +461,6 @@ impl ServeArgs {
         config.allowed_origins = self.allowed_origins;
         config.allow_any_origin = self.allow_any_origin;
         config.asset_origins = self.asset_origins;
-        config.secret = self.secret.unwrap_or_else(random_secret);
         config.node_id = node_id;
         config.idle_timeout = self.idle_timeout;
         config.heartbeat = self.heartbeat;

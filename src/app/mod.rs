@@ -6,5 +6,6 @@
 pub mod access_log;
 pub mod listener;
 pub mod routes;
+pub mod secret;
 pub mod server;
 pub mod web;

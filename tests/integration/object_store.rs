@@ -146,7 +146,7 @@ async fn write_session(node: &impl Node) -> (String, (String, String)) {
 }
 
 async fn serve_on_bucket(moto: &Moto, path: &str) -> Process {
-    let alice = format!("alice:{AGENT_TOKEN}");
+    let alice = format!("alice:{AGENT_TOKEN}:admin");
     let args = [
         "serve",
         "--listen",
@@ -197,4 +197,46 @@ async fn serve_keeps_its_embedded_store_on_a_bucket_through_a_kill() {
     assert!(after.0 == before.0, "the session list differs: {after:?}");
     assert!(after.1 == before.1, "the events differ");
     serve.terminate().await;
+}
+
+/// With `--data-dir` and no `--secret`, the secret a node generated is kept beside the data, so a
+/// restarted node reads the session directory it signed; a bucket without `--secret` is refused
+/// before anything starts.
+#[tokio::test]
+async fn serve_on_a_data_dir_without_a_secret_finds_its_sessions_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let serve = || async {
+        let alice = format!("alice:{AGENT_TOKEN}:admin");
+        let args = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--agent-token",
+            &alice,
+            "--web-root",
+            "/nonexistent",
+        ];
+        cluster::spawn(&args, "cobrowse is running at").await
+    };
+    let node = serve().await;
+    let (session, before) = write_session(&node).await;
+    node.terminate().await;
+    let node = serve().await;
+    let after = everything("restarted serve", &node, &session).await;
+    assert!(after.0 == before.0, "the session list differs: {after:?}");
+    assert!(after.1 == before.1, "the events differ");
+    node.terminate().await;
+
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_cobrowse"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--bucket", BUCKET])
+        .env_remove("COBROWSE_SECRET")
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--bucket needs --secret"), "{said}");
 }
