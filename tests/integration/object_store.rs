@@ -1,5 +1,5 @@
 //! The store on object storage: `cobrowse store --bucket` against a local S3-compatible server
-//! (moto's, from PyPI; `bash .ci/run` installs it), killed and replaced by a new store on the same
+//! (moto's, from PyPI; `scripts/test` installs it), killed and replaced by a new store on the same
 //! bucket and path, which serves everything back as it was; and `serve --bucket`'s embedded
 //! store, killed and restarted.
 
@@ -40,7 +40,7 @@ impl Moto {
             .unwrap_or_else(|e| {
                 panic!(
                     "cannot run the S3-compatible test server `{program}` ({e}): install it with \
-                     `pip install 'moto[server]'` (bash .ci/run does), or set COBROWSE_MOTO_SERVER \
+                     `pip install 'moto[server]'` (scripts/test does), or set COBROWSE_MOTO_SERVER \
                      to its moto_server"
                 )
             });
