@@ -1,6 +1,7 @@
 // The console's shell: sign-in, the header, and a hash router over the views
 // (`#/` the session list, `#/sessions?q=…` the list searched and filtered, `#/sessions/<id>` one
-// session, `#/grid` the live grid). Hash routes need nothing from the server beyond `/` and
+// session, `#/sessions/<id>?t=<ms>&tab=<tab>` a moment of it, `#/grid` the live grid), and `/`
+// anywhere (but in a field) to the session search. Hash routes need nothing from the server beyond `/` and
 // `/assets/`.
 
 import { Api, type SignedInAgent } from "./api";
@@ -8,8 +9,10 @@ import { clearToken, loadToken } from "./auth";
 import { h, type View } from "./dom";
 import { gridSelection, onGridChange, setGridSelection } from "./grid-selection";
 import { EMPTY_QUERY, queryOfHash } from "./list-query";
+import { parseMomentHash } from "./moment-link";
+import { shortcutAction } from "./shortcuts";
 import { gridView } from "./views/grid";
-import { sessionListView } from "./views/session-list";
+import { sessionListHash, sessionListView } from "./views/session-list";
 import { sessionView } from "./views/session-view";
 import { signInView } from "./views/sign-in";
 
@@ -82,11 +85,11 @@ export function startApp(root: HTMLElement): void {
   function route(): void {
     if (!api) return;
     const path = location.hash.replace(/^#/, "") || "/";
-    const session = /^\/sessions\/([0-9a-fA-F-]{36})$/.exec(path);
+    const session = parseMomentHash(path);
     const grid = /^\/grid(?:\/(.+))?$/.exec(path);
     for (const a of header.querySelectorAll("nav a")) a.classList.remove("current");
-    if (session?.[1]) {
-      show(sessionView(api, session[1].toLowerCase()));
+    if (session) {
+      show(sessionView(api, session.session, session));
     } else if (grid) {
       // `#/grid/<id>,<id>` sets the grid (shareable); `#/grid` shows the one picked in the list.
       if (grid[1]) setGridSelection(grid[1].split(",").filter((x) => x.trim() !== ""));
@@ -95,8 +98,24 @@ export function startApp(root: HTMLElement): void {
     } else {
       header.querySelector("#nav-sessions")?.classList.add("current");
       show(sessionListView(api, queryOfHash(location.hash) ?? EMPTY_QUERY));
+      if (focusSearch) document.getElementById("search")?.focus();
     }
+    focusSearch = false;
   }
+
+  /** `/` was pressed away from the list: focus its search once the list is shown. */
+  let focusSearch = false;
+  document.addEventListener("keydown", (e) => {
+    if (!api || e.defaultPrevented || shortcutAction(e, e.target instanceof HTMLElement ? e.target : null) !== "search") return;
+    e.preventDefault();
+    const search = document.getElementById("search");
+    if (search) {
+      search.focus();
+    } else {
+      focusSearch = true;
+      location.hash = sessionListHash();
+    }
+  });
 
   signOut.addEventListener("click", () => {
     const cookie = api?.token === null;

@@ -36,3 +36,18 @@ export interface View {
   el: HTMLElement;
   destroy(): void;
 }
+
+/**
+ * Makes a list line act like a button: `pick` on a click, or on Enter or Space while it has
+ * focus (it takes focus with Tab).
+ */
+export function pickable(el: HTMLElement, pick: () => void): void {
+  el.tabIndex = 0;
+  el.classList.add("pickable");
+  el.addEventListener("click", pick);
+  el.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    pick();
+  });
+}

@@ -211,7 +211,7 @@ export class PastPlayer {
   private playing = false;
   onFinish: () => void = () => {};
 
-  constructor(parent: HTMLElement, events: RrwebEvent[], speed: number) {
+  constructor(parent: HTMLElement, events: RrwebEvent[], speed: number, skipInactive: boolean) {
     this.view = new ScaledView(parent, "past-player");
     this.span = spanOf(events);
     this.replayer = new Replayer(events as unknown as eventWithTime[], {
@@ -220,7 +220,8 @@ export class PastPlayer {
       mouseTail: false,
       showWarning: false,
       triggerFocus: false,
-      skipInactive: false,
+      // rrweb speeds through stretches where the user did nothing, when the agent asks.
+      skipInactive,
       logger: quietLogger,
       plugins: [this.pictures.plugin],
     });
@@ -266,6 +267,10 @@ export class PastPlayer {
 
   setSpeed(speed: number): void {
     this.replayer.setConfig({ speed });
+  }
+
+  setSkipInactive(skipInactive: boolean): void {
+    this.replayer.setConfig({ skipInactive });
   }
 
   /** Where the replayer is, ms after the first event. */

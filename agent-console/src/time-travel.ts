@@ -54,6 +54,8 @@ export interface TimelineBarModel {
   /** The slider follows `value` (live, or playing) rather than staying where the agent put it. */
   moveSlider: boolean;
   label: string;
+  /** What a screen reader says for the slider's position: "m:ss", and whether that is live. */
+  valueText: string;
   playing: boolean;
   playText: string;
   playDisabled: boolean;
@@ -72,6 +74,7 @@ export function timelineBarModel(input: TimelineBarInput): TimelineBarModel {
     value,
     moveSlider,
     label: live ? `${formatOffset(max)} · live` : `${formatOffset(value)} / ${formatOffset(max)}`,
+    valueText: live ? `${formatOffset(max)}, live` : formatOffset(value),
     playing,
     playText: live || playing ? "❚❚ Pause" : "▶ Play",
     playDisabled: !live && !input.hasReplayer,

@@ -92,6 +92,14 @@ export function trackerTimeAt(offset: number, sessionStartMs: number, serverMinu
 }
 
 /**
+ * The timeline position of tracker-clock time `ts` (a console message's), the inverse of
+ * `trackerTimeAt`; never before the start.
+ */
+export function offsetOfTrackerTime(ts: number, sessionStartMs: number, serverMinusTracker: number): number {
+  return Math.max(0, ts + serverMinusTracker - sessionStartMs);
+}
+
+/**
  * How much to scale a `width`×`height` page so that it fits a `boxWidth`×`boxHeight` box, and
  * where to put it to center it. Never scales up beyond `maxScale`.
  */

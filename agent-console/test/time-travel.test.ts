@@ -45,6 +45,12 @@ describe("timelineBarModel", () => {
     expect(m.backToLive).toBe(false);
   });
 
+  it("tells screen readers the position as m:ss", () => {
+    expect(timelineBarModel(base).valueText).toBe("0:12");
+    expect(timelineBarModel({ ...base, playingAt: 64_999 }).valueText).toBe("1:04");
+    expect(timelineBarModel({ ...base, mode: "live" }).valueText).toBe("1:05, live");
+  });
+
   it("leaves a paused replay's slider where the agent put it", () => {
     const m = timelineBarModel(base);
     expect(m).toMatchObject({ value: 12_000, moveSlider: false, label: "0:12 / 1:05", playing: false, playText: "▶ Play" });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ClockEstimator, fitInto, replayerOffset, timelineEnd, timelineOffset, trackerTimeAt } from "../src/timeline";
+import {
+  ClockEstimator,
+  fitInto,
+  offsetOfTrackerTime,
+  replayerOffset,
+  timelineEnd,
+  timelineOffset,
+  trackerTimeAt,
+} from "../src/timeline";
 
 describe("timeline offsets", () => {
   const start = 1_700_000_000_000;
@@ -77,5 +85,20 @@ describe("fitInto", () => {
   it("copes with unknown sizes", () => {
     expect(fitInto(0, 0, 800, 600)).toEqual({ scale: 1, left: 0, top: 0 });
     expect(fitInto(800, 600, 0, 0)).toEqual({ scale: 1, left: 0, top: 0 });
+  });
+});
+
+describe("offsetOfTrackerTime", () => {
+  const start = 1_700_000_000_000;
+
+  it("is the timeline position a console message's time stands for", () => {
+    expect(offsetOfTrackerTime(start + 4_000, start, 0)).toBe(4_000);
+    // The tracker's clock is 2 s behind the server's.
+    expect(offsetOfTrackerTime(start + 4_000, start, 2_000)).toBe(6_000);
+    expect(offsetOfTrackerTime(trackerTimeAt(7_500, start, -300), start, -300)).toBe(7_500);
+  });
+
+  it("is never before the start", () => {
+    expect(offsetOfTrackerTime(start - 5_000, start, 0)).toBe(0);
   });
 });

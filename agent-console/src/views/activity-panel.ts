@@ -1,9 +1,10 @@
 // The activity panel beside the console panel: what the agents did in this session and what the
 // user answered (the `agent` records, activity.ts), newest at the bottom. Lines are appended as
-// they come; the last one is rewritten when a run of moves or keystrokes grows.
+// they come; the last one is rewritten when a run of moves or keystrokes grows. Clicking a line (or
+// Enter on it) moves the replay to when it happened.
 
 import type { ActivityEntry } from "../activity";
-import { h } from "../dom";
+import { h, pickable } from "../dom";
 import { formatClockTime } from "../format";
 
 export class ActivityPanel {
@@ -14,7 +15,8 @@ export class ActivityPanel {
   private first: ActivityEntry | undefined;
   private rendered = 0;
 
-  constructor() {
+  /** `onPick` is told the entry the agent clicked. */
+  constructor(private readonly onPick: (entry: ActivityEntry) => void) {
     this.count = h("span", { class: "activity-count" });
     this.list = h("ol", { class: "activity-list" });
     this.el = h(
@@ -40,8 +42,10 @@ export class ActivityPanel {
     const lastEntry = entries[this.rendered - 1];
     if (last && lastEntry) this.fill(last as HTMLLIElement, lastEntry);
     for (let i = this.rendered; i < entries.length; i++) {
+      const entry = entries[i]!;
       const li = h("li", { class: "activity-entry", "data-testid": "activity-entry" });
-      this.fill(li, entries[i]!);
+      pickable(li, () => this.onPick(entry));
+      this.fill(li, entry);
       this.list.appendChild(li);
     }
     this.rendered = entries.length;

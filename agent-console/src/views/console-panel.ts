@@ -1,8 +1,9 @@
 // The console panel beside the player: the watched tab's console output (up to the replayed
-// moment when looking at the past), filtered by level, errors highlighted.
+// moment when looking at the past), filtered by level, errors highlighted. Clicking a message (or
+// Enter on it) moves the replay to when it was logged.
 
 import { isError, LEVEL_FILTERS, matchesLevel, type ConsoleEntry, type LevelFilter } from "../console-log";
-import { h } from "../dom";
+import { h, pickable } from "../dom";
 import { formatClockTime } from "../format";
 
 const FILTER_LABELS: Record<LevelFilter, string> = {
@@ -24,7 +25,8 @@ export class ConsolePanel {
   private rendered = 0;
   private errors = 0;
 
-  constructor() {
+  /** `onPick` is told the message the agent clicked. */
+  constructor(private readonly onPick: (entry: ConsoleEntry) => void) {
     this.filterSelect = h(
       "select",
       { id: "console-level", "aria-label": "Console level" },
@@ -104,6 +106,7 @@ export class ConsolePanel {
       h("span", { class: "console-text" }, entry.text),
     );
     if (entry.trace.length > 0) li.title = entry.trace.join("\n");
+    pickable(li, () => this.onPick(entry));
     return li;
   }
 }

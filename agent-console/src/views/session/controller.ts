@@ -1,7 +1,8 @@
 // One session on screen, wired together: the header and tabs, the stage (live players or a
 // replayer), the timeline bar, the agent bar, the call, console and activity panels. This owns
 // the view's mode (live, looking at the past, or a recorded session), decides what the timeline,
-// the tabs and "back to live" do to it, and redraws every part from one `render`.
+// the tabs, "back to live", the keyboard (shortcuts.ts) and a link to a moment (moment-link.ts) do
+// to it, and redraws every part from one `render`.
 
 import { ActivityLog } from "../../activity";
 import { parseAgentRecord } from "../../agent-records";
@@ -9,11 +10,13 @@ import type { Api, SessionSummary } from "../../api";
 import { watchersText } from "../../consent";
 import { h } from "../../dom";
 import { LiveSession } from "../../live-session";
+import { momentUrl } from "../../moment-link";
 import type { Viewport } from "../../rrweb-events";
 import { statusText } from "../../session-status";
+import { shortcutAction, STEP_MS } from "../../shortcuts";
 import { TabTracker } from "../../tabs";
 import { PAUSE_BACK_MS, scrubStep, timelineBarModel, type ViewMode } from "../../time-travel";
-import { timelineEnd } from "../../timeline";
+import { offsetOfTrackerTime, timelineEnd } from "../../timeline";
 import { ActivityPanel } from "../activity-panel";
 import { ConsolePanel } from "../console-panel";
 import { Acting } from "./acting";
@@ -25,8 +28,14 @@ import { TimelineBar } from "./timeline-bar";
 /** How often the view redraws on its own: the timeline's end moves with the clock, replays play on. */
 const TICK_MS = 200;
 
-/** Fills `el` with the view of `summary`'s session; returns its teardown. */
-export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary): () => void {
+/** Where a link asked the view to open: a timeline position and a tab, each optional. */
+export interface OpenAt {
+  t: number | null;
+  tab: string | null;
+}
+
+/** Fills `el` with the view of `summary`'s session, opened `at` a moment; returns its teardown. */
+export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary, at: OpenAt): () => void {
   const startMs = summary.started_ms;
   let mode: ViewMode = summary.live ? "live" : "recorded";
   // Created once the stage and its layers are in place; the parts reach it through `getLive`.
@@ -63,10 +72,14 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary)
       stage.setSpeed(speed);
       render();
     },
+    skipInactive: (skip) => stage.setSkipInactive(skip),
     backToLive: goLive,
+    momentLink: () => momentUrl(location.href, { session: summary.id, t: currentOffset(), tab: watchedTab() }),
   });
-  const consolePanel = new ConsolePanel();
-  const activityPanel = new ActivityPanel();
+  const consolePanel = new ConsolePanel((entry) =>
+    seekTo(offsetOfTrackerTime(entry.timestamp, startMs, live?.clock.serverMinusTracker ?? 0)),
+  );
+  const activityPanel = new ActivityPanel((entry) => seekTo(entry.ts - startMs));
   const acting = new Acting(getLive, render);
   acting.bar.el.hidden = !summary.live;
   const callSide = new CallSide(api, summary, getLive, render);
@@ -127,6 +140,31 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary)
     if (mode === "live") mode = "past";
     if (step === "seek") stage.seek(offset);
     else void stage.show(tab, offset);
+  }
+
+  /** The timeline position on screen: now while live, else where the replay is or was put. */
+  function currentOffset(): number {
+    if (mode === "live") return end();
+    return stage.isPlaying ? stage.position() : timelineBar.sliderValue;
+  }
+
+  /** Moves the view to timeline position `offset` (a key, a clicked message or entry, a link). */
+  function seekTo(offset: number): void {
+    const clamped = Math.min(end(), Math.max(0, offset));
+    timelineBar.moveTo(clamped);
+    scrub(clamped);
+    render();
+  }
+
+  function onKey(e: KeyboardEvent): void {
+    if (e.defaultPrevented) return;
+    const action = shortcutAction(e, e.target instanceof HTMLElement ? e.target : null);
+    // `/` (the session search) is the app's, which owns the list.
+    if (action === null || action === "search") return;
+    e.preventDefault();
+    if (action === "play-pause") playPause();
+    else if (action === "live") goLive();
+    else seekTo(currentOffset() + (action === "back" ? -STEP_MS : STEP_MS));
   }
 
   function playPause(): void {
@@ -204,14 +242,26 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary)
   }
 
   const ticker = setInterval(render, TICK_MS);
+  document.addEventListener("keydown", onKey);
+  const firstTab = at.tab ?? recordedTabs.list()[0]?.id ?? null;
   if (mode === "recorded") {
-    const first = recordedTabs.list()[0]?.id;
-    if (first) void stage.show(first, 0);
-    else stage.nothingToShow("This session has no tabs.");
+    if (firstTab) {
+      timelineBar.moveTo(at.t ?? 0);
+      void stage.show(firstTab, at.t ?? 0);
+    } else stage.nothingToShow("This session has no tabs.");
+  } else if (at.t !== null && firstTab) {
+    // A link to a moment of a live session: that moment, in the past.
+    if (at.tab) live?.watch(at.tab);
+    mode = "past";
+    timelineBar.moveTo(at.t);
+    void stage.show(firstTab, at.t);
+  } else if (at.tab) {
+    live?.watch(at.tab);
   }
   render();
 
   return () => {
+    document.removeEventListener("keydown", onKey);
     clearInterval(ticker);
     callSide.destroy();
     acting.destroy();

@@ -41,6 +41,7 @@ export class SessionStage {
   private target = 0;
   private seekScheduled = false;
   private speed = 1;
+  private skipInactive = false;
 
   constructor(private readonly options: StageOptions) {
     this.el = h("div", { id: "stage", class: "stage" });
@@ -109,7 +110,7 @@ export class SessionStage {
     if (!replayable(recording.events)) {
       this.problem = "Nothing recorded in this tab yet.";
     } else {
-      this.past = new PastPlayer(this.pastHolder, recording.events, this.speed);
+      this.past = new PastPlayer(this.pastHolder, recording.events, this.speed, this.skipInactive);
       this.past.onFinish = () => this.options.onChange();
       this.seekNow();
       if (wasPlaying) this.past.play();
@@ -148,6 +149,11 @@ export class SessionStage {
   setSpeed(speed: number): void {
     this.speed = speed;
     this.past?.setSpeed(speed);
+  }
+
+  setSkipInactive(skip: boolean): void {
+    this.skipInactive = skip;
+    this.past?.setSkipInactive(skip);
   }
 
   /** The timeline position the replayer stands at; the one asked for while there is none. */
