@@ -296,3 +296,51 @@ test("the list reconnects after a server restart and goes on showing new session
     store.remove();
   }
 });
+
+test("a link to a moment opens the recorded replay there, on that tab; keys move it and Copy link gives it back", async () => {
+  const u = await user();
+  await eventually(async () => (await storedEvents(server, u.id)).length > 2, 10_000, "the page recorded");
+  const earlier = Number(await u.page.textContent("#item-count"));
+  await new Promise((ok) => setTimeout(ok, 1000));
+  const { started_ms } = await api(server, `/api/v1/sessions/${u.id}`);
+  const beforeChanges = Date.now() - started_ms;
+  await new Promise((ok) => setTimeout(ok, 1000));
+  for (let i = 0; i < 3; i++) await u.page.click("#add-item");
+  const second = await u.context.newPage();
+  await second.goto(`${server.url}/demo/second.html`);
+  await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).tabs.length === 2, 10_000, "two tabs");
+  await u.context.close();
+  const ended = await eventually(async () => {
+    const s = await api(server, `/api/v1/sessions/${u.id}`);
+    return s.end_reason ? s : null;
+  }, 15_000, "the end");
+  const [first, other] = ended.tabs;
+
+  const a = await agent();
+  await a.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+  await a.page.goto(`${server.url}/#/sessions/${u.id}?t=${beforeChanges}&tab=${first}`);
+  await a.page.waitForSelector('#session-view[data-mode="recorded"]');
+  const past = a.page.frameLocator("#past-view iframe");
+  await past.locator("#item-count").waitFor({ timeout: 15_000 });
+  await eventually(async () => (await itemCount(past)) === earlier, 10_000, "the page before the clicks");
+  assert.equal(Number(await a.page.getAttribute("#timeline", "data-value")), beforeChanges);
+  const mss = (ms) => `${Math.floor(ms / 60_000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, "0")}`;
+  assert.equal(await a.page.getAttribute("#timeline", "aria-valuetext"), mss(beforeChanges));
+
+  // → moves 5 s on: past the clicks.
+  await a.page.keyboard.press("ArrowRight");
+  await eventually(async () => (await itemCount(past)) === earlier + 3, 10_000, "the page after the clicks");
+  const after = Number(await a.page.getAttribute("#timeline", "data-value"));
+  assert.ok(after > beforeChanges, `→ moved the timeline from ${beforeChanges} to ${after}`);
+
+  await a.page.click("#copy-link");
+  await a.page.waitForSelector("#copy-link-status:has-text('Link copied')");
+  const copied = await a.page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, `${server.url}/#/sessions/${u.id}?t=${after}&tab=${first}`);
+
+  // The same moment of the other tab, by link.
+  await a.page.goto(`${server.url}/#/sessions/${u.id}?t=${after}&tab=${other}`);
+  await past.locator("#shipping").waitFor({ timeout: 15_000 });
+  await eventually(async () => (await a.page.getAttribute(`#tabs .tab[data-tab="${other}"]`, "aria-pressed")) === "true", 5_000, "the linked tab shown as picked");
+  await a.context.close();
+});

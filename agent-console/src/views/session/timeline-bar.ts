@@ -86,7 +86,10 @@ export class TimelineBar {
 
   /** Puts the slider at `offset` (a link, a key, a clicked message moved the view there). */
   moveTo(offset: number): void {
-    this.slider.value = String(Math.round(offset));
+    const value = Math.round(offset);
+    // A range input clamps its value to its max, which the first render has yet to set.
+    if (Number(this.slider.max) < value) this.slider.max = String(value);
+    this.slider.value = String(value);
   }
 
   render(model: TimelineBarModel): void {
