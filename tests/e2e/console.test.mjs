@@ -344,3 +344,30 @@ test("a link to a moment opens the recorded replay there, on that tab; keys move
   await eventually(async () => (await a.page.getAttribute(`#tabs .tab[data-tab="${other}"]`, "aria-pressed")) === "true", 5_000, "the linked tab shown as picked");
   await a.context.close();
 });
+
+test("clicking a console message in the live view moves the replay to when it was logged", async () => {
+  const u = await user();
+  const a = await agent();
+  const live = await openSession(a, u.id);
+  const earlier = await itemCount(live);
+  await u.page.click("#add-item");
+  await u.page.click("#log-error");
+  const { started_ms } = await api(server, `/api/v1/sessions/${u.id}`);
+  const loggedAt = Date.now() - started_ms;
+  await new Promise((ok) => setTimeout(ok, 1500));
+  for (let i = 0; i < 2; i++) await u.page.click("#add-item");
+  await eventually(async () => (await itemCount(live)) === earlier + 3, 5_000, "the live view to update");
+
+  await a.page.click('#console-panel .console-entry[data-level="error"]');
+  await a.page.waitForSelector('#session-view[data-mode="past"]');
+  const past = a.page.frameLocator("#past-view iframe");
+  await past.locator("#item-count").waitFor({ timeout: 15_000 });
+  await eventually(async () => (await itemCount(past)) === earlier + 1, 10_000, "the page as it was when the error was logged");
+  const at = Number(await a.page.getAttribute("#timeline", "data-value"));
+  assert.ok(Math.abs(at - loggedAt) < 1000, `the timeline at ${at} ms, the error logged at about ${loggedAt} ms`);
+
+  await a.page.keyboard.press("l");
+  await a.page.waitForSelector('#session-view[data-mode="live"]');
+  await a.context.close();
+  await u.context.close();
+});
