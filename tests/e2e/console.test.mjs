@@ -342,6 +342,11 @@ test("a link to a moment opens the recorded replay there, on that tab; keys move
   await a.page.goto(`${server.url}/#/sessions/${u.id}?t=${after}&tab=${other}`);
   await past.locator("#shipping").waitFor({ timeout: 15_000 });
   await eventually(async () => (await a.page.getAttribute(`#tabs .tab[data-tab="${other}"]`, "aria-pressed")) === "true", 5_000, "the linked tab shown as picked");
+
+  // Space plays from there (on the page, not on a focused button).
+  await a.page.evaluate(() => document.activeElement?.blur());
+  await a.page.keyboard.press(" ");
+  await a.page.waitForSelector('#play-pause[data-state="playing"]', { timeout: 5_000 });
   await a.context.close();
 });
 
@@ -368,6 +373,9 @@ test("clicking a console message in the live view moves the replay to when it wa
 
   await a.page.keyboard.press("l");
   await a.page.waitForSelector('#session-view[data-mode="live"]');
+  // `/` goes to the session search.
+  await a.page.keyboard.press("/");
+  await a.page.waitForSelector("#search:focus", { timeout: 5_000 });
   await a.context.close();
   await u.context.close();
 });
