@@ -11,6 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use super::web::{WebParts, WebRoot};
@@ -176,6 +178,7 @@ pub fn router(
             get(rest::get_recording),
         )
         .fallback_service(console_service)
+        .layer(compression())
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -185,6 +188,18 @@ pub fn router(
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// gzip or Brotli, as the client accepts: a long session's export and the console's bundle are
+/// text that shrinks several times over. Not for streams the reader must get as they are written
+/// (Server-Sent Events; WebSocket upgrades have no body), nor for media already compressed (call
+/// recordings, images).
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::const_new("video/"))
+            .and(NotForContentType::const_new("audio/")),
+    )
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {

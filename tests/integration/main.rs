@@ -8,6 +8,7 @@ mod common;
 mod compat;
 mod compat_fixture;
 mod compat_record;
+mod compression;
 mod credentials;
 mod deploy_manifests;
 mod directory;
