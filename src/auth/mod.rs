@@ -213,11 +213,7 @@ impl AgentGate {
         presented: Presented<'_>,
     ) -> Result<Agent, AuthError> {
         let now = now_ms();
-        self.throttle
-            .check(client, now)
-            .map_err(|t| AuthError::Throttled {
-                retry_after_s: t.retry_after_ms.div_ceil(1000),
-            })?;
+        self.check_throttle(client, now)?;
         if presented.token_in_query {
             return Err(AuthError::TokenInQuery);
         }
@@ -233,15 +229,30 @@ impl AgentGate {
             && *e != AuthError::MissingAgentToken
         {
             warn!(%client, reason = %e, "agent authentication failed");
-            if self.throttle.failed(client, now) == Counted::NowThrottled {
-                warn!(
-                    %client,
-                    seconds = throttle::WINDOW_MS / 1000,
-                    "too many failed agent authentications: refusing this address for the rest of the window"
-                );
-            }
+            self.count_failure(client, now);
         }
         result
+    }
+
+    /// Refuses `client` while too many of its sign-ins failed: also before a sign-in that would
+    /// cost a request to the identity provider (the OpenID Connect callback).
+    pub fn check_throttle(&self, client: IpAddr, now: u64) -> Result<(), AuthError> {
+        self.throttle
+            .check(client, now)
+            .map_err(|t| AuthError::Throttled {
+                retry_after_s: t.retry_after_ms.div_ceil(1000),
+            })
+    }
+
+    /// Counts a failed sign-in against `client`.
+    pub fn count_failure(&self, client: IpAddr, now: u64) {
+        if self.throttle.failed(client, now) == Counted::NowThrottled {
+            warn!(
+                %client,
+                seconds = throttle::WINDOW_MS / 1000,
+                "too many failed agent authentications: refusing this address for the rest of the window"
+            );
+        }
     }
 
     /// A ticket for `agent` (already authenticated with its token).

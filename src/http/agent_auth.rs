@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::Extensions;
 use axum::http::request::Parts;
 use serde::Deserialize;
 
@@ -29,19 +30,23 @@ pub struct BearerAgent(pub Agent);
 /// An agent authenticated by its bearer token or a ticket.
 pub struct LiveAgent(pub Agent);
 
+/// The address a request came from, which failed sign-ins are counted against. Requests come
+/// through `into_make_service_with_connect_info`; were one not to, every client would share the
+/// unspecified address's failure count, which errs on the safe side.
+pub fn client_address(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 async fn authenticate(
     parts: &mut Parts,
     state: &Arc<AppState>,
     tickets: bool,
 ) -> Result<Agent, ApiError> {
     let Query(credentials) = Query::<Credentials>::try_from_uri(&parts.uri)?;
-    // Requests come through `into_make_service_with_connect_info`; were one not to, every client
-    // would share the unspecified address's failure count, which errs on the safe side.
-    let client = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let client = client_address(&parts.extensions);
     let presented = Presented {
         ticket: credentials.ticket.as_deref().filter(|_| tickets),
         token_in_query: credentials.token.is_some(),

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tracing::{info, warn};
 
+use super::agent_auth::client_address;
 use super::error::ApiError;
 use crate::auth::cookie::{LOGIN_COOKIE, LOGIN_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS, cookie};
 use crate::auth::oidc::Oidc;
@@ -85,10 +86,17 @@ pub async fn callback(
     State(state): State<Arc<AppState>>,
     Query(params): Query<CallbackParams>,
     headers: HeaderMap,
+    extensions: Extensions,
 ) -> Result<Response, ApiError> {
     let oidc = enabled(&state)?;
+    // Each callback may cost a request to the provider: an address whose sign-ins keep failing
+    // is refused before that, as for tokens.
+    let client = client_address(&extensions);
+    let now = now_ms();
+    state.agents.check_throttle(client, now)?;
     let refuse = |reason: String| {
-        warn!(reason, "OpenID Connect sign-in failed");
+        warn!(%client, reason, "OpenID Connect sign-in failed");
+        state.agents.count_failure(client, now);
         state
             .metrics
             .rejected
@@ -102,7 +110,6 @@ pub async fn callback(
             error.chars().take(100).collect::<String>()
         )));
     }
-    let now = now_ms();
     let pending = headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())

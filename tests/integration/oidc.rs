@@ -50,6 +50,8 @@ struct Provider {
     claims: Value,
     /// Sign with the other key while naming this one's `kid` (a forgery).
     forge: bool,
+    /// Requests to the token endpoint.
+    token_requests: usize,
 }
 
 type Shared = Arc<Mutex<Provider>>;
@@ -88,7 +90,8 @@ async fn authorize(
 }
 
 async fn token(State(p): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Json<Value> {
-    let p = p.lock().unwrap();
+    let mut p = p.lock().unwrap();
+    p.token_requests += 1;
     assert!(f.contains_key("code_verifier"), "PKCE");
     let nonce = p
         .codes
@@ -364,6 +367,47 @@ async fn forged_expired_and_foreign_tokens_are_refused_and_counted() {
     assert_eq!(
         me(&server, "cobrowse_session=forged.value").await.status(),
         401
+    );
+    server.stop().await;
+}
+
+/// Callbacks that keep failing from one address are refused like bad tokens are, before they
+/// cost the provider a request: after `MAX_FAILURES` forged callbacks even a real sign-in from
+/// that address is answered 429 for the rest of the minute.
+#[tokio::test]
+async fn failed_callbacks_throttle_their_address_before_the_provider_is_asked() {
+    let provider = provider().await;
+    let server = server_with(&provider).await;
+    let login = browser()
+        .get(format!("{}/api/v1/oidc/login", server.url()))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = set_cookie(&login, "cobrowse_login").expect("a login cookie");
+    for _ in 0..cobrowse::auth::throttle::MAX_FAILURES {
+        let forged = browser()
+            .get(format!(
+                "{}/api/v1/oidc/callback?code=guess&state=guess",
+                server.url()
+            ))
+            .header(COOKIE, &login_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            forged.status(),
+            401,
+            "a callback with another state is refused"
+        );
+    }
+    let refused = sign_in(&server)
+        .await
+        .expect_err("the address is throttled");
+    assert_eq!(refused.0, 429, "{:?}", refused.1);
+    assert_eq!(
+        provider.lock().unwrap().token_requests,
+        0,
+        "no callback reached the provider's token endpoint"
     );
     server.stop().await;
 }
