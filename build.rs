@@ -13,15 +13,17 @@ use std::process::Command;
 /// The web packages, each built with `npm run build` into its `dist/`.
 const PACKAGES: [&str; 2] = ["tracker-plugin", "agent-console"];
 /// What a package's build reads, besides `node_modules`.
-const SOURCES: [&str; 8] = [
+const SOURCES: [&str; 10] = [
     "src",
     "index.html",
     "package.json",
     "package-lock.json",
     "tsconfig.json",
+    "tsconfig.types.json",
     "vite.config.ts",
     "vite.config.mts",
     "public",
+    "scripts",
 ];
 
 fn main() {

@@ -274,6 +274,9 @@ pub struct ServeArgs {
     /// How long a session token lets a tracker resume its session.
     #[arg(long, env = "COBROWSE_SESSION_TOKEN_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
     pub session_token_ttl: Duration,
+    /// How long a help code (what a user reads out to an agent) is valid, up to 1h.
+    #[arg(long, env = "COBROWSE_HELP_CODE_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub help_code_ttl: Duration,
     /// Disconnect an agent whose socket accepts nothing for this long.
     #[arg(long, env = "COBROWSE_AGENT_SEND_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub agent_send_timeout: Duration,
@@ -387,11 +390,16 @@ pub enum ConfigError {
     NodeId,
     #[error("{0} must be at least {1:?}")]
     TooShort(&'static str, Duration),
+    #[error("--help-code-ttl must be at most 1h: a code lives only while the user waits")]
+    HelpCodeTtl,
     #[error("--max-batch-events must be from 1 to {0}")]
     BatchEvents(usize),
     #[error(transparent)]
     Call(#[from] CallConfigError),
 }
+
+/// The longest a help code may be valid: longer, and more codes are live to be guessed.
+const MAX_HELP_CODE_TTL: Duration = Duration::from_secs(3600);
 
 impl ServeArgs {
     /// The server configuration, and the agent token generated when none was given.
@@ -427,6 +435,11 @@ impl ServeArgs {
                 Duration::from_millis(100),
             ),
             ("--send-timeout", self.send_timeout, Duration::from_secs(1)),
+            (
+                "--help-code-ttl",
+                self.help_code_ttl,
+                Duration::from_secs(1),
+            ),
         ] {
             if value < min {
                 return Err(ConfigError::TooShort(flag, min));
@@ -465,6 +478,10 @@ impl ServeArgs {
         config.idle_timeout = self.idle_timeout;
         config.heartbeat = self.heartbeat;
         config.session_token_ttl = self.session_token_ttl;
+        if self.help_code_ttl > MAX_HELP_CODE_TTL {
+            return Err(ConfigError::HelpCodeTtl);
+        }
+        config.codes.ttl = self.help_code_ttl;
         config.agent_send_timeout = self.agent_send_timeout;
         config.limits = Limits {
             max_frame_bytes: self.max_frame_bytes,

@@ -17,6 +17,8 @@
 //! - [`directory`]: the session directory: compact summaries of every session in S2 day streams,
 //!   folded by every node into an in-memory index that answers the session list and its search
 //!   and tells watching consoles what changed.
+//! - [`codes`]: help codes: a user's page gets a 6-digit code that any node resolves to the
+//!   session, kept in the `cluster/codes` stream with the wrong guesses that lock guessers out.
 //! - [`call`]: calls through the server's own SFU, whose pure plan decides who sends, receives
 //!   and records, and recordings archived in S2.
 //! - [`signal`]: agents' signals to trackers through the shared `cluster/signals` stream, whatever
@@ -38,6 +40,7 @@ pub mod auth;
 pub mod call;
 pub mod client;
 pub mod clock;
+pub mod codes;
 pub mod directory;
 pub mod http;
 pub mod metrics;

@@ -14,6 +14,8 @@
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -107,6 +109,22 @@ impl Seal {
             return Err(Unsealed::Stale { age_ms });
         }
         Ok(payload)
+    }
+
+    /// The body to append for `record`, as MessagePack with field names, signed at `now_ms`.
+    pub fn seal_record<T: Serialize>(&self, record: &T, now_ms: u64) -> Bytes {
+        let payload = rmp_serde::to_vec_named(record).expect("records serialize");
+        self.seal(&payload, now_ms)
+    }
+
+    /// The record in `body` ([`Seal::open`]), decoded within the protocol's bounds.
+    pub fn open_record<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        stored_ms: u64,
+    ) -> Result<T, Unsealed> {
+        let payload = self.open(body, stored_ms)?;
+        crate::protocol::from_msgpack(payload).map_err(|e| Unsealed::Malformed(e.to_string()))
     }
 }
 

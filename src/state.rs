@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 use crate::auth::{Agent, AgentGate, AuthError, Presented, Projects, SessionTokens};
+use crate::codes::HelpCodes;
 use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::protocol::{AuditAction, AuditRecord, Limits, SessionId};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Every session of the deployment, in memory: the session list and its search.
     pub directory: Directory,
+    /// Help codes users read out to agents, known to every node.
+    pub codes: HelpCodes,
     pub max_agents_per_room: usize,
     pub agent_send_timeout: Duration,
 }
@@ -58,6 +61,20 @@ impl AppState {
         session: SessionId,
         action: AuditAction,
     ) -> Result<(), StoreError> {
+        self.append_audit(agent, Some(session), action).await
+    }
+
+    /// Writes what `agent` did that concerns no one session (a wrong help code).
+    pub async fn audit_agent(&self, agent: &str, action: AuditAction) -> Result<(), StoreError> {
+        self.append_audit(agent, None, action).await
+    }
+
+    async fn append_audit(
+        &self,
+        agent: &str,
+        session: Option<SessionId>,
+        action: AuditAction,
+    ) -> Result<(), StoreError> {
         let record = AuditRecord {
             session,
             agent: agent.to_string(),
@@ -65,7 +82,7 @@ impl AppState {
             action,
         };
         self.audit.append(&record).await.map_err(|e| {
-            warn!(%session, agent, error = %e, "read refused: its audit record could not be written");
+            warn!(?session, agent, error = %e, "read refused: its audit record could not be written");
             self.metrics
                 .rejected
                 .with_label_values(&[AUDIT_UNAVAILABLE])

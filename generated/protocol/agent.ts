@@ -15,7 +15,8 @@ export type AgentMessage =
   | { "type": "error", error: string, message: string, }
   | { "type": "call_offer" } & CallOffer
   | { "type": "call_candidate", candidate: IceCandidate, }
-  | { "type": "call_closed", reason: string, };
+  | { "type": "call_closed", reason: string, }
+  | { "type": "view_consent", state: ViewConsentState, };
 
 /**
  * One event as an agent receives it: reassembled, deduplicated, in stream order.
@@ -41,3 +42,12 @@ client_ts: number,
  * UTF-8 JSON.
  */
 data: Uint8Array, };
+
+/**
+ * Where an agent stands with a user who is asked before anyone watches.
+ */
+export type ViewConsentState =
+  | "asking"
+  | "granted"
+  | "declined"
+  | "revoked";

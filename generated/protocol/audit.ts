@@ -8,7 +8,11 @@ import type { SessionId } from "./session";
  * Body of one record of the audit stream (single-line JSON, no envelope): an agent read a
  * session's recording, or erased a session, through the node `node`.
  */
-export type AuditRecord = { session: SessionId,
+export type AuditRecord = {
+/**
+ * The session read; absent for what concerns no session (a wrong help code).
+ */
+session?: SessionId,
 /**
  * The authenticated agent's name.
  */
@@ -16,7 +20,7 @@ agent: string,
 /**
  * The `--node-id` of the node that served the read.
  */
-node: string, } & ({ "action": "export", tab: string | null, } | { "action": "detail" } | { "action": "recording", recording: string, file: string, } | { "action": "erase" } | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, } | { "action": "refused", what: string, role: Role, needs: Role | null, });
+node: string, } & ({ "action": "export", tab: string | null, } | { "action": "detail" } | { "action": "recording", recording: string, file: string, } | { "action": "erase" } | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, } | { "action": "code", tab: string, } | { "action": "code_refused", reason: CodeRefusal, } | { "action": "refused", what: string, role: Role, needs: Role | null, });
 
 /**
  * What was read.
@@ -27,7 +31,18 @@ export type AuditAction =
   | { "action": "recording", recording: string, file: string, }
   | { "action": "erase" }
   | { "action": "follow", via: FollowVia, agent_id: string, from_seq: number, }
+  | { "action": "code", tab: string, }
+  | { "action": "code_refused", reason: CodeRefusal, }
   | { "action": "refused", what: string, role: Role, needs: Role | null, };
+
+/**
+ * Why a help code led nowhere.
+ */
+export type CodeRefusal =
+  | "not_found"
+  | "expired"
+  | "used"
+  | "locked";
 
 /**
  * How an agent followed a session.

@@ -20,11 +20,11 @@ export const MAX_STROKE_ID_BYTES = 64;
 /** The participant id of the page's user in a call; agents are named by their connection id. */
 export const USER_PARTICIPANT = "user";
 /** Every `type` a tracker may send. */
-export const TRACKER_MESSAGE_TYPES = ["hello", "events", "end", "consent", "revoke", "refused", "call_join", "call_answer", "call_candidate", "hangup"] as const;
+export const TRACKER_MESSAGE_TYPES = ["hello", "events", "end", "consent", "revoke", "refused", "call_join", "call_answer", "call_candidate", "hangup", "help_request"] as const;
 /** Every `type` an agent may send on its live connection. */
 export const AGENT_SIGNAL_TYPES = ["request", "release", "control", "stroke", "resync", "call_join", "call_answer", "call_candidate", "canvas"] as const;
 /** Every grant kind. */
-export const GRANT_KINDS = ["control", "annotate", "call", "record"] as const satisfies readonly GrantKind[];
+export const GRANT_KINDS = ["control", "annotate", "call", "record", "view"] as const satisfies readonly GrantKind[];
 /** Every media a call slot may carry. */
 export const MEDIA_KINDS = ["audio", "video", "canvas"] as const satisfies readonly Media[];
 /** Every annotation tool. */
@@ -56,6 +56,8 @@ export const CLOSE = {
   TAKEN_OVER: 4009,
   /** The session has ended; a tracker must start a new one. */
   ENDED: 4010,
+  /** The user declined to be watched, or stopped it (`view: ask`); asking again opens a new prompt. */
+  NOT_ALLOWED: 4403,
   /** Too many events per second in this session. */
   RATE_LIMITED: 4029,
 } as const;

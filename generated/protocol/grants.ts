@@ -15,7 +15,8 @@ export type GrantKind =
   | "control"
   | "annotate"
   | "call"
-  | "record";
+  | "record"
+  | "view";
 
 /**
  * A grant the user gave, as the holding node keeps it and trackers are told.

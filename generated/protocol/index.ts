@@ -11,4 +11,5 @@ export type * from "./signal";
 export type * from "./records";
 export type * from "./rest";
 export type * from "./audit";
+export type * from "./codes";
 export * from "./constants";

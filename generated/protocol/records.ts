@@ -4,7 +4,7 @@
 import type { AgentRef, DeclineReason, GrantKind, Role } from "./grants";
 import type { Stroke } from "./input";
 import type { SessionId } from "./session";
-import type { PageInfo } from "./tracker";
+import type { PageInfo, ViewMode } from "./tracker";
 
 /**
  * What a record in a session stream holds.
@@ -22,7 +22,11 @@ export type RecordKind =
 /**
  * Body of the `start` record.
  */
-export type SessionStart = { session_id: SessionId, project_key: string, created_ms: number, tab: string, page: PageInfo, user_id?: string | null, metadata: { [key in string]: string }, };
+export type SessionStart = { session_id: SessionId, project_key: string, created_ms: number, tab: string, page: PageInfo, user_id?: string | null, metadata: { [key in string]: string },
+/**
+ * The session's `view` mode, from its first `hello`, for its whole life; absent: `notify`.
+ */
+view?: ViewMode, };
 
 /**
  * Body of a `page` record.
@@ -52,11 +56,16 @@ export type AgentRecord = { agent: AgentRef, } & ({ "action": "joined", watchers
 /**
  * For a call: with video.
  */
-video?: boolean, } | { "action": "declined", kind: GrantKind, request_id: string, reason: DeclineReason, } | { "action": "withdrawn", kind: GrantKind, request_id: string, } | { "action": "revoked", kind: GrantKind, } | { "action": "released", kind: GrantKind, } | { "action": "ended", kind: GrantKind, reason: string, } | { "action": "control", tab: string,
+video?: boolean,
+/**
+ * For `view`: whom the grant lets in for the rest of the session, a digest of the
+ * signed-in agent's sign-in method and stable name (`session::consent::view::account`).
+ */
+account?: string, } | { "action": "declined", kind: GrantKind, request_id: string, reason: DeclineReason, } | { "action": "withdrawn", kind: GrantKind, request_id: string, } | { "action": "revoked", kind: GrantKind, } | { "action": "released", kind: GrantKind, } | { "action": "ended", kind: GrantKind, reason: string, } | { "action": "control", tab: string,
 /**
  * The input as `ControlInput::audit` keeps it.
  */
-input: unknown, } | { "action": "stroke", tab: string, stroke: Stroke, } | { "action": "dropped", what: string, reason: string, count: number, } | { "action": "refused", tab: string, input: string, reason: string, } | { "action": "canvas", on: boolean, } | { "action": "forbidden", what: string, role: Role, needs: Role, } | { "action": "recording", recording: string, state: RecordingState, });
+input: unknown, } | { "action": "stroke", tab: string, stroke: Stroke, } | { "action": "dropped", what: string, reason: string, count: number, } | { "action": "refused", tab: string, input: string, reason: string, } | { "action": "code", tab: string, } | { "action": "canvas", on: boolean, } | { "action": "forbidden", what: string, role: Role, needs: Role, } | { "action": "recording", recording: string, state: RecordingState, });
 
 export type AgentAction =
   | { "action": "joined", watchers: Array<AgentRef>, }
@@ -67,7 +76,12 @@ export type AgentAction =
 /**
  * For a call: with video.
  */
-video?: boolean, }
+video?: boolean,
+/**
+ * For `view`: whom the grant lets in for the rest of the session, a digest of the
+ * signed-in agent's sign-in method and stable name (`session::consent::view::account`).
+ */
+account?: string, }
   | { "action": "declined", kind: GrantKind, request_id: string, reason: DeclineReason, }
   | { "action": "withdrawn", kind: GrantKind, request_id: string, }
   | { "action": "revoked", kind: GrantKind, }
@@ -81,6 +95,7 @@ input: unknown, }
   | { "action": "stroke", tab: string, stroke: Stroke, }
   | { "action": "dropped", what: string, reason: string, count: number, }
   | { "action": "refused", tab: string, input: string, reason: string, }
+  | { "action": "code", tab: string, }
   | { "action": "canvas", on: boolean, }
   | { "action": "forbidden", what: string, role: Role, needs: Role, }
   | { "action": "recording", recording: string, state: RecordingState, };

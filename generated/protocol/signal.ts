@@ -25,6 +25,12 @@ video?: boolean, }
   | { "type": "call_candidate", candidate: IceCandidate, }
   | { "type": "canvas", on: boolean, }
   | { "type": "joined" }
+  | { "type": "view", account: string,
+/**
+ * The agent's node saw the user let it in (the `granted` record): a node that took the
+ * session over since restores the grant rather than ask again.
+ */
+granted?: boolean, }
   | { "type": "left" }
   | { "type": "heartbeat" }
   | { "type": "to_agent", message: CallMessage, }

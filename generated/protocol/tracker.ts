@@ -19,7 +19,8 @@ export type TrackerMessage =
   | { "type": "call_join", audio: boolean, video: boolean, canvases: Array<number>, }
   | { "type": "call_answer", sdp: string, }
   | { "type": "call_candidate", candidate: IceCandidate, }
-  | { "type": "hangup" };
+  | { "type": "hangup" }
+  | { "type": "help_request" };
 
 export type Hello = { protocol: number, project_key: string,
 /**
@@ -29,7 +30,12 @@ session_token?: string | null,
 /**
  * The tab's id, chosen by the tracker (1–64 of `[A-Za-z0-9_-]`).
  */
-tab: string, page: PageInfo, user_id?: string | null, metadata: { [key in string]: string }, };
+tab: string, page: PageInfo, user_id?: string | null, metadata: { [key in string]: string },
+/**
+ * What the user sees of agents watching. Only a new session's `hello` sets it (it is kept
+ * in the `start` record); a resuming tab's is ignored, so every node agrees on it.
+ */
+view?: ViewMode, };
 
 /**
  * The page a tracker runs on, sent in `hello` and stored in `start` and `page` records.
@@ -68,7 +74,18 @@ export type ServerMessage =
 /**
  * True when the handshake continued an existing session.
  */
-resumed: boolean, limits: Limits, }
+resumed: boolean, limits: Limits,
+/**
+ * The server answers `help_request` (absent from an older server, which would close
+ * the connection on it: a tracker sends it only when this is true).
+ */
+help_codes?: boolean,
+/**
+ * The session's `view` mode, which the first `hello` set: what the page shows and asks
+ * follows it, not the `view` this tab's page was started with (a later page of the same
+ * session may say another). Absent from an older server: the tracker goes by its own.
+ */
+view?: ViewMode, }
   | { "type": "ack", seq: number, }
   | { "type": "resync" }
   | { "type": "rejected", seq: number, reason: string, }
@@ -79,13 +96,20 @@ resumed: boolean, limits: Limits, }
 video?: boolean, }
   | { "type": "consent_cancel", request_id: string, }
   | { "type": "grants", grants: Array<Grant>, }
-  | { "type": "watching", agents: number, }
+  | { "type": "watching", agents: number,
+/**
+ * The agents that see the page: every watcher, or in `view: ask` those the user let
+ * in. Absent from an older server.
+ */
+watchers: Array<Watcher>, }
   | { "type": "control", agent_id: string, tab: string, input: ControlInput, }
   | { "type": "stroke", agent_id: string, tab: string, stroke: Stroke, }
   | { "type": "call_offer", tab: string, sdp: string, ice_servers: Array<IceServer>, slots: Array<Slot>, }
   | { "type": "call_candidate", tab: string, candidate: IceCandidate, }
   | { "type": "call_closed", tab: string, reason: string, }
-  | { "type": "canvas", on: boolean, };
+  | { "type": "canvas", on: boolean, }
+  | { "type": "help_code", code: string, expires_at: number, }
+  | { "type": "help_unavailable", reason: string, };
 
 /**
  * Limits the server applies to this connection, announced in `welcome`.
@@ -96,3 +120,16 @@ export type Limits = { max_frame_bytes: number, max_event_bytes: number, events_
  * what it can defer (canvas frames) within it. 0 from an older server: unknown.
  */
 bytes_per_sec: number, };
+
+/**
+ * Whether the user knows, or decides, when an agent watches (the tracker's `view` option).
+ */
+export type ViewMode =
+  | "silent"
+  | "notify"
+  | "ask";
+
+/**
+ * An agent as the page is told it watches: its name only.
+ */
+export type Watcher = { name: string, };

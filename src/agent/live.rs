@@ -1,22 +1,20 @@
 //! Agents following a session: over a WebSocket (`GET /api/v1/sessions/{id}/live`, MessagePack
-//! frames) or over Server-Sent Events (`GET /api/v1/sessions/{id}/events/stream`, resumable with
-//! `Last-Event-ID`). Both start where the agent asks and then follow the session live.
+//! frames) here, or over Server-Sent Events (`GET /api/v1/sessions/{id}/events/stream`, resumable
+//! with `Last-Event-ID`) in [`super::sse`]. Both start where the agent asks and then follow the
+//! session live, through the agent's [`ViewGate`] (closed until the user lets it in, where the
+//! session asks).
 //!
 //! A slow agent never slows anyone else: it reads from its own subscription to the room's shared
 //! tail, and when it falls too far behind, or a send to it blocks too long, it is disconnected
 //! with the sequence number to resume from.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
 use serde::Deserialize;
 
 use std::time::{Duration, Instant};
@@ -24,6 +22,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::subscription::{Subscription, TailError, TailItem};
+use crate::agent::view_gate::{self, Pass, ViewAsk, ViewGate};
 use crate::auth::agent::signal_needs;
 use crate::auth::{Agent, Refusal};
 use crate::clock::now_ms;
@@ -31,10 +30,12 @@ use crate::http::access;
 use crate::http::agent_auth::LiveAgent;
 use crate::http::error::ApiError;
 use crate::protocol::SessionId;
-use crate::protocol::{AgentMessage, DeliveredEvent, close};
+use crate::protocol::{AgentMessage, DeliveredEvent, ViewConsentState, close};
 use crate::protocol::{AgentRef, AuditAction, FollowVia, Signal, from_msgpack};
+use crate::session::consent::view::account;
 use crate::session::limits::TokenBucket;
 use crate::session::rooms::Presence;
+use crate::session::view_access;
 use crate::signal::SignalBus;
 use crate::state::AppState;
 use crate::store::ReadFrom;
@@ -61,7 +62,7 @@ pub struct StartQuery {
 }
 
 impl StartQuery {
-    fn read_from(&self, last_event_id: Option<u64>) -> Result<ReadFrom, ApiError> {
+    pub(super) fn read_from(&self, last_event_id: Option<u64>) -> Result<ReadFrom, ApiError> {
         if let Some(id) = last_event_id {
             // An id no event can have (u64::MAX) must not wrap around to the first event.
             let next = id.checked_add(1).ok_or_else(|| {
@@ -87,21 +88,22 @@ impl StartQuery {
 
 /// Finds the session and its start, writes the read to the audit stream, and joins the room: all
 /// before the upgrade, so a refusal is a plain HTTP error with a JSON body.
-async fn open(
+pub(super) async fn open(
     state: &Arc<AppState>,
     id: &str,
     query: &StartQuery,
     last_event_id: Option<u64>,
     agent: Agent,
     via: FollowVia,
-) -> Result<(Seat, Subscription), ApiError> {
+) -> Result<(Seat, Subscription, ViewGate), ApiError> {
     let id = id.parse::<SessionId>()?;
     let from = query.read_from(last_event_id)?;
     access::require_sees(state, &agent, id, "watch a session").await?;
     let stream = state.store.session(id);
     // Also how a missing session is told apart, whatever the start.
-    stream.tail().await?;
+    let tail = stream.tail().await?;
     let start = resolve_start(&stream, from).await?;
+    let asks = view_access::asks(&stream, tail.seq_num).await?;
     // Join first, then count: two agents arriving together cannot both slip under the limit.
     let presence = state.rooms.join_agent(id);
     if presence.room().agent_count() > state.max_agents_per_room {
@@ -127,13 +129,20 @@ async fn open(
     state.audit(&agent.name, id, action).await?;
     let room = presence.room();
     let subscription = Subscription::new(room.stream().clone(), room.feed().clone(), start);
-    Ok((Seat::take(state, presence, agent_ref, agent), subscription))
+    let gate = if asks {
+        let reopen = (room.stream().clone(), room.feed().clone(), start);
+        ViewGate::waiting(agent_ref.id.clone(), account(&agent.principal()), reopen)
+    } else {
+        ViewGate::open(agent_ref.id.clone())
+    };
+    let seat = Seat::take(state, presence, agent_ref, agent, gate.ask());
+    Ok((seat, subscription, gate))
 }
 
 /// An agent's place in a session. Taking it tells the session's tracker node that the agent
 /// joined (which asks the page for a fresh snapshot); heartbeats follow while the agent stays, and
 /// dropping it says the agent left, which ends its grants.
-struct Seat {
+pub(super) struct Seat {
     agent: AgentRef,
     /// Who it is and what its role allows: every signal it sends is checked against it.
     signed_in: Agent,
@@ -145,9 +154,23 @@ struct Seat {
 }
 
 impl Seat {
-    fn take(state: &Arc<AppState>, presence: Presence, agent: AgentRef, signed_in: Agent) -> Self {
+    /// `view` is what the session's tracker node hears, with `joined` and each heartbeat, while
+    /// the session asks the user before anyone watches.
+    fn take(
+        state: &Arc<AppState>,
+        presence: Presence,
+        agent: AgentRef,
+        signed_in: Agent,
+        view: Option<Arc<ViewAsk>>,
+    ) -> Self {
         let session = presence.room().id;
         state.signals.publish(session, &agent, Signal::Joined);
+        let ask = move |signals: &SignalBus, agent: &AgentRef| {
+            if let Some(view) = &view {
+                signals.publish(session, agent, view.signal());
+            }
+        };
+        ask(&state.signals, &agent);
         let stop = CancellationToken::new();
         let heartbeat = {
             let (stop, shutdown) = (stop.clone(), state.shutdown.clone());
@@ -161,7 +184,10 @@ impl Seat {
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = shutdown.cancelled() => return,
-                        _ = beat.tick() => signals.publish(session, &agent, Signal::Heartbeat),
+                        _ = beat.tick() => {
+                            signals.publish(session, &agent, Signal::Heartbeat);
+                            ask(&signals, &agent);
+                        }
                     }
                 }
             }
@@ -288,7 +314,7 @@ pub async fn websocket(
             open(&state, &id, &query, None, agent, FollowVia::Websocket).await?,
         ))
     };
-    let (ws, (seat, subscription)) = match opened.await {
+    let (ws, (seat, subscription, gate)) = match opened.await {
         Ok(opened) => opened,
         Err(e) => return e.into_response(),
     };
@@ -298,7 +324,13 @@ pub async fn websocket(
         .write_buffer_size(0)
         .max_message_size(MAX_AGENT_FRAME * 4)
         .on_upgrade(move |socket| {
-            tasks.track_future(follow_over_websocket(state, socket, seat, subscription))
+            tasks.track_future(follow_over_websocket(
+                state,
+                socket,
+                seat,
+                subscription,
+                gate,
+            ))
         })
 }
 
@@ -307,6 +339,7 @@ async fn follow_over_websocket(
     mut socket: WebSocket,
     seat: Seat,
     mut subscription: Subscription,
+    mut gate: ViewGate,
 ) {
     // Where this agent should resume: just after the last event it was sent.
     let mut resume_from = subscription.next_seq();
@@ -321,11 +354,23 @@ async fn follow_over_websocket(
     if send_message(&state, &mut socket, &joined).await.is_err() {
         return;
     }
+    let consent = |state| AgentMessage::ViewConsent { state };
+    if gate.is_waiting()
+        && send_message(&state, &mut socket, &consent(ViewConsentState::Asking))
+            .await
+            .is_err()
+    {
+        return;
+    }
     let mut inbox = seat.inbox();
     let (code, reason) = loop {
         let item = tokio::select! {
             _ = state.shutdown.cancelled() => break (close::GOING_AWAY, "server is shutting down; reconnect".to_string()),
             Some(message) = inbox.recv() => {
+                if !gate.passes_call() {
+                    state.metrics.rejected.with_label_values(&["view_withheld"]).inc();
+                    continue;
+                }
                 match send_message(&state, &mut socket, &message).await {
                     Ok(()) => continue,
                     Err(_) => return,
@@ -351,6 +396,27 @@ async fn follow_over_websocket(
                 }
             },
             item = subscription.next() => item,
+        };
+        let item = match item.map(|item| item.map(|item| gate.pass(item))) {
+            Ok(Some(Pass::Send(item))) => Ok(Some(item)),
+            Ok(Some(Pass::Withhold)) => continue,
+            Ok(Some(Pass::Opened)) => {
+                if let Some(reopened) = gate.reopened() {
+                    subscription = reopened;
+                    resume_from = subscription.next_seq();
+                }
+                let granted = consent(ViewConsentState::Granted);
+                match send_message(&state, &mut socket, &granted).await {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                }
+            }
+            Ok(Some(Pass::Refused(refused))) => {
+                let _ = send_message(&state, &mut socket, &consent(refused)).await;
+                break view_gate::refusal(refused);
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
         };
         let (message, sent_through) = match item {
             Ok(Some(TailItem::Events(events))) => {
@@ -418,7 +484,7 @@ async fn send_message(
     }
 }
 
-fn tail_close(e: TailError) -> (u16, String) {
+pub(super) fn tail_close(e: TailError) -> (u16, String) {
     let code = match &e {
         TailError::TooSlow { .. } => close::TOO_SLOW,
         TailError::Store(StoreError::NotFound(_)) => close::NOT_FOUND,
@@ -427,7 +493,7 @@ fn tail_close(e: TailError) -> (u16, String) {
     (code, e.to_string())
 }
 
-fn delivered(state: &AppState, events: Vec<StoredEvent>) -> Vec<DeliveredEvent> {
+pub(super) fn delivered(state: &AppState, events: Vec<StoredEvent>) -> Vec<DeliveredEvent> {
     let now = now_ms();
     state.metrics.events_delivered.inc_by(events.len() as u64);
     events
@@ -440,119 +506,4 @@ fn delivered(state: &AppState, events: Vec<StoredEvent>) -> Vec<DeliveredEvent> 
             DeliveredEvent::from(e)
         })
         .collect()
-}
-
-pub async fn sse(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    query: Result<Query<StartQuery>, QueryRejection>,
-    headers: HeaderMap,
-    agent: Result<LiveAgent, ApiError>,
-) -> Response {
-    let Query(query) = match query {
-        Ok(query) => query,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let last_event_id = match headers.get("last-event-id").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) => match v.trim().parse::<u64>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                return ApiError::bad_request("Last-Event-ID must be a sequence number")
-                    .into_response();
-            }
-        },
-        Some(Err(_)) => {
-            return ApiError::bad_request("Last-Event-ID must be a sequence number")
-                .into_response();
-        }
-    };
-    let agent = match agent {
-        Ok(LiveAgent(agent)) => agent,
-        Err(e) => return e.into_response(),
-    };
-    match open(&state, &id, &query, last_event_id, agent, FollowVia::Sse).await {
-        Ok((seat, subscription)) => Sse::new(sse_events(state, seat, subscription))
-            .keep_alive(KeepAlive::default())
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-struct SseState {
-    state: Arc<AppState>,
-    _seat: Seat,
-    subscription: Subscription,
-    pending: std::collections::VecDeque<SseEvent>,
-    done: bool,
-}
-
-fn sse_events(
-    state: Arc<AppState>,
-    seat: Seat,
-    subscription: Subscription,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let initial = SseState {
-        state,
-        _seat: seat,
-        subscription,
-        pending: Default::default(),
-        done: false,
-    };
-    futures::stream::unfold(initial, |mut s| async move {
-        loop {
-            if let Some(event) = s.pending.pop_front() {
-                return Some((Ok(event), s));
-            }
-            if s.done {
-                return None;
-            }
-            let item = tokio::select! {
-                _ = s.state.shutdown.cancelled() => {
-                    s.done = true;
-                    continue;
-                }
-                item = s.subscription.next() => item,
-            };
-            match item {
-                Ok(Some(TailItem::Events(events))) => {
-                    let delivered = delivered(&s.state, events);
-                    s.pending.extend(delivered.iter().map(sse_event));
-                }
-                Ok(Some(TailItem::CaughtUp { next_seq })) => s.pending.push_back(
-                    SseEvent::default()
-                        .event("caught_up")
-                        .data(format!("{{\"seq_num\":{}}}", next_seq.saturating_sub(1))),
-                ),
-                Ok(None) => s.done = true,
-                Err(e) => {
-                    let (code, reason) = tail_close(e);
-                    let body = serde_json::json!({"code": code, "reason": reason});
-                    s.pending
-                        .push_back(SseEvent::default().event("error").data(body.to_string()));
-                    s.done = true;
-                }
-            }
-        }
-    })
-}
-
-/// One event as SSE: the id is the sequence number to resume after; the data is a JSON object
-/// whose `data` field is the event's own JSON, inserted as is.
-fn sse_event(e: &DeliveredEvent) -> SseEvent {
-    let data = String::from_utf8_lossy(&e.data);
-    let body = format!(
-        "{{\"seq_num\":{},\"ts\":{},\"kind\":\"{}\",\"tab\":{},\"client_seq\":{},\"client_ts\":{},\"data\":{}}}",
-        e.seq_num,
-        e.ts,
-        e.kind.as_str(),
-        serde_json::Value::String(e.tab.clone()),
-        e.client_seq,
-        e.client_ts,
-        data
-    );
-    SseEvent::default()
-        .id(e.seq_num.to_string())
-        .event(e.kind.as_str())
-        .data(body)
 }

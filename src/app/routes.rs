@@ -16,10 +16,10 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use super::web::{WebParts, WebRoot};
-use crate::agent::live;
+use crate::agent::{live, sse};
 use crate::http::agent_auth;
 use crate::http::error::ApiError;
-use crate::http::{erase, oidc, rest, session_list};
+use crate::http::{codes, erase, oidc, rest, session_list};
 use crate::state::AppState;
 use crate::tracker;
 
@@ -166,12 +166,13 @@ pub fn router(
         .route("/api/v1/sessions", get(session_list::list))
         .route("/api/v1/sessions/watch", get(session_list::watch))
         .route("/api/v1/audit", get(rest::get_audit))
+        .route("/api/v1/codes", post(codes::resolve))
         .route(
             "/api/v1/sessions/{id}",
             get(rest::get_session).delete(erase::erase_session),
         )
         .route("/api/v1/sessions/{id}/events", get(rest::export_events))
-        .route("/api/v1/sessions/{id}/events/stream", get(live::sse))
+        .route("/api/v1/sessions/{id}/events/stream", get(sse::sse))
         .route("/api/v1/sessions/{id}/live", get(live::websocket))
         .route(
             "/api/v1/sessions/{id}/recordings/{recording}/{file}",

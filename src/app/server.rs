@@ -26,6 +26,7 @@ use crate::auth::tokens::{AgentTokens, StaticToken};
 use crate::auth::{AgentGate, Projects, SessionTokens, is_strong_secret};
 use crate::call::CallServices;
 use crate::call::config::CallConfig;
+use crate::codes::{CodeConfig, HelpCodes};
 use crate::directory::reconcile::reconcile;
 use crate::directory::{Directory, DirectoryConfig};
 use crate::metrics::Metrics;
@@ -84,6 +85,8 @@ pub struct ServerConfig {
     /// a deployment needs the same one.
     pub secret: String,
     pub session_token_ttl: Duration,
+    /// How long a help code is valid, and how many wrong codes lock agents out.
+    pub codes: CodeConfig,
     /// A unique name for this node, written into fencing tokens and `page` records.
     pub node_id: String,
     pub idle_timeout: Duration,
@@ -139,6 +142,7 @@ impl ServerConfig {
             allow_any_origin: false,
             secret: random_secret(),
             session_token_ttl: Duration::from_secs(24 * 3600),
+            codes: CodeConfig::default(),
             node_id: random_node_id(),
             idle_timeout: Duration::from_secs(120),
             heartbeat: Duration::from_secs(30),
@@ -176,6 +180,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Backend(#[from] BackendError),
+    #[error("cannot start help codes: {0}")]
+    Codes(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -403,6 +409,17 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         directory.writer().clone(),
     );
     rooms.follow_signals(incoming);
+    let (codes, _following_codes) = HelpCodes::start(
+        store.streams().clone(),
+        config.codes,
+        config.secret.as_bytes(),
+        &config.node_id,
+        metrics.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|e| ServerError::Codes(e.to_string()))?;
+    crate::tracker::help::record_uses(&codes, rooms.clone(), shutdown.clone());
     orphans::spawn(
         rooms.clone(),
         directory.clone(),
@@ -451,6 +468,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
         directory,
+        codes,
         max_agents_per_room: config.max_agents_per_room,
         agent_send_timeout: config.agent_send_timeout,
     });

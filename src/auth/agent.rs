@@ -118,6 +118,14 @@ impl Agent {
         }
     }
 
+    /// Who the agent is for what is granted to or counted against a person (a `view` grant, wrong
+    /// help codes): its sign-in method and its stable name. A name is only unique within its
+    /// method (an identity provider's `alice` need not be the static token `alice`), so what the
+    /// user granted to one, or the guesses one made, never pass to the other.
+    pub fn principal(&self) -> String {
+        format!("{}:{}", self.via.as_str(), self.name)
+    }
+
     /// Whether the agent sees sessions of `project`.
     pub fn sees(&self, project: &str) -> bool {
         self.projects.allows(project)
@@ -145,6 +153,7 @@ pub fn signal_needs(signal: &Signal) -> (Role, &'static str) {
             GrantKind::Annotate => (Role::Helper, "request to annotate"),
             GrantKind::Call => (Role::Helper, "call the user"),
             GrantKind::Record => (Role::Admin, "record the call"),
+            GrantKind::View => (Role::Viewer, "watch"),
         },
         Signal::Control { .. } => (Role::Helper, "control the page"),
         Signal::Stroke { .. } => (Role::Helper, "annotate the page"),
@@ -155,6 +164,7 @@ pub fn signal_needs(signal: &Signal) -> (Role, &'static str) {
         | Signal::Resync
         | Signal::Canvas { .. }
         | Signal::Joined
+        | Signal::View { .. }
         | Signal::Left
         | Signal::Heartbeat
         | Signal::ToAgent { .. }
@@ -186,6 +196,20 @@ mod tests {
             agent(Role::Admin, ProjectScope::All)
                 .require(Role::Admin, "erase")
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn one_name_signed_in_by_two_methods_is_two_principals() {
+        let token = agent(Role::Helper, ProjectScope::All);
+        let oidc = Agent::new("alice", Role::Helper, ProjectScope::All, SignedInVia::Oidc);
+        let proxy = Agent::new("alice", Role::Helper, ProjectScope::All, SignedInVia::Proxy);
+        assert_eq!(token.principal(), "token:alice");
+        assert_ne!(token.principal(), oidc.principal());
+        assert_ne!(oidc.principal(), proxy.principal());
+        assert_eq!(
+            token.principal(),
+            agent(Role::Viewer, ProjectScope::All).principal()
         );
     }
 

@@ -54,8 +54,7 @@ fn marker(seal: &Seal, session: SessionId) -> Bytes {
         session,
         at_ms: now_ms(),
     };
-    let payload = rmp_serde::to_vec_named(&record).expect("directory records serialize");
-    seal.seal(&payload, now_ms())
+    seal.seal_record(&record, now_ms())
 }
 
 async fn rewrite(

@@ -38,14 +38,8 @@ impl Shared {
         let decoded: Vec<DirectoryRecord> = records
             .iter()
             .filter_map(
-                |stored| match self.seal.open(&stored.body, stored.timestamp) {
-                    Ok(payload) => match crate::protocol::from_msgpack(payload) {
-                        Ok(record) => Some(record),
-                        Err(e) => {
-                            self.refuse(&crate::seal::Unsealed::Malformed(e.to_string()));
-                            None
-                        }
-                    },
+                |stored| match self.seal.open_record(&stored.body, stored.timestamp) {
+                    Ok(record) => Some(record),
                     Err(why) => {
                         self.refuse(&why);
                         None

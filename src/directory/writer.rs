@@ -193,11 +193,10 @@ impl WriterTask {
                 Some(session) => day_of(session.created_ms()),
                 None => day_of(record.at_ms()),
             };
-            let payload = rmp_serde::to_vec_named(record).expect("directory records serialize");
             by_day
                 .entry(day)
                 .or_default()
-                .push(self.seal.seal(&payload, signed_ms));
+                .push(self.seal.seal_record(record, signed_ms));
         }
         let mut ok = true;
         for (day, bodies) in by_day {

@@ -2,13 +2,15 @@
 //! in a project the agent sees. A refusal is written to the audit stream (naming the agent, the
 //! session and what it asked), counted, and answered with an error that says what role it takes.
 //! A session outside the agent's projects answers as if it did not exist, so a scoped agent learns
-//! nothing of other projects' sessions.
+//! nothing of other projects' sessions. A live session in `view: ask` shows its page only to an
+//! agent its user let in.
 
 use tracing::warn;
 
 use super::error::ApiError;
 use crate::auth::{Agent, Refusal};
-use crate::protocol::{AuditAction, RecordKind, Role, SessionId, SessionStart};
+use crate::protocol::{AuditAction, Role, SessionId};
+use crate::session::view_access;
 use crate::state::AppState;
 use crate::store::stream::StoreError;
 
@@ -57,6 +59,24 @@ pub async fn require_sees(
     }
 }
 
+/// Refuses `agent` a read of session `id`'s page (its replay, its call recordings) while the
+/// session is live in `view: ask` and its user has not let the agent in; `after_end` says what
+/// opens once it ends ("its replay is open").
+pub async fn require_let_in(
+    state: &AppState,
+    agent: &Agent,
+    id: SessionId,
+    after_end: &str,
+) -> Result<(), ApiError> {
+    if view_access::withholds(&state.store.session(id), &agent.principal()).await? {
+        return Err(ApiError::forbidden(format!(
+            "the user of session {id} has not let you watch it: open its live view and wait \
+             for them to accept (once the session ends {after_end})"
+        )));
+    }
+    Ok(())
+}
+
 /// Writes that `refusal` happened: to the audit stream when it concerns a session, to the log in
 /// any case.
 pub async fn record_refusal(state: &AppState, refusal: &Refusal, session: Option<SessionId>) {
@@ -85,10 +105,5 @@ async fn session_project(state: &AppState, id: SessionId) -> Result<Option<Strin
     }
     let stream = state.store.session(id);
     stream.tail().await?;
-    Ok(stream
-        .first_event(0)
-        .await?
-        .filter(|e| e.event.kind == RecordKind::Start)
-        .and_then(|e| serde_json::from_slice::<SessionStart>(&e.event.body).ok())
-        .map(|start| start.project_key))
+    Ok(stream.start().await?.map(|start| start.project_key))
 }

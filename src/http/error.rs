@@ -84,6 +84,22 @@ impl ApiError {
             retry_after_s: None,
         }
     }
+
+    /// 410: what was asked for existed and is no more; `error` says how (`expired`, `used`).
+    pub fn gone(error: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::GONE,
+            error,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// Adds `Retry-After`, in seconds.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
 }
 
 impl From<QueryRejection> for ApiError {

@@ -88,6 +88,9 @@ pub async fn get_recording(
     let what = "read call recordings";
     access::require(&state, &agent, Role::Admin, what, Some(id)).await?;
     access::require_sees(&state, &agent, id, what).await?;
+    // A call recording of a live session in `view: ask` shows the user (and the page's canvases):
+    // only to an agent the user let in, like its events.
+    access::require_let_in(&state, &agent, id, "its recordings are open").await?;
     let Some(body) = archive::read(&state.store, id, &recording, &file).await? else {
         return Err(ApiError::not_found(format!(
             "session {id} has no recorded file {recording}/{file}"
@@ -148,6 +151,8 @@ pub async fn export_events(
     }
     access::require_sees(&state, &agent, id, "replay a session").await?;
     let stream = state.store.session(id);
+    // A live session in `view: ask` is the user's to show: only to an agent they let in.
+    access::require_let_in(&state, &agent, id, "its replay is open").await?;
     let events = read_all(&stream, 0).await?;
     // Audited before the first byte of the body is sent.
     let action = AuditAction::Export {
@@ -232,7 +237,7 @@ pub async fn get_audit(
             let Ok(audit) = serde_json::from_slice::<AuditRecord>(&record.body) else {
                 continue;
             };
-            if session.is_none_or(|s| s == audit.session) {
+            if session.is_none_or(|s| audit.session == Some(s)) {
                 entries.push(AuditEntry {
                     seq_num: record.seq_num,
                     ts: record.timestamp,

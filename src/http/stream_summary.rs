@@ -6,7 +6,7 @@
 use futures::TryStreamExt;
 
 use crate::protocol::SessionId;
-use crate::protocol::{Activity, AgentRecord, RecordKind, SessionStart, SessionSummary};
+use crate::protocol::{Activity, AgentRecord, RecordKind, SessionSummary};
 use crate::session::rooms::Rooms;
 use crate::store::stream::{SessionStream, StoreError, read_all};
 
@@ -14,11 +14,7 @@ use crate::store::stream::{SessionStream, StoreError, read_all};
 pub async fn summarize(rooms: &Rooms, id: SessionId) -> Result<SessionSummary, StoreError> {
     let stream = rooms.store().session(id);
     let tail = stream.tail().await?;
-    let start = stream
-        .first_event(0)
-        .await?
-        .filter(|e| e.event.kind == RecordKind::Start)
-        .and_then(|e| serde_json::from_slice::<SessionStart>(&e.event.body).ok());
+    let start = stream.start().await?;
     let end = stream.end_record(tail.seq_num).await?;
     let room = rooms.get(id);
     let room_info = room.as_ref().map(|r| r.info());

@@ -123,9 +123,12 @@ async fn relay_tracker(state: Arc<RelayState>, mut socket: WebSocket) {
             events_per_sec: u32::MAX,
             bytes_per_sec: u64::MAX,
         },
+        help_codes: false,
+        view: None,
     };
     let watching = ServerMessage::Watching {
         agents: *agents.borrow_and_update(),
+        watchers: Vec::new(),
     };
     if socket.send(encode(&welcome)).await.is_err() || socket.send(encode(&watching)).await.is_err()
     {
@@ -135,7 +138,7 @@ async fn relay_tracker(state: Arc<RelayState>, mut socket: WebSocket) {
     loop {
         tokio::select! {
             Ok(()) = agents.changed() => {
-                let watching = ServerMessage::Watching { agents: *agents.borrow_and_update() };
+                let watching = ServerMessage::Watching { agents: *agents.borrow_and_update(), watchers: Vec::new() };
                 if socket.send(encode(&watching)).await.is_err() {
                     break;
                 }

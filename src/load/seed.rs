@@ -118,6 +118,7 @@ pub fn seed_hello(project_key: &str, index: usize) -> Hello {
         },
         user_id: Some(format!("user-{index:05}@example.com")),
         metadata,
+        view: Default::default(),
     }
 }
 

@@ -352,7 +352,7 @@ impl Session {
                             resync.store(true, Ordering::SeqCst);
                             resynced.notify_one();
                         }
-                        Ok(ServerMessage::Watching { agents }) => {
+                        Ok(ServerMessage::Watching { agents, .. }) => {
                             watched.store(agents > 0, Ordering::SeqCst);
                         }
                         _ => {}
@@ -491,6 +491,7 @@ pub(super) async fn open_tracker(
         },
         user_id: Some(format!("load-user-{}", index)),
         metadata: Default::default(),
+        view: Default::default(),
     };
     open_tracker_with(server, hello).await
 }

@@ -52,6 +52,26 @@ pub enum AgentMessage {
     CallClosed {
         reason: String,
     },
+    /// The session is in `view: ask`: where the user's answer for this agent stands. Until
+    /// `granted`, the server sends the agent nothing of the page; after `declined` or `revoked`
+    /// it closes the connection (4403).
+    ViewConsent {
+        state: ViewConsentState,
+    },
+}
+
+/// Where an agent stands with a user who is asked before anyone watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewConsentState {
+    /// The user is being asked; nothing of the page is sent meanwhile.
+    Asking,
+    /// The user accepted: the session follows, from where the agent asked to start.
+    Granted,
+    /// The user declined, or did not answer in time.
+    Declined,
+    /// The user stopped letting the agent watch.
+    Revoked,
 }
 
 impl From<CallMessage> for AgentMessage {

@@ -12,7 +12,10 @@ use super::{Role, SessionId};
 /// session's recording, or erased a session, through the node `node`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct AuditRecord {
-    pub session: SessionId,
+    /// The session read; absent for what concerns no session (a wrong help code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub session: Option<SessionId>,
     /// The authenticated agent's name.
     pub agent: String,
     /// The `--node-id` of the node that served the read.
@@ -41,6 +44,13 @@ pub enum AuditAction {
         agent_id: String,
         from_seq: u64,
     },
+    /// `POST /api/v1/codes`: the help code the user read out led the agent to the session's tab
+    /// `tab`.
+    Code { tab: String },
+    /// `POST /api/v1/codes` answered 404, 410 or 429: a wrong code (counted towards the
+    /// lock-out) or the first refusal of a lock-out on this node. No session; the typed code is
+    /// not kept.
+    CodeRefused { reason: CodeRefusal },
     /// Refused before anything was read or done: `what` takes the role `needs`, and the agent is
     /// a `role`; or the session is in a project outside the agent's scope (`needs` null).
     Refused {
@@ -48,6 +58,18 @@ pub enum AuditAction {
         role: Role,
         needs: Option<Role>,
     },
+}
+
+/// Why a help code led nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeRefusal {
+    /// No such code, or one of a project the agent does not see.
+    NotFound,
+    Expired,
+    Used,
+    /// The agent, or one of its projects, is locked out.
+    Locked,
 }
 
 /// How an agent followed a session.

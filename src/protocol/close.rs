@@ -22,6 +22,8 @@ pub const TOO_SLOW: u16 = 4008;
 pub const TAKEN_OVER: u16 = 4009;
 /// The session has ended; a tracker must start a new one.
 pub const ENDED: u16 = 4010;
+/// The user declined to be watched, or stopped it (`view: ask`); asking again opens a new prompt.
+pub const NOT_ALLOWED: u16 = 4403;
 /// Too many events per second in this session.
 pub const RATE_LIMITED: u16 = 4029;
 

@@ -66,6 +66,10 @@ pub enum GrantKind {
     Call,
     /// Record the call on the server.
     Record,
+    /// See the page at all, in a session whose tracker said `view: ask`: asked for by the agent's
+    /// node when the agent opens the session (never by the agent itself), and what the server
+    /// checks before it sends that agent anything of the page.
+    View,
 }
 
 /// A grant the user gave, as the holding node keeps it and trackers are told.

@@ -20,6 +20,7 @@
 //! | [`records`] | the bodies of the records a session stream stores | agents, the server itself |
 //! | [`rest`] | the JSON bodies of the REST API | agents, the CLI |
 //! | [`directory`] | the summaries nodes append to the session directory's day streams | the server itself |
+//! | [`codes`] | help codes: the records of `cluster/codes`, the REST bodies of `POST /api/v1/codes` | agents, the server itself |
 //! | [`audit`] | the records of the audit stream of reads, and its REST answer | agents, operators |
 //! | [`tracker_frame`] | decoding a tracker frame: its `type` first, bounded; caps on `hello` | the server |
 //! | [`close`] | WebSocket close codes | trackers, agents |
@@ -34,6 +35,7 @@ pub mod audit;
 pub mod bounds;
 pub mod call;
 pub mod close;
+pub mod codes;
 pub mod directory;
 pub mod grants;
 pub mod input;
@@ -46,8 +48,8 @@ pub mod tracker_frame;
 #[cfg(test)]
 mod typescript;
 
-pub use agent::{AgentMessage, DeliveredEvent};
-pub use audit::{AuditAction, AuditEntry, AuditPage, AuditRecord, FollowVia};
+pub use agent::{AgentMessage, DeliveredEvent, ViewConsentState};
+pub use audit::{AuditAction, AuditEntry, AuditPage, AuditRecord, CodeRefusal, FollowVia};
 pub use bounds::from_msgpack;
 pub use call::{CallMessage, CallOffer, IceCandidate, IceServer, Media, Participant, Slot};
 pub use grants::{AgentRef, DeclineReason, Grant, GrantKind, Role};
@@ -67,7 +69,7 @@ pub use session_id::{InvalidSessionId, SessionId};
 pub use signal::{Signal, SignalRecord};
 pub use tracker::{
     Hello, Limits, PageInfo, ServerMessage, TrackerEvent, TrackerEventKind, TrackerMessage,
-    Viewport,
+    ViewMode, Viewport, Watcher,
 };
 
 /// Version a tracker announces in its `hello`; the server refuses others with a clear reason.

@@ -8,7 +8,7 @@ use ts_rs::TS;
 
 use super::SessionId;
 use super::is_false;
-use super::{AgentRef, DeclineReason, GrantKind, PageInfo, Role, Stroke};
+use super::{AgentRef, DeclineReason, GrantKind, PageInfo, Role, Stroke, ViewMode};
 
 /// What a record in a session stream holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -66,6 +66,10 @@ pub struct SessionStart {
     pub user_id: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// The session's `view` mode, from its first `hello`, for its whole life; absent: `notify`.
+    #[serde(default)]
+    #[ts(as = "Option<ViewMode>", optional)]
+    pub view: ViewMode,
 }
 
 /// Body of a `page` record.
@@ -143,6 +147,11 @@ pub enum AgentAction {
         /// For a call: with video.
         #[serde(default, skip_serializing_if = "is_false")]
         video: bool,
+        /// For `view`: whom the grant lets in for the rest of the session, a digest of the
+        /// signed-in agent's sign-in method and stable name (`session::consent::view::account`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        account: Option<String>,
     },
     Declined {
         kind: GrantKind,
@@ -183,6 +192,11 @@ pub enum AgentAction {
         tab: String,
         input: String,
         reason: String,
+    },
+    /// The agent found the session by the help code the user read out to it, for the tab `tab`
+    /// (`POST /api/v1/codes`).
+    Code {
+        tab: String,
     },
     /// The agent started or stopped receiving the page's canvases as video.
     Canvas {

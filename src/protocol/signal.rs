@@ -48,6 +48,16 @@ pub enum Signal {
     },
     /// Sent by the agent's node, never accepted from an agent.
     Joined,
+    /// Sent by the agent's node, never accepted from an agent, with `joined` and each heartbeat
+    /// while the session is in `view: ask`: the agent (signed in as `account`, a digest) waits
+    /// for the user to let it see the page.
+    View {
+        account: String,
+        /// The agent's node saw the user let it in (the `granted` record): a node that took the
+        /// session over since restores the grant rather than ask again.
+        #[serde(default, skip_serializing_if = "is_false")]
+        granted: bool,
+    },
     Left,
     Heartbeat,
     /// From the holding node to the agent named by the record, on the node named by it.
@@ -82,6 +92,7 @@ impl Signal {
         !matches!(
             self,
             Self::Joined
+                | Self::View { .. }
                 | Self::Left
                 | Self::Heartbeat
                 | Self::ToAgent { .. }
@@ -93,6 +104,10 @@ impl Signal {
         match self {
             Self::Control { tab, input } => valid_tab_ref(tab).and_then(|()| input.validate()),
             Self::Stroke { tab, stroke } => valid_tab_ref(tab).and_then(|()| stroke.validate()),
+            Self::Request {
+                kind: GrantKind::View,
+                ..
+            } => Err("an agent does not ask to view; opening the session asks the user".into()),
             _ => Ok(()),
         }
     }

@@ -56,6 +56,26 @@ pub struct Viewport {
     pub height: u32,
 }
 
+/// Whether the user knows, or decides, when an agent watches (the tracker's `view` option).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewMode {
+    /// Agents watch without the page showing it.
+    Silent,
+    /// The page shows who watches, while anyone does. What a tracker that does not say gets.
+    #[default]
+    Notify,
+    /// The user is asked first, and the server sends an agent nothing of the page (live or
+    /// stored) until the user accepted it.
+    Ask,
+}
+
+impl ViewMode {
+    fn is_notify(&self) -> bool {
+        *self == Self::Notify
+    }
+}
+
 /// Messages a tracker sends on `GET /api/v1/track`.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -106,11 +126,13 @@ pub enum TrackerMessage {
     },
     /// The user ends the call for everyone.
     Hangup,
+    /// The user asks for help: give this tab a code to read out to an agent.
+    HelpRequest,
 }
 
 impl TrackerMessage {
     /// Every `type` a tracker may send, to tell an unknown type from a malformed message.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 11] = [
         "hello",
         "events",
         "end",
@@ -121,6 +143,7 @@ impl TrackerMessage {
         "call_answer",
         "call_candidate",
         "hangup",
+        "help_request",
     ];
 }
 
@@ -140,6 +163,11 @@ pub struct Hello {
     pub user_id: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// What the user sees of agents watching. Only a new session's `hello` sets it (it is kept
+    /// in the `start` record); a resuming tab's is ignored, so every node agrees on it.
+    #[serde(default, skip_serializing_if = "ViewMode::is_notify")]
+    #[ts(as = "Option<ViewMode>", optional)]
+    pub view: ViewMode,
 }
 
 /// One event of a batch. `seq` is the tab's client sequence: strictly increasing over the tab's
@@ -154,6 +182,12 @@ pub struct TrackerEvent {
     /// UTF-8 JSON.
     #[ts(type = "Uint8Array")]
     pub data: ByteBuf,
+}
+
+/// An agent as the page is told it watches: its name only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Watcher {
+    pub name: String,
 }
 
 /// Limits the server applies to this connection, announced in `welcome`.
@@ -179,6 +213,16 @@ pub enum ServerMessage {
         /// True when the handshake continued an existing session.
         resumed: bool,
         limits: Limits,
+        /// The server answers `help_request` (absent from an older server, which would close
+        /// the connection on it: a tracker sends it only when this is true).
+        #[serde(default, skip_serializing_if = "is_false")]
+        help_codes: bool,
+        /// The session's `view` mode, which the first `hello` set: what the page shows and asks
+        /// follows it, not the `view` this tab's page was started with (a later page of the same
+        /// session may say another). Absent from an older server: the tracker goes by its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        view: Option<ViewMode>,
     },
     /// Every event of this tab with `seq <= ack` is durable; the tracker may forget it.
     Ack {
@@ -210,10 +254,14 @@ pub enum ServerMessage {
     Grants {
         grants: Vec<Grant>,
     },
-    /// How many agents watch the session; sent after `welcome` and on every change. While none
-    /// does, a tracker may batch less often.
+    /// How many agents watch the session, and who of them sees the page; sent after `welcome`
+    /// and on every change. While none watches, a tracker may batch less often.
     Watching {
         agents: u32,
+        /// The agents that see the page: every watcher, or in `view: ask` those the user let
+        /// in. Absent from an older server.
+        #[serde(default)]
+        watchers: Vec<Watcher>,
     },
     /// Input from an agent that holds a `control` grant, for the tab `tab`.
     Control {
@@ -244,5 +292,15 @@ pub enum ServerMessage {
     /// Whether any agent wants the page's canvases as video.
     Canvas {
         on: bool,
+    },
+    /// The answer to `help_request`: six digits for the user to read out, valid until
+    /// `expires_at` (ms since the Unix epoch). Asking again while it is valid gives it again.
+    HelpCode {
+        code: String,
+        expires_at: u64,
+    },
+    /// No code could be given now (the store is unavailable); the page may ask again.
+    HelpUnavailable {
+        reason: String,
     },
 }

@@ -140,6 +140,10 @@ pub fn decode(kind: &'static str, data: &[u8]) -> Result<TrackerMessage, FrameEr
             decode_with::<IgnoredAny>(data).map_err(malformed)?;
             TrackerMessage::Hangup
         }
+        "help_request" => {
+            decode_with::<IgnoredAny>(data).map_err(malformed)?;
+            TrackerMessage::HelpRequest
+        }
         other => return Err(FrameError::UnknownType(other.to_string())),
     })
 }
@@ -425,6 +429,7 @@ mod tests {
             },
             user_id: None,
             metadata: BTreeMap::new(),
+            view: Default::default(),
         }
     }
 
@@ -470,6 +475,7 @@ mod tests {
                 },
             },
             TrackerMessage::Hangup,
+            TrackerMessage::HelpRequest,
         ]
     }
 

@@ -56,7 +56,7 @@ macro_rules! declare_all {
 fn modules(cfg: &Config) -> Vec<(&'static str, Vec<Declaration>)> {
     let tracker = declare_all!(cfg;
         TrackerMessage, Hello, PageInfo, Viewport, TrackerEvent, TrackerEventKind, ServerMessage,
-        Limits);
+        Limits, ViewMode, Watcher);
     let call = declare_all!(cfg;
         CallMessage, CallOffer, Slot, Media, Participant, IceServer, IceCandidate);
     let records = declare_all!(cfg;
@@ -68,7 +68,10 @@ fn modules(cfg: &Config) -> Vec<(&'static str, Vec<Declaration>)> {
     vec![
         ("session", declare_all!(cfg; SessionId)),
         ("tracker", tracker),
-        ("agent", declare_all!(cfg; AgentMessage, DeliveredEvent)),
+        (
+            "agent",
+            declare_all!(cfg; AgentMessage, DeliveredEvent, ViewConsentState),
+        ),
         (
             "grants",
             declare_all!(cfg; AgentRef, GrantKind, Grant, DeclineReason, Role),
@@ -83,7 +86,11 @@ fn modules(cfg: &Config) -> Vec<(&'static str, Vec<Declaration>)> {
         ("rest", rest),
         (
             "audit",
-            declare_all!(cfg; AuditRecord, AuditAction, FollowVia, AuditEntry, AuditPage),
+            declare_all!(cfg; AuditRecord, AuditAction, CodeRefusal, FollowVia, AuditEntry, AuditPage),
+        ),
+        (
+            "codes",
+            declare_all!(cfg; codes::CodeRequest, codes::CodeResolved),
         ),
     ]
 }

@@ -29,6 +29,7 @@ pub fn consent(action: &AgentAction) -> Option<[&'static str; 2]> {
         GrantKind::Annotate => "annotate",
         GrantKind::Call => "call",
         GrantKind::Record => "record",
+        GrantKind::View => "view",
     };
     Some([kind, outcome])
 }

@@ -3,7 +3,7 @@
 //! what the trackers said about the page. Rooms live in [`super::rooms::Rooms`] and vanish when
 //! empty.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -16,12 +16,14 @@ use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::protocol::SessionId;
 use crate::protocol::{
-    AgentAction, AgentRecord, AgentRef, ControlInput, DeclineReason, EndReason, GrantKind,
-    NavigateTo, PageInfo, RecordKind, ServerMessage, Signal, SignalRecord,
+    AgentAction, AgentRecord, AgentRef, DeclineReason, EndReason, GrantKind, RecordKind,
+    ServerMessage, Signal, SignalRecord, ViewMode,
 };
-use crate::session::consent::{Consent, Effect, NO_RECORD, navigation};
+use crate::session::consent::{Consent, Effect, NO_RECORD, navigation, view};
 use crate::session::labels;
 use crate::session::limits::{Excess, IngestLimiter};
+pub use crate::session::room_info::RoomInfo;
+use crate::session::view_access;
 use crate::signal::SignalBus;
 use crate::store::feed::Feed;
 use crate::store::frame::Event;
@@ -48,21 +50,6 @@ pub struct RoomSettings {
     pub bytes_burst: u64,
     /// Tracker connections (tabs) a session may have on this node.
     pub max_tabs: usize,
-}
-
-/// What trackers told this node about the session.
-#[derive(Debug, Default, Clone)]
-pub struct RoomInfo {
-    /// Tabs with a tracker connected to this node, and the page each is on.
-    pub tabs: BTreeMap<String, PageInfo>,
-    /// The page of the most recent tracker connection (the user's latest navigation).
-    pub url: Option<String>,
-    pub user_id: Option<String>,
-    pub metadata: BTreeMap<String, String>,
-    /// A page logged a console error (the session directory was told).
-    pub console_errors: bool,
-    /// Page and identity records this node sent the session directory for the session.
-    pub directory_notes: u32,
 }
 
 /// A room's state that its connections change: each change is a few field updates under the
@@ -127,9 +114,14 @@ impl Room {
         let token = fencing_token(&settings.node_id);
         let timestamp = now_ms();
         let landed = self.stream.claim(&first, &token, timestamp).await?;
+        let let_in = view_access::let_in_at_claim(&self.stream, &first).await;
         // Grants given while this node last held the session ended when it moved away (and may
-        // have been revoked elsewhere since): a fresh claim starts with none.
+        // have been revoked elsewhere since): a fresh claim starts with none, and with whom the
+        // stream says the user let in.
         let ended = self.state().consent.end_all("moved");
+        if let Some(accounts) = let_in {
+            self.state().consent.restore_let_in(accounts);
+        }
         if slot.is_none() {
             self.metrics.sessions_live.inc();
         }
@@ -218,8 +210,10 @@ impl Room {
         self.state().consent.grants_message()
     }
 
-    /// What a tracker connecting now must be told: grants, and prompts still open.
-    pub fn consent_snapshot(&self) -> Vec<ServerMessage> {
+    /// What a tracker connecting now must be told: grants, and prompts still open; `view` is the
+    /// session's mode, which consent follows from then on.
+    pub fn consent_snapshot(&self, view: ViewMode) -> Vec<ServerMessage> {
+        self.state().consent.set_view(view);
         let mut messages = self.state().consent.snapshot();
         if self.canvas_wanted() {
             messages.push(ServerMessage::Canvas { on: true });
@@ -235,6 +229,11 @@ impl Room {
             signal,
             ..
         } = signal;
+        // An agent the user has not let in (`view: ask`) joins no call and gets no canvases:
+        // consent drops what it asked, on the record.
+        if view::needs_view(&signal).is_some() && !self.state().consent.admits(&agent.id) {
+            return self.on_consent_signal(agent, signal);
+        }
         let participant = agent.id.clone();
         let command = match signal {
             Signal::CallJoin { audio, video } => Command::Join {
@@ -274,7 +273,8 @@ impl Room {
     }
 
     fn on_consent_signal(&self, agent: AgentRef, signal: Signal) {
-        if let Some(refusal) = self.navigation_refusal(&signal) {
+        let refusal = navigation::refusal(&self.state().info.tabs, &signal);
+        if let Some(refusal) = refusal {
             debug!(session = %self.id, agent = %agent.name, %refusal, "navigation refused");
             let now = Instant::now();
             return self.consent_step(|consent, _| {
@@ -297,26 +297,6 @@ impl Room {
                 consent.on_unrecordable_signal(agent, signal, page, now)
             }
         });
-    }
-
-    /// Why a `navigate` to a URL must not reach the tab it names: the target is not an http(s)
-    /// page of the origin that tab's tracker reported. Input for a tab not connected here is
-    /// left to consent, which drops it as `no_page`.
-    fn navigation_refusal(&self, signal: &Signal) -> Option<String> {
-        let Signal::Control {
-            tab,
-            input:
-                ControlInput::Navigate {
-                    to: NavigateTo::Url,
-                    url,
-                },
-        } = signal
-        else {
-            return None;
-        };
-        let state = self.state();
-        let page = state.info.tabs.get(tab)?;
-        navigation::check(&page.url, url.as_deref().unwrap_or("")).err()
     }
 
     /// The tab `tab` is ready to send call media (or canvases).
@@ -388,7 +368,7 @@ impl Room {
 
     /// Queues records behind the session's events; false (and counted as lost) when the writer
     /// could not take them.
-    fn record(&self, records: Vec<AgentRecord>) -> bool {
+    pub fn record(&self, records: Vec<AgentRecord>) -> bool {
         let count = records.len() as u64;
         let queued = self.active.try_append(
             self.id,
@@ -417,7 +397,13 @@ impl Room {
 
     /// The user stopped a grant.
     pub fn on_revoke(&self, kind: GrantKind, agent_id: &str) {
-        self.consent_step(|consent, _| consent.on_revoke(kind, agent_id));
+        self.consent_step(|consent, recordable| {
+            if recordable {
+                consent.on_revoke(kind, agent_id)
+            } else {
+                consent.on_unrecordable_revoke(kind, agent_id)
+            }
+        });
     }
 
     /// The page could not perform an agent's input.
@@ -442,10 +428,20 @@ impl Room {
 
     /// Runs one step of the consent state machine with room for its records held on the
     /// session's writer first; `step` learns whether it has that room (`recordable`), and the
-    /// machine decides what may happen without it.
+    /// machine decides what may happen without it. Sweeps run while Stops are owed, so their
+    /// records are written as soon as the writer has room.
     fn consent_step(&self, step: impl FnOnce(&mut Consent, bool) -> Vec<Effect>) {
         let slot = self.active.reserve();
-        let effects = step(&mut self.state().consent, slot.is_some());
+        let effects = {
+            let consent = &mut self.state().consent;
+            // Stops that could not be written earlier go first, ahead of anything this grants.
+            let mut effects = match slot {
+                Some(_) => consent.take_owed(),
+                None => Vec::new(),
+            };
+            effects.extend(step(consent, slot.is_some()));
+            effects
+        };
         self.apply(effects, slot);
     }
 
@@ -457,12 +453,14 @@ impl Room {
     fn apply(&self, effects: Vec<Effect>, slot: Option<RecordSlot>) {
         let mut records = Vec::new();
         let mut messages = Vec::new();
+        let mut leave_call = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Tracker(message) => messages.push(message),
                 Effect::Rejected(reason) => {
                     self.metrics.rejected.with_label_values(&[reason]).inc();
                 }
+                Effect::LeaveCall { agent_id } => leave_call.push(agent_id),
                 Effect::Record(record) => {
                     if let AgentAction::Dropped {
                         what,
@@ -484,6 +482,9 @@ impl Room {
                 self.metrics.agent_records_lost.inc_by(records.len() as u64);
             }
             None => {}
+        }
+        for agent_id in leave_call {
+            self.call_command(Command::AgentLeft { agent_id });
         }
         for message in messages {
             if let ServerMessage::Grants { grants } = &message {
@@ -599,82 +600,17 @@ fn fencing_token(node_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use async_trait::async_trait;
     use futures::StreamExt;
     use tokio_util::sync::CancellationToken;
 
     use super::*;
     use crate::call::config::CallConfig;
     use crate::protocol::ControlInput;
+    use crate::protocol::{PageInfo, SessionStart};
     use crate::store::embedded::EmbeddedEngine;
+    use crate::store::held::HeldAppends;
     use crate::store::lite::LiteBackend;
     use crate::store::stream::{read_all, session_settings};
-    use crate::store::{
-        AppendCondition, AppendItem, Appended, Backend, BackendError, Follow, Position, ReadFrom,
-        StoredRecord, StreamSettings,
-    };
-
-    /// The embedded store, with appends to session streams held while the gate is shut: S2
-    /// stalling under one session's writer.
-    struct Gate {
-        inner: LiteBackend,
-        open: watch::Sender<bool>,
-    }
-
-    #[async_trait]
-    impl Backend for Gate {
-        async fn append(
-            &self,
-            stream: &str,
-            records: Vec<AppendItem>,
-            condition: AppendCondition,
-        ) -> Result<Appended, BackendError> {
-            if stream.starts_with("sessions/") {
-                let _ = self.open.subscribe().wait_for(|open| *open).await;
-            }
-            self.inner.append(stream, records, condition).await
-        }
-        async fn read(
-            &self,
-            stream: &str,
-            from: ReadFrom,
-            max: usize,
-        ) -> Result<Vec<StoredRecord>, BackendError> {
-            self.inner.read(stream, from, max).await
-        }
-        async fn check_tail(&self, stream: &str) -> Result<Position, BackendError> {
-            self.inner.check_tail(stream).await
-        }
-        async fn follow(&self, stream: &str, from: ReadFrom) -> Result<Follow, BackendError> {
-            self.inner.follow(stream, from).await
-        }
-        async fn create_stream(
-            &self,
-            stream: &str,
-            settings: StreamSettings,
-        ) -> Result<(), BackendError> {
-            self.inner.create_stream(stream, settings).await
-        }
-        async fn ensure_stream(
-            &self,
-            stream: &str,
-            settings: StreamSettings,
-        ) -> Result<(), BackendError> {
-            self.inner.ensure_stream(stream, settings).await
-        }
-        async fn delete_stream(&self, stream: &str) -> Result<(), BackendError> {
-            self.inner.delete_stream(stream).await
-        }
-
-        async fn list_streams(
-            &self,
-            prefix: &str,
-            start_after: Option<&str>,
-            limit: usize,
-        ) -> Result<(Vec<String>, bool), BackendError> {
-            self.inner.list_streams(prefix, start_after, limit).await
-        }
-    }
 
     fn signal(id: SessionId, agent: &AgentRef, signal: Signal) -> SignalRecord {
         SignalRecord {
@@ -722,8 +658,20 @@ mod tests {
         panic!("the records never landed");
     }
 
-    #[tokio::test]
-    async fn control_input_is_not_forwarded_while_its_record_cannot_be_queued() {
+    /// A room whose user granted alice control, on a store that has just stalled: the writer's
+    /// queue is full, so nothing more can be queued for S2 until `gate.open` is set again.
+    struct Stalled {
+        gate: Arc<HeldAppends>,
+        room: Room,
+        page: broadcast::Receiver<TrackerSignal>,
+        metrics: Arc<Metrics>,
+        id: SessionId,
+        alice: AgentRef,
+        /// The tracker's writer, kept so that the room stays claimed.
+        _writer: Writer,
+    }
+
+    async fn controlled_room_on_a_stalled_store() -> Stalled {
         let engine = EmbeddedEngine::open(&Default::default())
             .await
             .expect("engine");
@@ -731,43 +679,17 @@ mod tests {
         let inner = LiteBackend::open(engine.backend(), "room-test", settings)
             .await
             .expect("basin");
-        let (open, _) = watch::channel(true);
-        let gate = Arc::new(Gate { inner, open });
+        // S2 stalling under one session's writer.
+        let gate = Arc::new(HeldAppends::new(inner, "sessions/"));
         let store = Store::new(gate.clone(), Duration::from_secs(3600));
         let metrics = Arc::new(Metrics::new());
-        let (bus, _incoming) = SignalBus::start(
-            &store,
-            "node-a".into(),
-            b"room-test-secret",
-            metrics.clone(),
-            CancellationToken::new(),
-        )
-        .await
-        .expect("signal bus");
-        let room_settings = RoomSettings {
-            node_id: "node-a".into(),
-            heartbeat: Duration::from_secs(3600),
-            idle_timeout: Duration::from_secs(3600),
-            events_per_sec: 100,
-            events_burst: 100,
-            bytes_per_sec: 1 << 20,
-            bytes_burst: 1 << 22,
-            max_tabs: 4,
-        };
         let id = SessionId::new();
         store.create_session(id).await.expect("stream");
-        let room = Room::new(
-            id,
-            &store,
-            &room_settings,
-            CallServices::new(CallConfig::default(), metrics.clone()),
-            bus,
-            metrics.clone(),
-        );
+        let room = room_on(&store, id, "node-a", &metrics).await;
         let mut page = room.tracker_signals();
         let first = Event::server(RecordKind::Heartbeat, &serde_json::json!({}));
         let writer = room
-            .writer_for_tracker(first.clone(), &room_settings)
+            .writer_for_tracker(first.clone(), &settings_of("node-a"))
             .await
             .expect("claim");
         room.update_info(|info| {
@@ -802,6 +724,173 @@ mod tests {
             queued += 1;
             assert!(queued < 10_000, "the writer's queue is bounded");
         }
+        Stalled {
+            gate,
+            room,
+            page,
+            metrics,
+            id,
+            alice,
+            _writer: writer,
+        }
+    }
+
+    fn settings_of(node: &str) -> RoomSettings {
+        RoomSettings {
+            node_id: node.into(),
+            heartbeat: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(3600),
+            events_per_sec: 100,
+            events_burst: 100,
+            bytes_per_sec: 1 << 20,
+            bytes_burst: 1 << 22,
+            max_tabs: 4,
+        }
+    }
+
+    async fn room_on(store: &Store, id: SessionId, node: &str, metrics: &Arc<Metrics>) -> Room {
+        let (bus, _incoming) = SignalBus::start(
+            store,
+            node.into(),
+            b"room-test-secret",
+            metrics.clone(),
+            CancellationToken::new(),
+        )
+        .await
+        .expect("signal bus");
+        let services = CallServices::new(CallConfig::default(), metrics.clone());
+        Room::new(
+            id,
+            store,
+            &settings_of(node),
+            services,
+            bus,
+            metrics.clone(),
+        )
+    }
+
+    /// The `view` grants the page was last told of, after `room` took `signal`.
+    fn view_grants_after(
+        room: &Room,
+        page: &mut broadcast::Receiver<TrackerSignal>,
+        signal: SignalRecord,
+    ) -> Option<Vec<String>> {
+        while page.try_recv().is_ok() {}
+        room.on_signal(signal);
+        let mut told = None;
+        while let Ok(message) = page.try_recv() {
+            if let ServerMessage::Grants { grants } = &*message {
+                let view = grants.iter().filter(|g| g.kind == GrantKind::View);
+                told = Some(view.map(|g| g.agent.id.clone()).collect());
+            }
+        }
+        told
+    }
+
+    #[tokio::test]
+    async fn a_node_claiming_an_asking_session_restores_only_whom_the_stream_let_in() {
+        let engine = EmbeddedEngine::open(&Default::default())
+            .await
+            .expect("engine");
+        let settings = session_settings(Duration::from_secs(3600));
+        let backend = LiteBackend::open(engine.backend(), "room-test", settings)
+            .await
+            .expect("basin");
+        let store = Store::new(Arc::new(backend), Duration::from_secs(3600));
+        let metrics = Arc::new(Metrics::new());
+        let id = SessionId::new();
+        store.create_session(id).await.expect("stream");
+
+        // Node A held the session: the user let in Alice's and Bob's accounts, then stopped Bob.
+        let a = room_on(&store, id, "node-a", &metrics).await;
+        let start = SessionStart {
+            session_id: id,
+            project_key: "p".into(),
+            created_ms: id.created_ms(),
+            tab: "t".into(),
+            page: PageInfo::default(),
+            user_id: None,
+            metadata: Default::default(),
+            view: ViewMode::Ask,
+        };
+        let start = Event::server(RecordKind::Start, &start);
+        let writer = a
+            .writer_for_tracker(start, &settings_of("node-a"))
+            .await
+            .expect("claim on A");
+        let alice = AgentRef {
+            id: "c-alice".into(),
+            name: "Alice".into(),
+        };
+        let bob = AgentRef {
+            id: "c-bob".into(),
+            name: "Bob".into(),
+        };
+        let record = |agent: &AgentRef, action: AgentAction| {
+            let body = AgentRecord {
+                agent: agent.clone(),
+                action,
+            };
+            Event::server(RecordKind::Agent, &body)
+        };
+        let granted = |account: &str| AgentAction::Granted {
+            kind: GrantKind::View,
+            request_id: format!("r-{account}"),
+            video: false,
+            account: Some(account.into()),
+        };
+        let answers = vec![
+            record(&alice, granted("acct-alice")),
+            record(&bob, granted("acct-bob")),
+            record(
+                &bob,
+                AgentAction::Revoked {
+                    kind: GrantKind::View,
+                },
+            ),
+        ];
+        writer.append(answers).await.await.expect("answers");
+
+        // The tab reconnects to node B, which claims the session before Bob's node read the Stop.
+        let b = room_on(&store, id, "node-b", &metrics).await;
+        let mut page = b.tracker_signals();
+        let joined = Event::server(RecordKind::Heartbeat, &serde_json::json!({}));
+        let _writer = b
+            .writer_for_tracker(joined, &settings_of("node-b"))
+            .await
+            .expect("claim on B");
+        b.consent_snapshot(ViewMode::Ask);
+        let heartbeat = |agent: &AgentRef, account: &str| {
+            let granted = Signal::View {
+                account: account.into(),
+                granted: true,
+            };
+            signal(id, agent, granted)
+        };
+        assert_eq!(
+            view_grants_after(&b, &mut page, heartbeat(&bob, "acct-bob")),
+            None,
+            "Bob's stale heartbeat restores nothing"
+        );
+        assert!(!b.state().consent.admits(&bob.id));
+        assert_eq!(
+            view_grants_after(&b, &mut page, heartbeat(&alice, "acct-alice")),
+            Some(vec![alice.id.clone()]),
+            "Alice, still let in, is restored"
+        );
+    }
+
+    #[tokio::test]
+    async fn control_input_is_not_forwarded_while_its_record_cannot_be_queued() {
+        let Stalled {
+            gate,
+            room,
+            mut page,
+            metrics,
+            id,
+            alice,
+            _writer,
+        } = controlled_room_on_a_stalled_store().await;
         room.on_signal(signal(id, &alice, click()));
         assert!(
             page.try_recv().is_err(),
@@ -834,5 +923,43 @@ mod tests {
         })
         .await;
         assert_eq!(metrics.agent_records_lost.get(), 0, "{actions:?}");
+    }
+
+    #[tokio::test]
+    async fn a_stop_given_while_its_record_cannot_be_queued_is_written_once_it_can_be() {
+        let Stalled {
+            gate,
+            room,
+            mut page,
+            metrics,
+            id,
+            alice,
+            _writer,
+        } = controlled_room_on_a_stalled_store().await;
+        room.on_revoke(GrantKind::Control, "id-alice");
+        assert!(
+            matches!(&*page.try_recv().expect("the page is told"), ServerMessage::Grants { grants } if grants.is_empty()),
+            "the Stop applies at once"
+        );
+        room.on_signal(signal(id, &alice, click()));
+        assert!(page.try_recv().is_err(), "no input after the Stop");
+
+        // S2 is back: the Stop's record is written with the next sweep, none is lost.
+        gate.open.send_replace(true);
+        // The room sweeps every second; here as soon as the writer has drained its queue.
+        while room.active.reserve().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        room.sweep_consent();
+        let is_revoke = |a: &AgentAction| {
+            matches!(
+                a,
+                AgentAction::Revoked {
+                    kind: GrantKind::Control
+                }
+            )
+        };
+        agent_records(&room, |actions| actions.iter().any(is_revoke)).await;
+        assert_eq!(metrics.agent_records_lost.get(), 0);
     }
 }

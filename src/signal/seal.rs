@@ -23,14 +23,12 @@ impl SignalSeal {
 
     /// The body to append for `record`, signed at `now_ms`.
     pub fn seal(&self, record: &SignalRecord, now_ms: u64) -> Bytes {
-        let payload = rmp_serde::to_vec_named(record).expect("signal records serialize");
-        self.0.seal(&payload, now_ms)
+        self.0.seal_record(record, now_ms)
     }
 
     /// The record in `body`, if a node of this deployment signed it shortly before `stored_ms`.
     pub fn open(&self, body: &[u8], stored_ms: u64) -> Result<SignalRecord, Unsealed> {
-        let payload = self.0.open(body, stored_ms)?;
-        crate::protocol::from_msgpack(payload).map_err(|e| Unsealed::Malformed(e.to_string()))
+        self.0.open_record(body, stored_ms)
     }
 }
 

@@ -14,7 +14,7 @@ use std::io::Read;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{RecordKind, from_msgpack};
+use crate::protocol::{RecordKind, SessionStart, from_msgpack};
 
 /// Largest body slice one record carries. S2 caps a record at 1 MiB metered; half of that leaves
 /// ample room for the envelope.
@@ -83,6 +83,16 @@ pub struct StoredEvent {
     /// S2 timestamp of the event's last record, ms since the Unix epoch.
     pub timestamp: u64,
     pub event: Event,
+}
+
+impl StoredEvent {
+    /// The session's `start`, if this is a `start` record this release can read.
+    pub fn session_start(&self) -> Option<SessionStart> {
+        if self.event.kind != RecordKind::Start {
+            return None;
+        }
+        serde_json::from_slice(&self.event.body).ok()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

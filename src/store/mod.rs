@@ -26,6 +26,8 @@ pub mod counted;
 pub mod embedded;
 pub mod feed;
 pub mod frame;
+#[cfg(test)]
+pub mod held;
 pub mod lite;
 pub mod location;
 pub mod sdk;

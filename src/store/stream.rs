@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 
 use crate::protocol::SessionId;
 use crate::protocol::session_id::STREAM_PREFIX;
-use crate::protocol::{EndReason, RecordKind, SessionEnd};
+use crate::protocol::{EndReason, RecordKind, SessionEnd, SessionStart};
 use crate::store::frame::{self, Event, Reassembler, StoredEvent};
 use crate::store::sdk::{SdkBackend, SdkConfig};
 use crate::store::{
@@ -363,6 +363,16 @@ impl SessionStream {
             .check_tail(&self.name)
             .await
             .map_err(|e| self.error(e))
+    }
+
+    /// The session's `start` record: its first, if that is a `start` this release can read
+    /// (`None` too for a stream trimmed past it).
+    pub async fn start(&self) -> Result<Option<SessionStart>, StoreError> {
+        Ok(self
+            .first_event(0)
+            .await?
+            .as_ref()
+            .and_then(StoredEvent::session_start))
     }
 
     /// The session's `end` record, if the last records of a stream whose tail is `tail` hold one.

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as SocketError, Message};
 use tracing::{debug, warn};
 
+use super::help;
 use super::notes::{note_identity, note_rrweb};
 use super::reject::{NO_CLOSE_FRAME, Reject, writer_gone};
 use super::{CLOSE_LINGER, HELLO_TIMEOUT, MAX_CANVASES, MAX_IN_FLIGHT, Socket};
@@ -60,6 +61,8 @@ pub(super) struct Attached {
     pub(super) signals: broadcast::Receiver<TrackerSignal>,
     pub(super) writer: Writer,
     pub(super) tab: String,
+    /// The project key the session started with: its help codes resolve only within it.
+    pub(super) project: String,
 }
 
 impl TrackerConnection {
@@ -83,6 +86,7 @@ impl TrackerConnection {
         let idle = self.state.ingress.tracker_idle_timeout;
         let mut heard = tokio::time::Instant::now();
         let mut ping = tokio::time::interval_at(heard + idle / 3, idle / 3);
+        let mut asking: Option<help::Asking> = None;
         let result = loop {
             let reading = pending.len() < MAX_IN_FLIGHT && in_flight_bytes < max_in_flight_bytes;
             let step = tokio::select! {
@@ -115,6 +119,10 @@ impl TrackerConnection {
                         Ok(Flow::Continue)
                     }
                 }
+                answer = help::answered(&mut asking) => {
+                    asking = None;
+                    self.send(&answer).await.map(|()| Flow::Continue)
+                }
                 signal = attached.signals.recv() => match signal {
                     Ok(message) => self.forward(&message, &attached.tab).await.map(|()| Flow::Continue),
                     Err(RecvError::Lagged(missed)) => {
@@ -127,7 +135,7 @@ impl TrackerConnection {
                 },
                 message = self.socket.next(), if reading => {
                     heard = tokio::time::Instant::now();
-                    self.handle(message, &attached, &mut pending, &mut in_flight_bytes).await
+                    self.handle(message, &attached, &mut pending, &mut in_flight_bytes, &mut asking).await
                 }
             };
             match step {
@@ -148,6 +156,7 @@ impl TrackerConnection {
         attached: &Attached,
         pending: &mut FuturesOrdered<PendingAck>,
         in_flight_bytes: &mut usize,
+        asking: &mut Option<help::Asking>,
     ) -> Result<Flow, Reject> {
         let message = match message {
             Some(Ok(message)) => message,
@@ -216,6 +225,17 @@ impl TrackerConnection {
                 })
             }
             Some(TrackerMessage::Hangup) => room.on_hangup(),
+            // Answered when ready, without holding up this loop; a request made while one is
+            // being answered gets that answer (it would be the same code).
+            Some(TrackerMessage::HelpRequest) if asking.is_none() => {
+                *asking = Some(help::ask(
+                    self.state.clone(),
+                    room.id,
+                    attached.tab.clone(),
+                    attached.project.clone(),
+                ));
+            }
+            Some(TrackerMessage::HelpRequest) => {}
             Some(TrackerMessage::Hello(_)) => {
                 return Err(Reject::new(
                     close::PROTOCOL,

@@ -16,9 +16,12 @@ use crate::protocol::directory::DirectoryRecord;
 use crate::protocol::tracker_frame::check_hello;
 use crate::protocol::{
     Hello, PROTOCOL_VERSION, PageRecord, RecordKind, ServerMessage, SessionStart, TrackerMessage,
-    close,
+    ViewMode, close,
 };
+use crate::session::room::Room;
+use crate::session::view_access;
 use crate::store::frame::Event;
+use crate::store::stream::StoreError;
 
 impl TrackerConnection {
     /// Runs the connection from its first frame, `hello`, which `first_frame` read by hand (at
@@ -110,6 +113,7 @@ impl TrackerConnection {
                     page: hello.page.clone(),
                     user_id: hello.user_id.clone(),
                     metadata: hello.metadata.clone(),
+                    view: hello.view,
                 };
                 (id, Event::server(RecordKind::Start, &start), None)
             }
@@ -179,15 +183,22 @@ impl TrackerConnection {
             Some(resumed) => state.session_tokens.reissue(resumed, &hello.project_key),
             None => state.session_tokens.issue(id, &hello.project_key),
         };
+        let view = match resumed {
+            None => hello.view,
+            Some(_) => session_view(&room).await?,
+        };
+        room.update_info(|info| info.view = Some(view));
         self.send(&ServerMessage::Welcome {
             session_id: id,
             session_token,
             tab: hello.tab.clone(),
             resumed: resumed.is_some(),
             limits: state.limits,
+            help_codes: true,
+            view: Some(view),
         })
         .await?;
-        for message in room.consent_snapshot() {
+        for message in room.consent_snapshot(view) {
             self.send(&message).await?;
         }
         Ok(Attached {
@@ -195,8 +206,19 @@ impl TrackerConnection {
             signals,
             writer,
             tab: hello.tab,
+            project: hello.project_key,
         })
     }
+}
+
+/// A resumed session's `view` mode: what this node knows, else its `start` record's (`ask` if
+/// that cannot be read, as agents' nodes take it). A resuming tab's own `hello.view` is not
+/// taken, so every node of the cluster follows the same mode.
+async fn session_view(room: &Room) -> Result<ViewMode, StoreError> {
+    if let Some(view) = room.info().view {
+        return Ok(view);
+    }
+    view_access::mode(room.stream()).await
 }
 
 pub(super) fn valid_tab(tab: &str) -> bool {

@@ -7,6 +7,7 @@
 mod connection;
 mod first_frame;
 mod handshake;
+pub mod help;
 mod notes;
 mod reject;
 

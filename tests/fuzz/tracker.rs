@@ -101,6 +101,7 @@ fn seeds() -> Vec<Vec<u8>> {
         },
         user_id: Some("user-42".into()),
         metadata: BTreeMap::from([("plan".into(), "gold".into())]),
+        view: Default::default(),
     };
     let mut messages = vec![
         TrackerMessage::Hello(Box::new(hello)),

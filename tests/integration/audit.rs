@@ -80,7 +80,7 @@ async fn exports_details_and_follows_are_audited_naming_the_agent_and_the_sessio
     assert!(
         page.entries
             .iter()
-            .all(|e| e.record.session.to_string() == session && e.ts > 0),
+            .all(|e| e.record.session.is_some_and(|s| s.to_string() == session) && e.ts > 0),
         "{page:?}"
     );
     assert!(
@@ -108,7 +108,10 @@ async fn exports_details_and_follows_are_audited_naming_the_agent_and_the_sessio
     let next = first.next_seq.expect("more to read");
     let rest = audit(&server, &format!("from_seq={next}")).await;
     assert_eq!(rest.entries.len(), 3, "{rest:?}");
-    assert_eq!(rest.entries[0].record.session.to_string(), other.session_id);
+    assert_eq!(
+        rest.entries[0].record.session.map(|s| s.to_string()),
+        Some(other.session_id.clone())
+    );
 
     let anonymous = http()
         .get(format!("{}/api/v1/audit", server.url()))

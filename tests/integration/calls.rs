@@ -291,22 +291,27 @@ async fn media_flows_through_the_server_only_between_people_the_user_accepted() 
         "bob's slot is inactive, the user's remain"
     );
     page.send(&TrackerMessage::Hangup);
-    alice
-        .until(|m| matches!(m, AgentMessage::CallClosed { .. }))
-        .await;
-    page.until(|m| matches!(m, ServerMessage::CallClosed { .. }))
-        .await;
-    alice
-        .until(|m| {
-            record_in(m, |r| {
-                matches!(
-                    r.action,
-                    AgentAction::Revoked {
-                        kind: GrantKind::Call
-                    }
-                )
-            })
+    // Alice's connection closes and the revoke is recorded; the two reach her in either order
+    // (the record travels through S2, the close does not), so she waits for both at once.
+    let call_revoked = |m: &AgentMessage| {
+        record_in(m, |r| {
+            matches!(
+                r.action,
+                AgentAction::Revoked {
+                    kind: GrantKind::Call
+                }
+            )
         })
+    };
+    let (mut closed, mut revoked) = (false, false);
+    while !(closed && revoked) {
+        let m = alice
+            .until(|m| matches!(m, AgentMessage::CallClosed { .. }) || call_revoked(m))
+            .await;
+        closed |= matches!(m, AgentMessage::CallClosed { .. });
+        revoked |= call_revoked(&m);
+    }
+    page.until(|m| matches!(m, ServerMessage::CallClosed { .. }))
         .await;
     let detail = session_detail(&server, &session).await;
     assert_eq!(detail["call"], false);

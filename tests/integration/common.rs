@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cobrowse::app::server::{RunningServer, ServerConfig};
+use cobrowse::auth::proxy::{ProxyAuth, RoleMap, parse_trusted};
 use cobrowse::protocol::{
     AgentMessage, DeliveredEvent, Hello, PROTOCOL_VERSION, PageInfo, ServerMessage, TrackerEvent,
     TrackerEventKind, TrackerMessage, Viewport,
@@ -13,6 +14,7 @@ use cobrowse::protocol::{
 use cobrowse::store::embedded::EmbeddedS2;
 use cobrowse::store::location::StoreLocation;
 use futures::{SinkExt, StreamExt};
+use reqwest::header::HeaderName;
 use serde_bytes::ByteBuf;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -43,6 +45,14 @@ pub async fn start(config: ServerConfig) -> RunningServer {
 /// Two nodes in this process sharing a store served over HTTP, as a separate `cobrowse store`
 /// would: both reach it through s2-sdk.
 pub async fn two_nodes_on_a_served_store() -> (EmbeddedS2, RunningServer, RunningServer) {
+    two_nodes_on_a_served_store_with(|_| {}).await
+}
+
+/// [`two_nodes_on_a_served_store`], with node B's configuration changed by `b` first (another
+/// agent signing in there, say).
+pub async fn two_nodes_on_a_served_store_with(
+    b: impl FnOnce(&mut ServerConfig),
+) -> (EmbeddedS2, RunningServer, RunningServer) {
     let store = EmbeddedS2::start(
         &StoreLocation::Memory,
         SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -54,9 +64,30 @@ pub async fn two_nodes_on_a_served_store() -> (EmbeddedS2, RunningServer, Runnin
     a_config.node_id = "node-a".into();
     let mut b_config = a_config.clone();
     b_config.node_id = "node-b".into();
+    b(&mut b_config);
     let a = start(a_config).await;
     let b = start(b_config).await;
     (store, a, b)
+}
+
+/// Takes the complete Server-Sent Events blocks off the front of `text` (what has arrived so
+/// far), as (event, id, data); an incomplete last block stays for the next chunk.
+pub fn take_sse_blocks(text: &mut String) -> Vec<(String, String, String)> {
+    let mut blocks = Vec::new();
+    while let Some(end) = text.find("\n\n") {
+        let block: String = text.drain(..end + 2).collect();
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(&format!("{name}:"))
+                        .map(|v| v.trim().to_string())
+                })
+                .unwrap_or_default()
+        };
+        blocks.push((field("event"), field("id"), field("data")));
+    }
+    blocks
 }
 
 /// A server the helpers can reach: one in this process, or a `cobrowse serve` child process.
@@ -112,6 +143,7 @@ pub fn hello(token: Option<String>, tab: &str) -> Box<Hello> {
         },
         user_id: Some("user-42".into()),
         metadata: BTreeMap::from([("plan".to_string(), "gold".to_string())]),
+        view: Default::default(),
     })
 }
 
@@ -266,6 +298,35 @@ pub fn rrweb_seqs(events: &[DeliveredEvent]) -> Vec<u64> {
 
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
+}
+
+/// Signs agents in by what a trusted proxy on loopback says: the name in `x-auth-request-user`,
+/// helpers by the group `support`, the projects in `x-auth-request-projects` (all without it).
+pub fn loopback_proxy() -> ProxyAuth {
+    ProxyAuth {
+        user_header: HeaderName::from_static("x-auth-request-user"),
+        role_header: None,
+        groups_header: Some(HeaderName::from_static("x-auth-request-groups")),
+        role_map: RoleMap::parse(&["helper=support".into()]).unwrap(),
+        projects_header: Some(HeaderName::from_static("x-auth-request-projects")),
+        default_role: None,
+        trusted: vec![parse_trusted("127.0.0.0/8").unwrap()],
+    }
+}
+
+/// `request` as the `loopback_proxy` sends it for its helper `user` of `projects` (or all).
+pub fn via_proxy(
+    request: reqwest::RequestBuilder,
+    user: &str,
+    projects: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = request
+        .header("x-auth-request-user", user)
+        .header("x-auth-request-groups", "support");
+    match projects {
+        Some(projects) => request.header("x-auth-request-projects", projects),
+        None => request,
+    }
 }
 
 /// GET an agent API path with alice's token; the response, once it says success.

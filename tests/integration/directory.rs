@@ -340,6 +340,7 @@ async fn sessions_written_before_the_directory_existed_are_added_to_it() {
         },
         user_id: Some("from-before@example.com".into()),
         metadata: Default::default(),
+        view: Default::default(),
     };
     let first = Event::server(RecordKind::Start, &begun);
     stream.claim(&first, "old-node", created_ms).await.unwrap();

@@ -348,7 +348,7 @@ async fn bad_events_are_rejected_one_by_one_and_the_rest_of_the_batch_is_kept() 
             ServerMessage::Ack { seq: 4 } => break,
             // Sent after `welcome`: the session's grants (none), and that nobody watches.
             ServerMessage::Grants { grants } if grants.is_empty() => {}
-            ServerMessage::Watching { agents: 0 } => {}
+            ServerMessage::Watching { agents: 0, .. } => {}
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -594,21 +594,11 @@ async fn read_sse(
             .unwrap()
             .unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = text.find("\n\n") {
-            let block: String = text.drain(..end + 2).collect();
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| {
-                        l.strip_prefix(&format!("{name}:"))
-                            .map(|v| v.trim().to_string())
-                    })
-                    .unwrap_or_default()
-            };
-            if field("event") != "caught_up" && !field("data").is_empty() {
-                events.push((field("event"), field("id"), field("data")));
-            }
-        }
+        events.extend(
+            take_sse_blocks(&mut text)
+                .into_iter()
+                .filter(|(event, _, data)| event != "caught_up" && !data.is_empty()),
+        );
     }
     events
 }

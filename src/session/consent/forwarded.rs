@@ -11,6 +11,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::{Consent, Effect, UNSOLICITED_REFUSAL, record};
+use crate::protocol::{AgentAction, AgentRef};
+
 /// How long after forwarding an input its refusal is believed: the page refuses as it
 /// performs the input, which is at once.
 pub const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
@@ -71,5 +74,46 @@ impl Forwarded {
 
     pub(super) fn is_empty(&self) -> bool {
         self.sent.is_empty()
+    }
+}
+
+impl Consent {
+    /// The page could not perform an agent's input: recorded only when this node forwarded such
+    /// an input to that tab for that agent, else counted.
+    pub fn on_refused(
+        &mut self,
+        agent_id: &str,
+        tab: &str,
+        action: &str,
+        reason: &str,
+    ) -> Vec<Effect> {
+        if !self.forwarded.take(agent_id, tab, action) {
+            return vec![Effect::Rejected(UNSOLICITED_REFUSAL)];
+        }
+        let agent = self.agent(agent_id);
+        vec![record(
+            &agent,
+            AgentAction::Refused {
+                tab: tab.to_string(),
+                input: action.chars().take(32).collect(),
+                reason: reason.chars().take(300).collect(),
+            },
+        )]
+    }
+
+    fn agent(&self, agent_id: &str) -> AgentRef {
+        self.watchers
+            .get(agent_id)
+            .map(|(a, _)| a.clone())
+            .or_else(|| {
+                self.grants
+                    .iter()
+                    .find(|g| g.agent.id == agent_id)
+                    .map(|g| g.agent.clone())
+            })
+            .unwrap_or_else(|| AgentRef {
+                id: agent_id.chars().take(64).collect(),
+                name: "unknown agent".to_string(),
+            })
     }
 }

@@ -14,13 +14,14 @@ mod forwarded;
 pub mod navigation;
 mod requests;
 mod unrecorded;
+pub mod view;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{
     AgentAction, AgentRecord, AgentRef, DeclineReason, Grant, GrantKind, LeftReason, ServerMessage,
-    Signal,
+    Signal, ViewMode,
 };
 
 /// A request nobody answered is declined after this; the page's own prompt gives up at 30 s.
@@ -56,6 +57,8 @@ pub enum Effect {
     /// Count one message refused for this reason (`cobrowse_rejected_total`), as it is refused:
     /// its record, if any, may come up to a second later.
     Rejected(&'static str),
+    /// Take the agent out of the session's call: its connection, and the canvases it asked for.
+    LeaveCall { agent_id: String },
 }
 
 struct Pending {
@@ -63,6 +66,8 @@ struct Pending {
     kind: GrantKind,
     /// A call with video.
     video: bool,
+    /// For `view`: the signed-in agent a grant lets in for the rest of the session.
+    account: Option<String>,
     deadline: Instant,
 }
 
@@ -81,13 +86,30 @@ pub struct Consent {
     pending: BTreeMap<String, Pending>,
     grants: Vec<Grant>,
     drops: HashMap<(String, &'static str, &'static str), Drops>,
-    /// When each agent last had the user prompted for each kind, for [`REQUEST_INTERVAL`].
-    asked: HashMap<(String, GrantKind), Instant>,
+    /// When each agent (for `view`, each account) last had the user prompted for each kind, and
+    /// how often the user said no since, for [`REQUEST_INTERVAL`] and its backoff.
+    asked: HashMap<(String, GrantKind), requests::Asked>,
     /// Agents that left, and when: a heartbeat their node sent just before the `left` must not
     /// bring them back.
     departed: HashMap<String, Instant>,
     /// Input forwarded and not yet refused, so only refusals of real input are recorded.
     forwarded: forwarded::Forwarded,
+    /// The session's `view` mode, from its `start` record.
+    view: ViewMode,
+    /// In `view: ask`, the signed-in agents (digests) the user let in this session, and the
+    /// account each agent connection asked as: a second visit of one agent is not asked again.
+    let_in: BTreeSet<String>,
+    /// `let_in` was read from the session's stream when this node claimed it
+    /// ([`Consent::restore_let_in`]): an agent's node saying it was granted restores nothing
+    /// for an account not in it.
+    let_in_from_stream: bool,
+    accounts: HashMap<String, String>,
+    /// Agent connections the user declined or stopped watching: nothing their node says lets
+    /// them back in (a heartbeat sent before it read the `revoked` still says `granted`).
+    shut_out: BTreeSet<String>,
+    /// Records of Stops given while they could not be written (`unrecorded`): the next step that
+    /// can write writes them first, before anything it grants.
+    owed: Vec<AgentRecord>,
 }
 
 impl Consent {
@@ -124,22 +146,6 @@ impl Consent {
         self.watchers.values().map(|(a, _)| a.clone()).collect()
     }
 
-    /// How many agents watch: trackers batch less often while nobody does, which is most of the
-    /// time for most sessions, and each batch is an S2 append.
-    pub fn watching_message(&self) -> ServerMessage {
-        ServerMessage::Watching {
-            agents: u32::try_from(self.watchers.len()).unwrap_or(u32::MAX),
-        }
-    }
-
-    /// Tells the trackers first when the number of watchers changed.
-    fn note_watchers(&self, before: usize, mut effects: Vec<Effect>) -> Vec<Effect> {
-        if self.watchers.len() != before {
-            effects.insert(0, Effect::Tracker(self.watching_message()));
-        }
-        effects
-    }
-
     /// A signal from an agent's node; `page` says whether a tab of the session is connected here
     /// to act on input.
     pub fn on_signal(
@@ -149,7 +155,12 @@ impl Consent {
         page: bool,
         now: Instant,
     ) -> Vec<Effect> {
-        let before = self.watchers.len();
+        // The most frequent signals (pointer moves, strokes, heartbeats) from an agent already
+        // watching cannot change who watches: the page's `watching` is not worked out twice.
+        if self.watchers.contains_key(&agent.id) && leaves_watchers_as_they_are(&signal) {
+            return self.handle(agent, signal, page, now);
+        }
+        let before = self.watching_message();
         let effects = self.handle(agent, signal, page, now);
         self.note_watchers(before, effects)
     }
@@ -181,16 +192,25 @@ impl Consent {
         // Any signal shows the agent is still there. A heartbeat from an agent this node did not
         // know of (the tracker moved here) makes it a watcher again, quietly: it joined long ago.
         self.watchers.insert(agent.id.clone(), (agent.clone(), now));
+        if let Some(what) = view::needs_view(&signal).filter(|_| !self.admits(&agent.id)) {
+            return self.refuse(agent, what, NO_GRANT, now);
+        }
         match signal {
-            Signal::Joined => vec![
-                record(
+            Signal::Joined => {
+                let joined = record(
                     &agent,
                     AgentAction::Joined {
                         watchers: self.watchers(),
                     },
-                ),
-                Effect::Tracker(ServerMessage::Resync),
-            ],
+                );
+                // In `view: ask` the fresh snapshot waits for the user's Accept.
+                if self.view == ViewMode::Ask {
+                    vec![joined]
+                } else {
+                    vec![joined, Effect::Tracker(ServerMessage::Resync)]
+                }
+            }
+            Signal::View { account, granted } => self.ask_view(agent, account, granted, now),
             Signal::Heartbeat | Signal::Left => Vec::new(),
             Signal::Resync => vec![Effect::Tracker(ServerMessage::Resync)],
             Signal::Request { kind, video } => self.request(agent, kind, video, now),
@@ -248,7 +268,8 @@ impl Consent {
                     self.refuse(agent, "stroke", NO_GRANT, now)
                 }
             }
-            // Call negotiation goes to the call, which checks it against the grants itself.
+            // Call negotiation goes to the call, which checks it against the grants itself; the
+            // room sends it here only from an agent the user has not let in, refused above.
             Signal::CallJoin { .. }
             | Signal::CallAnswer { .. }
             | Signal::CallCandidate { .. }
@@ -266,6 +287,9 @@ impl Consent {
         let mut effects = Vec::new();
         if let Some(grant) = self.take_grant(kind, agent_id) {
             effects.push(record(&grant.agent, AgentAction::Revoked { kind }));
+            if kind == GrantKind::View {
+                effects.extend(self.view_revoked(&grant.agent));
+            }
         }
         effects.extend(self.end_orphan_recording());
         effects.push(Effect::Tracker(self.grants_message()));
@@ -309,45 +333,6 @@ impl Consent {
             })
             .into_iter()
             .collect()
-    }
-
-    /// The page could not perform an agent's input: recorded only when this node forwarded such
-    /// an input to that tab for that agent, else counted.
-    pub fn on_refused(
-        &mut self,
-        agent_id: &str,
-        tab: &str,
-        action: &str,
-        reason: &str,
-    ) -> Vec<Effect> {
-        if !self.forwarded.take(agent_id, tab, action) {
-            return vec![Effect::Rejected(UNSOLICITED_REFUSAL)];
-        }
-        let agent = self.agent(agent_id);
-        vec![record(
-            &agent,
-            AgentAction::Refused {
-                tab: tab.to_string(),
-                input: action.chars().take(32).collect(),
-                reason: reason.chars().take(300).collect(),
-            },
-        )]
-    }
-
-    fn agent(&self, agent_id: &str) -> AgentRef {
-        self.watchers
-            .get(agent_id)
-            .map(|(a, _)| a.clone())
-            .or_else(|| {
-                self.grants
-                    .iter()
-                    .find(|g| g.agent.id == agent_id)
-                    .map(|g| g.agent.clone())
-            })
-            .unwrap_or_else(|| AgentRef {
-                id: agent_id.chars().take(64).collect(),
-                name: "unknown agent".to_string(),
-            })
     }
 
     fn take_grant(&mut self, kind: GrantKind, agent_id: &str) -> Option<Grant> {
@@ -480,10 +465,10 @@ impl Consent {
         effects
     }
 
-    /// The session ends, or this node stops holding it: every grant ends (recorded with
-    /// `reason`), counted drops are recorded, and nothing is left.
+    /// The session ends, or this node stops holding it: Stops still owed are recorded, every
+    /// grant ends (recorded with `reason`), counted drops are recorded, and nothing is left.
     pub fn end_all(&mut self, reason: &str) -> Vec<Effect> {
-        let mut effects = Vec::new();
+        let mut effects = self.take_owed();
         let agents: Vec<String> = self.drops.keys().map(|(id, _, _)| id.clone()).collect();
         for agent in agents {
             effects.extend(self.flush_drops(&agent));
@@ -497,7 +482,10 @@ impl Consent {
                 },
             ));
         }
+        // The mode is the session's, whoever holds it.
+        let view = self.view;
         *self = Self::default();
+        self.view = view;
         effects
     }
 
@@ -508,12 +496,13 @@ impl Consent {
             && self.drops.is_empty()
             && self.departed.is_empty()
             && self.forwarded.is_empty()
+            && self.owed.is_empty()
     }
 
     /// Time passing: unanswered requests are declined, silent agents leave, counted drops are
     /// recorded.
     pub fn sweep(&mut self, now: Instant) -> Vec<Effect> {
-        let before = self.watchers.len();
+        let before = self.watching_message();
         let effects = self.expire(now, true);
         self.note_watchers(before, effects)
     }
@@ -542,8 +531,10 @@ impl Consent {
         }
         self.departed
             .retain(|_, at| now.duration_since(*at) < AGENT_LEASE);
-        self.asked
-            .retain(|_, at| now.duration_since(*at) < REQUEST_INTERVAL);
+        // Shut out while its node may still speak for it.
+        (self.shut_out)
+            .retain(|id| self.watchers.contains_key(id) || self.departed.contains_key(id));
+        self.asked.retain(|_, asked| !asked.forgotten(now));
         self.forwarded.expire(now);
         self.drops.retain(|(_, what, reason), drops| {
             if !flush || now.duration_since(drops.last_recorded) < DROP_WINDOW {
@@ -559,6 +550,22 @@ impl Consent {
         });
         effects
     }
+}
+
+/// Signals that neither add nor remove a watcher nor change whom the user let in (`view` grants),
+/// when they come from an agent already watching.
+fn leaves_watchers_as_they_are(signal: &Signal) -> bool {
+    matches!(
+        signal,
+        Signal::Control { .. }
+            | Signal::Stroke { .. }
+            | Signal::Heartbeat
+            | Signal::Resync
+            | Signal::Canvas { .. }
+            | Signal::CallJoin { .. }
+            | Signal::CallAnswer { .. }
+            | Signal::CallCandidate { .. }
+    )
 }
 
 fn record(agent: &AgentRef, action: AgentAction) -> Effect {
@@ -591,7 +598,8 @@ mod tests {
         }
     }
 
-    fn click() -> Signal {
+    /// An agent's click on the page (the consent tests of this module and of `view`).
+    pub(super) fn click() -> Signal {
         Signal::Control {
             tab: "t".into(),
             input: ControlInput::Click {
@@ -602,7 +610,26 @@ mod tests {
         }
     }
 
-    fn prompt_id(effects: &[Effect]) -> String {
+    /// An agent's pen stroke on the page.
+    pub(super) fn stroke() -> Signal {
+        Signal::Stroke {
+            tab: "t".into(),
+            stroke: crate::protocol::Stroke {
+                id: "s".into(),
+                tool: crate::protocol::StrokeTool::Pen,
+                color: "#ff0000".into(),
+                points: vec![[1.0, 2.0]],
+            },
+        }
+    }
+
+    /// An agent's request of `kind`, without video.
+    pub(super) fn request(kind: GrantKind) -> Signal {
+        Signal::Request { kind, video: false }
+    }
+
+    /// The id of the prompt `effects` show the user.
+    pub(super) fn prompt_id(effects: &[Effect]) -> String {
         effects
             .iter()
             .find_map(|e| match e {
@@ -619,7 +646,7 @@ mod tests {
             .iter()
             .filter_map(|e| match e {
                 Effect::Record(r) => Some(&r.action),
-                Effect::Tracker(_) | Effect::Rejected(_) => None,
+                Effect::Tracker(_) | Effect::Rejected(_) | Effect::LeaveCall { .. } => None,
             })
             .collect()
     }
@@ -631,12 +658,7 @@ mod tests {
     }
 
     fn granted(consent: &mut Consent, who: &AgentRef, kind: GrantKind, now: Instant) {
-        let asked = consent.on_signal(
-            who.clone(),
-            Signal::Request { kind, video: false },
-            true,
-            now,
-        );
+        let asked = consent.on_signal(who.clone(), request(kind), true, now);
         consent.on_answer(&prompt_id(&asked), true, None);
     }
 
@@ -660,15 +682,7 @@ mod tests {
     fn an_unanswered_request_is_declined_as_timed_out_and_its_prompt_removed() {
         let mut consent = Consent::default();
         let now = Instant::now();
-        let asked = consent.on_signal(
-            agent("alice"),
-            Signal::Request {
-                kind: GrantKind::Control,
-                video: false,
-            },
-            true,
-            now,
-        );
+        let asked = consent.on_signal(agent("alice"), request(GrantKind::Control), true, now);
         let id = prompt_id(&asked);
         assert!(consent.sweep(now + REQUEST_TIMEOUT / 2).is_empty());
         let effects = consent.sweep(now + REQUEST_TIMEOUT);
@@ -693,24 +707,8 @@ mod tests {
     fn two_pending_control_requests_cannot_both_be_granted() {
         let mut consent = Consent::default();
         let now = Instant::now();
-        let a = consent.on_signal(
-            agent("alice"),
-            Signal::Request {
-                kind: GrantKind::Control,
-                video: false,
-            },
-            true,
-            now,
-        );
-        let b = consent.on_signal(
-            agent("bob"),
-            Signal::Request {
-                kind: GrantKind::Control,
-                video: false,
-            },
-            true,
-            now,
-        );
+        let a = consent.on_signal(agent("alice"), request(GrantKind::Control), true, now);
+        let b = consent.on_signal(agent("bob"), request(GrantKind::Control), true, now);
         consent.on_answer(&prompt_id(&a), true, None);
         let effects = consent.on_answer(&prompt_id(&b), true, None);
         assert!(
@@ -785,10 +783,7 @@ mod tests {
         let mut consent = Consent::default();
         let now = Instant::now();
         let alice = agent("alice");
-        let request = Signal::Request {
-            kind: GrantKind::Control,
-            video: false,
-        };
+        let request = request(GrantKind::Control);
         let release = Signal::Release {
             kind: GrantKind::Control,
         };
@@ -883,10 +878,7 @@ mod tests {
         let mut consent = Consent::default();
         let now = Instant::now();
         let (alice, bob) = (agent("alice"), agent("bob"));
-        let record = Signal::Request {
-            kind: GrantKind::Record,
-            video: false,
-        };
+        let record = request(GrantKind::Record);
         let alone = consent.on_signal(alice.clone(), record.clone(), true, now);
         assert!(
             matches!(actions(&alone)[..], [AgentAction::Dropped { reason, .. }] if reason == NO_GRANT),
@@ -997,17 +989,8 @@ mod tests {
                 "counted at once"
             );
         }
-        let stroke = Signal::Stroke {
-            tab: "t".into(),
-            stroke: crate::protocol::Stroke {
-                id: "s".into(),
-                tool: crate::protocol::StrokeTool::Pen,
-                color: "#ff0000".into(),
-                points: vec![[1.0, 2.0]],
-            },
-        };
         assert_eq!(
-            consent.on_unrecordable_signal(alice.clone(), stroke, true, now),
+            consent.on_unrecordable_signal(alice.clone(), stroke(), true, now),
             vec![Effect::Rejected(NO_RECORD)]
         );
         // While the writer stays full the counts wait; once it has room they are recorded.
@@ -1035,10 +1018,7 @@ mod tests {
         let mut consent = Consent::default();
         let now = Instant::now();
         let alice = agent("alice");
-        let request = Signal::Request {
-            kind: GrantKind::Control,
-            video: false,
-        };
+        let request = request(GrantKind::Control);
         let unasked = consent.on_unrecordable_signal(alice.clone(), request.clone(), true, now);
         assert_eq!(unasked, vec![Effect::Rejected(NO_RECORD)], "no prompt");
         let asked = consent.on_signal(alice.clone(), request, true, now);
@@ -1076,10 +1056,7 @@ mod tests {
         assert!(!consent.allows("id-alice", GrantKind::Control));
         let asked = consent.on_signal(
             alice,
-            Signal::Request {
-                kind: GrantKind::Control,
-                video: false,
-            },
+            request(GrantKind::Control),
             true,
             now + REQUEST_INTERVAL,
         );

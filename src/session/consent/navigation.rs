@@ -3,7 +3,11 @@
 //! gets no further than one that follows the rules. Pure: the page's URL (from the tab's
 //! `hello`) and the target in, a verdict out.
 
+use std::collections::BTreeMap;
+
 use url::Url;
+
+use crate::protocol::{ControlInput, NavigateTo, PageInfo, Signal};
 
 /// Why a `navigate` was dropped: its target is not an http(s) page of the page's own origin.
 pub const OTHER_ORIGIN: &str = "other_origin";
@@ -42,6 +46,23 @@ pub fn check(page_url: &str, target: &str) -> Result<(), String> {
 
 fn is_http(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https")
+}
+
+/// Why a `navigate` to a URL must not reach the tab it names: the target is not an http(s)
+/// page of the origin that tab's tracker reported (`tabs`, the tabs connected here). Input for a
+/// tab not connected here is left to consent, which drops it as `no_page`.
+pub fn refusal(tabs: &BTreeMap<String, PageInfo>, signal: &Signal) -> Option<String> {
+    let Signal::Control {
+        tab,
+        input: ControlInput::Navigate {
+            to: NavigateTo::Url,
+            url,
+        },
+    } = signal
+    else {
+        return None;
+    };
+    check(&tabs.get(tab)?.url, url.as_deref().unwrap_or("")).err()
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 //! dropped with [`NO_RECORD`], to be recorded once the writer has room again. What takes power
 //! away (a release, a revoke, an agent leaving, a timeout) is done anyway, because refusing it
 //! would leave an agent acting on the page against the user's wish; its records are lost, and the
-//! room counts them.
+//! room counts them. A Stop's records are not lost: the agent's node closes a `view` only when it
+//! reads the `revoked`, so they are owed, and written first by the next step that can write.
 
 use std::time::Instant;
 
-use super::{Consent, Drops, Effect, NO_RECORD};
-use crate::protocol::{AgentRef, DeclineReason, Signal};
+use super::{Consent, Drops, Effect, NO_RECORD, view};
+use crate::protocol::{AgentRef, DeclineReason, GrantKind, Signal};
 
 impl Consent {
     /// [`Consent::on_signal`] for a step whose records cannot be written.
@@ -23,8 +24,11 @@ impl Consent {
         let what = match &signal {
             Signal::Control { .. } => "control",
             Signal::Stroke { .. } => "stroke",
-            Signal::Request { .. } => "request",
-            _ => return self.on_signal(agent, signal, page, now),
+            Signal::Request { .. } | Signal::View { granted: false, .. } => "request",
+            _ => match view::needs_view(&signal).filter(|_| !self.admits(&agent.id)) {
+                Some(what) => what,
+                None => return self.on_signal(agent, signal, page, now),
+            },
         };
         if self.departed.contains_key(&agent.id) {
             return Vec::new();
@@ -57,10 +61,30 @@ impl Consent {
         effects
     }
 
+    /// [`Consent::on_revoke`] for a step whose records cannot be written: the grant ends now, and
+    /// its records wait in [`Consent::take_owed`].
+    pub fn on_unrecordable_revoke(&mut self, kind: GrantKind, agent_id: &str) -> Vec<Effect> {
+        let mut effects = self.on_revoke(kind, agent_id);
+        effects.retain(|effect| match effect {
+            Effect::Record(record) => {
+                self.owed.push(record.clone());
+                false
+            }
+            _ => true,
+        });
+        effects
+    }
+
+    /// The records of Stops not written yet, for a step that can write them: they go before its
+    /// own, so no grant given since comes before the Stop in the session's stream.
+    pub fn take_owed(&mut self) -> Vec<Effect> {
+        self.owed.drain(..).map(Effect::Record).collect()
+    }
+
     /// [`Consent::sweep`] while records cannot be written: requests still time out and silent
     /// agents still leave, but counted drops keep counting until they can be recorded.
     pub fn sweep_unrecordable(&mut self, now: Instant) -> Vec<Effect> {
-        let before = self.watchers.len();
+        let before = self.watching_message();
         let effects = self.expire(now, false);
         self.note_watchers(before, effects)
     }
