@@ -1,7 +1,13 @@
 /// <reference types="vitest/config" />
-// Builds the tracker twice from one entry: an ES module (`dist/cobrowse-tracker.mjs`) and a
-// single-file script-tag bundle (`dist/cobrowse-tracker.js`, IIFE exposing the global `Cobrowse`).
-// Both are self-contained (rrweb and msgpack are bundled in), so the server can serve either as is.
+// Builds the tracker three times (`npm run build` runs one `vite build` per mode):
+// - default: `dist/cobrowse-tracker.mjs`, an ES module with rrweb and msgpack bundled in;
+// - `--mode script`: `dist/cobrowse-tracker.js`, the script-tag bundle the server serves at
+//   `/tracker.js` (IIFE defining the global `Cobrowse`, from src/global.ts: it also replays the
+//   calls the async snippet queued), self-contained too;
+// - `--mode package`: `dist/package/index.mjs`, the npm package's entry for bundler users, with
+//   rrweb, its console plugin and msgpack left as imports (`dependencies` in package.json), so a
+//   site that has them already ships them once. The delivery worker is inlined as a `blob:` and
+//   cannot import anything, so Vite bundles msgpack into it in every build.
 import { defineConfig, type Plugin } from "vite";
 
 /**
@@ -29,17 +35,26 @@ export function rrwebFastNodes(): Plugin {
 }
 
 
-export default defineConfig({
+/** The packages the `package` build leaves to the consumer's bundler (`dependencies`). */
+const DEPENDENCIES = /^(rrweb|@rrweb\/rrweb-plugin-console-record|@msgpack\/msgpack)(\/.*)?$/;
+
+export default defineConfig(({ mode }) => ({
+  // rrweb is bundled only in the self-contained builds, the only ones the patch can reach; the
+  // package build leaves rrweb to the consumer's bundler (README, "Package").
   plugins: [rrwebFastNodes()],
   build: {
     target: "es2020",
     sourcemap: true,
-    lib: {
-      entry: "src/index.ts",
-      name: "Cobrowse",
-      formats: ["es", "iife"],
-      fileName: (format) => (format === "es" ? "cobrowse-tracker.mjs" : "cobrowse-tracker.js"),
-    },
+    // The three builds share `dist/`: only the first one empties it.
+    emptyOutDir: mode !== "script" && mode !== "package",
+    outDir: mode === "package" ? "dist/package" : "dist",
+    lib:
+      mode === "script"
+        ? { entry: "src/global.ts", name: "Cobrowse", formats: ["iife" as const], fileName: () => "cobrowse-tracker.js" }
+        : mode === "package"
+          ? { entry: "src/index.ts", formats: ["es" as const], fileName: () => "index.mjs" }
+          : { entry: "src/index.ts", formats: ["es" as const], fileName: () => "cobrowse-tracker.mjs" },
+    rollupOptions: mode === "package" ? { external: (id: string) => DEPENDENCIES.test(id) } : {},
   },
   test: {
     environment: "jsdom",
@@ -48,4 +63,4 @@ export default defineConfig({
     // rrweb goes through the plugins too, so the tests record with the rrweb the bundle has.
     server: { deps: { inline: ["rrweb"] } },
   },
-});
+}));

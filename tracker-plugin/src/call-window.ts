@@ -12,6 +12,7 @@
  * module decides everything.
  */
 
+import { fill } from "./labels";
 import { type PageUi, UI_ATTRIBUTE } from "./page-ui";
 
 /** One agent in the call. */
@@ -128,15 +129,16 @@ export class CallWindow {
     this.ui = ui;
     this.createStream = createStream;
     const doc = ui.document;
+    const labels = ui.labels;
     this.root = doc.createElement("section");
     this.root.setAttribute(UI_ATTRIBUTE, "call-window");
     this.root.setAttribute("role", "dialog");
     this.root.setAttribute("aria-modal", "false");
-    this.root.setAttribute("aria-label", "Call");
+    this.root.setAttribute("aria-label", labels.call);
 
     const header = doc.createElement("div");
     header.setAttribute(UI_ATTRIBUTE, "call-header");
-    header.textContent = "Call";
+    header.textContent = labels.call;
     this.makeDraggable(header);
 
     const button = (action: CallAction, label: string): HTMLButtonElement => {
@@ -149,12 +151,12 @@ export class CallWindow {
       return b;
     };
     this.buttons = {
-      mute: button("mute", "Mute"),
-      camera: button("camera", "Camera off"),
-      join: button("join", "Join here"),
-      hangup: button("hangup", "Hang up"),
-      close: button("close", "Close"),
-      "stop-recording": button("stop-recording", "Stop recording"),
+      mute: button("mute", labels.mute),
+      camera: button("camera", labels.cameraOff),
+      join: button("join", labels.joinHere),
+      hangup: button("hangup", labels.hangUp),
+      close: button("close", labels.close),
+      "stop-recording": button("stop-recording", labels.stopRecording),
     };
 
     this.recording = doc.createElement("div");
@@ -188,11 +190,13 @@ export class CallWindow {
   }
 
   update(view: CallView): void {
+    const labels = this.ui.labels;
     this.root.dataset["mode"] = view.mode;
 
     this.recording.hidden = view.recording.length === 0;
-    this.recordingText.textContent = "● Recording";
-    this.recordingText.title = view.recording.length === 0 ? "" : `Recorded by ${view.recording.join(", ")}`;
+    this.recordingText.textContent = labels.recording;
+    this.recordingText.title =
+      view.recording.length === 0 ? "" : fill(labels.recordedBy, { agents: view.recording.join(", ") });
 
     this.status.hidden = view.status === "";
     this.status.textContent = view.status;
@@ -204,10 +208,10 @@ export class CallWindow {
     const b = this.buttons;
     const here = view.mode === "here";
     b.mute.hidden = !(here && view.hasMic);
-    b.mute.textContent = view.muted ? "Unmute" : "Mute";
+    b.mute.textContent = view.muted ? labels.unmute : labels.mute;
     b.mute.setAttribute("aria-pressed", String(view.muted));
     b.camera.hidden = !(here && view.camera !== null);
-    b.camera.textContent = view.cameraOff ? "Camera on" : "Camera off";
+    b.camera.textContent = view.cameraOff ? labels.cameraOn : labels.cameraOff;
     b.camera.setAttribute("aria-pressed", String(view.cameraOff));
     b.join.hidden = view.mode !== "elsewhere";
     b.hangup.hidden = view.mode === "ended";
@@ -260,8 +264,8 @@ export class CallWindow {
         this.self = null;
       }
     } else {
-      this.self ??= this.tile("user", "You", "call-self");
-      this.setVideo(this.self, camera, "You", true);
+      this.self ??= this.tile("user", this.ui.labels.you, "call-self");
+      this.setVideo(this.self, camera, this.ui.labels.you, true);
       place(this.self);
     }
   }

@@ -28,6 +28,7 @@
 
 import { CallPeer } from "./call-peer";
 import { type CallAction, type CallParticipantView, CallWindow, type CallView } from "./call-window";
+import { fill } from "./labels";
 import { log } from "./log";
 import { CanvasConsent, type CanvasPolicy } from "./canvas-consent";
 import { CanvasCapture, type MediaDevicesLike, MediaError, type UserMedia, openCamera, openUserMedia } from "./media";
@@ -353,7 +354,7 @@ export class Call {
     const generation = this.mediaGeneration;
     const video = this.calls.some((g) => g.video === true);
     this.requestingMedia = true;
-    openUserMedia(this.env.mediaDevices, video).then(
+    openUserMedia(this.env.mediaDevices, video, this.options.ui.labels).then(
       (media) => {
         if (generation !== this.mediaGeneration || this.stopped || !this.inCall()) {
           media.mic.stop();
@@ -372,7 +373,9 @@ export class Call {
         if (generation !== this.mediaGeneration || this.stopped) return;
         this.requestingMedia = false;
         this.mediaFailed = true;
-        this.error = error instanceof MediaError ? error.message : "Your microphone could not be used.";
+        const labels = this.options.ui.labels;
+        this.error =
+          error instanceof MediaError ? error.message : fill(labels.deviceFailed, { device: labels.microphone });
         log.warn(`call: could not open the microphone (${error instanceof Error ? error.message : String(error)}); hanging up`);
         // Everyone waits for a user who cannot be heard: end the call, and say why here.
         this.options.hangup();
@@ -384,7 +387,7 @@ export class Call {
   private requestCamera(): void {
     const generation = this.mediaGeneration;
     this.requestingCamera = true;
-    openCamera(this.env.mediaDevices).then(
+    openCamera(this.env.mediaDevices, this.options.ui.labels).then(
       (camera) => {
         if (generation !== this.mediaGeneration || this.stopped) {
           camera.stop();
@@ -402,7 +405,8 @@ export class Call {
         if (generation !== this.mediaGeneration || this.stopped) return;
         this.requestingCamera = false;
         this.cameraFailed = true;
-        this.warning = error instanceof MediaError ? error.message : "Your camera could not be used.";
+        const labels = this.options.ui.labels;
+        this.warning = error instanceof MediaError ? error.message : fill(labels.deviceFailed, { device: labels.camera });
         this.sync();
       },
     );
@@ -483,23 +487,24 @@ export class Call {
   }
 
   private statusText(inCall: boolean): string {
+    const labels = this.options.ui.labels;
     if (this.calls.length === 0) return "";
     if (!inCall) {
       // The server's reason for `replaced`; any other means the connection was lost or refused.
-      if (this.closedReason === "replaced") return "The call moved to another tab.";
-      if (this.closedReason !== null) return "The call was disconnected in this tab.";
-      return "The call is not connected in this tab.";
+      if (this.closedReason === "replaced") return labels.callMoved;
+      if (this.closedReason !== null) return labels.callDisconnected;
+      return labels.callNotHere;
     }
-    if (this.media === null) return this.requestingMedia ? "Waiting for your microphone…" : "";
+    if (this.media === null) return this.requestingMedia ? labels.waitingForMicrophone : "";
     switch (this.connection) {
       case "connected":
         return "";
       case "disconnected":
-        return "Reconnecting…";
+        return labels.reconnecting;
       case "failed":
-        return "The call's connection failed.";
+        return labels.callFailed;
       default:
-        return "Connecting…";
+        return labels.connecting;
     }
   }
 

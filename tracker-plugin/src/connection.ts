@@ -57,6 +57,16 @@ import {
  * the store, most sessions are recorded with nobody watching, and then nobody waits for the
  * events. (While an agent watches, they go on the ack: docs/benchmarks.md, "When trackers send".)
  */
+/**
+ * What the page learns from a `welcome`: the session, whether this connection began it, and the
+ * session's `view` mode (absent from an older server).
+ */
+export interface WelcomeInfo {
+  sessionId: string;
+  resumed: boolean;
+  view?: "silent" | "notify" | "ask";
+}
+
 export const UNWATCHED_BATCH_DELAY_MS = 1_000;
 /** A batch holds at most this many events; this many waiting are sent at once. */
 export const BATCH_MAX_EVENTS = 64;
@@ -88,6 +98,8 @@ export interface HelloInfo {
   page: PageInfo;
   user_id?: string;
   metadata: Record<string, string>;
+  /** The site's `view` option; left out when it is the default (`notify`). */
+  view?: "silent" | "ask";
 }
 
 export interface ConnectionOptions {
@@ -110,7 +122,7 @@ export interface ConnectionOptions {
    * `welcome` arrived: the connection is open and {@link TrackerConnection.sendSignal} works.
    * Called before anything else is sent on this connection.
    */
-  onWelcome?: () => void;
+  onWelcome?: (welcome: WelcomeInfo) => void;
   /** The socket closed after `welcome` (signals cannot be sent until the next `welcome`). */
   onClosed?: () => void;
   /**
@@ -142,6 +154,7 @@ export class TrackerConnection {
   /** The token presented in this connection's `hello` (or received in its `welcome`). */
   private token: string | undefined;
   private limitsValue: Limits = { ...DEFAULT_LIMITS };
+  private helpCodesValue = false;
   /** Highest `seq` sent on this connection. */
   private sentSeq = 0;
   /** Last `seq` of each batch sent and not yet acknowledged, oldest first. */
@@ -175,6 +188,11 @@ export class TrackerConnection {
   /** Limits announced by the server (its defaults until the first `welcome`). */
   get limits(): Limits {
     return this.limitsValue;
+  }
+
+  /** Whether the last `welcome` said the server answers `help_request` (an older one does not). */
+  get helpCodes(): boolean {
+    return this.helpCodesValue;
   }
 
   /** Whether `welcome` was received on the current socket. */
@@ -312,6 +330,7 @@ export class TrackerConnection {
       page: info.page,
       user_id: info.user_id,
       metadata: info.metadata,
+      ...(info.view === undefined ? {} : { view: info.view }),
     });
   }
 
@@ -330,7 +349,12 @@ export class TrackerConnection {
     if (message === null) return; // A message type newer than this tracker.
     switch (message.type) {
       case "welcome":
-        this.welcome(message.session_token, message.limits);
+        this.helpCodesValue = message.help_codes === true;
+        this.welcome(message.session_token, message.limits, {
+          sessionId: message.session_id,
+          resumed: message.resumed,
+          ...(message.view === undefined ? {} : { view: message.view }),
+        });
         break;
       case "ack":
         this.acked(message.seq);
@@ -344,6 +368,8 @@ export class TrackerConnection {
         break;
       case "watching":
         this.setWatched(message.agents > 0);
+        // The page tells the site who watches (page-events.ts).
+        this.options.onSignal(message);
         break;
       default:
         this.options.onSignal(message);
@@ -357,7 +383,7 @@ export class TrackerConnection {
     if (started && this.flushTimer !== undefined) this.flush();
   }
 
-  private welcome(token: string, limits: Limits): void {
+  private welcome(token: string, limits: Limits, info: WelcomeInfo): void {
     if (this.state !== "handshake") return;
     clearTimeout(this.handshakeTimer);
     this.state = "open";
@@ -366,7 +392,7 @@ export class TrackerConnection {
     this.limitsValue = limits;
     this.pacer = new Pacer(limits.events_per_sec);
     this.backoff.reset();
-    this.options.onWelcome?.();
+    this.options.onWelcome?.(info);
     if (this.options.buffer.snapshotNeeded) {
       this.options.buffer.snapshotNeeded = false;
       this.snapshots.takeNow();

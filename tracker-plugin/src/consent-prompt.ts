@@ -13,6 +13,7 @@
  * the user's own clicks ({@link byUser}): a script on the page cannot accept for them.
  */
 
+import { type Labels, fill } from "./labels";
 import type { GrantKind } from "./protocol";
 import { UI_ATTRIBUTE } from "./page-ui";
 import { byUser } from "./user-input";
@@ -64,50 +65,28 @@ export interface PromptRequest {
  * "Alice asks to control this page": what the prompt's title says. `video` tells a video call
  * from a voice call.
  */
-export function askText(kind: PromptKind, agentName: string, video = false): string {
-  switch (kind) {
-    case "canvas":
-      return `${agentName} asks to see this page's drawings and animations`;
-    case "control":
-      return `${agentName} asks to control this page`;
-    case "annotate":
-      return `${agentName} asks to draw on this page`;
-    case "call":
-      return `${agentName} asks for ${video ? "a video call" : "a voice call"}`;
-    case "record":
-      return `${agentName} asks to record this call`;
-  }
+export function askText(labels: Labels, kind: PromptKind, agentName: string, video = false): string {
+  const template = {
+    canvas: labels.askCanvas,
+    control: labels.askControl,
+    annotate: labels.askAnnotate,
+    call: video ? labels.askVideoCall : labels.askVoiceCall,
+    record: labels.askRecord,
+    view: labels.askView,
+  }[kind];
+  return fill(template, { agent: agentName });
 }
 
 /** What the prompt explains under its title. */
-export function detailText(kind: PromptKind, video = false): string {
-  switch (kind) {
-    case "canvas":
-      return (
-        "Charts, maps and other drawn parts of the page (canvases) are not recorded. If you accept, " +
-        "the agents who ask see them live as video while they watch."
-      );
-    case "control":
-      return (
-        "They will be able to click, scroll and type here, but not into password fields. " +
-        "You can stop it at any time with the Stop button at the top of the page."
-      );
-    case "annotate":
-      return (
-        "They will be able to draw on this page to point things out. " +
-        "You can stop it at any time with the Stop button at the top of the page."
-      );
-    case "call":
-      return (
-        `If you accept, your browser will ask to use your ${video ? "microphone and camera" : "microphone"}. ` +
-        "You can mute or hang up at any time in the call window."
-      );
-    case "record":
-      return (
-        "The call's sound and video will be saved. " +
-        "You can stop the recording at any time in the call window."
-      );
-  }
+export function detailText(labels: Labels, kind: PromptKind, video = false): string {
+  return {
+    canvas: labels.detailCanvas,
+    control: labels.detailControl,
+    annotate: labels.detailAnnotate,
+    call: video ? labels.detailVideoCall : labels.detailVoiceCall,
+    record: labels.detailRecord,
+    view: labels.detailView,
+  }[kind];
 }
 
 let nextId = 0;
@@ -116,7 +95,12 @@ let nextId = 0;
  * Builds the prompt for `request`, with Accept held (see {@link Prompt.hold}); `answer` is called
  * once, with the user's choice.
  */
-export function renderPrompt(doc: Document, request: PromptRequest, answer: (granted: boolean) => void): Prompt {
+export function renderPrompt(
+  doc: Document,
+  labels: Labels,
+  request: PromptRequest,
+  answer: (granted: boolean) => void,
+): Prompt {
   const id = `cobrowse-prompt-${++nextId}`;
   const root = doc.createElement("div");
   root.setAttribute(UI_ATTRIBUTE, "consent-prompt");
@@ -131,11 +115,11 @@ export function renderPrompt(doc: Document, request: PromptRequest, answer: (gra
   const title = doc.createElement("p");
   title.id = `${id}-title`;
   title.className = "title";
-  title.textContent = askText(request.kind, request.agent.name, request.video === true);
+  title.textContent = askText(labels, request.kind, request.agent.name, request.video === true);
   const detail = doc.createElement("p");
   detail.id = `${id}-detail`;
   detail.className = "detail";
-  detail.textContent = detailText(request.kind, request.video === true);
+  detail.textContent = detailText(labels, request.kind, request.video === true);
 
   let answered = false;
   const once = (granted: boolean): void => {
@@ -143,10 +127,10 @@ export function renderPrompt(doc: Document, request: PromptRequest, answer: (gra
     answered = true;
     answer(granted);
   };
-  const decline = button(doc, "consent-decline", "Decline", () => once(false));
+  const decline = button(doc, "consent-decline", labels.decline, () => once(false));
   // A disabled button gets no click from the user's pointer or keyboard; the check also covers a
   // click dispatched to it by script, which is refused in any case.
-  const accept = button(doc, "consent-accept", "Accept", (event) => {
+  const accept = button(doc, "consent-accept", labels.accept, (event) => {
     if (!accept.disabled && byUser(event)) once(true);
   });
   const actions = doc.createElement("div");

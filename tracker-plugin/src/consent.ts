@@ -21,12 +21,17 @@
  *
  * Answers are sent only live; one given while the connection is down is lost, and the server
  * times the request out.
+ *
+ * A site may render a prompt itself (`onConsentRequest`, custom-prompt.ts): the request then
+ * waits for its answer under the same timeout, and the site's prompt is told to go away by the
+ * same events that remove a built-in one.
  */
 
 import { GrantIndicator } from "./grant-indicator";
 import { GrantSet, type StoppedGrant } from "./grants";
 import { log } from "./log";
-import { ACCEPT_DELAY_MS, PROMPT_CSS, type Prompt, type PromptRequest, renderPrompt } from "./consent-prompt";
+import { PROMPT_CSS, type Prompt, type PromptRequest, renderPrompt } from "./consent-prompt";
+import { type ConsentRequestHandler, customPrompt } from "./custom-prompt";
 import type { PageUi } from "./page-ui";
 import type { ConsentRequest, Grant, GrantKind, TrackerSignal } from "./protocol";
 import type { StorageLike } from "./storage";
@@ -44,10 +49,13 @@ export interface ConsentOptions {
   onAccepted?: (request: ConsentRequest) => void;
   /** The tab's storage (`sessionStorage`), where the grants the user stopped are kept. */
   storage?: StorageLike;
+  /** The site's `onConsentRequest`: told of each request, and may render the prompt itself. */
+  onRequest?: ConsentRequestHandler;
 }
 
 interface Pending {
-  prompt: Prompt;
+  /** The built-in prompt, or the site's (`settle` tells it the request is over). */
+  prompt: Prompt | { settle: () => void };
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -56,6 +64,7 @@ export class Consent {
   private readonly send: (signal: TrackerSignal) => boolean;
   private readonly onChange: () => void;
   private readonly onAccepted: (request: ConsentRequest) => void;
+  private readonly onRequest: ConsentRequestHandler | undefined;
   private readonly grants: GrantSet;
   private readonly indicator: GrantIndicator;
   private readonly pending = new Map<string, Pending>();
@@ -66,6 +75,7 @@ export class Consent {
     this.send = options.send;
     this.onChange = options.onChange ?? (() => {});
     this.onAccepted = options.onAccepted ?? (() => {});
+    this.onRequest = options.onRequest;
     this.grants = new GrantSet(options.storage);
     this.indicator = new GrantIndicator(options.ui, (grant) => this.stop(grant));
   }
@@ -88,19 +98,17 @@ export class Consent {
   /** Shows a prompt for `request` (once per request id). */
   request(request: ConsentRequest): void {
     if (this.pending.has(request.request_id)) return;
-    const prompt = renderPrompt(this.ui.document, request, (granted) => {
+    const timer = setTimeout(
+      () => this.answer(request.request_id, { granted: false, reason: "timeout" }),
+      CONSENT_TIMEOUT_MS,
+    );
+    this.show(request, timer, (granted) => {
       const sent = this.answer(request.request_id, granted ? { granted: true } : { granted: false, reason: "declined" });
       if (granted && sent) {
         this.grants.accepted(request.kind, request.agent.id);
         this.onAccepted(request);
       }
     });
-    const timer = setTimeout(
-      () => this.answer(request.request_id, { granted: false, reason: "timeout" }),
-      CONSENT_TIMEOUT_MS,
-    );
-    this.pending.set(request.request_id, { prompt, timer });
-    this.promptList().append(prompt.element);
   }
 
   /**
@@ -115,8 +123,31 @@ export class Consent {
       this.cancel(request.request_id);
       answer(granted);
     };
-    const prompt = renderPrompt(this.ui.document, request, decide);
-    const timer = setTimeout(() => decide(false), CONSENT_TIMEOUT_MS);
+    this.show(request, setTimeout(() => decide(false), CONSENT_TIMEOUT_MS), decide);
+  }
+
+  /** Hands `request` to the site's prompt if it takes it, else shows the built-in one. */
+  private show(request: PromptRequest, timer: ReturnType<typeof setTimeout>, answer: (granted: boolean) => void): void {
+    if (this.onRequest !== undefined) {
+      const custom = customPrompt(request, this.ui.labels, answer);
+      this.pending.set(request.request_id, { prompt: custom, timer });
+      let taken: unknown = false;
+      try {
+        taken = this.onRequest(custom.info);
+      } catch (error) {
+        log.error("onConsentRequest threw; showing the built-in prompt", error);
+      }
+      if (taken === true) {
+        // The site's prompt is on the page now: Accept's delay counts from here.
+        custom.shown();
+        return;
+      }
+      // Already answered from inside the handler (a decline).
+      if (!this.pending.has(request.request_id)) return;
+      // The site left it to the built-in prompt: its request object no longer answers.
+      custom.settle();
+    }
+    const prompt = renderPrompt(this.ui.document, this.ui.labels, request, answer);
     this.pending.set(request.request_id, { prompt, timer });
     this.promptList().append(prompt.element);
   }
@@ -126,16 +157,19 @@ export class Consent {
     const pending = this.pending.get(requestId);
     if (pending === undefined) return;
     clearTimeout(pending.timer);
-    pending.prompt.dispose();
-    pending.prompt.element.remove();
+    if ("settle" in pending.prompt) pending.prompt.settle();
+    else {
+      pending.prompt.dispose();
+      pending.prompt.element.remove();
+    }
     // The prompts below it (shown later) move up, maybe under the pointer: hold their Accept again.
     let below = false;
     for (const [id, other] of this.pending) {
-      if (below) other.prompt.hold();
-      else below = id === requestId;
+      if (below && "hold" in other.prompt) other.prompt.hold();
+      else below ||= id === requestId;
     }
     this.pending.delete(requestId);
-    if (this.pending.size === 0) {
+    if (![...this.pending.values()].some((p) => "element" in p.prompt)) {
       this.prompts?.remove();
       this.prompts = null;
     }
@@ -197,7 +231,7 @@ export class Consent {
   }
 
   private changed(): void {
-    this.indicator.show(this.grants.active().filter((g) => g.kind === "control" || g.kind === "annotate"));
+    this.indicator.show(this.grants.active().filter((g) => g.kind !== "call" && g.kind !== "record"));
     this.onChange();
   }
 

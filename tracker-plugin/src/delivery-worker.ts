@@ -103,7 +103,7 @@ export function runDeliveryWorker(port: WorkerPort, env: WorkerEnv = {}): void {
       },
       takeFullSnapshot: () => post({ type: "snapshot" }),
       onSignal: (signal) => post({ type: "signal", signal }),
-      onWelcome: () => post({ type: "welcome", limits: connection!.limits }),
+      onWelcome: (welcome) => post({ type: "welcome", limits: connection!.limits, welcome, helpCodes: connection!.helpCodes }),
       onClosed: () => post({ type: "closed" }),
       onStopped: (reason) => {
         post({ type: "stopped", reason });

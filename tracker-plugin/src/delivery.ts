@@ -17,7 +17,7 @@
  */
 
 import { EventBuffer } from "./buffer";
-import { type HelloInfo, TrackerConnection, type WebSocketFactory } from "./connection";
+import { type HelloInfo, TrackerConnection, type WebSocketFactory, type WelcomeInfo } from "./connection";
 import type { Identity } from "./identity";
 import { log } from "./log";
 import { DEFAULT_LIMITS, type EventKind, type Limits, type PageSignal, type TrackerSignal } from "./protocol";
@@ -32,6 +32,8 @@ export interface Delivery {
   readonly limits: Limits;
   /** Bytes of events handed over and not yet acknowledged (what may defer waits on it). */
   readonly backlogBytes: number;
+  /** Whether the server answers `help_request` (its last `welcome` said so). */
+  readonly helpCodes: boolean;
   start(): void;
   /** Takes the tab's next `seq` for an event and sends it; `false` if it is too big to send. */
   add(kind: EventKind, json: string, ts: number, keep: boolean): boolean;
@@ -66,7 +68,7 @@ export interface DeliveryOptions {
   hello: () => HelloInfo;
   takeFullSnapshot: () => void;
   onSignal: (signal: PageSignal) => void;
-  onWelcome: () => void;
+  onWelcome: (welcome: WelcomeInfo) => void;
   onStopped: (reason: string) => void;
   /** Start a worker; `null` if none can start. Default: the built-in one from a `blob:` URL. */
   worker?: (() => WorkerLike | null) | false;
@@ -127,6 +129,10 @@ export class MainThreadDelivery implements Delivery {
     return this.connection.limits;
   }
 
+  get helpCodes(): boolean {
+    return this.connection.helpCodes;
+  }
+
   get backlogBytes(): number {
     return this.buffer.bytes;
   }
@@ -179,6 +185,7 @@ export class WorkerDelivery implements Delivery {
   /** The main-thread delivery that took over from a failed worker. */
   private fallback: MainThreadDelivery | null = null;
   private limitsValue: Limits = { ...DEFAULT_LIMITS };
+  private helpCodesValue = false;
   /** Whether the worker said `welcome` and not `closed` since. */
   private connected = false;
   private started = false;
@@ -211,6 +218,10 @@ export class WorkerDelivery implements Delivery {
 
   get limits(): Limits {
     return this.fallback?.limits ?? this.limitsValue;
+  }
+
+  get helpCodes(): boolean {
+    return this.fallback?.helpCodes ?? this.helpCodesValue;
   }
 
   get backlogBytes(): number {
@@ -285,8 +296,9 @@ export class WorkerDelivery implements Delivery {
         break;
       case "welcome":
         this.limitsValue = message.limits;
+        this.helpCodesValue = message.helpCodes;
         this.connected = true;
-        this.options.onWelcome();
+        this.options.onWelcome(message.welcome);
         break;
       case "closed":
         this.connected = false;

@@ -4,6 +4,7 @@
  * technology announces a grant when it starts.
  */
 
+import { type Labels, fill } from "./labels";
 import type { Grant, GrantKind } from "./protocol";
 import { type PageUi, UI_ATTRIBUTE } from "./page-ui";
 
@@ -24,17 +25,15 @@ const INDICATOR_CSS = `
  * "Alice is controlling this page": what the indicator says about a grant. (Calls and their
  * recording are shown by the call window, not here.)
  */
-export function grantText(kind: GrantKind, agentName: string): string {
-  switch (kind) {
-    case "control":
-      return `${agentName} is controlling this page`;
-    case "annotate":
-      return `${agentName} can draw on this page`;
-    case "call":
-      return `${agentName} is in a call with you`;
-    case "record":
-      return `${agentName} is recording the call`;
-  }
+export function grantText(labels: Labels, kind: GrantKind, agentName: string): string {
+  const template = {
+    control: labels.grantControl,
+    annotate: labels.grantAnnotate,
+    call: labels.grantCall,
+    record: labels.grantRecord,
+    view: labels.grantView,
+  }[kind];
+  return fill(template, { agent: agentName });
 }
 
 export class GrantIndicator {
@@ -89,7 +88,8 @@ export class GrantIndicator {
   }
 
   private row(doc: Document, grant: Grant): HTMLElement {
-    const text = grantText(grant.kind, grant.agent.name);
+    const labels = this.ui.labels;
+    const text = grantText(labels, grant.kind, grant.agent.name);
     const row = doc.createElement("div");
     row.className = "grant";
     const label = doc.createElement("span");
@@ -99,8 +99,8 @@ export class GrantIndicator {
     stop.setAttribute(UI_ATTRIBUTE, "grant-stop");
     stop.dataset["kind"] = grant.kind;
     stop.dataset["agentId"] = grant.agent.id;
-    stop.setAttribute("aria-label", `Stop: ${text}`);
-    stop.textContent = "Stop";
+    stop.setAttribute("aria-label", fill(labels.stopGrant, { grant: text }));
+    stop.textContent = labels.stop;
     stop.addEventListener("click", () => this.onStop(grant));
     row.append(label, stop);
     return row;

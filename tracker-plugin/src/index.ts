@@ -31,21 +31,37 @@ import {
 import { keepAuthoredCss } from "./authored-css";
 import { trackUrl } from "./connection";
 import { type Delivery, type DeliveryOptions, startDelivery } from "./delivery";
+import { type HelpCode, HelpDesk } from "./help";
+import { HelpWidget } from "./help-widget";
 import { Identity } from "./identity";
+import { resolveLabels } from "./labels";
 import { log } from "./log";
+import { NETWORK_PLUGIN, NetworkLog, type NetworkEntry, type NetworkOptions, networkSettings } from "./network";
+import { type NetworkRecording, startNetworkRecording } from "./network-patch";
+import { PageEvents } from "./page-events";
+import { pageSecretValues } from "./page-secrets";
 import { recordedEvent, recordedUrl } from "./page-url";
 import type { EventKind, PageInfo } from "./protocol";
 import { type PrivacyOptions, type Recorder, recordedCanvasId, recordedNode, startRecording } from "./record";
+import { SessionLink } from "./session-link";
 import { PageSignals } from "./signals";
+import type { SessionLinks, SessionURLOptions, SiteOptions } from "./site-api";
 import { browserStorage, removeItem } from "./storage";
+import { type ViewMode, viewMode } from "./watch-indicator";
 import { PageCopy } from "./worker-protocol";
 
 export type { PrivacyOptions } from "./record";
 export type { CanvasPolicy } from "./canvas-consent";
 export type { CanvasRecordingOptions } from "./canvas-recording";
 export type { LogLevel } from "@rrweb/rrweb-plugin-console-record";
+export type { NetworkEntry, NetworkOptions } from "./network";
+export type * from "./site-api";
+export { LOCALES } from "./labels";
+export type { ViewMode } from "./watch-indicator";
+export type { HelpCode } from "./help";
 
-export interface StartOptions {
+/** What `start()` takes: recording options here, the site's integration in {@link SiteOptions}. */
+export interface StartOptions extends SiteOptions {
   /** The cobrowse server's http(s) origin, e.g. `https://cobrowse.example` (a path prefix is kept). */
   server: string;
   /** One of the server's project keys. */
@@ -63,6 +79,14 @@ export interface StartOptions {
   console?: boolean;
   /** With `console: true`, the levels to record (default log, info, warn, error, assert). */
   consoleLevels?: LogLevel[] | false;
+  /**
+   * Record the page's `fetch` and `XMLHttpRequest` calls (default `true`): method, URL (without
+   * its query string unless `recordQuery`), status, timing and sizes, for the agent console's
+   * network panel. Headers and bodies only with `{ headers: true }` / `{ body: true }` (secret-looking
+   * values redacted); `sanitize` changes or drops entries; `ignoreUrls` leaves requests out.
+   * Requests to the cobrowse server are never recorded. See README.
+   */
+  network?: boolean | NetworkOptions;
   /**
    * Record URLs with their query string and fragment (default `false`: the page's address, its
    * referrer and rrweb's Meta `href` are recorded as origin and path only; see page-url.ts).
@@ -89,10 +113,22 @@ export interface StartOptions {
    * can start (a Content-Security-Policy without `worker-src blob:`); `false` skips the attempt.
    */
   worker?: boolean;
+  /**
+   * What the user knows of agents watching (default `"notify"`): `"notify"` shows who watches,
+   * `"ask"` asks the user first (the server sends an agent nothing of the page until they accept),
+   * `"silent"` shows nothing. The session keeps its first page's choice.
+   */
+  view?: ViewMode;
+  /**
+   * Show the built-in "Get help" button (default `false`): it asks for a help code and shows it
+   * to the user to read out to an agent. A site with its own button calls
+   * {@link Tracker.requestHelp} instead.
+   */
+  helpButton?: boolean;
 }
 
 /** A running tracker. */
-export interface Tracker {
+export interface Tracker extends SessionLinks {
   /** This tab's id. */
   readonly tabId: string;
   /** Where events are sent from: a Web Worker, or the page's main thread (see `worker`). */
@@ -105,12 +141,14 @@ export interface Tracker {
   identify(userId: string): void;
   /** Records custom key/values (merged into the ones set before). */
   setMetadata(metadata: Record<string, unknown>): void;
+  /**
+   * Asks the server for a help code for this tab: six digits the user reads out to an agent,
+   * who then lands in this session. Asking again while the code is valid gives the same code.
+   */
+  requestHelp(): Promise<HelpCode>;
 }
 
 let current: Tracker | null = null;
-
-// From the moment the tracker loads: components build their stylesheets once, maybe before start().
-keepAuthoredCss(globalThis);
 
 /** Starts recording this page and streaming it to `options.server`. */
 export function start(options: StartOptions): Tracker {
@@ -118,10 +156,14 @@ export function start(options: StartOptions): Tracker {
   if (typeof options.projectKey !== "string" || options.projectKey === "") {
     throw new TypeError("cobrowse: `projectKey` is required");
   }
+  const view = viewMode(options.view);
   if (current !== null) {
     log.warn("start() called again; stopping the previous tracker");
     current.stop();
   }
+  // Constructed stylesheets' text, from now on (the script-tag bundle does it when it loads,
+  // global.ts; importing the module must change nothing, so the module does it here).
+  keepAuthoredCss(globalThis);
 
   const local = browserStorage("localStorage");
   const tabStorage = browserStorage("sessionStorage");
@@ -139,11 +181,19 @@ export function start(options: StartOptions): Tracker {
   let userId = options.userId;
   let metadata = stringValues(options.metadata ?? {});
   let recorder: Recorder | null = null;
+  let network: NetworkRecording | null = null;
   let stopped = false;
   // Between pagehide and a return from the bfcache nothing is recorded: the buffer was saved for
   // the tab's next page, and an event taken now would use a seq that page never sees.
   let hidden = false;
 
+  const link = new SessionLink({
+    storage: local,
+    projectKey: options.projectKey,
+    consoleUrl: options.consoleUrl ?? options.server,
+    tabId: identity.tabId,
+  });
+  const events = new PageEvents(options);
   const signals = new PageSignals({
     tabId: identity.tabId,
     send: (signal) => delivery.sendSignal(signal),
@@ -151,18 +201,38 @@ export function start(options: StartOptions): Tracker {
     canvasId: (canvas) => recordedCanvasId(canvas, options.privacy),
     canvas: options.canvas ?? "ask",
     storage: tabStorage,
+    labels: resolveLabels(options.locale, options.labels, document),
+    nonce: options.nonce,
+    onConsentRequest: options.onConsentRequest,
+    onGrants: (grants) => events.grantsChanged(grants),
+    onWatching: (watching) => events.watchingChanged(watching),
+    view,
   });
+  // Only to a server whose `welcome` said it answers: an older one closes on an unknown type.
+  const help = new HelpDesk((signal) => delivery.helpCodes && delivery.sendSignal(signal));
+  const helpWidget = options.helpButton === true ? new HelpWidget(signals.pageUi, () => help.request()) : null;
   const deliveryOptions: DeliveryOptions = {
     url,
     projectKey: options.projectKey,
     identity,
     saved,
-    hello: () => ({ page: pageInfo(options.recordQuery === true), user_id: userId, metadata }),
+    hello: () => ({
+      page: pageInfo(options.recordQuery === true),
+      user_id: userId,
+      metadata,
+      ...(view === "notify" ? {} : { view }),
+    }),
     takeFullSnapshot: () => {
       recorder?.takeFullSnapshot();
     },
-    onSignal: (signal) => signals.receive(signal),
-    onWelcome: () => signals.connected(),
+    onSignal: (signal) => {
+      if (!help.receive(signal)) signals.receive(signal);
+    },
+    onWelcome: (welcome) => {
+      link.welcome(welcome.sessionId, welcome.resumed);
+      signals.connected(welcome.view);
+      help.connected();
+    },
     onStopped: (reason) => {
       log.debug(`tracker stopped: ${reason}`);
       teardown();
@@ -189,6 +259,12 @@ export function start(options: StartOptions): Tracker {
           backlogBytes: () => delivery.backlogBytes,
           record: (event) => add("rrweb", event, event.timestamp, false),
         });
+
+  // Network entries are rrweb Plugin events of the tracker's own, recorded from start() (rrweb
+  // starts at DOMContentLoaded, after a page's first requests), in the order requests end.
+  const onRequest = (entry: NetworkEntry, timestamp: number): void => {
+    add("rrweb", { type: EventType.Plugin, data: { plugin: NETWORK_PLUGIN, payload: entry }, timestamp }, timestamp, false);
+  };
 
   const onRrweb = (event: eventWithTime): void => {
     const canvas = canvasFrames === null ? undefined : canvasFrameOf(event);
@@ -229,7 +305,12 @@ export function start(options: StartOptions): Tracker {
     canvasFrames?.stop();
     recorder?.stop();
     recorder = null;
+    network?.stop();
+    network = null;
     signals.stop();
+    events.stopped();
+    help.stop();
+    helpWidget?.remove();
     window.removeEventListener("pagehide", onPageHide);
     window.removeEventListener("pageshow", onPageShow);
     window.removeEventListener("online", onOnline);
@@ -254,6 +335,8 @@ export function start(options: StartOptions): Tracker {
       canvasFrames?.stop();
       recorder?.stop();
       recorder = null;
+      network?.stop();
+      network = null;
       signals.stop();
       delivery.end(reason);
     },
@@ -266,10 +349,20 @@ export function start(options: StartOptions): Tracker {
       metadata = { ...metadata, ...stringValues(values) };
       add("metadata", { metadata: values }, Date.now(), true);
     },
+    sessionId: () => link.sessionId,
+    sessionURL: (urlOptions?: SessionURLOptions) => link.url(urlOptions),
+    requestHelp() {
+      return help.request();
+    },
   };
   current = tracker;
 
   delivery.start();
+  const networkOptions = networkSettings(options.network, options.recordQuery === true, options.server, () =>
+    pageSecretValues(document, options.privacy),
+  );
+  if (networkOptions !== null) network = startNetworkRecording(window, new NetworkLog(networkOptions, onRequest));
+  helpWidget?.show();
   recorder = startRecording(onRrweb, {
     privacy: options.privacy,
     consoleLevels: options.console === true ? options.consoleLevels : false,
@@ -277,6 +370,52 @@ export function start(options: StartOptions): Tracker {
     ...(canvasSettings === null ? {} : { canvas: canvasSettings }),
   });
   return tracker;
+}
+
+/*
+ * The running tracker's handle as functions of the module, so that the script tag's global
+ * (`Cobrowse.sessionURL()`) and the async snippet's queue reach it without keeping the handle.
+ */
+
+/** The running tracker's session id; undefined when none runs or before it connected. */
+export function sessionId(): string | undefined {
+  return current?.sessionId();
+}
+
+/** The running tracker's console link (see {@link Tracker.sessionURL}). */
+export function sessionURL(options?: SessionURLOptions): string | undefined {
+  return current?.sessionURL(options);
+}
+
+/** {@link Tracker.identify} on the running tracker. */
+export function identify(userId: string): void {
+  running("identify")?.identify(userId);
+}
+
+/** {@link Tracker.setMetadata} on the running tracker. */
+export function setMetadata(metadata: Record<string, unknown>): void {
+  running("setMetadata")?.setMetadata(metadata);
+}
+
+/** {@link Tracker.stop} on the running tracker. */
+export function stop(): void {
+  current?.stop();
+}
+
+/** {@link Tracker.end} on the running tracker. */
+export function end(reason?: string): void {
+  current?.end(reason);
+}
+
+function running(call: string): Tracker | null {
+  if (current === null) log.warn(`${call}() called with no tracker running; call start() first`);
+  return current;
+}
+
+/** {@link Tracker.requestHelp} of the running tracker, for a site's own "Get help" button. */
+export function requestHelp(): Promise<HelpCode> {
+  if (current === null) return Promise.reject(new Error("cobrowse: no tracker is running; call start() first"));
+  return current.requestHelp();
 }
 
 function pageInfo(recordQuery: boolean): PageInfo {

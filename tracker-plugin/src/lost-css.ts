@@ -17,6 +17,7 @@ import { EventType, type eventWithTime, IncrementalSource } from "rrweb";
 
 import { constructedRuleAsWritten, hasEmptyDeclaration, noteFromComponent, rulesAsWritten } from "./authored-css";
 import { log } from "./log";
+import { withoutRecording } from "./network-patch";
 
 /** A node as rrweb serializes it: what this module needs of it. */
 interface SerializedNode {
@@ -95,7 +96,7 @@ export class LostCss {
     const text = this.linked.get(href);
     if (text !== undefined) return text;
     this.linked.set(href, null);
-    fetch(href, { cache: "force-cache", credentials: "same-origin" })
+    withoutRecording(() => fetch(href, { cache: "force-cache", credentials: "same-origin" }))
       .then((response) => (response.ok ? response.text() : Promise.reject(new Error(`HTTP ${response.status}`))))
       .then(
         (fetched) => {

@@ -18,11 +18,12 @@ export interface UserMedia {
   camera: MediaStreamTrack | null;
 }
 
+import { ENGLISH, type Labels, fill } from "./labels";
 import { CANVAS_FPS, CompositeCanvas } from "./canvas-composite";
 
 export { CANVAS_FPS } from "./canvas-composite";
 
-/** A device could not be opened; `message` is for the user. */
+/** A device could not be opened; `message` is for the user, in the tracker's locale. */
 export class MediaError extends Error {
   override name = "MediaError";
 }
@@ -35,34 +36,35 @@ export class MediaError extends Error {
 export async function openUserMedia(
   devices: MediaDevicesLike | undefined,
   video: boolean,
+  labels: Labels = ENGLISH,
 ): Promise<UserMedia & { cameraError?: string }> {
-  if (devices === undefined) throw new MediaError(unavailable("microphone"));
+  if (devices === undefined) throw new MediaError(fill(labels.deviceNeedsHttps, { device: labels.microphone }));
   if (video) {
     try {
       const stream = await devices.getUserMedia({ audio: true, video: true });
       return { mic: firstTrack(stream, "audio"), camera: firstTrack(stream, "video") };
     } catch (error) {
       // The user refused: asking again for the microphone alone would be a second prompt.
-      if (refused(error)) throw new MediaError(describe(error, "microphone and camera"));
-      const media = await openUserMedia(devices, false);
-      return { ...media, cameraError: describe(error, "camera") };
+      if (refused(error)) throw new MediaError(describe(labels, error, labels.microphoneAndCamera));
+      const media = await openUserMedia(devices, false, labels);
+      return { ...media, cameraError: describe(labels, error, labels.camera) };
     }
   }
   try {
     const stream = await devices.getUserMedia({ audio: true, video: false });
     return { mic: firstTrack(stream, "audio"), camera: null };
   } catch (error) {
-    throw new MediaError(describe(error, "microphone"));
+    throw new MediaError(describe(labels, error, labels.microphone));
   }
 }
 
 /** Opens the camera alone (a voice call became a video call). Throws {@link MediaError}. */
-export async function openCamera(devices: MediaDevicesLike | undefined): Promise<MediaStreamTrack> {
-  if (devices === undefined) throw new MediaError(unavailable("camera"));
+export async function openCamera(devices: MediaDevicesLike | undefined, labels: Labels = ENGLISH): Promise<MediaStreamTrack> {
+  if (devices === undefined) throw new MediaError(fill(labels.deviceNeedsHttps, { device: labels.camera }));
   try {
     return firstTrack(await devices.getUserMedia({ audio: false, video: true }), "video");
   } catch (error) {
-    throw new MediaError(describe(error, "camera"));
+    throw new MediaError(describe(labels, error, labels.camera));
   }
 }
 
@@ -85,24 +87,20 @@ function refused(error: unknown): boolean {
   return name === "NotAllowedError" || name === "SecurityError";
 }
 
-function unavailable(device: string): string {
-  return `This page cannot use your ${device}: the browser allows it only on secure (https) pages.`;
-}
-
-/** What to tell the user about a `getUserMedia` failure. */
-function describe(error: unknown, device: string): string {
+/** What to tell the user about a `getUserMedia` failure of `device` (a label). */
+function describe(labels: Labels, error: unknown, device: string): string {
   switch (errorName(error)) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Your ${device} could not be used: access was not allowed. You can allow it in the browser's address bar.`;
+      return fill(labels.deviceNotAllowed, { device });
     case "NotFoundError":
     case "OverconstrainedError":
-      return `No ${device} was found.`;
+      return fill(labels.deviceNotFound, { device });
     case "NotReadableError":
     case "AbortError":
-      return `Your ${device} could not be started: another program may be using it.`;
+      return fill(labels.deviceBusy, { device });
     default:
-      return `Your ${device} could not be used.`;
+      return fill(labels.deviceFailed, { device });
   }
 }
 

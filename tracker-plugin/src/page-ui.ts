@@ -15,9 +15,24 @@
  *   nodes inside it, so a controlling agent cannot answer a consent prompt for the user.
  *
  * It is created on first use, so a page no agent talks to gets no extra element.
+ *
+ * Strict Content-Security-Policy: the styles go into constructed stylesheets adopted by the
+ * shadow root where the browser has them (`adoptedStyleSheets`), which `style-src` does not
+ * govern; where it has not, or when the site passes a `nonce`, into `<style>` elements carrying
+ * that nonce. Everything else is set through the CSSOM (`element.style`), which CSP allows.
+ * Stylesheets added after the first are pushed onto the adopted list rather than assigned: rrweb
+ * watches the assignment on every shadow root it sees, and would record the tracker's own CSS.
  */
 
+import { ENGLISH, type Labels } from "./labels";
 import { BLOCK_CLASS } from "./record";
+
+export interface PageUiOptions {
+  /** The texts the UI shows (labels.ts); English by default. */
+  labels?: Labels;
+  /** The site's CSP nonce: styles then go into `<style nonce>` elements. */
+  nonce?: string;
+}
 
 /** The attribute that names every part of the tracker's UI (tests select on it). */
 export const UI_ATTRIBUTE = "data-cobrowse";
@@ -37,13 +52,18 @@ button:focus-visible { outline: 3px solid #2f6fed; outline-offset: 2px; }
 
 export class PageUi {
   private readonly doc: Document;
+  /** Every text shown in the page, in the site's language. */
+  readonly labels: Labels;
+  private readonly nonce: string | undefined;
   private host: HTMLElement | null = null;
   /** The blocked element inside the shadow root that holds everything. */
   private inner: HTMLElement | null = null;
   private readonly styles = new Set<string>();
 
-  constructor(doc: Document = document) {
+  constructor(doc: Document = document, options: PageUiOptions = {}) {
     this.doc = doc;
+    this.labels = options.labels ?? ENGLISH;
+    this.nonce = options.nonce === "" ? undefined : options.nonce;
   }
 
   get document(): Document {
@@ -55,9 +75,7 @@ export class PageUi {
     const root = this.root();
     if (!this.styles.has(css)) {
       this.styles.add(css);
-      const style = this.doc.createElement("style");
-      style.textContent = css;
-      root.prepend(style);
+      this.addStyle(root, css);
     }
     root.append(element);
   }
@@ -103,13 +121,45 @@ export class PageUi {
     const inner = this.doc.createElement("div");
     inner.className = BLOCK_CLASS;
     inner.style.display = "contents";
-    const style = this.doc.createElement("style");
-    style.textContent = BASE_CSS;
-    inner.append(style);
-    host.attachShadow({ mode: "open" }).append(inner);
+    const shadow = host.attachShadow({ mode: "open" });
+    shadow.append(inner);
+    this.addStyle(inner, BASE_CSS);
     this.doc.documentElement.append(host);
     this.host = host;
     this.inner = inner;
     return inner;
+  }
+
+  /** Adds `css` to the shadow root of `inner`: adopted where it can be, else a `<style>`. */
+  private addStyle(inner: HTMLElement, css: string): void {
+    const shadow = inner.getRootNode() as ShadowRoot;
+    const sheet = this.nonce === undefined ? constructed(this.doc, css) : null;
+    if (sheet !== null && Array.isArray(shadow.adoptedStyleSheets)) {
+      const adopted = shadow.adoptedStyleSheets;
+      // An observable array (every current browser) takes `push`; assigning is the fallback.
+      if (adopted.length > 0 && typeof adopted.push === "function") adopted.push(sheet);
+      else shadow.adoptedStyleSheets = [...adopted, sheet];
+      return;
+    }
+    const style = this.doc.createElement("style");
+    if (this.nonce !== undefined) style.nonce = this.nonce;
+    style.textContent = css;
+    // Before the parts: a part's own rules follow the base ones, as with adopted sheets.
+    const last = [...inner.children].filter((c) => c.localName === "style").pop();
+    if (last === undefined) inner.prepend(style);
+    else last.after(style);
+  }
+}
+
+/** `css` as a constructed stylesheet of `doc`'s window, or null where there are none. */
+function constructed(doc: Document, css: string): CSSStyleSheet | null {
+  const Sheet = doc.defaultView?.CSSStyleSheet;
+  if (Sheet === undefined || typeof Sheet.prototype.replaceSync !== "function") return null;
+  try {
+    const sheet = new Sheet();
+    sheet.replaceSync(css);
+    return sheet;
+  } catch {
+    return null;
   }
 }

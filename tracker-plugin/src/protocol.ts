@@ -67,7 +67,7 @@ export type CallSignal = Sent<"call_join" | "call_answer" | "call_candidate" | "
  * Tracker → server signals (§9.4, §10.4). They are not events: no `seq`, no `ack`, and they are
  * only meaningful live, so they are sent on the open connection or not at all.
  */
-export type TrackerSignal = Sent<"consent" | "revoke" | "refused"> | CallSignal;
+export type TrackerSignal = Sent<"consent" | "revoke" | "refused" | "help_request"> | CallSignal;
 
 /** An agent asks the user for a grant: show a prompt (declined after 30 s). */
 export type ConsentRequest = Received<"consent_request">;
@@ -83,8 +83,8 @@ export type CallOffer = Received<"call_offer">;
 export type CallCandidateIn = Received<"call_candidate">;
 /** The server closed the page's peer connection (grant ended, call over, another tab joined). */
 export type CallClosed = Received<"call_closed">;
-/** Server → tracker signals of §9.3 and §10.3 besides `resync`: what agents ask of the page. */
-export type PageSignal = Exclude<ServerMessage, Received<"welcome" | "ack" | "rejected" | "resync" | "watching">>;
+/** Server → tracker signals of §9.3 and §10.3 besides `resync`: what agents ask of the page, and who watches. */
+export type PageSignal = Exclude<ServerMessage, Received<"welcome" | "ack" | "rejected" | "resync">>;
 
 /** The server's defaults, assumed until a `welcome` says otherwise. */
 export const DEFAULT_LIMITS: Limits = {
@@ -154,6 +154,9 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
                   : DEFAULT_LIMITS.bytes_per_sec,
             }
           : { ...DEFAULT_LIMITS },
+        ...(m["help_codes"] === true ? { help_codes: true } : {}),
+        // The session's mode; an older server does not say (the page goes by its own option).
+        ...(m["view"] === "silent" || m["view"] === "notify" || m["view"] === "ask" ? { view: m["view"] } : {}),
       };
     }
     case "ack":
@@ -163,7 +166,12 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
     case "resync":
       return { type: "resync" };
     case "watching":
-      return { type: "watching", agents: uint(m, "agents") };
+      return {
+        type: "watching",
+        agents: uint(m, "agents"),
+        // Absent from an older server: nobody is named.
+        watchers: m["watchers"] === undefined ? [] : list(m, "watchers").map(watcher),
+      };
     case "consent_request": {
       const kind = grantKind(m);
       return {
@@ -196,6 +204,13 @@ export function decodeServerMessage(frame: ArrayBuffer | Uint8Array): ServerMess
       return { type: "call_closed", tab: str(m, "tab"), reason: str(m, "reason") };
     case "canvas":
       return { type: "canvas", on: bool(m, "on") };
+    case "help_code": {
+      const code = str(m, "code");
+      if (!/^[0-9]{6}$/.test(code)) throw new ProtocolError("'code' of 'help_code' is not 6 digits");
+      return { type: "help_code", code, expires_at: uint(m, "expires_at") };
+    }
+    case "help_unavailable":
+      return { type: "help_unavailable", reason: str(m, "reason") };
     default:
       return null;
   }
@@ -271,6 +286,10 @@ function grantKind(m: Record<string, unknown>, where = String(m["type"])): Grant
 function agentRef(v: unknown, where: string): AgentRef {
   const m = map(v, `agent of ${where}`);
   return { id: str(m, "id", "agent"), name: str(m, "name", "agent") };
+}
+
+function watcher(v: unknown): { name: string } {
+  return { name: str(map(v, "watcher"), "name", "watcher") };
 }
 
 function grant(v: unknown): Grant {
@@ -389,6 +408,10 @@ function stroke(v: unknown): Stroke {
   };
 }
 
+/**
+ * `watching`, with the names of the agents watching when the server sends them (`watchers`, a
+ * list of `{name}`); a list that is not one is left out, and the page counts agents instead.
+ */
 /** A session id: 16 bytes of `bin` on the wire, a hyphenated lower-case UUID here. */
 function uuidString(v: unknown): string {
   if (typeof v === "string") return v;

@@ -17,10 +17,14 @@ import { Call, type CallEnv } from "./call";
 import type { CanvasPolicy } from "./canvas-consent";
 import { Consent } from "./consent";
 import { ControlExecutor } from "./control";
+import type { ConsentRequestHandler } from "./custom-prompt";
+import type { Labels } from "./labels";
 import { log } from "./log";
 import { PageUi } from "./page-ui";
-import type { ControlMessage, PageSignal, StrokeMessage, TrackerSignal } from "./protocol";
+import type { Watching } from "./page-events";
+import type { ControlMessage, Grant, PageSignal, StrokeMessage, TrackerSignal } from "./protocol";
 import type { StorageLike } from "./storage";
+import { type ViewMode, WatchIndicator } from "./watch-indicator";
 
 export interface PageSignalsOptions {
   /** This tracker's tab id: input and strokes for other tabs are not performed here. */
@@ -41,8 +45,23 @@ export interface PageSignalsOptions {
    * page, and the tab in a call joins it again.
    */
   storage?: StorageLike;
+  /**
+   * The site's `start({ view })`: whether the page names the agents who watch (`notify`), until
+   * the server's `welcome` says the session's mode.
+   */
+  view?: ViewMode;
   /** The browser's media and WebRTC (tests give fakes). */
   callEnv?: Partial<CallEnv>;
+  /** The texts the page shows (labels.ts); English by default. */
+  labels?: Labels;
+  /** The site's CSP nonce for the tracker's `<style>` elements (page-ui.ts). */
+  nonce?: string;
+  /** The site's `onConsentRequest` (custom-prompt.ts). */
+  onConsentRequest?: ConsentRequestHandler;
+  /** The grants in force changed (for the site's callbacks, page-events.ts). */
+  onGrants?: (grants: Grant[]) => void;
+  /** A `watching` message arrived (for the site's callbacks, page-events.ts). */
+  onWatching?: (watching: Watching) => void;
   doc?: Document;
   win?: Window;
 }
@@ -62,6 +81,9 @@ export class PageSignals {
   private readonly executor: ControlExecutor;
   private readonly overlay: AnnotationOverlay;
   private readonly call: Call;
+  private readonly onGrants: (grants: Grant[]) => void;
+  private readonly onWatching: (watching: Watching) => void;
+  private readonly watching: WatchIndicator;
   /** Agents whose cursor or strokes are on the page, to clear when their grant ends. */
   private cursorAgent: string | null = null;
   private readonly drawingAgents = new Set<string>();
@@ -71,8 +93,11 @@ export class PageSignals {
     const win = options.win ?? window;
     this.tabId = options.tabId;
     this.send = options.send;
-    this.ui = new PageUi(options.doc ?? document);
+    this.ui = new PageUi(options.doc ?? document, { labels: options.labels, nonce: options.nonce });
+    this.onGrants = options.onGrants ?? (() => {});
+    this.onWatching = options.onWatching ?? (() => {});
     this.cursor = new AgentCursor(this.ui);
+    this.watching = new WatchIndicator(this.ui, options.view ?? "notify");
     this.overlay = new AnnotationOverlay(this.ui, win);
     this.executor = new ControlExecutor({ ui: this.ui, cursor: this.cursor, nodeById: options.nodeById, win });
     this.consent = new Consent({
@@ -81,6 +106,7 @@ export class PageSignals {
       storage: options.storage,
       onChange: () => this.grantsChanged(),
       onAccepted: (request) => this.call.accepted(request),
+      onRequest: options.onConsentRequest,
     });
     this.call = new Call({
       ui: this.ui,
@@ -92,11 +118,19 @@ export class PageSignals {
       storage: options.storage,
       canvasPolicy: options.canvas,
       askCanvas: (answer) =>
-        this.consent.ask({ request_id: CANVAS_PROMPT_ID, kind: "canvas", agent: { name: "An agent" } }, answer),
+        this.consent.ask(
+          { request_id: CANVAS_PROMPT_ID, kind: "canvas", agent: { name: this.ui.labels.someAgent } },
+          answer,
+        ),
       cancelCanvasAsk: () => this.consent.cancel(CANVAS_PROMPT_ID),
       env: options.callEnv,
       win,
     });
+  }
+
+  /** The tracker's one element on the page, which other parts of the UI share. */
+  get pageUi(): PageUi {
+    return this.ui;
   }
 
   receive(signal: PageSignal): void {
@@ -129,12 +163,20 @@ export class PageSignals {
       case "canvas":
         this.call.canvas(signal.on);
         return;
+      case "watching":
+        this.onWatching(signal);
+        this.watching.update(signal.watchers);
+        return;
     }
   }
 
-  /** The connection received `welcome`: signals may be sent again, and earlier ones were maybe lost. */
-  connected(): void {
+  /**
+   * The connection received `welcome`: signals may be sent again, and earlier ones were maybe
+   * lost. `view` is the session's mode as the server says it (an older server does not).
+   */
+  connected(view?: ViewMode): void {
     if (this.stopped) return;
+    if (view !== undefined) this.watching.follow(view);
     this.consent.connected();
     this.call.connected();
   }
@@ -147,6 +189,7 @@ export class PageSignals {
     this.stopped = true;
     this.call.stop();
     this.consent.close();
+    this.watching.hide();
     this.cursor.hide();
     this.overlay.remove();
     this.ui.remove();
@@ -159,7 +202,7 @@ export class PageSignals {
       return;
     }
     this.cursorAgent = message.agent_id;
-    const name = this.consent.agentName(message.agent_id) ?? "Agent";
+    const name = this.consent.agentName(message.agent_id) ?? this.ui.labels.agent;
     const refusal = this.executor.perform(message.input, name);
     if (refusal !== undefined) {
       log.debug(`refused ${message.input.action} input of agent ${message.agent_id}: ${refusal}`);
@@ -178,7 +221,9 @@ export class PageSignals {
   }
 
   private grantsChanged(): void {
-    this.call.setGrants(this.consent.active());
+    const active = this.consent.active();
+    this.call.setGrants(active);
+    this.onGrants(active);
     if (this.cursorAgent !== null && !this.consent.allows("control", this.cursorAgent)) {
       this.cursorAgent = null;
       this.cursor.hide();

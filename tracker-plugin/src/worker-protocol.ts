@@ -16,7 +16,7 @@
 
 import type { EventKind, Limits, PageSignal, TrackerSignal } from "./protocol";
 import { type SavedEvent, loadSaved, saveEvents } from "./buffer";
-import type { HelloInfo } from "./connection";
+import type { HelloInfo, WelcomeInfo } from "./connection";
 import type { StorageLike } from "./storage";
 
 /** An event as the page hands it to the worker: its JSON text, not yet UTF-8. */
@@ -48,7 +48,7 @@ export type FromWorker =
   | { type: "ready" }
   /** A connection attempt waits for the page's `hello`. */
   | { type: "hello?" }
-  | { type: "welcome"; limits: Limits }
+  | { type: "welcome"; limits: Limits; welcome: WelcomeInfo; helpCodes: boolean }
   | { type: "closed" }
   /** Every event with `seq <= seq` left the buffer (acknowledged). */
   | { type: "acked"; seq: number }

@@ -327,7 +327,12 @@ describe("the page's copy of unacknowledged events", () => {
     c.push(event(7));
     c.apply({ type: "cleared", through: 6 });
     expect(seqs(c)).toEqual([7]);
-    c.apply({ type: "welcome", limits: { max_frame_bytes: 1, max_event_bytes: 1, events_per_sec: 1, bytes_per_sec: 1 } });
+    c.apply({
+      type: "welcome",
+      limits: { max_frame_bytes: 1, max_event_bytes: 1, events_per_sec: 1, bytes_per_sec: 1 },
+      welcome: { sessionId: "s", resumed: false },
+      helpCodes: true,
+    });
     expect(seqs(c)).toEqual([7]);
   });
 

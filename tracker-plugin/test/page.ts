@@ -1,5 +1,5 @@
 // Helpers for tests of the tracker's page UI: it lives in the open shadow root of one host.
-import { PageSignals } from "../src/signals";
+import { PageSignals, type PageSignalsOptions } from "../src/signals";
 import type { Grant, PageSignal, TrackerSignal } from "../src/protocol";
 
 export const alice = { id: "a-1", name: "Alice" };
@@ -24,7 +24,7 @@ export function findAll(name: string): HTMLElement[] {
  * PageSignals with a recording `send` (connected unless `online.value` is false) and node ids
  * given by `register`.
  */
-export function setupSignals() {
+export function setupSignals(extra: Partial<PageSignalsOptions> = {}) {
   const sent: TrackerSignal[] = [];
   const online = { value: true };
   const nodes = new Map<number, Node>();
@@ -36,6 +36,7 @@ export function setupSignals() {
       return true;
     },
     nodeById: (id) => nodes.get(id) ?? null,
+    ...extra,
   });
   let nextId = 1;
   const register = (node: Node): number => {

@@ -1,5 +1,6 @@
 // A WebSocket for tests of the tracker's connection: the test plays the server by hand.
 import { decode, encode } from "@msgpack/msgpack";
+import { vi } from "vitest";
 
 import type { WebSocketLike } from "../src/connection";
 
@@ -13,6 +14,8 @@ export class FakeSocket implements WebSocketLike {
   onerror: ((event: Event) => void) | null = null;
   sent: Record<string, unknown>[] = [];
   closedWith: number | undefined;
+  /** What `welcome` says of help codes (an older server leaves it out: `false`). */
+  helpCodes = true;
 
   constructor(readonly url: string) {}
 
@@ -40,6 +43,7 @@ export class FakeSocket implements WebSocketLike {
       tab: "t",
       resumed: false,
       limits: { max_frame_bytes: 16777216, max_event_bytes: 10485760, events_per_sec: 500, bytes_per_sec: 4194304 },
+      help_codes: this.helpCodes,
     });
   }
   serverClose(code: number, reason = ""): void {
@@ -52,4 +56,22 @@ export class FakeSocket implements WebSocketLike {
       .filter((m) => m["type"] === "events")
       .map((m) => (m["events"] as { seq: number }[]).map((e) => e.seq));
   }
+}
+
+/**
+ * Replaces the page's `WebSocket` with {@link FakeSocket}s (until `vi.unstubAllGlobals`); the
+ * array fills with each socket the tracker opens, for the test to play the server on.
+ */
+export function stubWebSocket(): FakeSocket[] {
+  const sockets: FakeSocket[] = [];
+  vi.stubGlobal(
+    "WebSocket",
+    class extends FakeSocket {
+      constructor(url: string) {
+        super(url);
+        sockets.push(this);
+      }
+    },
+  );
+  return sockets;
 }
