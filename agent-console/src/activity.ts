@@ -50,12 +50,14 @@ function asking(kind: GrantKind, video = false): string {
       return video ? "for a video call" : "for a call";
     case "record":
       return "to record the call";
+    case "view":
+      return "to see the page";
   }
 }
 
 /** "alice's control", "alice's call", … */
 function grantOf(kind: GrantKind): string {
-  return { control: "control", annotate: "drawing", call: "call", record: "recording" }[kind];
+  return { control: "control", annotate: "drawing", call: "call", record: "recording", view: "view" }[kind];
 }
 
 function grantedText(name: string, kind: GrantKind): string {
@@ -68,6 +70,8 @@ function grantedText(name: string, kind: GrantKind): string {
       return `the user accepted ${name}'s call`;
     case "record":
       return `the user let ${name} record the call`;
+    case "view":
+      return `the user let ${name} see the page`;
   }
 }
 
@@ -81,6 +85,8 @@ function releasedText(name: string, kind: GrantKind): string {
       return `${name} hung up`;
     case "record":
       return `${name} stopped recording`;
+    case "view":
+      return `${name} stopped watching`;
   }
 }
 
@@ -183,6 +189,8 @@ export function describeRecord(record: AgentRecord, count = weightOf(record)): s
       return `the page could not perform ${name}'s ${record.input ?? "input"}${record.reason ? `: ${record.reason}` : ""}`;
     case "forbidden":
       return `the server refused to let ${name} (a ${record.role}) ${record.what}: that takes the ${record.needs} role`;
+    case "code":
+      return `${name} joined with the user's help code`;
     case "other":
       return `${name}: ${record.name}`;
   }

@@ -47,6 +47,8 @@ export type AgentRecord =
   | { action: "recording"; agent: AgentRef; recording: string; state: "started" | "stopped" }
   /** The server refused the agent `what` (e.g. `request control`): its `role` is below `needs`. */
   | { action: "forbidden"; agent: AgentRef; what: string; role: string; needs: string }
+  /** The agent found the session by the help code the user read out, for tab `tab`. */
+  | { action: "code"; agent: AgentRef; tab: string }
   | { action: "other"; agent: AgentRef; name: string };
 
 type Obj = Record<string, unknown>;
@@ -210,6 +212,10 @@ export function parseAgentRecord(json: unknown): AgentRecord | null {
       const role = str(json, "role");
       const needs = str(json, "needs");
       return what === null || role === null || needs === null ? null : { action, agent, what, role, needs };
+    }
+    case "code": {
+      const tab = str(json, "tab");
+      return tab === null ? null : { action, agent, tab };
     }
     case "recording": {
       const recording = str(json, "recording");

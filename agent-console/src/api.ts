@@ -3,9 +3,13 @@
 // call carries the agent token in a header; the WebSocket, which cannot, gets a single-use ticket
 // fetched with it, so the token never appears in a URL (or a proxy's log).
 
+import { readEvents, type DownloadProgress } from "./event-download";
+import { JsonArrayError } from "./json-array";
 import type { RrwebEvent } from "./rrweb-events";
 import type {
   Activity,
+  CodeRequest,
+  CodeResolved,
   Recording,
   SessionPage,
   SessionSummary as WireSessionSummary,
@@ -72,13 +76,23 @@ export class Api {
     return this.call("GET", path, signal, accept);
   }
 
-  private async call(method: string, path: string, signal?: AbortSignal, accept = "application/json"): Promise<Response> {
+  private async call(
+    method: string,
+    path: string,
+    signal?: AbortSignal,
+    accept = "application/json",
+    json?: unknown,
+  ): Promise<Response> {
     let res: Response;
+    const headers: Record<string, string> = { Accept: accept };
+    if (this.token !== null) headers["Authorization"] = `Bearer ${this.token}`;
+    if (json !== undefined) headers["Content-Type"] = "application/json";
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: this.token === null ? { Accept: accept } : { Authorization: `Bearer ${this.token}`, Accept: accept },
+        headers,
         signal: signal ?? null,
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       });
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
@@ -153,12 +167,37 @@ export class Api {
     return (await res.json()) as SessionSummary;
   }
 
-  /** `GET /api/v1/sessions/{id}/events?format=rrweb&tab=T`: the tab's rrweb events so far. */
-  async events(id: string, tab: string | null, signal?: AbortSignal): Promise<RrwebEvent[]> {
+  /**
+   * `GET /api/v1/sessions/{id}/events?format=rrweb&tab=T`: the tab's rrweb events so far, read as
+   * they download (event-download.ts); `onEvents` gets each chunk's events with the progress, and
+   * the answer is all of them. Aborting `signal` stops the download.
+   */
+  async events(
+    id: string,
+    tab: string | null,
+    signal?: AbortSignal,
+    onEvents: (events: RrwebEvent[], progress: DownloadProgress) => void = () => {},
+  ): Promise<RrwebEvent[]> {
     const q = new URLSearchParams({ format: "rrweb" });
     if (tab !== null) q.set("tab", tab);
     const res = await this.get(`/api/v1/sessions/${encodeURIComponent(id)}/events?${q}`, signal);
-    return (await res.json()) as RrwebEvent[];
+    if (!res.body) throw new ApiError(0, "network", "the server sent no events");
+    const all: RrwebEvent[] = [];
+    try {
+      await readEvents(
+        res.body,
+        (events, progress) => {
+          for (const e of events) all.push(e);
+          onEvents(events, progress);
+        },
+        signal,
+      );
+    } catch (e) {
+      if (e instanceof JsonArrayError) throw new ApiError(0, "bad_events", `the recording could not be read: ${e.message}`);
+      if ((e as Error).name === "AbortError") throw e;
+      throw new ApiError(0, "network", `the recording stopped downloading: ${(e as Error).message}`);
+    }
+    return all;
   }
 
   /**
@@ -168,6 +207,16 @@ export class Api {
   async recordingFile(id: string, recording: string, file: string, signal?: AbortSignal): Promise<Blob> {
     const res = await this.get(recordingFilePath(id, recording, file), signal, "*/*");
     return await res.blob();
+  }
+
+  /**
+   * `POST /api/v1/codes`: the session and tab of the help code a user read out. Errors: 400 not
+   * six digits, 404 no such code in the agent's projects, 410 expired or used, 429 locked out.
+   */
+  async resolveCode(code: string, signal?: AbortSignal): Promise<CodeResolved> {
+    const body: CodeRequest = { code };
+    const res = await this.call("POST", "/api/v1/codes", signal, "application/json", body);
+    return (await res.json()) as CodeResolved;
   }
 
   /** `POST /api/v1/tickets`: a ticket that opens one live socket within 30 s. */

@@ -34,7 +34,8 @@ export type ConsentReason =
   | "call_ended"
   /**
    * The server dropped this agent's request: it asked again less than 3 s after its last prompt
-   * of that kind (protocol.md §9.5). Back to the start, with a word about it.
+   * of that kind, or less than 10 s (doubling with each further no) after one the user declined
+   * (protocol.md §9.5). Back to the start, with a word about it.
    */
   | "too_soon";
 
@@ -81,7 +82,7 @@ export class ConsentState {
 
   private grantsOf(agentId: string): AgentGrants {
     let g = this.agents.get(agentId);
-    if (!g) this.agents.set(agentId, (g = { control: NONE, annotate: NONE, call: NONE, record: NONE }));
+    if (!g) this.agents.set(agentId, (g = { control: NONE, annotate: NONE, call: NONE, record: NONE, view: NONE }));
     return g;
   }
 

@@ -21,7 +21,10 @@ import {
 } from "./protocol";
 
 /** What `#connection-status` shows. */
-export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "ended" | "error";
+export type ConnectionStatus = "connecting" | "waiting" | "live" | "reconnecting" | "ended" | "error";
+
+/** What the live view says while the user is asked whether this agent may watch. */
+export const WAITING_FOR_USER = "Waiting for the user to accept…";
 
 export interface FeedHandlers {
   /** Events in stream order, with the agent's clock when the frame arrived. */
@@ -118,6 +121,10 @@ export class LiveFeed {
         this.handlers.onJoined(message.agent);
       } else if (message.type === "error") {
         this.handlers.onServerError(message.error, message.message);
+      } else if (message.type === "view_consent") {
+        // The page asks its user first (`view: ask`): nothing of it arrives until they accept.
+        if (message.state === "asking") this.setStatus("waiting", WAITING_FOR_USER);
+        else if (message.state === "granted") this.setStatus("connecting", "the user accepted; loading the page…");
       } else if (message.type === "call_offer" || message.type === "call_candidate" || message.type === "call_closed") {
         this.handlers.onCall(message);
       }

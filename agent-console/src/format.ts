@@ -88,3 +88,16 @@ export function sessionDuration(s: SessionTimes, nowMs: number): number {
 export function userLabel(s: { user_id: string | null; id: string }): string {
   return s.user_id && s.user_id.trim() !== "" ? s.user_id : `anonymous · ${s.id.slice(-6)}`;
 }
+
+/** A size as "812 B", "34.5 kB", "2.4 MB" (powers of 1000, as browsers show downloads). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${Math.max(0, Math.round(bytes))} B`;
+  const units = ["kB", "MB", "GB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,5 +1,5 @@
 // Following one session live: its WebSocket, its tabs, one live player per tab, the console
-// output as it arrives, and the agents' side of it (who watches, who may control or draw, the
+// output and the network requests as they arrive, and the agents' side of it (who watches, who may control or draw, the
 // activity trail). The session view and each grid cell own one of these; they differ only in the
 // chrome they draw around it.
 
@@ -9,6 +9,7 @@ import type { Api, ActivityItem } from "./api";
 import { ConsentState } from "./consent";
 import { consoleEntryOf, isError, type ConsoleEntry } from "./console-log";
 import { LiveFeed, type ConnectionStatus } from "./feed";
+import { networkRequestOf, type NetworkRequest } from "./network-log";
 import { LiveTabPlayer } from "./player";
 import { tryEventJson, type AgentRef, type AgentRequest, type CallMessage, type DeliveredEvent } from "./protocol";
 import { EventType, isRrwebEvent, type RrwebEvent } from "./rrweb-events";
@@ -18,6 +19,8 @@ import { ClockEstimator } from "./timeline";
 
 /** Console entries kept per tab; older ones are dropped. */
 const MAX_CONSOLE_PER_TAB = 2000;
+/** Network requests kept per tab; older ones are dropped. */
+const MAX_NETWORK_PER_TAB = 2000;
 /** How long a tab may go without a snapshot before its recorded events are fetched instead. */
 const BACKFILL_AFTER_MS = 3000;
 /** Events of a tab without a snapshot kept for after a backfill. */
@@ -60,6 +63,7 @@ export class LiveSession {
   /** The server's last complaint about a frame this agent sent, and when (agent time). */
   lastServerError: { text: string; at: number; refused?: boolean } | null = null;
   private readonly consoleByTab = new Map<string, ConsoleEntry[]>();
+  private readonly networkByTab = new Map<string, NetworkRequest[]>();
   private readonly players = new Map<string, LiveTabPlayer>();
   private pinned: string | null = null;
   private readonly feed: LiveFeed;
@@ -68,6 +72,8 @@ export class LiveSession {
   private readonly backfilling = new Set<string>();
   private readonly backfillTimer: ReturnType<typeof setInterval>;
   private closed = false;
+  /** Stops the backfill downloads still running when the view closes. */
+  private readonly downloads = new AbortController();
   /**
    * While the feed catches up on stored events (until its first `caught_up`): each tab's events
    * from its latest full snapshot, shown all at once when the catch-up ends.
@@ -154,6 +160,11 @@ export class LiveSession {
     return (tab !== null && this.consoleByTab.get(tab)) || [];
   }
 
+  /** Network requests of `tab`, in the order they ended. */
+  networkOf(tab: string | null): NetworkRequest[] {
+    return (tab !== null && this.networkByTab.get(tab)) || [];
+  }
+
   private handle(events: DeliveredEvent[], receivedAt: number): void {
     const stored = this.stored;
     for (const event of events) {
@@ -183,6 +194,13 @@ export class LiveSession {
         list.push(entry);
         if (list.length > MAX_CONSOLE_PER_TAB) list.splice(0, list.length - MAX_CONSOLE_PER_TAB);
         if (isError(entry)) this.tracker.countError(tab);
+      }
+      const request = networkRequestOf(json, tab);
+      if (request) {
+        let list = this.networkByTab.get(tab);
+        if (!list) this.networkByTab.set(tab, (list = []));
+        list.push(request);
+        if (list.length > MAX_NETWORK_PER_TAB) list.splice(0, list.length - MAX_NETWORK_PER_TAB);
       }
     }
     // A catch-up that reaches the session's end gets no `caught_up`.
@@ -237,7 +255,7 @@ export class LiveSession {
       }
       if (now - p.since < BACKFILL_AFTER_MS || this.backfilling.has(tab)) continue;
       this.backfilling.add(tab);
-      this.opts.api.events(this.opts.sessionId, tab).then(
+      this.opts.api.events(this.opts.sessionId, tab, this.downloads.signal).then(
         (events) => {
           if (this.closed) return;
           const player = this.players.get(tab);
@@ -284,6 +302,7 @@ export class LiveSession {
 
   close(): void {
     this.closed = true;
+    this.downloads.abort();
     clearInterval(this.backfillTimer);
     this.feed.close();
     for (const player of this.players.values()) player.destroy();

@@ -42,3 +42,26 @@ export function momentHash(moment: Moment): string {
 export function momentUrl(base: string, moment: Moment): string {
   return `${base.replace(/#.*$/, "")}${momentHash(moment)}`;
 }
+
+/** What the session view shows, for the address bar to follow. */
+export interface ShownMoment {
+  session: string;
+  /** Live (the timeline pinned to now) rather than a moment of the past. */
+  live: boolean;
+  /** The timeline position on screen, ms after the session's start. */
+  t: number;
+  /** The tab on screen. */
+  tab: string | null;
+  /** The agent picked the tab (live: rather than following the user's active tab). */
+  pinned: boolean;
+}
+
+/**
+ * The hash the address bar shows for what is on screen, so a copied URL opens the same moment:
+ * while live, no `t` (the link opens live) and the tab only when the agent picked it; in the past,
+ * the moment and its tab.
+ */
+export function shownHash(shown: ShownMoment): string {
+  if (shown.live) return momentHash({ session: shown.session, t: null, tab: shown.pinned ? shown.tab : null });
+  return momentHash({ session: shown.session, t: shown.t, tab: shown.tab });
+}

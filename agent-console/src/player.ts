@@ -202,14 +202,23 @@ export function replayable(events: readonly RrwebEvent[]): boolean {
   );
 }
 
-/** A non-live replayer over recorded events. Offsets are ms after its first event. */
+/**
+ * A non-live replayer over recorded events. Offsets are ms after its first event. It can start
+ * with the first part of a recording and take the rest as it downloads (`add`): rrweb's
+ * `addEvent` puts each event in time order and, while playing, schedules it.
+ */
 export class PastPlayer {
   readonly view: ScaledView;
-  readonly span: ReplaySpan;
+  /** The events it holds so far. */
+  span: ReplaySpan;
   private readonly replayer: Replayer;
   private readonly pictures = new CanvasPictureLayer();
   private playing = false;
-  onFinish: () => void = () => {};
+  /**
+   * The replayer reached the last event it holds; `wasPlaying` says whether it played there (a
+   * seek to the end while paused reaches it too).
+   */
+  onFinish: (wasPlaying: boolean) => void = () => {};
 
   constructor(parent: HTMLElement, events: RrwebEvent[], speed: number, skipInactive: boolean) {
     this.view = new ScaledView(parent, "past-player");
@@ -231,9 +240,20 @@ export class PastPlayer {
       this.view.setContentSize(width, height);
     });
     this.replayer.on("finish", () => {
+      const wasPlaying = this.playing;
       this.playing = false;
-      this.onFinish();
+      this.onFinish(wasPlaying);
     });
+  }
+
+  /** More of the recording, downloaded after the replayer was built. */
+  add(events: readonly RrwebEvent[]): void {
+    for (const e of events) this.replayer.addEvent(e as unknown as eventWithTime);
+    const more = spanOf(events);
+    this.span = {
+      firstEventTs: Math.min(this.span.firstEventTs, more.firstEventTs),
+      lastEventTs: Math.max(this.span.lastEventTs, more.lastEventTs),
+    };
   }
 
   get duration(): number {

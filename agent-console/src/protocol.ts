@@ -169,6 +169,12 @@ function deliveredEvent(v: unknown, index: number): DeliveredEvent {
   };
 }
 
+/** Where the user's answer stands, in a session whose page asks before anyone watches. */
+export type ViewConsentState = "asking" | "granted" | "declined" | "revoked";
+const VIEW_CONSENT_STATES: readonly ViewConsentState[] = ["asking", "granted", "declined", "revoked"];
+/** What the live view says when the user did not let this agent watch (close 4403). */
+export const VIEW_REFUSED = "The user did not let you watch this session (they declined, did not answer, or stopped it).";
+
 /** Decodes one binary WebSocket frame from the server. Throws `FrameError` on a malformed one. */
 export function decodeAgentMessage(frame: ArrayBuffer | Uint8Array): AgentMessage {
   let value: unknown;
@@ -206,6 +212,13 @@ export function decodeAgentMessage(frame: ArrayBuffer | Uint8Array): AgentMessag
       return { type, candidate: iceCandidate(value["candidate"], "call_candidate.candidate") };
     case "call_closed":
       return { type, reason: strOrNull(value, "reason", "call_closed") ?? "" };
+    case "view_consent": {
+      const state = value["state"];
+      if (typeof state !== "string" || !(VIEW_CONSENT_STATES as readonly string[]).includes(state)) {
+        throw new FrameError(`view_consent: "state" must be one of ${VIEW_CONSENT_STATES.join(", ")}`);
+      }
+      return { type, state: state as ViewConsentState };
+    }
     default:
       return { type: "other", name: type };
   }
@@ -262,7 +275,7 @@ export function fromSeqInReason(reason: string): number | null {
 }
 
 export type ClosePlan =
-  | { action: "stop"; outcome: "ended" | "not_found" | "unauthorized"; message: string }
+  | { action: "stop"; outcome: "ended" | "not_found" | "unauthorized" | "refused"; message: string }
   | { action: "reconnect"; start: StartPoint; message: string };
 
 /**
@@ -291,6 +304,8 @@ export function planAfterClose(
       return { action: "stop", outcome: "not_found", message: reason || "no such session" };
     case CLOSE.UNAUTHORIZED:
       return { action: "stop", outcome: "unauthorized", message: reason || "agent token refused" };
+    case CLOSE.NOT_ALLOWED:
+      return { action: "stop", outcome: "refused", message: VIEW_REFUSED };
     case CLOSE.TOO_SLOW:
       return { action: "reconnect", start: resume, message: "fell behind the live stream; catching up" };
     case CLOSE.GOING_AWAY:

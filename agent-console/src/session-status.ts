@@ -15,6 +15,7 @@ export function statusText(live: LiveStatus | null, session: { ended_ms: number 
   if (live) {
     const texts: Record<ConnectionStatus, string> = {
       connecting: "Connecting…",
+      waiting: "Waiting for the user…",
       live: "● Live",
       reconnecting: "Reconnecting…",
       ended: "Ended",
@@ -47,5 +48,6 @@ export function stageMessage(input: StageInput): string {
   if (!input.live || input.liveReady) return "";
   if (input.live.status === "ended") return "The session ended.";
   if (input.live.status === "error") return input.live.detail;
+  if (input.live.status === "waiting") return input.live.detail;
   return "Waiting for the user's page…";
 }

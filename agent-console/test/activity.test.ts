@@ -58,6 +58,11 @@ describe("describeRecord", () => {
     expect(parseAgentRecord({ action: "forbidden", agent: mallory, what: "request control" })).toBeNull();
   });
 
+  it("says who joined with the user's help code", () => {
+    expect(text({ action: "code", agent: alice, tab: "t1" })).toBe("alice joined with the user's help code");
+    expect(parseAgentRecord({ action: "code", agent: alice })).toBeNull();
+  });
+
   it("says how much input the server dropped and why", () => {
     expect(text({ action: "dropped", agent: mallory, what: "control", reason: "no_grant", count: 3 })).toBe("dropped 3 inputs from mallory: no grant");
     expect(text({ action: "dropped", agent: mallory, what: "answer", reason: "no_record", count: 1 })).toBe(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { momentHash, momentUrl, parseMomentHash } from "../src/moment-link";
+import { momentHash, momentUrl, parseMomentHash, shownHash } from "../src/moment-link";
 
 const ID = "0190f3a2-7b1c-7def-8abc-0123456789ab";
 
@@ -47,5 +47,19 @@ describe("momentHash", () => {
     expect(momentUrl("https://help.example/console/#/sessions?q=x", { session: ID, t: 5000, tab: "t1" })).toBe(
       `https://help.example/console/#/sessions/${ID}?t=5000&tab=t1`,
     );
+  });
+});
+
+describe("shownHash", () => {
+  const shown = { session: ID, live: false, t: 65_400.6, tab: "tab-2", pinned: false };
+
+  it("names the moment and the tab of a replay, which the link opens again", () => {
+    expect(shownHash(shown)).toBe(`#/sessions/${ID}?t=65401&tab=tab-2`);
+    expect(parseMomentHash(shownHash(shown))).toEqual({ session: ID, t: 65_401, tab: "tab-2" });
+  });
+
+  it("names no moment while live, and the tab only when the agent picked it", () => {
+    expect(shownHash({ ...shown, live: true })).toBe(`#/sessions/${ID}`);
+    expect(shownHash({ ...shown, live: true, pinned: true })).toBe(`#/sessions/${ID}?tab=tab-2`);
   });
 });

@@ -194,3 +194,16 @@ describe("signals on the agent WebSocket (protocol.md §9.2)", () => {
     expect(Object.keys(nav.input)).toEqual(["action", "to"]);
   });
 });
+
+describe("view consent (view: ask)", () => {
+  it("decodes where the user's answer stands, and refuses a state it does not know", () => {
+    expect(decodeAgentMessage(encode({ type: "view_consent", state: "asking" }))).toEqual({ type: "view_consent", state: "asking" });
+    expect(() => decodeAgentMessage(encode({ type: "view_consent", state: "maybe" }))).toThrow(/state/);
+  });
+
+  it("stops, without reconnecting, when the user did not let the agent watch", () => {
+    const plan = planAfterClose(4403, "the user did not let you watch this session", null, { from: "beginning" });
+    expect(plan).toMatchObject({ action: "stop", outcome: "refused" });
+    expect(plan.action === "stop" && plan.message).toMatch(/did not let you watch/);
+  });
+});

@@ -41,3 +41,14 @@ describe("stageMessage", () => {
     expect(stageMessage({ ...live, inPast: true })).toBe("");
   });
 });
+
+describe("a page that asks its user first (view: ask)", () => {
+  it("says the view waits for the user, and why it ended when they declined", () => {
+    const waiting = { status: "waiting" as const, detail: "Waiting for the user to accept…" };
+    expect(statusText(waiting, { ended_ms: null, end_reason: null })).toBe("Waiting for the user…");
+    const stage = { inPast: false, loading: false, problem: null, liveReady: false };
+    expect(stageMessage({ ...stage, live: waiting })).toBe("Waiting for the user to accept…");
+    const refused = { status: "error" as const, detail: "The user did not let you watch this session." };
+    expect(stageMessage({ ...stage, live: refused })).toBe("The user did not let you watch this session.");
+  });
+});

@@ -5,6 +5,7 @@
 import { isError, LEVEL_FILTERS, matchesLevel, type ConsoleEntry, type LevelFilter } from "../console-log";
 import { h, pickable } from "../dom";
 import { formatClockTime } from "../format";
+import { EntryList } from "./entry-list";
 
 const FILTER_LABELS: Record<LevelFilter, string> = {
   all: "All levels",
@@ -17,13 +18,10 @@ const FILTER_LABELS: Record<LevelFilter, string> = {
 
 export class ConsolePanel {
   readonly el: HTMLElement;
-  private readonly list: HTMLOListElement;
+  private readonly list: EntryList<ConsoleEntry>;
   private readonly count: HTMLElement;
   private readonly filterSelect: HTMLSelectElement;
   private filter: LevelFilter = "all";
-  private source: readonly ConsoleEntry[] | null = null;
-  private rendered = 0;
-  private errors = 0;
 
   /** `onPick` is told the message the agent clicked. */
   constructor(private readonly onPick: (entry: ConsoleEntry) => void) {
@@ -35,15 +33,24 @@ export class ConsolePanel {
     this.filterSelect.addEventListener("change", () => {
       this.filter = this.filterSelect.value as LevelFilter;
       this.el.dataset["filter"] = this.filter;
-      this.rerender();
+      this.list.refilter();
     });
     this.count = h("span", { class: "console-count" });
-    this.list = h("ol", { class: "console-list" });
+    this.list = new EntryList<ConsoleEntry>({
+      className: "console-list",
+      row: (entry) => this.row(entry),
+      shows: (entry) => matchesLevel(entry, this.filter),
+      flagged: isError,
+      counted: (shown, errors) => {
+        this.count.textContent = `${shown} shown${errors > 0 ? ` · ${errors} error${errors === 1 ? "" : "s"}` : ""}`;
+        this.el.dataset["errors"] = String(errors);
+      },
+    });
     this.el = h(
       "aside",
       { id: "console-panel", "data-filter": "all" },
       h("div", { class: "console-head" }, h("h3", {}, "Console"), this.count, this.filterSelect),
-      this.list,
+      this.list.el,
     );
   }
 
@@ -52,49 +59,7 @@ export class ConsolePanel {
    * last time and only grew, only the new entries are added.
    */
   update(source: readonly ConsoleEntry[], count = source.length): void {
-    if (source === this.source && count >= this.rendered) {
-      this.appendRange(this.rendered, count);
-    } else {
-      this.source = source;
-      this.rendered = 0;
-      this.errors = 0;
-      this.list.replaceChildren();
-      this.appendRange(0, count);
-    }
-  }
-
-  private rerender(): void {
-    const source = this.source ?? [];
-    const count = this.rendered;
-    this.source = null;
-    this.update(source, count);
-  }
-
-  private appendRange(from: number, to: number): void {
-    const source = this.source ?? [];
-    if (to <= from) {
-      this.updateCount();
-      return;
-    }
-    const atBottom = this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 8;
-    const fragment = document.createDocumentFragment();
-    for (let i = from; i < to; i++) {
-      const entry = source[i];
-      if (!entry) continue;
-      if (isError(entry)) this.errors++;
-      if (!matchesLevel(entry, this.filter)) continue;
-      fragment.appendChild(this.row(entry));
-    }
-    this.list.appendChild(fragment);
-    this.rendered = to;
-    this.updateCount();
-    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
-  }
-
-  private updateCount(): void {
-    const shown = this.list.childElementCount;
-    this.count.textContent = `${shown} shown${this.errors > 0 ? ` · ${this.errors} error${this.errors === 1 ? "" : "s"}` : ""}`;
-    this.el.dataset["errors"] = String(this.errors);
+    this.list.update(source, count);
   }
 
   private row(entry: ConsoleEntry): HTMLLIElement {

@@ -46,12 +46,12 @@ function cell(api: Api, id: string, onRemove: () => void): Cell {
   const render = () => {
     if (!live) return;
     status.dataset["status"] = live.status;
-    status.textContent = { connecting: "Connecting…", live: "● Live", reconnecting: "Reconnecting…", ended: "Ended", error: "Error" }[live.status];
+    status.textContent = { connecting: "Connecting…", waiting: "Waiting for the user…", live: "● Live", reconnecting: "Reconnecting…", ended: "Ended", error: "Error" }[live.status];
     status.title = live.statusDetail;
     const tab = live.watched;
     const ready = live.isReady(tab);
     message.hidden = ready;
-    message.textContent = live.status === "ended" ? "The session ended." : live.status === "error" ? live.statusDetail : "Waiting for the user's page…";
+    message.textContent = live.status === "ended" ? "The session ended." : live.status === "error" || live.status === "waiting" ? live.statusDetail : "Waiting for the user's page…";
     const tabs = live.tracker.list().length;
     const info = tab ? live.tracker.get(tab) : undefined;
     el.dataset["tab"] = tab ?? "";

@@ -11,6 +11,7 @@ import { gridSelection, MAX_GRID, onGridChange, toggleInGrid } from "../grid-sel
 import { isFiltered, listHash, type ListQuery } from "../list-query";
 import { emptyPage, withoutSession, withPage, withSession, type SessionPageState } from "../session-page";
 import { retryDelay, watchSessions, type FeedState, type WatchEvent } from "../session-watch";
+import { codeBox } from "./code-box";
 import { ListFilters } from "./list-filters";
 
 const PAGE = 50;
@@ -26,6 +27,7 @@ const MAX_PAGE = 200;
 
 export function sessionListView(api: Api, initial: ListQuery): View {
   const filters = new ListFilters(initial, (query) => start(query));
+  const code = codeBox(api);
   const listStatus = h("span", { id: "list-status", class: "muted", "aria-live": "polite" });
   const openGrid = h("a", { id: "open-grid", class: "button", href: "#/grid" });
   const tbody = h("tbody");
@@ -54,6 +56,7 @@ export function sessionListView(api: Api, initial: ListQuery): View {
   const el = h(
     "section",
     { id: "session-list-view" },
+    code.el,
     h("div", { class: "toolbar" }, h("h2", {}, "Sessions"), filters.el, listStatus, openGrid),
     table,
     empty,
@@ -295,6 +298,7 @@ export function sessionListView(api: Api, initial: ListQuery): View {
       clearInterval(tick);
       if (reloadTimer !== null) clearTimeout(reloadTimer);
       filters.destroy();
+      code.destroy();
       unsubscribe();
     },
   };

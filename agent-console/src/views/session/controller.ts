@@ -1,5 +1,5 @@
 // One session on screen, wired together: the header and tabs, the stage (live players or a
-// replayer), the timeline bar, the agent bar, the call, console and activity panels. This owns
+// replayer), the timeline bar, the agent bar, the call, console, network and activity panels. This owns
 // the view's mode (live, looking at the past, or a recorded session), decides what the timeline,
 // the tabs, "back to live", the keyboard (shortcuts.ts) and a link to a moment (moment-link.ts) do
 // to it, and redraws every part from one `render`.
@@ -10,15 +10,17 @@ import type { Api, SessionSummary } from "../../api";
 import { watchersText } from "../../consent";
 import { h } from "../../dom";
 import { LiveSession } from "../../live-session";
-import { momentUrl } from "../../moment-link";
+import { momentUrl, parseMomentHash, shownHash } from "../../moment-link";
 import type { Viewport } from "../../rrweb-events";
 import { statusText } from "../../session-status";
 import { shortcutAction, STEP_MS } from "../../shortcuts";
 import { TabTracker } from "../../tabs";
+import { throttle } from "../../throttle";
 import { PAUSE_BACK_MS, scrubStep, timelineBarModel, type ViewMode } from "../../time-travel";
 import { offsetOfTrackerTime, timelineEnd } from "../../timeline";
 import { ActivityPanel } from "../activity-panel";
 import { ConsolePanel } from "../console-panel";
+import { NetworkPanel } from "../network-panel";
 import { Acting } from "./acting";
 import { CallSide } from "./call-side";
 import { SessionHeader, TabsBar } from "./header";
@@ -27,6 +29,8 @@ import { TimelineBar } from "./timeline-bar";
 
 /** How often the view redraws on its own: the timeline's end moves with the clock, replays play on. */
 const TICK_MS = 200;
+/** How often the address bar follows a playing replay (browsers throttle rapid URL changes). */
+const FOLLOW_MS = 1000;
 
 /** Where a link asked the view to open: a timeline position and a tab, each optional. */
 export interface OpenAt {
@@ -59,8 +63,9 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary,
   const stage = new SessionStage({
     startMs,
     complete: !summary.live,
-    fetchEvents: (tab) => api.events(summary.id, tab),
+    fetchEvents: (tab, signal, onEvents) => api.events(summary.id, tab, signal, onEvents),
     serverNow,
+    end,
     serverMinusTracker: () => live?.clock.serverMinusTracker ?? 0,
     isLive: () => mode === "live",
     onChange: render,
@@ -79,6 +84,9 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary,
   const consolePanel = new ConsolePanel((entry) =>
     seekTo(offsetOfTrackerTime(entry.timestamp, startMs, live?.clock.serverMinusTracker ?? 0)),
   );
+  const networkPanel = new NetworkPanel((request) =>
+    seekTo(offsetOfTrackerTime(request.timestamp, startMs, live?.clock.serverMinusTracker ?? 0)),
+  );
   const activityPanel = new ActivityPanel((entry) => seekTo(entry.ts - startMs));
   const acting = new Acting(getLive, render);
   acting.bar.el.hidden = !summary.live;
@@ -93,7 +101,7 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary,
       "div",
       { class: "session-body" },
       stage.el,
-      h("div", { class: "side-panels" }, callSide.panel.el, consolePanel.el, activityPanel.el),
+      h("div", { class: "side-panels" }, callSide.panel.el, consolePanel.el, networkPanel.el, activityPanel.el),
     ),
     timelineBar.el,
   );
@@ -223,8 +231,11 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary,
     if (inPast) {
       const shown = stage.console();
       if (shown) consolePanel.update(shown.entries, shown.count);
+      const requests = stage.network();
+      if (requests) networkPanel.update(requests.requests, requests.count);
     } else {
       consolePanel.update(live?.consoleOf(tab) ?? []);
+      networkPanel.update(live?.networkOf(tab) ?? []);
     }
     timelineBar.render(
       timelineBarModel({
@@ -241,7 +252,27 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary,
     callSide.update(mode === "live");
   }
 
-  const ticker = setInterval(render, TICK_MS);
+  /**
+   * The address bar follows what is on screen (shownHash), replacing the current history entry
+   * rather than adding one per moment, so a copied URL opens this moment and Back still leaves the
+   * session. Only while the address is still this session's (the agent may have gone elsewhere).
+   */
+  const followInAddressBar = throttle((hash: string) => {
+    if (parseMomentHash(location.hash)?.session !== summary.id || location.hash === hash) return;
+    history.replaceState(history.state, "", hash);
+  }, FOLLOW_MS);
+
+  function followAddress(): void {
+    const tab = watchedTab();
+    followInAddressBar(
+      shownHash({ session: summary.id, live: mode === "live", t: currentOffset(), tab, pinned: live !== null && !live.following }),
+    );
+  }
+
+  const ticker = setInterval(() => {
+    render();
+    followAddress();
+  }, TICK_MS);
   document.addEventListener("keydown", onKey);
   const firstTab = at.tab ?? recordedTabs.list()[0]?.id ?? null;
   if (mode === "recorded") {
@@ -263,6 +294,7 @@ export function mountSession(el: HTMLElement, api: Api, summary: SessionSummary,
   return () => {
     document.removeEventListener("keydown", onKey);
     clearInterval(ticker);
+    followInAddressBar.cancel();
     callSide.destroy();
     acting.destroy();
     stage.destroy();
