@@ -100,4 +100,24 @@
   $("log-info").addEventListener("click", () => console.log("demo: hello from the page", { ticks }));
   $("log-warn").addEventListener("click", () => console.warn("demo: the cart is getting full"));
   $("log-error").addEventListener("click", () => console.error("demo: payment failed (this is a test error)"));
+
+  // Requests, recorded by the tracker's network recorder (the agent's network panel shows them):
+  // one that works, with fetch, and one to a path the server does not have, with XMLHttpRequest.
+  const result = $("request-result");
+  $("request-ok").addEventListener("click", async () => {
+    try {
+      const response = await fetch("second.html?from=demo");
+      result.textContent = `GET second.html: ${response.status}`;
+    } catch (error) {
+      result.textContent = `GET second.html failed: ${error}`;
+    }
+  });
+  $("request-fail").addEventListener("click", () => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("GET", "api/orders/missing-order.json?order=1234");
+    xhr.onloadend = () => {
+      result.textContent = `GET missing-order.json: ${xhr.status || "network error"}`;
+    };
+    xhr.send();
+  });
 })();

@@ -10,20 +10,17 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  AGENT_TOKEN, FAKE_MEDIA, api, eventually, launchBrowser, openAgent, openSession, openUser,
-  scratchDir, startServer,
+  AGENT_TOKEN, FAKE_MEDIA, api, eventually, openAgent, openSession, openUser, scratchDir,
+  startBrowserAndServer, stopBrowserAndServer,
 } from "./harness.mjs";
 
 let browser;
 let server;
 before(async () => {
-  browser = await launchBrowser(FAKE_MEDIA);
-  server = await startServer({ args: ["--rtc-bind", "127.0.0.1", "--rtc-ports", "46000-46099"] });
+  const options = { args: ["--rtc-bind", "127.0.0.1", "--rtc-ports", "46000-46099"] };
+  ({ browser, server } = await startBrowserAndServer(options, FAKE_MEDIA));
 });
-after(async () => {
-  await server?.stop();
-  await browser?.close();
-});
+after(() => stopBrowserAndServer(browser, server));
 
 const prompt = (u, kind) => u.page.locator(`[data-cobrowse="consent-prompt"][data-kind="${kind}"]`);
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
@@ -157,17 +154,17 @@ test("a declined call never opens the microphone, and asking again too soon says
   await sleep(1000);
   assert.equal(await u.page.evaluate(() => window.mediaAsks), 0, "no device was asked for");
 
-  // Asking again within 3 s of the last prompt: the server drops the request (`too_soon`); the
-  // panel goes back to the start and says so, and the user sees nothing.
+  // Asking again right after a decline (within 10 s of the declined prompt): the server drops the
+  // request (`too_soon`); the panel goes back to the start and says so, and the user sees nothing.
   await a.page.click('[data-action="call-voice"]');
   await a.page.locator('[data-testid="call-notice"]', { hasText: "Asked too soon" }).waitFor();
   assert.equal(await a.page.locator('[data-testid="call-state"]').getAttribute("data-state"), "none");
   assert.ok(await a.page.locator('[data-action="call-voice"]').isVisible(), "the call buttons are back");
   assert.equal(await prompt(u, "call").count(), 0, "no prompt for a dropped request");
 
-  // The same page asks once the user accepts (after the 3 s between two prompts of one agent):
-  // the counter sees what it should.
-  await sleep(3000);
+  // The same page asks once the user accepts (10 s after a declined prompt, the wait before an agent
+  // may ask again, doubling with each further no): the counter sees what it should.
+  await sleep(10_000);
   await a.page.click('[data-action="call-voice"]');
   await accept(u, "call");
   await eventually(async () => (await u.page.evaluate(() => window.mediaAsks)) === 1, 10_000, "the microphone asked for once");

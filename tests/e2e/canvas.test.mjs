@@ -17,20 +17,18 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pixelmatch from "pixelmatch";
 import { PNG } from "pngjs";
-import { FAKE_MEDIA, REPO, api, eventually, launchBrowser, newestSession, openAgent, startServer, storedEvents } from "./harness.mjs";
+import {
+  FAKE_MEDIA, REPO, api, eventually, newestSession, openAgent, startBrowserAndServer, stopBrowserAndServer,
+  storedEvents,
+} from "./harness.mjs";
 
 let browser;
 let server;
 before(async () => {
-  browser = await launchBrowser(FAKE_MEDIA);
-  server = await startServer({
-    args: ["--idle-timeout", "1s", "--rtc-bind", "127.0.0.1", "--rtc-ports", "46100-46199"],
-  });
+  const options = { args: ["--idle-timeout", "1s", "--rtc-bind", "127.0.0.1", "--rtc-ports", "46100-46199"] };
+  ({ browser, server } = await startBrowserAndServer(options, FAKE_MEDIA));
 });
-after(async () => {
-  await server?.stop();
-  await browser?.close();
-});
+after(() => stopBrowserAndServer(browser, server));
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const CANVASES = ["static-chart", "animated"];

@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { REPO, api, eventually, launchBrowser, newestSession, openAgent, openSession, startServer, storedEvents } from "./harness.mjs";
+import {
+  REPO, api, eventually, newestSession, openAgent, openSession, startBrowserAndServer,
+  stopBrowserAndServer, storedEvents,
+} from "./harness.mjs";
 
 /** The release before this one (docs/protocol.md, "Versioning and upgrades"). */
 const PREVIOUS = readFileSync(join(REPO, "tests/compat/PREVIOUS"), "utf8").trim();
@@ -15,14 +18,8 @@ const OLD_TRACKER = gunzipSync(readFileSync(join(REPO, "tests/compat", PREVIOUS,
 
 let browser;
 let server;
-before(async () => {
-  browser = await launchBrowser();
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-  await browser?.close();
-});
+before(async () => ({ browser, server } = await startBrowserAndServer()));
+after(() => stopBrowserAndServer(browser, server));
 
 const FULL_SNAPSHOT = 2;
 const fullSnapshots = async (id) => (await storedEvents(server, id)).filter((e) => e.type === FULL_SNAPSHOT).length;

@@ -3,24 +3,18 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
 import {
-  api, eventually, launchBrowser, openAgent, openSession, openUser, scratchDir, startServer, storedEvents,
+  api, eventually, itemCount, markMoment, openAgent, openSession, openUser, scratchDir, seekByEntry,
+  startBrowserAndServer, startServer, stopBrowserAndServer, storedEvents,
 } from "./harness.mjs";
 
 let browser;
 let server;
-before(async () => {
-  browser = await launchBrowser();
-  server = await startServer({ args: ["--idle-timeout", "1s"] });
-});
-after(async () => {
-  await server?.stop();
-  await browser?.close();
-});
+before(async () => ({ browser, server } = await startBrowserAndServer({ args: ["--idle-timeout", "1s"] })));
+after(() => stopBrowserAndServer(browser, server));
 
 const user = () => openUser(browser, server);
 const agent = () => openAgent(browser, server);
 
-const itemCount = async (locator) => Number(await locator.locator("#item-count").textContent());
 
 test("a DOM change on the user's page shows in the agent's live view within a second", async () => {
   const u = await user();
@@ -309,6 +303,10 @@ test("a link to a moment opens the recorded replay there, on that tab; keys move
   const second = await u.context.newPage();
   await second.goto(`${server.url}/demo/second.html`);
   await eventually(async () => (await api(server, `/api/v1/sessions/${u.id}`)).tabs.length === 2, 10_000, "two tabs");
+  // Both tabs stay open well past the moment → lands on (5 s on), so Space there has seconds left
+  // to play rather than a replay that may finish before its "playing" state is seen.
+  const keepUntil = started_ms + beforeChanges + 9_000;
+  await new Promise((ok) => setTimeout(ok, Math.max(0, keepUntil - Date.now())));
   await u.context.close();
   const ended = await eventually(async () => {
     const s = await api(server, `/api/v1/sessions/${u.id}`);
@@ -354,22 +352,8 @@ test("clicking a console message in the live view moves the replay to when it wa
   const u = await user();
   const a = await agent();
   const live = await openSession(a, u.id);
-  const earlier = await itemCount(live);
-  await u.page.click("#add-item");
-  await u.page.click("#log-error");
-  const { started_ms } = await api(server, `/api/v1/sessions/${u.id}`);
-  const loggedAt = Date.now() - started_ms;
-  await new Promise((ok) => setTimeout(ok, 1500));
-  for (let i = 0; i < 2; i++) await u.page.click("#add-item");
-  await eventually(async () => (await itemCount(live)) === earlier + 3, 5_000, "the live view to update");
-
-  await a.page.click('#console-panel .console-entry[data-level="error"]');
-  await a.page.waitForSelector('#session-view[data-mode="past"]');
-  const past = a.page.frameLocator("#past-view iframe");
-  await past.locator("#item-count").waitFor({ timeout: 15_000 });
-  await eventually(async () => (await itemCount(past)) === earlier + 1, 10_000, "the page as it was when the error was logged");
-  const at = Number(await a.page.getAttribute("#timeline", "data-value"));
-  assert.ok(Math.abs(at - loggedAt) < 1000, `the timeline at ${at} ms, the error logged at about ${loggedAt} ms`);
+  const { earlier, at: loggedAt } = await markMoment(server, u, live, "#log-error");
+  await seekByEntry(a, '#console-panel .console-entry[data-level="error"]', earlier + 1, loggedAt, "the error was logged");
 
   await a.page.keyboard.press("l");
   await a.page.waitForSelector('#session-view[data-mode="live"]');

@@ -3,18 +3,15 @@
 // accepts, the page's own handlers run, and a stop or a decline leaves the page alone.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, eventually, launchBrowser, openAgent, openSession, openUser, startServer, storedEvents } from "./harness.mjs";
+import {
+  api, eventually, openAgent, openSession, openUser, startBrowserAndServer, stopBrowserAndServer,
+  storedEvents,
+} from "./harness.mjs";
 
 let browser;
 let server;
-before(async () => {
-  browser = await launchBrowser();
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-  await browser?.close();
-});
+before(async () => ({ browser, server } = await startBrowserAndServer()));
+after(() => stopBrowserAndServer(browser, server));
 
 const prompt = (u, kind) => u.page.locator(`[data-cobrowse="consent-prompt"][data-kind="${kind}"]`);
 const itemCount = async (u) => Number(await u.page.locator("#item-count").textContent());

@@ -71,10 +71,13 @@ export async function sessionOf(server, user) {
  * What the measurements compare, read in a page (live, or a replay's document): the text of the
  * rendered tree and its number of elements, into open shadow roots and same-origin iframes.
  * `<head>` and what does not render (scripts, styles) are left out: rrweb rebuilds scripts as
- * `<noscript>` and the Replayer adds style elements of its own. Pass it to `evaluate` as is.
+ * `<noscript>` and the Replayer adds style elements of its own. Nor is the tracker's own UI host
+ * (`<cobrowse-ui>`: its prompts, and the badge naming who watches, shown while an agent does): it is
+ * blocked from the recording, a 0×0 placeholder in a replay, not the page. Pass it to `evaluate`
+ * as is.
  */
 export function pageFacts(root) {
-  const SKIP = new Set(["HEAD", "SCRIPT", "NOSCRIPT", "STYLE", "LINK", "META", "TEMPLATE"]);
+  const SKIP = new Set(["HEAD", "SCRIPT", "NOSCRIPT", "STYLE", "LINK", "META", "TEMPLATE", "COBROWSE-UI"]);
   const texts = [];
   let elements = 0;
   const walk = (node) => {

@@ -1,5 +1,6 @@
 // Shared pieces of the end-to-end tests: a real `cobrowse serve` process (embedded s2-lite), a
 // headless Chromium driven by playwright-core, and reads of the session stream through the API.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -88,6 +89,26 @@ export async function launchBrowser(extra = []) {
       ...extra,
     ],
   });
+}
+
+/**
+ * A test file's browser and server, as its `before` starts them: `launchBrowser(browserArgs)` and
+ * `startServer(serverOptions)`; the browser is closed again if the server does not start.
+ */
+export async function startBrowserAndServer(serverOptions = {}, browserArgs = []) {
+  const browser = await launchBrowser(browserArgs);
+  try {
+    return { browser, server: await startServer(serverOptions) };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
+
+/** What a test file's `after` stops: its server, then its browser (either may not have started). */
+export async function stopBrowserAndServer(browser, server) {
+  await server?.stop();
+  await browser?.close();
 }
 
 /** Switches for calls on loopback: fake camera and microphone, granted without a browser prompt. */
@@ -243,4 +264,42 @@ export async function startSite(handle) {
     url: `http://127.0.0.1:${site.address().port}`,
     close: () => new Promise((ok) => site.close(ok)),
   };
+}
+
+/** The demo page's item count, on the user's page or in the agent's live view or replay. */
+export async function itemCount(view) {
+  return Number(await view.locator("#item-count").textContent());
+}
+
+/**
+ * A moment to find again: the user adds an item, clicks `selector` (which leaves an entry in a
+ * panel of the console), and 1.5 s later adds two more; the live view shows all three. Returns
+ * the item count before, and when the click was, in ms into the session.
+ */
+export async function markMoment(server, u, live, selector) {
+  const earlier = await itemCount(live);
+  await u.page.click("#add-item");
+  await u.page.click(selector);
+  const { started_ms } = await api(server, `/api/v1/sessions/${u.id}`);
+  const at = Date.now() - started_ms;
+  await new Promise((ok) => setTimeout(ok, 1500));
+  for (let i = 0; i < 2; i++) await u.page.click("#add-item");
+  await eventually(async () => (await itemCount(live)) === earlier + 3, 5_000, "the live view to update");
+  return { earlier, at };
+}
+
+/**
+ * Clicking `entry` in a panel of the live view moves the agent to the replay of that moment
+ * (`what` happened at `atMs`): the page with `items` items, the timeline within 1 s. Returns the
+ * timeline's position.
+ */
+export async function seekByEntry(a, entry, items, atMs, what) {
+  await a.page.click(entry);
+  await a.page.waitForSelector('#session-view[data-mode="past"]');
+  const past = a.page.frameLocator("#past-view iframe");
+  await past.locator("#item-count").waitFor({ timeout: 15_000 });
+  await eventually(async () => (await itemCount(past)) === items, 10_000, `the page as it was when ${what}`);
+  const at = Number(await a.page.getAttribute("#timeline", "data-value"));
+  assert.ok(Math.abs(at - atMs) < 1000, `the timeline at ${at} ms, ${what} at about ${atMs} ms`);
+  return at;
 }

@@ -3,19 +3,16 @@
 // measures how fast, on a small and a 300 KB page).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { eventually, launchBrowser, openAgent, openSession, openUser, startServer } from "./harness.mjs";
+import {
+  eventually, itemCount, openAgent, openSession, openUser, startBrowserAndServer,
+  stopBrowserAndServer,
+} from "./harness.mjs";
 import { measureJoins, PAGES } from "./joins.mjs";
 
 let browser;
 let server;
-before(async () => {
-  browser = await launchBrowser();
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-  await browser?.close();
-});
+before(async () => ({ browser, server } = await startBrowserAndServer()));
+after(() => stopBrowserAndServer(browser, server));
 
 /** In the user's page: the tracker never hears a `resync`, so it sends no fresh snapshot. */
 function deafToResync() {
@@ -30,7 +27,6 @@ function deafToResync() {
   };
 }
 
-const itemCount = async (view) => Number(await view.locator("#item-count").textContent());
 
 test("the live view shows the stored page at once, even when no fresh snapshot comes", async () => {
   const u = await openUser(browser, server, deafToResync);

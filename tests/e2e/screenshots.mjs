@@ -3,8 +3,10 @@
 // `$CARGO_TARGET_DIR/debug/cobrowse`) and `npm run build` in tracker-plugin and agent-console.
 // Not a test; it shows a reader what the product looks like: the session list, the live view, the
 // grid, an agent acting on a user's page with consent (the page's prompt, the page under control
-// with an arrow drawn, and the agent's console meanwhile), and a video call (the page's call
-// window while the server records, and the console's call panel).
+// with an arrow drawn, and the agent's console meanwhile), the network panel with a failed
+// request, a video call (the page's call window while the server records, and the console's
+// call panel), and the help code flow (the page showing the code its user reads out, and the
+// console's code box with it typed in). `node screenshots.mjs codes` takes only the help code shots.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -59,7 +61,30 @@ async function accept(agent, prompt, kind) {
   await agent.waitForSelector(`[data-testid="${kind}-state"][data-state="granted"]`);
 }
 
+/** The help code flow: the user's page showing its code, the agent's code box holding it. */
+async function helpCodeShots() {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
+  const user = await context.newPage();
+  await user.goto(`${server.url}/demo/`);
+  await user.click('[data-cobrowse="help-button"]');
+  const code = user.locator('[data-cobrowse="help-code"]');
+  await code.waitFor();
+  await user.screenshot({ path: join(out, "help-code-page.png") });
+  const agent = await signedIn(AGENT_TOKEN);
+  await agent.fill("#help-code", await code.textContent());
+  await agent.locator("#help-code").focus();
+  await agent.screenshot({ path: join(out, "code-box.png") });
+  await agent.context().close();
+  await context.close();
+}
+
 try {
+  if (process.argv[2] === "codes") {
+    await helpCodeShots();
+    await browser.close();
+    await server.stop();
+    process.exit(0);
+  }
   const ids = [];
   const users = [];
   for (let i = 0; i < 4; i++) {
@@ -81,6 +106,15 @@ try {
   await users[0].click("#open-modal");
   await new Promise((ok) => setTimeout(ok, 1500));
   await agent.screenshot({ path: join(out, "live-view.png") });
+  // The network panel: the user's page loads a page and a missing order (a 404), twice.
+  await users[0].keyboard.press("Escape");
+  for (let i = 0; i < 2; i++) {
+    await users[0].click("#request-ok");
+    await users[0].click("#request-fail");
+    await users[0].waitForSelector(`#request-result:has-text("404")`);
+  }
+  await agent.locator("#network-panel .network-entry.failed").nth(1).waitFor();
+  await agent.screenshot({ path: join(out, "network-panel.png") });
   await agent.goto(`${server.url}/#/grid/${ids.join(",")}`);
   await eventually(async () => (await agent.locator(".grid-cell").count()) === 4, 10_000, "grid");
   await new Promise((ok) => setTimeout(ok, 3000));
@@ -151,6 +185,7 @@ try {
   await new Promise((ok) => setTimeout(ok, 1500));
   await user.screenshot({ path: join(out, "call-page.png") });
   await agent.screenshot({ path: join(out, "call-console.png") });
+  await helpCodeShots();
   console.log(`screenshots in ${out}`, (await api(server, "/api/v1/sessions")).sessions.length);
 } finally {
   await browser.close();
