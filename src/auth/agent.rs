@@ -65,6 +65,12 @@ pub struct Agent {
     #[serde(default, with = "scope_serde")]
     pub projects: ProjectScope,
     pub via: SignedInVia,
+    /// The identity provider's own id for the person (the ID token's `sub`), when the name is not
+    /// it: a provider lets a person change the `preferred_username` or email the name comes from,
+    /// and may hand a freed one to someone else, so what is counted against or granted to a person
+    /// follows this instead. `None` for tokens and the proxy, whose names are the identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// `null` or a list, both ways.
@@ -101,6 +107,7 @@ impl Agent {
             role,
             projects,
             via,
+            subject: None,
         }
     }
 
@@ -119,11 +126,12 @@ impl Agent {
     }
 
     /// Who the agent is for what is granted to or counted against a person (a `view` grant, wrong
-    /// help codes): its sign-in method and its stable name. A name is only unique within its
-    /// method (an identity provider's `alice` need not be the static token `alice`), so what the
-    /// user granted to one, or the guesses one made, never pass to the other.
+    /// help codes): its sign-in method and its provider's subject, else its name. A name is only
+    /// unique within its method (an identity provider's `alice` need not be the static token
+    /// `alice`), so what the user granted to one, or the guesses one made, never pass to the other.
     pub fn principal(&self) -> String {
-        format!("{}:{}", self.via.as_str(), self.name)
+        let who = self.subject.as_deref().unwrap_or(&self.name);
+        format!("{}:{}", self.via.as_str(), who)
     }
 
     /// Whether the agent sees sessions of `project`.
@@ -210,6 +218,23 @@ mod tests {
         assert_eq!(
             token.principal(),
             agent(Role::Viewer, ProjectScope::All).principal()
+        );
+    }
+
+    #[test]
+    fn a_provider_account_is_its_subject_whatever_name_it_shows() {
+        let signed_in = |name: &str, sub: &str| Agent {
+            subject: Some(sub.to_string()),
+            ..Agent::new(name, Role::Helper, ProjectScope::All, SignedInVia::Oidc)
+        };
+        assert_eq!(signed_in("alice", "u-1").principal(), "oidc:u-1");
+        assert_eq!(
+            signed_in("alice", "u-1").principal(),
+            signed_in("alice.renamed", "u-1").principal()
+        );
+        assert_ne!(
+            signed_in("alice", "u-1").principal(),
+            signed_in("alice", "u-2").principal()
         );
     }
 

@@ -294,6 +294,7 @@ impl Oidc {
         };
         let mut agent = Agent::new(&name, role, projects, SignedInVia::Oidc);
         agent.display_name = claims.name.unwrap_or(name);
+        agent.subject = Some(claims.sub);
         Ok(agent)
     }
 }
