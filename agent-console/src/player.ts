@@ -246,14 +246,25 @@ export class PastPlayer {
     });
   }
 
-  /** More of the recording, downloaded after the replayer was built. */
+  /**
+   * More of the recording, downloaded after the replayer was built; rrweb holds it on return.
+   * Not through `Replayer.addEvent`, which hands each event over in a later microtask: a seek or
+   * a resume right after would stand on events rrweb does not hold yet, and it would then apply
+   * them as a fast-forward into its virtual DOM, which only the next seek writes to the page
+   * (the changes of a replay that played on were missing until one).
+   */
   add(events: readonly RrwebEvent[]): void {
-    for (const e of events) this.replayer.addEvent(e as unknown as eventWithTime);
+    if (events.length === 0) return;
+    const { baselineTime } = this.replayer.service.state.context;
+    for (const e of events) this.replayer.service.send({ type: "ADD_EVENT", payload: { event: e as unknown as eventWithTime } });
     const more = spanOf(events);
     this.span = {
       firstEventTs: Math.min(this.span.firstEventTs, more.firstEventTs),
       lastEventTs: Math.max(this.span.lastEventTs, more.lastEventTs),
     };
+    // rrweb applies an event stamped before where it last started at once, into its virtual DOM
+    // (as above): standing again where it is writes that to the page.
+    if (events.some((e) => e.timestamp < baselineTime)) this.seek(this.currentTime());
   }
 
   get duration(): number {
@@ -278,6 +289,16 @@ export class PastPlayer {
     if (t >= this.duration) t = 0;
     this.playing = true;
     this.replayer.play(t);
+  }
+
+  /**
+   * Plays on from where it stopped, after more of the recording arrived. Unlike `play`, never
+   * from the start: rrweb's clock may stand past the last event it held (it ticks once a frame,
+   * times the speed), even past the first of the events that just arrived.
+   */
+  resume(): void {
+    this.playing = true;
+    this.replayer.play(this.currentTime());
   }
 
   pause(): void {

@@ -49,6 +49,8 @@ test("a long recording downloads with its progress shown, starts replaying befor
   const ended = await endSession(u);
 
   const a = await openAgent(browser, server);
+  const pageErrors = [];
+  a.page.on("pageerror", (error) => pageErrors.push(error.message));
   // What the progress bar said, sampled every 20 ms from the page itself.
   await a.page.evaluate(() => {
     window.progressSeen = [];
@@ -97,8 +99,16 @@ test("a long recording downloads with its progress shown, starts replaying befor
   assert.ok(percents.length > 0 && percents.every((p, i) => i === 0 || p >= percents[i - 1]), "the percentage never goes back");
   assert.ok(seen.some((s) => s.replaying), "the replay showed the page while the rest was downloading");
 
-  // It played on to the end: every change and the click.
-  await eventually(async () => (await past.locator(".bulk").count()) === 80, 30_000, "all 80 changes replayed");
+  // It played on to the end: every change and the click. If not, say where the replay stopped.
+  await eventually(async () => (await past.locator(".bulk").count()) === 80, 30_000, "all 80 changes replayed").catch(async (error) => {
+    const bulk = await past.locator(".bulk").count();
+    const state = await a.page.evaluate(() => ({
+      play: document.querySelector("#play-pause")?.dataset.state,
+      at: document.querySelector("#timeline")?.dataset.value,
+      message: document.querySelector("#stage-message")?.textContent,
+    }));
+    throw new Error(`${error.message}: ${bulk} shown, ${JSON.stringify(state)}, page errors: ${pageErrors.join(" | ") || "none"}`);
+  });
   await eventually(async () => (await itemCount(past)) === before, 30_000, "the click replayed");
   await a.context.close();
 

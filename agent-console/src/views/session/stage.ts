@@ -276,7 +276,7 @@ export class SessionStage {
     if (this.seekPending && this.covers(recording, this.target)) this.seekNow();
     if (this.resumeOnMore) {
       this.resumeOnMore = false;
-      this.past.play();
+      this.past.resume();
     }
     this.renderProgress(true);
   }
